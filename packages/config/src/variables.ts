@@ -1,0 +1,23 @@
+import { z } from "zod";
+
+/** A "host:port" listen address or dial target. */
+export const hostPort = () =>
+  z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/, "expected host:port, such as 0.0.0.0:50051");
+
+/** A URL with one of the given schemes. */
+export const urlWithScheme = (...schemes: string[]) =>
+  z.url().refine((value) => schemes.includes(new URL(value).protocol.slice(0, -1)), {
+    message: `expected a ${schemes.join(" or ")} URL`,
+  });
+
+/** A positive integer given as a string, such as a size or a duration in ms. */
+export const positiveInt = () => z.coerce.number().int().positive();
+
+/** A comma-separated list, such as allowed browser origins. */
+export const commaList = () =>
+  z.string().transform((value) =>
+    value
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );

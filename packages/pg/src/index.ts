@@ -1,0 +1,4 @@
+export { databaseUrl, ensureDatabase } from "./database.js";
+export { type MigrateOptions, migrate } from "./migrate.js";
+export { createPool, type PoolOptions } from "./pool.js";
+export { isRetryable, withTx } from "./transaction.js";

@@ -1,0 +1,26 @@
+import { runner } from "node-pg-migrate";
+
+/** Where a service's migrations are and how to report them. */
+export interface MigrateOptions {
+  readonly databaseUrl: string;
+  /** Folder of numbered `NNN_name.up.sql` (and optional `.down.sql`) files. */
+  readonly dir: string;
+  readonly log?: (message: string) => void;
+}
+
+/**
+ * Applies pending migrations with node-pg-migrate. It holds an advisory lock while
+ * it runs, so replicas starting together migrate once; applied migrations are
+ * recorded in `pgmigrations`.
+ */
+export async function migrate(options: MigrateOptions): Promise<string[]> {
+  const applied = await runner({
+    databaseUrl: options.databaseUrl,
+    dir: options.dir,
+    direction: "up",
+    migrationsTable: "pgmigrations",
+    checkOrder: true,
+    log: options.log ?? (() => undefined),
+  });
+  return applied.map((migration) => migration.name);
+}

@@ -1,0 +1,31 @@
+import type pg from "pg";
+
+/** SQLSTATEs after which the whole transaction may simply be run again. */
+const retryable = new Set(["40001", "40P01"]);
+
+/**
+ * Runs `work` in a transaction on one pooled client: COMMIT when it resolves,
+ * ROLLBACK when it throws. A serialization failure or deadlock (40001, 40P01) is
+ * retried from the start, up to `attempts` times in all.
+ */
+export async function withTx<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      const result = await work(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      if (attempt >= attempts || !isRetryable(error)) throw error;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+/** Whether a pg error is a serialization failure or a deadlock. */
+export function isRetryable(error: unknown): boolean {
+  return retryable.has((error as { code?: string } | null)?.code ?? "");
+}

@@ -1,0 +1,64 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type ConnectRouter, cors as connectCors, type Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { ServiceRegistration } from "./service-registration.js";
+
+/** Options of the Connect / gRPC-Web listener. */
+export interface ConnectHandlerOptions {
+  readonly interceptors: readonly Interceptor[];
+  readonly maxMessageBytes: number;
+  readonly maxTimeoutMs: number;
+  /** Origins allowed to call from a browser (CORS); empty allows none. */
+  readonly corsOrigins: readonly string[];
+  readonly shutdownSignal: AbortSignal;
+}
+
+type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Serves the public services over the Connect protocol and gRPC-Web (HTTP/1.1, for
+ * browsers and curl). Internal services are not routed here at all.
+ */
+export function createConnectHandler(
+  registrations: readonly ServiceRegistration[],
+  options: ConnectHandlerOptions,
+): NodeHandler {
+  const routes = (router: ConnectRouter) => {
+    for (const { service, impl, exposure } of registrations) {
+      if (exposure === "public") router.service(service, impl);
+    }
+  };
+  const connect = connectNodeAdapter({
+    routes,
+    interceptors: [...options.interceptors],
+    readMaxBytes: options.maxMessageBytes,
+    writeMaxBytes: options.maxMessageBytes,
+    maxTimeoutMs: options.maxTimeoutMs,
+    shutdownSignal: options.shutdownSignal,
+    grpc: false,
+  });
+  return (req, res) => {
+    if (applyCors(req, res, options.corsOrigins)) return;
+    connect(req, res);
+  };
+}
+
+const allowedHeaders = [...connectCors.allowedHeaders, "Authorization", "traceparent", "tracestate"].join(", ");
+const exposedHeaders = connectCors.exposedHeaders.join(", ");
+
+/** Answers preflights itself and decorates other responses; true when the request is done. */
+function applyCors(req: IncomingMessage, res: ServerResponse, origins: readonly string[]): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined || !(origins.includes(origin) || origins.includes("*"))) return false;
+  res.setHeader("Access-Control-Allow-Origin", origin);
+  res.setHeader("Vary", "Origin");
+  res.setHeader("Access-Control-Expose-Headers", exposedHeaders);
+  if (req.method !== "OPTIONS") return false;
+  res.writeHead(204, {
+    "Access-Control-Allow-Methods": connectCors.allowedMethods.join(", "),
+    "Access-Control-Allow-Headers": allowedHeaders,
+    "Access-Control-Max-Age": "7200",
+  });
+  res.end();
+  return true;
+}

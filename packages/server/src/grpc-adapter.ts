@@ -1,0 +1,155 @@
+import { type DescMethod, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { createHandlerContext, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+import type {
+  Server,
+  ServerUnaryCall,
+  ServerWritableStream,
+  ServiceDefinition,
+  sendUnaryData,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import { grpcMetadata, headersFromMetadata } from "./grpc-metadata.js";
+import { toGrpcServiceError } from "./grpc-status.js";
+import { invokeWithInterceptors } from "./invoke.js";
+import type { ServiceRegistration } from "./service-registration.js";
+
+type Message = MessageShape<DescMethod["input"]>;
+type AnyImpl = Parameters<typeof invokeWithInterceptors>[1];
+
+/**
+ * Adds a service to a grpc-js server straight from its protobuf-es descriptor: no
+ * proto-loader, no second code generator. Requests run through the same Connect
+ * interceptors and implementation that connect-node serves.
+ */
+export function addGrpcService(
+  server: Server,
+  registration: ServiceRegistration,
+  interceptors: readonly Interceptor[],
+  shutdownSignal: AbortSignal,
+): void {
+  const definition: Record<string, ServiceDefinition[string]> = {};
+  const handlers: UntypedServiceImplementation = {};
+  for (const method of registration.service.methods) {
+    const impl = registration.impl[method.localName] as AnyImpl | undefined;
+    if (impl === undefined) continue;
+    definition[method.localName] = {
+      path: `/${registration.service.typeName}/${method.name}`,
+      requestStream: false,
+      responseStream: method.methodKind === "server_streaming",
+      requestSerialize: (message: Message) => toBuffer(toBinary(method.input, message)),
+      requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
+      responseSerialize: (message: Message) => toBuffer(toBinary(method.output, message)),
+      responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
+      originalName: method.localName,
+    };
+    const call = { method, impl, interceptors, shutdownSignal };
+    switch (method.methodKind) {
+      case "unary":
+        handlers[method.localName] = unaryHandler(call);
+        break;
+      case "server_streaming":
+        handlers[method.localName] = serverStreamingHandler(call);
+        break;
+      default:
+        throw new Error(`${method.methodKind} RPCs are not served: ${registration.service.typeName}.${method.name}`);
+    }
+  }
+  server.addService(definition, handlers);
+}
+
+interface MethodCall {
+  readonly method: DescMethod;
+  readonly impl: AnyImpl;
+  readonly interceptors: readonly Interceptor[];
+  readonly shutdownSignal: AbortSignal;
+}
+
+function unaryHandler({ method, impl, interceptors, shutdownSignal }: MethodCall) {
+  return (call: ServerUnaryCall<Message, Message>, callback: sendUnaryData<Message>) => {
+    const context = handlerContext(method, call, shutdownSignal);
+    invokeWithInterceptors(method, impl, context, call.request, interceptors).then(
+      ({ messages, header, trailer }) => {
+        sendHeader(call, header);
+        callback(null, messages as Message, grpcMetadata(trailer));
+        context.abort();
+      },
+      (error: unknown) => {
+        callback(toGrpcServiceError(error, context.responseTrailer));
+        context.abort();
+      },
+    );
+  };
+}
+
+function serverStreamingHandler({ method, impl, interceptors, shutdownSignal }: MethodCall) {
+  return (call: ServerWritableStream<Message, Message>) => {
+    const context = handlerContext(method, call, shutdownSignal);
+    const run = async () => {
+      const { messages, header, trailer } = await invokeWithInterceptors(
+        method,
+        impl,
+        context,
+        call.request,
+        interceptors,
+      );
+      sendHeader(call, header);
+      for await (const message of messages as AsyncIterable<Message>) {
+        if (call.cancelled) return;
+        if (!call.write(message)) await drained(call, context.signal);
+      }
+      call.end(grpcMetadata(trailer));
+    };
+    run().then(
+      () => context.abort(),
+      (error: unknown) => {
+        if (!call.cancelled) call.emit("error", toGrpcServiceError(error, context.responseTrailer));
+        context.abort();
+      },
+    );
+  };
+}
+
+function handlerContext(
+  method: DescMethod,
+  call: ServerUnaryCall<Message, Message> | ServerWritableStream<Message, Message>,
+  shutdownSignal: AbortSignal,
+): HandlerContext & { abort(reason?: unknown): void } {
+  const requestAbort = new AbortController();
+  call.once("cancelled", () => requestAbort.abort());
+  const deadline = Number(call.getDeadline());
+  return createHandlerContext({
+    service: method.parent,
+    method,
+    protocolName: "grpc",
+    requestMethod: "POST",
+    url: `/${method.parent.typeName}/${method.name}`,
+    timeoutMs: Number.isFinite(deadline) ? Math.max(deadline - Date.now(), 0) : undefined,
+    requestSignal: requestAbort.signal,
+    shutdownSignal,
+    requestHeader: headersFromMetadata(call.metadata),
+  });
+}
+
+function sendHeader(call: ServerUnaryCall<Message, Message> | ServerWritableStream<Message, Message>, header: Headers) {
+  let empty = true;
+  header.forEach(() => {
+    empty = false;
+  });
+  if (!empty) call.sendMetadata(grpcMetadata(header));
+}
+
+function drained(call: ServerWritableStream<Message, Message>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off("drain", done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    call.once("drain", done);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

@@ -1,0 +1,155 @@
+import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Server as GrpcServer, ServerCredentials } from "@grpc/grpc-js";
+import { Health } from "@shopmesh/gen/grpc/health/v1/health_pb.js";
+import type { Logger } from "pino";
+import { createConnectHandler } from "./connect-adapter.js";
+import { createStreamDrainInterceptor } from "./drain.js";
+import { createErrorInterceptor } from "./errors.js";
+import { addGrpcService } from "./grpc-adapter.js";
+import { createHealthState, type HealthState, ServingStatus } from "./health.js";
+import { registerService, type ServiceRegistration } from "./service-registration.js";
+import { createValidationInterceptor } from "./validation.js";
+
+/** How a service process serves its RPCs. */
+export interface ServerOptions {
+  readonly logger: Logger;
+  /** host:port of the gRPC (HTTP/2) listener; port 0 picks a free one. */
+  readonly grpcAddress: string;
+  /** host:port of the Connect / gRPC-Web (HTTP/1.1) listener; port 0 picks a free one. */
+  readonly httpAddress: string;
+  readonly services: readonly ServiceRegistration[];
+  /**
+   * Interceptors between error normalisation (outermost) and request validation
+   * (innermost), such as caller identity. They run on both listeners.
+   */
+  readonly interceptors?: readonly Interceptor[];
+  /** Largest request or response message, both listeners (default 1 MiB). */
+  readonly maxMessageBytes?: number;
+  /** Longest deadline a client may ask for on the Connect listener (default 30 s). */
+  readonly maxTimeoutMs?: number;
+  /** Browser origins allowed on the Connect listener. */
+  readonly corsOrigins?: readonly string[];
+  /** How long in-flight calls may take to finish at shutdown (default 10 s). */
+  readonly shutdownGraceMs?: number;
+}
+
+/** A serving process's listeners. */
+export interface RunningServer {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  readonly health: HealthState;
+  /** Marks every service SERVING. Call once dependencies are ready. */
+  markServing(): void;
+  /**
+   * Shuts down in order: report NOT_SERVING, stop taking new calls, end streams with
+   * UNAVAILABLE, let unary calls finish within the grace period, then close.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves one implementation of each service twice: gRPC over HTTP/2 with grpc-js
+ * (service to service, any language) and the Connect protocol plus gRPC-Web over
+ * HTTP/1.1 with connect-node (browsers, curl; public services only). The standard
+ * grpc.health.v1.Health service is added on both.
+ *
+ * ```ts
+ * const server = await startServer({ logger, grpcAddress: "0.0.0.0:50051",
+ *   httpAddress: "0.0.0.0:8081", services: [registerService(OrderService, impl, "public")] });
+ * server.markServing();
+ * ```
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
+  const shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
+  const health = createHealthState(options.services.map((registration) => registration.service.typeName));
+  const draining = new AbortController();
+  const forced = new AbortController();
+  const interceptors = [
+    createErrorInterceptor(options.logger),
+    createStreamDrainInterceptor(draining.signal),
+    ...(options.interceptors ?? []),
+    createValidationInterceptor(),
+  ];
+  const registrations = [registerService(Health, health.impl, "public"), ...options.services];
+
+  const grpcServer = new GrpcServer({
+    "grpc.max_receive_message_length": maxMessageBytes,
+    "grpc.max_send_message_length": maxMessageBytes,
+  });
+  for (const registration of registrations) {
+    addGrpcService(grpcServer, registration, interceptors, forced.signal);
+  }
+  const grpcPort = await new Promise<number>((resolve, reject) => {
+    grpcServer.bindAsync(options.grpcAddress, ServerCredentials.createInsecure(), (error, port) =>
+      error ? reject(error) : resolve(port),
+    );
+  });
+
+  const httpServer = createHttpServer(
+    createConnectHandler(registrations, {
+      interceptors,
+      maxMessageBytes,
+      maxTimeoutMs: options.maxTimeoutMs ?? 30_000,
+      corsOrigins: options.corsOrigins ?? [],
+      shutdownSignal: forced.signal,
+    }),
+  );
+  const httpPort = await listen(httpServer, options.httpAddress);
+  options.logger.info({ grpcPort, httpPort }, "listening");
+
+  let closing: Promise<void> | undefined;
+  return {
+    grpcPort,
+    httpPort,
+    health,
+    markServing() {
+      for (const { service } of registrations) health.set(service.typeName, ServingStatus.SERVING);
+      health.set("", ServingStatus.SERVING);
+    },
+    close() {
+      closing ??= shutdown();
+      return closing;
+    },
+  };
+
+  async function shutdown(): Promise<void> {
+    health.shutdown();
+    draining.abort(new ConnectError("server is shutting down", Code.Unavailable));
+    const timer = setTimeout(() => {
+      options.logger.warn({ shutdownGraceMs }, "calls still in flight after the grace period; forcing");
+      forced.abort(new ConnectError("server is shutting down", Code.Unavailable));
+      grpcServer.forceShutdown();
+      httpServer.closeAllConnections();
+    }, shutdownGraceMs);
+    await Promise.all([
+      new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve())),
+      new Promise<void>((resolve) => {
+        httpServer.close(() => resolve());
+        httpServer.closeIdleConnections();
+      }),
+    ]);
+    clearTimeout(timer);
+    options.logger.info("stopped serving");
+  }
+}
+
+function listen(server: HttpServer, address: string): Promise<number> {
+  const { host, port } = splitHostPort(address);
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Splits "host:port" (or "[::1]:port"). */
+export function splitHostPort(address: string): { host: string; port: number } {
+  const separator = address.lastIndexOf(":");
+  const host = address.slice(0, separator).replace(/^\[(.*)\]$/, "$1");
+  return { host, port: Number(address.slice(separator + 1)) };
+}

@@ -1,0 +1,248 @@
+import { fileURLToPath } from "node:url";
+import { fromBinary } from "@bufbuild/protobuf";
+import { anyUnpack } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { BadRequestSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
+import { StatusSchema } from "@shopmesh/gen/google/rpc/status_pb.js";
+import { CatalogService } from "@shopmesh/gen/shopmesh/inventory/v1/catalog_service_pb.js";
+import { StockService } from "@shopmesh/gen/shopmesh/inventory/v1/stock_service_pb.js";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningServer, registerService, startServer } from "../src/index.js";
+
+const protoDir = fileURLToPath(new URL("../../../proto", import.meta.url));
+
+/** A stock grpc-js client built from the .proto files with proto-loader: nothing of ours. */
+function stockClient(file: string, service: string, port: number): grpc.Client {
+  const definition = protoLoader.loadSync(file, {
+    includeDirs: [protoDir],
+    longs: String,
+    enums: String,
+    defaults: true,
+  });
+  const pkg = grpc.loadPackageDefinition(definition);
+  const Constructor = service.split(".").reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], pkg);
+  return new (Constructor as grpc.ServiceClientConstructor)(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+}
+
+function unary<T>(client: grpc.Client, method: string, request: object, deadlineMs = 2000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const fn = (client as unknown as Record<string, Function>)[method] as Function;
+    fn.call(client, request, { deadline: Date.now() + deadlineMs }, (error: grpc.ServiceError | null, response: T) =>
+      error ? reject(error) : resolve(response),
+    );
+  });
+}
+
+async function connectJson(port: number, path: string, body: unknown) {
+  const response = await fetch(`http://127.0.0.1:${port}/${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+function badRequestFields(error: grpc.ServiceError): string[] {
+  const bytes = error.metadata.get("grpc-status-details-bin")[0] as Buffer;
+  const status = fromBinary(StatusSchema, bytes);
+  const badRequest = status.details.map((detail) => anyUnpack(detail, BadRequestSchema)).find((d) => d !== undefined);
+  return badRequest?.fieldViolations.map((violation) => `${violation.field}:${violation.reason}`) ?? [];
+}
+
+describe("one implementation served over gRPC (grpc-js) and Connect (connect-node)", () => {
+  let server: RunningServer;
+  let health: grpc.Client;
+  let catalog: grpc.Client;
+  let stock: grpc.Client;
+
+  beforeAll(async () => {
+    server = await startServer({
+      logger: pino({ level: "silent" }),
+      grpcAddress: "127.0.0.1:0",
+      httpAddress: "127.0.0.1:0",
+      services: [
+        registerService(
+          CatalogService,
+          {
+            getProduct({ sku }) {
+              if (sku === "BOOM-1") throw new Error("database password is hunter2");
+              return { product: { sku, name: `Product ${sku}` } };
+            },
+            async listProducts(_request, context) {
+              await new Promise((resolve) => context.signal.addEventListener("abort", resolve));
+              throw ConnectError.from(context.signal.reason);
+            },
+            batchGetProducts({ skus }) {
+              return { products: [], missingSkus: skus };
+            },
+          },
+          "public",
+        ),
+        registerService(
+          StockService,
+          {
+            reserveStock: () => ({}),
+            releaseStock: () => ({}),
+            setStock: ({ sku, onHand }) => ({ stock: { sku, onHand, available: onHand } }),
+          },
+          "internal",
+        ),
+      ],
+    });
+    health = stockClient("grpc/health/v1/health.proto", "grpc.health.v1.Health", server.grpcPort);
+    catalog = stockClient(
+      "shopmesh/inventory/v1/catalog_service.proto",
+      "shopmesh.inventory.v1.CatalogService",
+      server.grpcPort,
+    );
+    stock = stockClient(
+      "shopmesh/inventory/v1/stock_service.proto",
+      "shopmesh.inventory.v1.StockService",
+      server.grpcPort,
+    );
+  });
+
+  afterAll(async () => {
+    for (const client of [health, catalog, stock]) client?.close();
+    await server?.close();
+  });
+
+  it("answers grpc.health.v1 Check over gRPC to a stock grpc-js client, NOT_SERVING until marked serving", async () => {
+    await expect(unary(health, "check", { service: "" })).resolves.toEqual({ status: "NOT_SERVING" });
+    server.markServing();
+    await expect(unary(health, "check", { service: "" })).resolves.toEqual({ status: "SERVING" });
+    await expect(unary(health, "check", { service: "shopmesh.inventory.v1.StockService" })).resolves.toEqual({
+      status: "SERVING",
+    });
+    await expect(unary(health, "check", { service: "no.Such" })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  });
+
+  it("answers grpc.health.v1 Check over the Connect protocol with plain JSON over HTTP/1.1", async () => {
+    server.markServing();
+    const { status, body } = await connectJson(server.httpPort, "grpc.health.v1.Health/Check", {});
+    expect(status).toBe(200);
+    expect(body).toEqual({ status: "SERVING" });
+  });
+
+  it("serves the same implementation on both listeners", async () => {
+    const overGrpc = await unary<{ product: { sku: string; name: string } }>(catalog, "getProduct", { sku: "SKU-1" });
+    const overConnect = await connectJson(server.httpPort, "shopmesh.inventory.v1.CatalogService/GetProduct", {
+      sku: "SKU-1",
+    });
+    expect(overGrpc.product).toMatchObject({ sku: "SKU-1", name: "Product SKU-1" });
+    expect(overConnect.body).toEqual({ product: { sku: "SKU-1", name: "Product SKU-1" } });
+  });
+
+  it("rejects an invalid request identically on both paths: INVALID_ARGUMENT with field violations", async () => {
+    const request = { skus: ["SKU-1", "not a sku", "SKU-1"] };
+    const grpcError = await unary(catalog, "batchGetProducts", request).catch((error: grpc.ServiceError) => error);
+    const connect = await connectJson(
+      server.httpPort,
+      "shopmesh.inventory.v1.CatalogService/BatchGetProducts",
+      request,
+    );
+
+    expect((grpcError as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(connect.status).toBe(400);
+    expect(connect.body.code).toBe("invalid_argument");
+    expect(badRequestFields(grpcError as grpc.ServiceError).sort()).toEqual([
+      "skus:repeated.unique",
+      "skus[1]:string.pattern",
+    ]);
+    const connectDetails = connect.body.details as {
+      type: string;
+      debug: { fieldViolations: { field: string; reason: string }[] };
+    }[];
+    const connectBadRequest = connectDetails.find((detail) => detail.type === "google.rpc.BadRequest");
+    expect(connectBadRequest?.debug.fieldViolations.map((v) => `${v.field}:${v.reason}`).sort()).toEqual(
+      badRequestFields(grpcError as grpc.ServiceError).sort(),
+    );
+    expect(connectDetails.map((detail) => detail.type)).toContain("buf.validate.Violations");
+    expect(connect.body.message).toBe((grpcError as grpc.ServiceError).details);
+  });
+
+  it("answers an unexpected failure as INTERNAL without leaking its message, on both paths", async () => {
+    const grpcError = (await unary(catalog, "getProduct", { sku: "BOOM-1" }).catch((e) => e)) as grpc.ServiceError;
+    const connect = await connectJson(server.httpPort, "shopmesh.inventory.v1.CatalogService/GetProduct", {
+      sku: "BOOM-1",
+    });
+    expect(grpcError.code).toBe(grpc.status.INTERNAL);
+    expect(grpcError.details).toBe("internal error");
+    expect(connect.body).toEqual({ code: "internal", message: "internal error" });
+  });
+
+  it("passes the client's deadline to the handler: a call that outlives it ends DEADLINE_EXCEEDED", async () => {
+    const grpcError = (await unary(catalog, "listProducts", {}, 150).catch((e) => e)) as grpc.ServiceError;
+    expect(grpcError.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    const response = await fetch(
+      `http://127.0.0.1:${server.httpPort}/shopmesh.inventory.v1.CatalogService/ListProducts`,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json", "connect-timeout-ms": "150" },
+        body: "{}",
+      },
+    );
+    expect(((await response.json()) as { code: string }).code).toBe("deadline_exceeded");
+  });
+
+  it("serves internal services over gRPC only, never on the public Connect listener", async () => {
+    await expect(unary(stock, "setStock", { sku: "SKU-1", onHand: 5 })).resolves.toMatchObject({
+      stock: { sku: "SKU-1", onHand: "5" },
+    });
+    const connect = await fetch(`http://127.0.0.1:${server.httpPort}/shopmesh.inventory.v1.StockService/SetStock`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ sku: "SKU-1", onHand: 5 }),
+    });
+    expect(connect.status).toBe(404);
+  });
+
+  it("rejects a message larger than the limit with RESOURCE_EXHAUSTED", async () => {
+    const skus = Array.from({ length: 100 }, (_, i) => `SKU-${i}`.padEnd(32, "X").slice(0, 32));
+    const huge = { skus: [...skus, "X".repeat(2 * 1024 * 1024)] };
+    const grpcError = (await unary(catalog, "batchGetProducts", huge).catch((e) => e)) as grpc.ServiceError;
+    expect(grpcError.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+  });
+});
+
+describe("shutdown", () => {
+  it("reports NOT_SERVING to watchers and ends their streams with UNAVAILABLE, then closes", async () => {
+    const server = await startServer({
+      logger: pino({ level: "silent" }),
+      grpcAddress: "127.0.0.1:0",
+      httpAddress: "127.0.0.1:0",
+      services: [],
+    });
+    server.markServing();
+    const health = stockClient("grpc/health/v1/health.proto", "grpc.health.v1.Health", server.grpcPort);
+    const seen: string[] = [];
+    const ended = new Promise<grpc.ServiceError>((resolve) => {
+      const call = (health as unknown as { watch: Function }).watch({ service: "" }) as grpc.ClientReadableStream<{
+        status: string;
+      }>;
+      call.on("data", (message) => {
+        seen.push(message.status);
+        if (seen.length === 1) void server.close();
+      });
+      call.on("error", resolve);
+    });
+    const error = await ended;
+    expect(seen).toEqual(["SERVING", "NOT_SERVING"]);
+    expect(error.code).toBe(grpc.status.UNAVAILABLE);
+    await server.close();
+    await expect(unary(health, "check", { service: "" }, 500)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    health.close();
+  });
+
+  it("Code numbers of Connect are gRPC's, which the grpc-js adapter relies on", () => {
+    expect([Code.InvalidArgument, Code.NotFound, Code.Unavailable, Code.Unauthenticated]).toEqual([
+      grpc.status.INVALID_ARGUMENT,
+      grpc.status.NOT_FOUND,
+      grpc.status.UNAVAILABLE,
+      grpc.status.UNAUTHENTICATED,
+    ]);
+  });
+});

@@ -3,8 +3,8 @@ import { runner } from "node-pg-migrate";
 /** Where a service's migrations are and how to report them. */
 export interface MigrateOptions {
   readonly databaseUrl: string;
-  /** Folder of numbered `NNN_name.up.sql` (and optional `.down.sql`) files. */
-  readonly dir: string;
+  /** Folders of numbered `NNN_name.up.sql` (and optional `.down.sql`) files, applied in name order. */
+  readonly dir: string | string[];
   readonly log?: (message: string) => void;
 }
 

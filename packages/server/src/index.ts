@@ -1,6 +1,7 @@
 export { createConnectHandler } from "./connect-adapter.js";
 export { createErrorInterceptor, normalizeError } from "./errors.js";
 export { addGrpcService } from "./grpc-adapter.js";
+export { type CallOptions, createGrpcClient, type GrpcClientOptions, type GrpcServiceClient } from "./grpc-client.js";
 export { createHealthState, type HealthState, ServingStatus } from "./health.js";
 export { createLogger } from "./logger.js";
 export { type RunningServer, type ServerOptions, splitHostPort, startServer } from "./server.js";

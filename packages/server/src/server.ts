@@ -73,7 +73,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...(options.interceptors ?? []),
     createValidationInterceptor(),
   ];
-  const registrations = [registerService(Health, health.impl, "public"), ...options.services];
+  const registrations = [registerService(Health, health.impl), ...options.services];
 
   const grpcServer = new GrpcServer({
     "grpc.max_receive_message_length": maxMessageBytes,

@@ -1,10 +1,11 @@
-import type { DescService } from "@bufbuild/protobuf";
+import { type DescService, getOption } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
+import { Access, access } from "@shopmesh/gen/shopmesh/common/v1/access_pb.js";
 
 /**
- * Who may reach a service. `public` services are served on both listeners (gRPC and
- * Connect/gRPC-Web for browsers and curl); `internal` ones only over gRPC, for other
- * shopmesh services and operators.
+ * Who may reach a service, from its `(shopmesh.common.v1.access)` option. `public`
+ * services are served on both listeners (gRPC, and Connect/gRPC-Web for browsers and
+ * curl); `internal` ones (ACCESS_SERVICE) only over gRPC.
  */
 export type Exposure = "public" | "internal";
 
@@ -20,13 +21,13 @@ export interface ServiceRegistration {
  * implementation type-checked against the descriptor.
  *
  * ```ts
- * registerService(CatalogService, createCatalogImpl(deps), "public");
+ * registerService(CatalogService, createCatalogImpl(deps));
  * ```
  */
-export function registerService<S extends DescService>(
-  service: S,
-  impl: ServiceImpl<S>,
-  exposure: Exposure,
-): ServiceRegistration {
-  return { service, impl: impl as Partial<ServiceImpl<DescService>>, exposure };
+export function registerService<S extends DescService>(service: S, impl: ServiceImpl<S>): ServiceRegistration {
+  return {
+    service,
+    impl: impl as Partial<ServiceImpl<DescService>>,
+    exposure: getOption(service, access) === Access.SERVICE ? "internal" : "public",
+  };
 }

@@ -64,32 +64,24 @@ describe("one implementation served over gRPC (grpc-js) and Connect (connect-nod
       grpcAddress: "127.0.0.1:0",
       httpAddress: "127.0.0.1:0",
       services: [
-        registerService(
-          CatalogService,
-          {
-            getProduct({ sku }) {
-              if (sku === "BOOM-1") throw new Error("database password is hunter2");
-              return { product: { sku, name: `Product ${sku}` } };
-            },
-            async listProducts(_request, context) {
-              await new Promise((resolve) => context.signal.addEventListener("abort", resolve));
-              throw ConnectError.from(context.signal.reason);
-            },
-            batchGetProducts({ skus }) {
-              return { products: [], missingSkus: skus };
-            },
+        registerService(CatalogService, {
+          getProduct({ sku }) {
+            if (sku === "BOOM-1") throw new Error("database password is hunter2");
+            return { product: { sku, name: `Product ${sku}` } };
           },
-          "public",
-        ),
-        registerService(
-          StockService,
-          {
-            reserveStock: () => ({}),
-            releaseStock: () => ({}),
-            setStock: ({ sku, onHand }) => ({ stock: { sku, onHand, available: onHand } }),
+          async listProducts(_request, context) {
+            await new Promise((resolve) => context.signal.addEventListener("abort", resolve));
+            throw ConnectError.from(context.signal.reason);
           },
-          "internal",
-        ),
+          batchGetProducts({ skus }) {
+            return { products: [], missingSkus: skus };
+          },
+        }),
+        registerService(StockService, {
+          reserveStock: () => ({}),
+          releaseStock: () => ({}),
+          setStock: ({ sku, onHand }) => ({ stock: { sku, onHand, available: onHand } }),
+        }),
       ],
     });
     health = stockClient("grpc/health/v1/health.proto", "grpc.health.v1.Health", server.grpcPort);

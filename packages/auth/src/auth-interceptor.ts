@@ -1,0 +1,45 @@
+import { getOption } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Access, access } from "@shopmesh/gen/shopmesh/common/v1/access_pb.js";
+import { type Caller, callerKey } from "./caller.js";
+import type { TokenVerifier } from "./token-verifier.js";
+
+/**
+ * Establishes the caller from `authorization: Bearer <JWT>` and enforces the
+ * service's `(shopmesh.common.v1.access)` option: no or an invalid token where one is
+ * needed is UNAUTHENTICATED; a valid token of the wrong role is PERMISSION_DENIED.
+ */
+export function createAuthInterceptor(verify: TokenVerifier): Interceptor {
+  return (next) => async (req) => {
+    const required = getOption(req.service, access);
+    const caller = await callerOf(req.header.get("authorization"), verify, required);
+    if (required === Access.CUSTOMER && caller.kind !== "customer") {
+      throw denied(caller, "a customer token is required");
+    }
+    if (required === Access.SERVICE && caller.kind !== "service") {
+      throw denied(caller, "a service token is required: this RPC is internal");
+    }
+    req.contextValues.set(callerKey, caller);
+    return next(req);
+  };
+}
+
+async function callerOf(header: string | null, verify: TokenVerifier, required: Access): Promise<Caller> {
+  const anonymous = required === Access.ANONYMOUS || required === Access.UNSPECIFIED;
+  if (header === null) return { kind: "anonymous" };
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (match?.[1] === undefined) {
+    if (anonymous) return { kind: "anonymous" };
+    throw new ConnectError("authorization header must be 'Bearer <token>'", Code.Unauthenticated);
+  }
+  try {
+    return await verify(match[1]);
+  } catch (error) {
+    if (anonymous) return { kind: "anonymous" };
+    throw new ConnectError("invalid or expired token", Code.Unauthenticated, undefined, undefined, error);
+  }
+}
+
+function denied(caller: Caller, message: string): ConnectError {
+  return new ConnectError(message, caller.kind === "anonymous" ? Code.Unauthenticated : Code.PermissionDenied);
+}

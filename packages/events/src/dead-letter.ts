@@ -1,0 +1,33 @@
+import type { JsMsg } from "@nats-io/jetstream";
+import { headers as natsHeaders } from "@nats-io/transport-node";
+import type { ConsumerOptions } from "./consumer.js";
+
+/**
+ * Copies a message that cannot be applied to the dead-letter stream, with the
+ * reason and where it came from, then terminates it. If the copy cannot be written
+ * the message is nak'ed instead, so it is never lost.
+ */
+export async function deadLetter(options: ConsumerOptions, message: JsMsg, reason: string, error?: unknown) {
+  const { js, catalog, logger, name } = options;
+  const headers = natsHeaders();
+  for (const [key, values] of message.headers ?? []) {
+    if (key !== "Nats-Msg-Id") for (const value of values) headers.append(key, value);
+  }
+  headers.set("Shopmesh-Dead-Letter-Reason", reason.slice(0, 1000));
+  headers.set("Shopmesh-Dead-Letter-Consumer", name);
+  headers.set("Shopmesh-Original-Stream", message.info.stream);
+  headers.set("Shopmesh-Original-Subject", message.subject);
+  headers.set("Shopmesh-Original-Sequence", String(message.seq));
+  headers.set("Shopmesh-Deliveries", String(message.info.deliveryCount));
+  try {
+    await js.publish(catalog.deadLetterSubject(name), message.data, {
+      headers,
+      msgID: `${message.info.stream}:${message.seq}:${name}`,
+    });
+    logger.error({ err: error, reason, subject: message.subject, seq: message.seq }, "event dead-lettered");
+    message.term(reason.slice(0, 200));
+  } catch (publishError) {
+    logger.error({ err: publishError, reason }, "could not dead-letter event; will retry");
+    message.nak(5_000);
+  }
+}

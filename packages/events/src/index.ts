@@ -1,0 +1,17 @@
+export { allEvents } from "./all-events.js";
+export {
+  type ConsumerOptions,
+  type EventContext,
+  type EventHandler,
+  type EventSubscription,
+  on,
+  PermanentEventError,
+  type RunningConsumer,
+  startConsumer,
+} from "./consumer.js";
+export { createEventCatalog, type EventCatalog, type EventRoute } from "./event-catalog.js";
+export { createOutbox, type NewEvent, type Outbox, outboxChannel } from "./outbox.js";
+export { publishEvent } from "./publish-event.js";
+export { type OutboxRelay, type OutboxRelayOptions, startOutboxRelay } from "./relay.js";
+export { republishOutbox } from "./republish.js";
+export { ensureStreams, type StreamOptions } from "./streams.js";

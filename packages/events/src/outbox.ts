@@ -1,0 +1,60 @@
+import { randomUUID } from "node:crypto";
+import { create, type DescMessage, type MessageInitShape, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import type pg from "pg";
+import type { EventCatalog } from "./event-catalog.js";
+
+/** The NOTIFY channel that wakes outbox relays when an event commits. */
+export const outboxChannel = "shopmesh_outbox";
+
+/** Fields every event has; the outbox fills them in. */
+type EventEnvelope = "eventId" | "occurTime";
+
+/** An event to write, without the envelope fields the outbox fills in. */
+export type NewEvent<Desc extends DescMessage> = Omit<MessageInitShape<Desc>, EventEnvelope | "$typeName">;
+
+/**
+ * Writes events to the outbox inside the caller's transaction, so they are
+ * published if and only if the state change commits. Assigns each a new event id and
+ * occur time; NOTIFY (delivered on commit) wakes the relays.
+ *
+ * ```ts
+ * await withTx(pool, async (tx) => {
+ *   await saveOrder(tx, order);
+ *   await outbox.append(tx, OrderPlacedSchema, { orderId, ... });
+ * });
+ * ```
+ */
+export interface Outbox {
+  append<Desc extends DescMessage>(tx: pg.ClientBase, schema: Desc, event: NewEvent<Desc>): Promise<MessageShape<Desc>>;
+}
+
+/** Creates the outbox writer for a catalog. */
+export function createOutbox(catalog: EventCatalog, headers: () => Record<string, string> = () => ({})): Outbox {
+  return {
+    async append(tx, schema, init) {
+      const message = create(schema, {
+        ...(init as MessageInitShape<typeof schema>),
+        eventId: randomUUID(),
+        occurTime: timestampNow(),
+      } as MessageInitShape<typeof schema>);
+      const { eventId, orderId } = message as unknown as { eventId: string; orderId?: string };
+      const eventHeaders = orderId ? { ...headers(), "Shopmesh-Key": orderId } : headers();
+      await tx.query(
+        `WITH added AS (
+           INSERT INTO outbox (event_id, subject, event_type, payload, headers) VALUES ($1, $2, $3, $4, $5)
+         )
+         SELECT pg_notify($6, '')`,
+        [
+          eventId,
+          catalog.route(schema).subject,
+          schema.typeName,
+          toBinary(schema, message),
+          eventHeaders,
+          outboxChannel,
+        ],
+      );
+      return message;
+    },
+  };
+}

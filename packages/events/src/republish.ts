@@ -1,0 +1,28 @@
+import type { JetStreamClient } from "@nats-io/jetstream";
+import type pg from "pg";
+import { publishRows } from "./relay.js";
+
+/**
+ * Publishes the outbox rows with ids in [fromId, toId] again, published or not — for
+ * recovering events a JetStream server lost (its 2.9 file store flushes every two
+ * minutes). Within the duplicate window JetStream drops them; beyond it, consumers'
+ * inboxes make them no-ops. Returns how many rows were sent.
+ */
+export async function republishOutbox(pool: pg.Pool, js: JetStreamClient, fromId: bigint, toId: bigint) {
+  const batch = 500n;
+  let sent = 0;
+  for (let start = fromId; start <= toId; start += batch) {
+    const end = start + batch - 1n < toId ? start + batch - 1n : toId;
+    const { rows } = await pool.query(
+      `SELECT id, event_id, subject, event_type, payload, headers FROM outbox WHERE id BETWEEN $1 AND $2 ORDER BY id`,
+      [start.toString(), end.toString()],
+    );
+    await publishRows(js, rows);
+    await pool.query("UPDATE outbox SET published_at = now() WHERE id BETWEEN $1 AND $2 AND published_at IS NULL", [
+      start.toString(),
+      end.toString(),
+    ]);
+    sent += rows.length;
+  }
+  return sent;
+}

@@ -1,0 +1,57 @@
+import {
+  DiscardPolicy,
+  type JetStreamManager,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
+import type { EventCatalog } from "./event-catalog.js";
+
+/** Retention and replication of the event streams. */
+export interface StreamOptions {
+  /** Replicas per stream: 1 on a single server, 3 on a JetStream cluster. */
+  readonly replicas?: number;
+  /** How long events are kept (default 7 days); the outbox keeps them longer. */
+  readonly maxAgeMs?: number;
+  /** How long dead letters are kept (default 30 days). */
+  readonly deadLetterMaxAgeMs?: number;
+}
+
+const day = 24 * 60 * 60 * 1000;
+
+/**
+ * Declares the event streams of the catalog and the dead-letter stream: created when
+ * missing, updated to this configuration when present. Limits retention, so each
+ * service keeps its own durable consumer on a stream; file storage; a 2-minute
+ * duplicate window for `Nats-Msg-Id` deduplication.
+ */
+export async function ensureStreams(jsm: JetStreamManager, catalog: EventCatalog, options: StreamOptions = {}) {
+  const common: Partial<StreamConfig> = {
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    num_replicas: options.replicas ?? 1,
+    duplicate_window: nanos(2 * 60 * 1000),
+  };
+  const streams = catalog.streams().map(({ name, subjects }) => ({
+    ...common,
+    name,
+    subjects: [subjects],
+    max_age: nanos(options.maxAgeMs ?? 7 * day),
+  }));
+  streams.push({
+    ...common,
+    name: catalog.deadLetterStream,
+    subjects: [catalog.deadLetterSubject(">")],
+    max_age: nanos(options.deadLetterMaxAgeMs ?? 30 * day),
+  });
+  for (const config of streams) {
+    const exists = await jsm.streams.info(config.name).then(
+      () => true,
+      () => false,
+    );
+    if (exists) await jsm.streams.update(config.name, config);
+    else await jsm.streams.add(config);
+  }
+}

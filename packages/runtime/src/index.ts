@@ -1,0 +1,9 @@
+export {
+  type ConsumerSpec,
+  type RunningService,
+  runService,
+  type ServiceDefinition,
+  type ServiceKit,
+  type ServiceParts,
+} from "./run-service.js";
+export { loadServiceConfig, type ServiceConfig, type ServiceDefaults, serviceConfigShape } from "./service-config.js";

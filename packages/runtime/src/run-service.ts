@@ -1,0 +1,163 @@
+import { fileURLToPath } from "node:url";
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { createAuthInterceptor, createTokenVerifier } from "@shopmesh/auth";
+import { loadConfig, type z } from "@shopmesh/config";
+import {
+  allEvents,
+  type ConsumerOptions,
+  createEventCatalog,
+  createOutbox,
+  type EventCatalog,
+  ensureStreams,
+  type Outbox,
+  type RunningConsumer,
+  startConsumer,
+  startOutboxRelay,
+} from "@shopmesh/events";
+import { createPool, migrate } from "@shopmesh/pg";
+import { createLogger, type RunningServer, type ServiceRegistration, startServer } from "@shopmesh/server";
+import type pg from "pg";
+import type { Logger } from "pino";
+import { loadBoth, loadServiceConfig, type ServiceConfig, type ServiceDefaults } from "./service-config.js";
+
+/** What the runtime hands a service to build itself from. */
+export interface ServiceKit<Settings> {
+  readonly config: ServiceConfig;
+  /** The service's own variables. */
+  readonly settings: Settings;
+  readonly logger: Logger;
+  readonly pool: pg.Pool;
+  readonly nats: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly catalog: EventCatalog;
+  readonly outbox: Outbox;
+}
+
+/** A consumer the service wants, without the plumbing the runtime supplies. */
+export type ConsumerSpec = Omit<ConsumerOptions, "js" | "jsm" | "pool" | "logger" | "catalog">;
+
+/** What a service is made of, returned by its build function. */
+export interface ServiceParts {
+  readonly services: readonly ServiceRegistration[];
+  readonly consumers: readonly ConsumerSpec[];
+  /** Closes what the service opened itself (clients, listeners), last. */
+  readonly close?: () => Promise<void>;
+}
+
+/** A service: its name, defaults, migrations and how to build it. */
+export interface ServiceDefinition<Extra extends z.ZodRawShape> {
+  readonly name: string;
+  readonly defaults: ServiceDefaults;
+  /** The service's own variables, added to the common ones. */
+  readonly config: Extra;
+  /** The folder of the service's SQL migrations. */
+  readonly migrations: URL;
+  build(kit: ServiceKit<z.infer<z.ZodObject<Extra>>>): Promise<ServiceParts>;
+}
+
+/** A running service process. */
+export interface RunningService {
+  readonly name: string;
+  readonly server: RunningServer;
+  readonly logger: Logger;
+  /** Ordered shutdown: NOT_SERVING and drain RPCs, stop consumers, stop the relay, close NATS and the pool. */
+  close(): Promise<void>;
+}
+
+const eventMigrations = fileURLToPath(new URL("../../events/migrations", import.meta.url));
+
+/**
+ * Starts a service: validates its configuration, migrates its database, declares the
+ * event streams, starts the outbox relay, serves its RPCs on both listeners, starts
+ * its consumers and reports SERVING.
+ *
+ * ```ts
+ * const service = await runService(inventoryService, process.env);
+ * onShutdownSignal(service.logger, service.close);
+ * ```
+ */
+export async function runService<Extra extends z.ZodRawShape>(
+  definition: ServiceDefinition<Extra>,
+  env: Record<string, string | undefined> = process.env,
+): Promise<RunningService> {
+  const [config, settings] = loadBoth(
+    () => loadServiceConfig(definition.defaults, env),
+    () => loadConfig(definition.config, env),
+  );
+  const logger = createLogger(definition.name);
+  const closers: (() => Promise<unknown>)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse())
+      await close().catch((error) => logger.error({ err: error }, "close failed"));
+  };
+  try {
+    await migrate({
+      databaseUrl: config.DATABASE_URL,
+      dir: [eventMigrations, fileURLToPath(definition.migrations)],
+      log: (message) => logger.debug(message),
+    });
+    const pool = createPool({
+      url: config.DATABASE_URL,
+      applicationName: definition.name,
+      max: config.DB_POOL_SIZE,
+      onError: (error) => logger.warn({ err: error }, "idle database connection failed"),
+    });
+    closers.push(() => pool.end());
+    const nats = await connect({
+      servers: config.NATS_URL.split(","),
+      name: definition.name,
+      maxReconnectAttempts: -1,
+    });
+    closers.push(() => nats.drain());
+    const js = jetstream(nats);
+    const jsm: JetStreamManager = await jetstreamManager(nats);
+    const catalog = createEventCatalog(allEvents, config.EVENT_NAMESPACE);
+    await ensureStreams(jsm, catalog, { replicas: config.NATS_STREAM_REPLICAS });
+    const relay = startOutboxRelay({ pool, databaseUrl: config.DATABASE_URL, js, logger });
+    closers.push(() => relay.stop());
+
+    const kit = { config, settings, logger, pool, nats, js, catalog, outbox: createOutbox(catalog) };
+    const parts = await definition.build(kit);
+    if (parts.close) closers.push(parts.close);
+
+    const verifier = createTokenVerifier({
+      jwksUrl: config.AUTH_JWKS_URL,
+      devKey: config.AUTH_DEV_KEY ? Buffer.from(config.AUTH_DEV_KEY, "base64url") : undefined,
+      issuer: config.AUTH_ISSUER,
+      audience: config.AUTH_AUDIENCE,
+    });
+    const server = await startServer({
+      logger,
+      grpcAddress: config.GRPC_ADDRESS,
+      httpAddress: config.HTTP_ADDRESS,
+      services: parts.services,
+      interceptors: [createAuthInterceptor(verifier)],
+      corsOrigins: config.CORS_ORIGINS,
+      shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+    });
+    const consumers: RunningConsumer[] = [];
+    closers.push(async () => {
+      await Promise.all(consumers.map((consumer) => consumer.stop()));
+    });
+    closers.push(() => server.close());
+    for (const spec of parts.consumers) {
+      consumers.push(await startConsumer({ ...spec, js, jsm, pool, logger, catalog }));
+    }
+    server.markServing();
+    logger.info({ grpcPort: server.grpcPort, httpPort: server.httpPort }, `${definition.name} service ready`);
+    let closing: Promise<void> | undefined;
+    return {
+      name: definition.name,
+      server,
+      logger,
+      close: () => {
+        closing ??= closeAll();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

@@ -1,0 +1,69 @@
+import { ConfigError, commaList, hostPort, loadConfig, positiveInt, urlWithScheme, z } from "@shopmesh/config";
+
+/** Listen addresses a service uses unless configured. */
+export interface ServiceDefaults {
+  readonly grpcAddress: string;
+  readonly httpAddress: string;
+}
+
+/**
+ * The environment variables every service reads (documented in docs/configuration.md).
+ * `extra` adds a service's own variables.
+ */
+export function serviceConfigShape(defaults: ServiceDefaults) {
+  return {
+    DATABASE_URL: urlWithScheme("postgres", "postgresql"),
+    NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
+    GRPC_ADDRESS: hostPort().default(defaults.grpcAddress),
+    HTTP_ADDRESS: hostPort().default(defaults.httpAddress),
+    EVENT_NAMESPACE: z
+      .string()
+      .regex(/^[A-Z][A-Z0-9_]*$/, "upper-case letters, digits and _")
+      .optional(),
+    NATS_STREAM_REPLICAS: positiveInt().max(5).default(1),
+    DB_POOL_SIZE: positiveInt().max(200).default(10),
+    AUTH_JWKS_URL: urlWithScheme("https", "http").optional(),
+    AUTH_DEV_KEY: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43,}$/, "base64url of at least 32 bytes")
+      .optional(),
+    AUTH_ISSUER: z.string().min(1).default("shopmesh-dev"),
+    AUTH_AUDIENCE: z.string().min(1).default("shopmesh"),
+    CORS_ORIGINS: commaList().default(["http://localhost:5173"]),
+    SHUTDOWN_GRACE_MS: positiveInt().default(10_000),
+  };
+}
+
+/** The configuration every service has. */
+export type ServiceConfig = ReturnType<typeof loadServiceConfig>;
+
+/**
+ * Reads the common configuration and a service's own variables, failing with every
+ * problem of both at once.
+ */
+export function loadServiceConfig(defaults: ServiceDefaults, env: Record<string, string | undefined>) {
+  const config = loadConfig(serviceConfigShape(defaults), env);
+  if (!config.AUTH_JWKS_URL && !config.AUTH_DEV_KEY) {
+    throw new ConfigError(
+      "invalid configuration:\n  AUTH_JWKS_URL or AUTH_DEV_KEY must be set (see docs/configuration.md)",
+    );
+  }
+  return config;
+}
+
+/** Loads two configurations, reporting the problems of both together. */
+export function loadBoth<A, B>(first: () => A, second: () => B): [A, B] {
+  const attempt = <T>(load: () => T): { value?: T; problem?: string } => {
+    try {
+      return { value: load() };
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      return { problem: error.message.replace(/^invalid configuration:\n/, "") };
+    }
+  };
+  const a = attempt(first);
+  const b = attempt(second);
+  const problems = [a.problem, b.problem].filter((problem) => problem !== undefined);
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.join("\n")}`);
+  return [a.value as A, b.value as B];
+}

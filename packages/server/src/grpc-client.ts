@@ -1,0 +1,116 @@
+import {
+  create,
+  type DescMessage,
+  type DescMethod,
+  type DescService,
+  fromBinary,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel as IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { type ChannelOptions, credentials, Client as GrpcClient, Metadata, type ServiceError } from "@grpc/grpc-js";
+
+/** Per-call options: every call has a deadline. */
+export interface CallOptions {
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  readonly headers?: Record<string, string>;
+}
+
+type UnaryMethods<S extends DescService> = {
+  [K in keyof S["method"] as S["method"][K] extends { methodKind: "unary" }
+    ? K
+    : never]: S["method"][K] extends DescMethod & {
+    input: infer I extends DescMessage;
+    output: infer O extends DescMessage;
+  }
+    ? (request: MessageInitShape<I>, options?: CallOptions) => Promise<MessageShape<O>>
+    : never;
+};
+
+/** A promise-based client of a service's unary RPCs over grpc-js. */
+export type GrpcServiceClient<S extends DescService> = UnaryMethods<S> & { close(): void };
+
+/** Where and how to call a service. */
+export interface GrpcClientOptions {
+  /** A grpc target such as "127.0.0.1:50052" or "dns:///inventory:50052". */
+  readonly target: string;
+  /** Deadline of calls that set none (default 2 s). */
+  readonly defaultTimeoutMs?: number;
+  /** Largest message sent or received (default 1 MiB). */
+  readonly maxMessageBytes?: number;
+  /** Headers sent with every call, such as a service token. */
+  readonly headers?: () => Record<string, string>;
+}
+
+/**
+ * Creates a typed client for a service straight from its protobuf-es descriptor,
+ * over grpc-js. Every call carries a deadline; failures are ConnectErrors with the
+ * gRPC code. Methods the contract marks idempotent or side-effect free are retried by
+ * grpc-js on UNAVAILABLE with exponential backoff (a gRPC service-config retry
+ * policy); other calls are never retried automatically.
+ */
+export function createGrpcClient<S extends DescService>(service: S, options: GrpcClientOptions): GrpcServiceClient<S> {
+  const maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
+  const channelOptions: ChannelOptions = {
+    "grpc.max_receive_message_length": maxMessageBytes,
+    "grpc.max_send_message_length": maxMessageBytes,
+    "grpc.service_config": JSON.stringify(serviceConfig(service)),
+    "grpc.enable_retries": 1,
+  };
+  const client = new GrpcClient(options.target, credentials.createInsecure(), channelOptions);
+  const methods: Record<string, unknown> = { close: () => client.close() };
+  for (const method of service.methods) {
+    if (method.methodKind !== "unary") continue;
+    const path = `/${service.typeName}/${method.name}`;
+    methods[method.localName] = (request: MessageInitShape<DescMessage>, call: CallOptions = {}) =>
+      new Promise((resolve, reject) => {
+        const metadata = new Metadata();
+        for (const [key, value] of Object.entries({ ...options.headers?.(), ...call.headers }))
+          metadata.set(key, value);
+        const deadline = Date.now() + (call.timeoutMs ?? options.defaultTimeoutMs ?? 2_000);
+        const pending = client.makeUnaryRequest(
+          path,
+          (message: MessageShape<DescMessage>) => Buffer.from(toBinary(method.input, message)),
+          (bytes: Buffer) => fromBinary(method.output, bytes),
+          create(method.input, request),
+          metadata,
+          { deadline },
+          (error: ServiceError | null, response?: MessageShape<DescMessage>) =>
+            error ? reject(toConnectError(error)) : resolve(response),
+        );
+        call.signal?.addEventListener("abort", () => pending.cancel(), { once: true });
+      });
+  }
+  return methods as GrpcServiceClient<S>;
+}
+
+function serviceConfig(service: DescService) {
+  const retryable = service.methods.filter(
+    (method) => method.idempotency !== IdempotencyLevel.IDEMPOTENCY_UNKNOWN && method.methodKind === "unary",
+  );
+  return {
+    methodConfig: [
+      {
+        name: retryable.map((method) => ({ service: service.typeName, method: method.name })),
+        retryPolicy: {
+          maxAttempts: 3,
+          initialBackoff: "0.05s",
+          maxBackoff: "0.5s",
+          backoffMultiplier: 3,
+          retryableStatusCodes: ["UNAVAILABLE"],
+        },
+      },
+    ].filter((config) => config.name.length > 0),
+  };
+}
+
+function toConnectError(error: ServiceError): ConnectError {
+  const metadata = new Headers();
+  for (const [key, value] of Object.entries(error.metadata?.getMap() ?? {})) {
+    if (typeof value === "string") metadata.set(key, value);
+  }
+  return new ConnectError(error.details || error.message, (error.code as number as Code) ?? Code.Unknown, metadata);
+}

@@ -1,7 +1,7 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import { withTx } from "@shopmesh/pg";
-import pg from "pg";
+import { createListener, withTx } from "@shopmesh/pg";
+import type pg from "pg";
 import type { Logger } from "pino";
 import { outboxChannel } from "./outbox.js";
 
@@ -51,7 +51,14 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     pending = true;
     wake?.();
   };
-  const listener = listen(options, notify);
+  const listener = createListener({
+    url: options.databaseUrl,
+    channel: outboxChannel,
+    applicationName: "outbox-relay",
+    onNotify: notify,
+    onConnect: notify,
+    onError: (error) => options.logger.warn({ err: error }, "outbox LISTEN connection failed; reconnecting"),
+  });
 
   const loop = (async () => {
     while (running) {
@@ -107,36 +114,4 @@ export async function publishRows(js: JetStreamClient, rows: readonly OutboxRow[
       return js.publish(row.subject, row.payload, { msgID: row.id, headers });
     }),
   );
-}
-
-/** Keeps a LISTEN connection open, reconnecting after errors. */
-function listen(options: OutboxRelayOptions, onNotify: () => void): { close(): Promise<void> } {
-  let client: pg.Client | undefined;
-  let closed = false;
-  let retry: NodeJS.Timeout | undefined;
-  const connect = async () => {
-    const next = new pg.Client({ connectionString: options.databaseUrl, application_name: "outbox-relay-listen" });
-    next.on("notification", onNotify);
-    next.on("error", (error) => {
-      options.logger.warn({ err: error }, "outbox LISTEN connection failed; reconnecting");
-      next.end().catch(() => undefined);
-      if (!closed) retry = setTimeout(connect, 1_000);
-    });
-    try {
-      await next.connect();
-      await next.query(`LISTEN ${outboxChannel}`);
-      client = next;
-      onNotify();
-    } catch (error) {
-      next.emit("error", error as Error);
-    }
-  };
-  void connect();
-  return {
-    async close() {
-      closed = true;
-      clearTimeout(retry);
-      await client?.end().catch(() => undefined);
-    },
-  };
 }

@@ -1,0 +1,64 @@
+import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./free-port.js";
+import type { PrivateServer } from "./private-server.js";
+import { probeNats } from "./probe.js";
+import { waitFor } from "./wait-for.js";
+
+/**
+ * The message shown when no NATS server is reachable and none can be started.
+ */
+export const natsServerMissing =
+  "nats-server not found on PATH. Install it: `apt-get install nats-server` (Debian) or download from " +
+  "https://github.com/nats-io/nats-server/releases, or set NATS_URL to a server with JetStream enabled.";
+
+/**
+ * Spawns `nats-server -js` from PATH on a free port with its store in a fresh
+ * temp folder, and waits until JetStream answers.
+ */
+export async function startPrivateNats(timeoutMs = 15_000): Promise<PrivateServer> {
+  const dir = await mkdtemp(join(tmpdir(), "shopmesh-nats-"));
+  const port = await freePort();
+  const child = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let output = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4_000);
+  });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const killOnExit = () => {
+    child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+  };
+  process.once("exit", killOnExit);
+  const failed = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    child.once("spawn", () => resolve(undefined));
+    child.on("error", resolve);
+  });
+  const stop = async () => {
+    process.off("exit", killOnExit);
+    if (!failed && child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      await exited;
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  if (failed) {
+    await stop();
+    throw new Error(failed.code === "ENOENT" ? natsServerMissing : `cannot start nats-server: ${failed.message}`);
+  }
+  const url = `nats://127.0.0.1:${port}`;
+  const outcome = await waitFor(
+    async () => (child.exitCode !== null ? "exited" : (await probeNats(url, 500)) === undefined && "ready"),
+    { timeoutMs, intervalMs: 50, description: `nats-server on ${url} to accept connections` },
+  ).catch((error: Error) => error.message);
+  if (outcome !== "ready") {
+    await stop();
+    throw new Error(`nats-server did not start (${outcome}). Its output:\n${output}`);
+  }
+  return { url, pid: child.pid ?? 0, stop };
+}

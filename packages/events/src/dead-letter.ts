@@ -25,7 +25,9 @@ export async function deadLetter(options: ConsumerOptions, message: JsMsg, reaso
       msgID: `${message.info.stream}:${message.seq}:${name}`,
     });
     logger.error({ err: error, reason, subject: message.subject, seq: message.seq }, "event dead-lettered");
-    message.term(reason.slice(0, 200));
+    // No reason argument: nats-server 2.9 ignores "+TERM <reason>" (reasons arrived in
+    // 2.10), leaving the message pending forever. The reason travels in the headers.
+    message.term();
   } catch (publishError) {
     logger.error({ err: publishError, reason }, "could not dead-letter event; will retry");
     message.nak(5_000);

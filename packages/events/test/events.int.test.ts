@@ -1,0 +1,219 @@
+import { fileURLToPath } from "node:url";
+import { toBinary } from "@bufbuild/protobuf";
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node";
+import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import { createPool, migrate, withTx } from "@shopmesh/pg";
+import { useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
+import type pg from "pg";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  allEvents,
+  createEventCatalog,
+  createOutbox,
+  ensureStreams,
+  on,
+  PermanentEventError,
+  publishEvent,
+  republishOutbox,
+  startConsumer,
+  startOutboxRelay,
+} from "../src/index.js";
+
+const db = useTestDatabase("events");
+const testNats = useTestNats("events");
+const logger = pino({ level: "silent" });
+const orderId = () => crypto.randomUUID();
+
+describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
+  let pool: pg.Pool;
+  let nc: NatsConnection;
+  let js: JetStreamClient;
+  let jsm: JetStreamManager;
+  const catalog = createEventCatalog(allEvents, testNats.prefix);
+  const outbox = createOutbox(catalog);
+
+  beforeAll(async () => {
+    await migrate({ databaseUrl: db.url, dir: fileURLToPath(new URL("../migrations", import.meta.url)) });
+    pool = createPool({ url: db.url, applicationName: "events-test", onError: () => undefined });
+    await pool.query("CREATE TABLE applied (event_id uuid PRIMARY KEY, order_id uuid NOT NULL)");
+    nc = await testNats.connect();
+    js = jetstream(nc);
+    jsm = await jetstreamManager(nc);
+    await ensureStreams(jsm, catalog);
+  });
+
+  afterAll(async () => {
+    await pool?.end();
+  });
+
+  const streamCount = async () => (await jsm.streams.info(catalog.streamName("ORDERS"))).state.messages;
+  const placed = (id: string) => ({ orderId: id, customerId: "c1", paymentToken: "tok_visa" });
+
+  it("publishes committed events once, and never those whose transaction rolled back", async () => {
+    const before = await streamCount();
+    const relay = startOutboxRelay({ pool, databaseUrl: db.url, js, logger });
+    try {
+      await withTx(pool, (tx) => outbox.append(tx, OrderPlacedSchema, placed(orderId())));
+      await withTx(pool, async (tx) => {
+        await outbox.append(tx, OrderPlacedSchema, placed(orderId()));
+        throw new Error("rolled back");
+      }).catch(() => undefined);
+      await withTx(pool, (tx) => outbox.append(tx, OrderCancelledSchema, { orderId: orderId(), reason: "r" }));
+      await waitFor(async () => (await streamCount()) === before + 2, { description: "two events on the stream" });
+      const { rows } = await pool.query("SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL");
+      expect(rows[0].n).toBe(0);
+    } finally {
+      await relay.stop();
+    }
+    expect(await streamCount()).toBe(before + 2);
+  });
+
+  it("lets several relays share the outbox without publishing a row twice", async () => {
+    const before = await streamCount();
+    const relays = [1, 2, 3].map(() => startOutboxRelay({ pool, databaseUrl: db.url, js, logger, batchSize: 7 }));
+    try {
+      await Promise.all(
+        Array.from({ length: 20 }, () =>
+          withTx(pool, async (tx) => {
+            for (let i = 0; i < 10; i++) await outbox.append(tx, OrderPlacedSchema, placed(orderId()));
+          }),
+        ),
+      );
+      await waitFor(
+        async () => (await pool.query("SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1")).rowCount === 0,
+        { description: "outbox drained" },
+      );
+    } finally {
+      await Promise.all(relays.map((relay) => relay.stop()));
+    }
+    expect(await streamCount()).toBe(before + 200);
+  });
+
+  it("re-publishes a range of rows without duplicating them on the stream (Nats-Msg-Id)", async () => {
+    const before = await streamCount();
+    const { rows } = await pool.query("SELECT min(id) AS lo, max(id) AS hi FROM outbox");
+    const sent = await republishOutbox(pool, js, BigInt(rows[0].lo), BigInt(rows[0].hi));
+    expect(sent).toBeGreaterThan(200);
+    expect(await streamCount()).toBe(before);
+  });
+
+  it("applies an event once however often it is delivered, retries failures, dead-letters poison", async () => {
+    const failingOrder = orderId();
+    const poisonOrder = orderId();
+    const attempts = new Map<string, number>();
+    const consumer = await startConsumer({
+      js,
+      jsm,
+      pool,
+      logger,
+      catalog,
+      name: "applier",
+      stream: "ORDERS",
+      maxAttempts: 3,
+      retryDelaysMs: [20],
+      subscriptions: [
+        on(OrderPlacedSchema, async (event, context) => {
+          attempts.set(event.orderId, (attempts.get(event.orderId) ?? 0) + 1);
+          if (event.orderId === failingOrder && context.deliveryCount < 3) throw new Error("transient");
+          if (event.orderId === poisonOrder) throw new PermanentEventError("cannot apply");
+          await context.transaction((tx) =>
+            tx.query("INSERT INTO applied (event_id, order_id) VALUES ($1, $2)", [event.eventId, event.orderId]),
+          );
+        }),
+      ],
+    });
+    try {
+      const twice = orderId();
+      const event = await publishEvent(js, catalog, OrderPlacedSchema, placed(twice));
+      const replay = natsHeaders();
+      replay.set("Shopmesh-Key", twice);
+      await js.publish(catalog.route(OrderPlacedSchema).subject, toBinary(OrderPlacedSchema, event), {
+        headers: replay,
+        msgID: "replayed-after-the-duplicate-window",
+      });
+      await publishEvent(js, catalog, OrderPlacedSchema, placed(failingOrder));
+      await publishEvent(js, catalog, OrderPlacedSchema, placed(poisonOrder));
+      const bad = natsHeaders();
+      bad.set("Shopmesh-Event-Id", "x");
+      await js.publish(catalog.route(OrderPlacedSchema).subject, new Uint8Array([0xff, 0xff, 0xff]), { headers: bad });
+      const after = orderId();
+      await publishEvent(js, catalog, OrderPlacedSchema, placed(after));
+
+      const applied = async (id: string) =>
+        (await pool.query("SELECT count(*)::int AS n FROM applied WHERE order_id = $1", [id])).rows[0].n as number;
+      await waitFor(async () => (await applied(after)) === 1 && (await applied(failingOrder)) === 1, {
+        description: "valid events applied",
+      });
+      expect(await applied(twice)).toBe(1);
+      expect(attempts.get(twice)).toBe(2);
+      expect(attempts.get(failingOrder)).toBe(3);
+
+      const deadLetters = await waitFor(
+        async () => {
+          const info = await jsm.streams.info(catalog.deadLetterStream);
+          return info.state.messages >= 2 ? info.state.messages : undefined;
+        },
+        { description: "poison events dead-lettered" },
+      );
+      expect(deadLetters).toBe(2);
+      expect(attempts.get(poisonOrder)).toBe(1);
+      const reasons = [];
+      for (let seq = 1; seq <= 2; seq++) {
+        const message = await jsm.streams.getMessage(catalog.deadLetterStream, { seq });
+        reasons.push(message?.header.get("Shopmesh-Dead-Letter-Reason"));
+      }
+      expect(reasons.sort()).toEqual(["cannot apply", "undecodable payload"]);
+      await waitFor(
+        async () => {
+          const info = await jsm.consumers.info(catalog.streamName("ORDERS"), "applier");
+          return info.num_pending === 0 && info.num_ack_pending === 0;
+        },
+        { description: "every event acked or terminated, none left pending" },
+      );
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  it("dead-letters an event that keeps failing after the bounded attempts, and the stream keeps flowing", async () => {
+    const stuck = orderId();
+    const next = orderId();
+    const seen: string[] = [];
+    const consumer = await startConsumer({
+      js,
+      jsm,
+      pool,
+      logger,
+      catalog,
+      name: "strict",
+      stream: "ORDERS",
+      maxAttempts: 2,
+      retryDelaysMs: [10],
+      subscriptions: [
+        on(OrderCancelledSchema, async (event) => {
+          seen.push(event.orderId);
+          if (event.orderId === stuck) throw new Error("always fails");
+        }),
+      ],
+    });
+    try {
+      const before = (await jsm.streams.info(catalog.deadLetterStream)).state.messages;
+      await publishEvent(js, catalog, OrderCancelledSchema, { orderId: stuck, reason: "x" });
+      await publishEvent(js, catalog, OrderCancelledSchema, { orderId: next, reason: "y" });
+      await waitFor(async () => (await jsm.streams.info(catalog.deadLetterStream)).state.messages === before + 1, {
+        description: "stuck event dead-lettered",
+      });
+      expect(seen.filter((id) => id === stuck)).toHaveLength(2);
+      expect(seen).toContain(next);
+      const last = await jsm.streams.getMessage(catalog.deadLetterStream, {
+        last_by_subj: catalog.deadLetterSubject("strict"),
+      });
+      expect(last?.header.get("Shopmesh-Dead-Letter-Reason")).toBe("always fails");
+      expect(last?.header.get("Shopmesh-Deliveries")).toBe("2");
+    } finally {
+      await consumer.stop();
+    }
+  });
+});

@@ -1,0 +1,30 @@
+import type { Outbox } from "@shopmesh/events";
+import { withTx } from "@shopmesh/pg";
+import type pg from "pg";
+import { advanceOrder } from "./advance-order.js";
+import { OrderError } from "./errors.js";
+import { findCustomerOrder, lockOrder } from "./order-store.js";
+
+/**
+ * Cancels one of the customer's orders. Inventory releases its stock and payment
+ * refunds a capture when they see the OrderCancelled event. Cancelling a cancelled
+ * order answers it unchanged; a rejected order cannot be cancelled.
+ */
+export async function cancelOrder(
+  deps: { pool: pg.Pool; outbox: Outbox },
+  customerId: string,
+  orderId: string,
+  reason: string,
+) {
+  await withTx(deps.pool, async (tx) => {
+    const current = await lockOrder(tx, orderId, customerId);
+    if (!current) throw new OrderError("ORDER_NOT_FOUND", "no such order");
+    if (current.status === "rejected") {
+      throw new OrderError("ORDER_NOT_CANCELLABLE", "a rejected order cannot be cancelled");
+    }
+    await advanceOrder(tx, deps.outbox, orderId, { kind: "cancelled-by-customer", reason });
+  });
+  const order = await findCustomerOrder(deps.pool, customerId, orderId);
+  if (!order) throw new OrderError("ORDER_NOT_FOUND", "no such order");
+  return order;
+}

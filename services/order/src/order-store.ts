@@ -1,0 +1,181 @@
+import type pg from "pg";
+import type { Order, OrderLine, OrderStatus, Transition } from "./order.js";
+
+/** The NOTIFY channel that carries the id of an order that changed. */
+export const orderChangedChannel = "shopmesh_order_changed";
+
+/** A new order to insert, with what makes its idempotency key unique. */
+export interface NewOrder {
+  readonly orderId: string;
+  readonly customerId: string;
+  readonly lines: readonly OrderLine[];
+  readonly totalMinor: bigint;
+  readonly currency: string;
+  readonly idempotencyKey: string;
+  readonly requestHash: string;
+}
+
+/** A stored order with the hash of the request that created it. */
+export interface StoredOrder extends Order {
+  readonly requestHash: string;
+}
+
+interface OrderRow {
+  order_id: string;
+  customer_id: string;
+  status: OrderStatus;
+  status_reason: string;
+  total_minor: string;
+  currency: string;
+  payment_id: string;
+  request_hash: string;
+  created_at: Date;
+  updated_at: Date;
+  lines: { sku: string; name: string; quantity: number; unit_price_minor: string }[];
+  history: { status: OrderStatus; reason: string; at: string }[];
+}
+
+const selectOrder = `
+  SELECT o.order_id, o.customer_id, o.status, o.status_reason, o.total_minor, o.currency, o.payment_id,
+         o.request_hash, o.created_at, o.updated_at,
+         (SELECT coalesce(json_agg(json_build_object('sku', l.sku, 'name', l.name, 'quantity', l.quantity,
+                   'unit_price_minor', l.unit_price_minor::text) ORDER BY l.line_no), '[]')
+            FROM order_lines l WHERE l.order_id = o.order_id) AS lines,
+         (SELECT coalesce(json_agg(json_build_object('status', h.status, 'reason', h.reason, 'at', h.at)
+                   ORDER BY h.seq), '[]')
+            FROM order_history h WHERE h.order_id = o.order_id) AS history
+    FROM orders o`;
+
+function rowToOrder(row: OrderRow): StoredOrder {
+  return {
+    orderId: row.order_id,
+    customerId: row.customer_id,
+    status: row.status,
+    statusReason: row.status_reason,
+    lines: row.lines.map((line) => ({
+      sku: line.sku,
+      name: line.name,
+      quantity: line.quantity,
+      unitPriceMinor: BigInt(line.unit_price_minor),
+    })),
+    totalMinor: BigInt(row.total_minor),
+    currency: row.currency,
+    paymentId: row.payment_id,
+    history: row.history.map((change) => ({ status: change.status, reason: change.reason, at: new Date(change.at) })),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    requestHash: row.request_hash,
+  };
+}
+
+/**
+ * Inserts an order, its lines and its first history entry in one statement. Returns
+ * false when the customer already has an order with this idempotency key.
+ */
+export async function insertOrder(tx: pg.ClientBase, order: NewOrder): Promise<{ createdAt: Date } | undefined> {
+  const { rows } = await tx.query<{ created_at: Date }>(
+    `WITH created AS (
+       INSERT INTO orders (order_id, customer_id, status, total_minor, currency, idempotency_key, request_hash)
+       VALUES ($1, $2, 'pending', $3, $4, $5, $6)
+       ON CONFLICT (customer_id, idempotency_key) DO NOTHING
+       RETURNING order_id, created_at
+     ), lines AS (
+       INSERT INTO order_lines (order_id, line_no, sku, name, quantity, unit_price_minor)
+       SELECT created.order_id, line.no, line.sku, line.name, line.quantity, line.price
+         FROM created, unnest($7::text[], $8::text[], $9::int[], $10::bigint[]) WITH ORDINALITY
+              AS line(sku, name, quantity, price, no)
+     ), history AS (
+       INSERT INTO order_history (order_id, seq, status, at) SELECT order_id, 1, 'pending', created_at FROM created
+     )
+     SELECT created_at, pg_notify($11, order_id::text) FROM created`,
+    [
+      order.orderId,
+      order.customerId,
+      order.totalMinor.toString(),
+      order.currency,
+      order.idempotencyKey,
+      order.requestHash,
+      order.lines.map((line) => line.sku),
+      order.lines.map((line) => line.name),
+      order.lines.map((line) => line.quantity),
+      order.lines.map((line) => line.unitPriceMinor.toString()),
+      orderChangedChannel,
+    ],
+  );
+  return rows[0] && { createdAt: rows[0].created_at };
+}
+
+/** The customer's order with this idempotency key, if any. */
+export async function findByIdempotencyKey(db: pg.ClientBase | pg.Pool, customerId: string, key: string) {
+  const { rows } = await db.query<OrderRow>(`${selectOrder} WHERE o.customer_id = $1 AND o.idempotency_key = $2`, [
+    customerId,
+    key,
+  ]);
+  return rows[0] && rowToOrder(rows[0]);
+}
+
+/** One of a customer's orders; undefined when it does not exist or belongs to someone else. */
+export async function findCustomerOrder(db: pg.ClientBase | pg.Pool, customerId: string, orderId: string) {
+  const { rows } = await db.query<OrderRow>(`${selectOrder} WHERE o.order_id = $1 AND o.customer_id = $2`, [
+    orderId,
+    customerId,
+  ]);
+  return rows[0] && rowToOrder(rows[0]);
+}
+
+/** Where a page of a customer's orders starts: after this (created_at, order_id). */
+export interface OrderCursor {
+  readonly createdAt: string;
+  readonly orderId: string;
+}
+
+/** A page of a customer's orders, newest first, and the cursor of the next page. */
+export async function listCustomerOrders(
+  db: pg.Pool,
+  customerId: string,
+  pageSize: number,
+  after: OrderCursor | undefined,
+): Promise<{ orders: StoredOrder[]; next?: OrderCursor }> {
+  const { rows } = await db.query<OrderRow & { created_at_text: string }>(
+    `SELECT page.*, page.created_at::text AS created_at_text FROM (${selectOrder}
+       WHERE o.customer_id = $1 AND ($2::timestamptz IS NULL OR (o.created_at, o.order_id) < ($2, $3::uuid))
+       ORDER BY o.created_at DESC, o.order_id DESC LIMIT $4) page
+      ORDER BY page.created_at DESC, page.order_id DESC`,
+    [customerId, after?.createdAt ?? null, after?.orderId ?? null, pageSize + 1],
+  );
+  const page = rows.slice(0, pageSize);
+  const last = page.at(-1);
+  return {
+    orders: page.map(rowToOrder),
+    next: rows.length > pageSize && last ? { createdAt: last.created_at_text, orderId: last.order_id } : undefined,
+  };
+}
+
+/** Locks an order for a transition; undefined when it does not exist (or is not the customer's). */
+export async function lockOrder(tx: pg.ClientBase, orderId: string, customerId?: string) {
+  const { rows } = await tx.query<{ status: OrderStatus; customer_id: string; total_minor: string; currency: string }>(
+    `SELECT status, customer_id, total_minor, currency FROM orders
+      WHERE order_id = $1 AND ($2::text IS NULL OR customer_id = $2) FOR UPDATE`,
+    [orderId, customerId ?? null],
+  );
+  return rows[0];
+}
+
+/** Records an allowed transition: the new status, a history entry, and a change notification. */
+export async function applyTransition(tx: pg.ClientBase, orderId: string, next: Transition): Promise<void> {
+  await tx.query(
+    `WITH updated AS (
+       UPDATE orders SET status = $2, status_reason = $3, payment_id = coalesce($4, payment_id), updated_at = now()
+        WHERE order_id = $1 RETURNING order_id, updated_at
+     )
+     , recorded AS (
+       INSERT INTO order_history (order_id, seq, status, reason, at)
+       SELECT updated.order_id, (SELECT coalesce(max(seq), 0) + 1 FROM order_history WHERE order_id = $1), $2, $3,
+              updated.updated_at
+         FROM updated
+       RETURNING order_id
+     )
+     SELECT pg_notify($5, order_id::text) FROM recorded`,
+    [orderId, next.status, next.reason, next.paymentId ?? null, orderChangedChannel],
+  );
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { isFinal, type OrderEvent, type OrderStatus, totalOf, transition } from "./order.js";
+
+const statuses: OrderStatus[] = ["pending", "reserved", "confirmed", "rejected", "cancelled"];
+const events: OrderEvent[] = [
+  { kind: "stock-reserved" },
+  { kind: "stock-rejected", reason: "out of stock: SKU-1" },
+  { kind: "payment-captured", paymentId: "p1" },
+  { kind: "payment-declined", reason: "card declined" },
+  { kind: "cancelled-by-customer", reason: "" },
+];
+
+describe("order state machine", () => {
+  it("follows the happy path pending → reserved → confirmed, announcing the confirmation", () => {
+    const reserved = transition("pending", { kind: "stock-reserved" });
+    expect(reserved).toEqual({ status: "reserved", reason: "" });
+    expect(transition("reserved", { kind: "payment-captured", paymentId: "p1" })).toEqual({
+      status: "confirmed",
+      reason: "",
+      paymentId: "p1",
+      announce: "confirmed",
+    });
+  });
+
+  it("rejects a pending order when stock is short, and cancels on a declined payment", () => {
+    expect(transition("pending", events[1] as OrderEvent)).toMatchObject({ status: "rejected", announce: "rejected" });
+    expect(transition("reserved", events[3] as OrderEvent)).toMatchObject({
+      status: "cancelled",
+      reason: "card declined",
+      announce: "cancelled",
+    });
+  });
+
+  it("confirms when the capture overtakes the reservation, and then ignores the late reservation", () => {
+    expect(transition("pending", { kind: "payment-captured", paymentId: "p1" })?.status).toBe("confirmed");
+    expect(transition("confirmed", { kind: "stock-reserved" })).toBeUndefined();
+  });
+
+  it("lets a customer cancel until the order is rejected or already cancelled", () => {
+    const cancel: OrderEvent = { kind: "cancelled-by-customer", reason: "" };
+    expect(transition("pending", cancel)?.reason).toBe("cancelled by customer");
+    expect(transition("confirmed", cancel)?.status).toBe("cancelled");
+    expect(transition("rejected", cancel)).toBeUndefined();
+    expect(transition("cancelled", cancel)).toBeUndefined();
+  });
+
+  it("ignores every event once an order is rejected or cancelled, and repeats of any event", () => {
+    for (const event of events) {
+      expect(transition("rejected", event)).toBeUndefined();
+      expect(transition("cancelled", event)).toBeUndefined();
+      const once = transition("pending", event);
+      if (once && event.kind !== "cancelled-by-customer") expect(transition(once.status, event)).toBeUndefined();
+    }
+  });
+
+  it("never leaves a final status except a confirmed order cancelled by its customer", () => {
+    for (const status of statuses.filter(isFinal)) {
+      for (const event of events) {
+        const next = transition(status, event);
+        if (next) expect([status, event.kind]).toEqual(["confirmed", "cancelled-by-customer"]);
+      }
+    }
+  });
+
+  it("totals lines in minor units without rounding", () => {
+    expect(
+      totalOf([
+        { sku: "A-1", name: "a", quantity: 3, unitPriceMinor: 1999n },
+        { sku: "B-1", name: "b", quantity: 1, unitPriceMinor: 1n },
+      ]),
+    ).toBe(5998n);
+  });
+});

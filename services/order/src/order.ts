@@ -1,0 +1,97 @@
+/**
+ * The order state machine: every status an order can be in and every allowed
+ * transition, as pure functions over plain data. Consumers and use cases ask this
+ * module what happens; a transition it does not allow is ignored (stale or repeated
+ * events), never an error that would block a consumer.
+ */
+
+/** Where an order stands. */
+export type OrderStatus = "pending" | "reserved" | "confirmed" | "rejected" | "cancelled";
+
+/** What can happen to an order. */
+export type OrderEvent =
+  | { readonly kind: "stock-reserved" }
+  | { readonly kind: "stock-rejected"; readonly reason: string }
+  | { readonly kind: "payment-captured"; readonly paymentId: string }
+  | { readonly kind: "payment-declined"; readonly reason: string }
+  | { readonly kind: "cancelled-by-customer"; readonly reason: string };
+
+/** The outcome of an allowed transition. */
+export interface Transition {
+  readonly status: OrderStatus;
+  readonly reason: string;
+  readonly paymentId?: string;
+  /** The event the order service announces, if any. */
+  readonly announce?: "confirmed" | "rejected" | "cancelled";
+}
+
+/** Statuses after which nothing but a customer's cancellation (of a confirmed order) changes the order. */
+export function isFinal(status: OrderStatus): boolean {
+  return status === "confirmed" || status === "rejected" || status === "cancelled";
+}
+
+/**
+ * The next state of an order after an event, or undefined when the event changes
+ * nothing (a repeat, or stale because the order moved on).
+ *
+ * pending ─stock-reserved→ reserved ─payment-captured→ confirmed
+ * pending ─stock-rejected→ rejected
+ * pending|reserved ─payment-declined→ cancelled
+ * pending|reserved|confirmed ─cancelled-by-customer→ cancelled
+ * A capture may overtake its reservation (different streams): pending ─payment-captured→ confirmed.
+ */
+export function transition(status: OrderStatus, event: OrderEvent): Transition | undefined {
+  switch (event.kind) {
+    case "stock-reserved":
+      return status === "pending" ? { status: "reserved", reason: "" } : undefined;
+    case "stock-rejected":
+      return status === "pending" ? { status: "rejected", reason: event.reason, announce: "rejected" } : undefined;
+    case "payment-captured":
+      return status === "pending" || status === "reserved"
+        ? { status: "confirmed", reason: "", paymentId: event.paymentId, announce: "confirmed" }
+        : undefined;
+    case "payment-declined":
+      return status === "pending" || status === "reserved"
+        ? { status: "cancelled", reason: event.reason, announce: "cancelled" }
+        : undefined;
+    case "cancelled-by-customer":
+      return status === "pending" || status === "reserved" || status === "confirmed"
+        ? { status: "cancelled", reason: event.reason || "cancelled by customer", announce: "cancelled" }
+        : undefined;
+  }
+}
+
+/** A priced line of an order. */
+export interface OrderLine {
+  readonly sku: string;
+  readonly name: string;
+  readonly quantity: number;
+  readonly unitPriceMinor: bigint;
+}
+
+/** One status an order entered. */
+export interface StatusChange {
+  readonly status: OrderStatus;
+  readonly reason: string;
+  readonly at: Date;
+}
+
+/** An order as the service keeps it. */
+export interface Order {
+  readonly orderId: string;
+  readonly customerId: string;
+  readonly status: OrderStatus;
+  readonly statusReason: string;
+  readonly lines: readonly OrderLine[];
+  readonly totalMinor: bigint;
+  readonly currency: string;
+  readonly paymentId: string;
+  readonly history: readonly StatusChange[];
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** The sum of the lines' totals. */
+export function totalOf(lines: readonly OrderLine[]): bigint {
+  return lines.reduce((sum, line) => sum + line.unitPriceMinor * BigInt(line.quantity), 0n);
+}

@@ -1,0 +1,119 @@
+import { createHash, randomUUID } from "node:crypto";
+import type { Outbox } from "@shopmesh/events";
+import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import { withTx } from "@shopmesh/pg";
+import type pg from "pg";
+import type { CatalogEntry, CatalogPort } from "./catalog-client.js";
+import { OrderError } from "./errors.js";
+import { type Order, type OrderLine, totalOf } from "./order.js";
+import { toMoney, toPricedLine } from "./order-message.js";
+import { findByIdempotencyKey, insertOrder, type StoredOrder } from "./order-store.js";
+
+/** What a customer asks to order. */
+export interface PlaceOrderCommand {
+  readonly customerId: string;
+  readonly idempotencyKey: string;
+  readonly items: readonly { readonly sku: string; readonly quantity: number }[];
+  readonly paymentToken: string;
+}
+
+/** What placing an order needs. */
+export interface PlaceOrderDeps {
+  readonly pool: pg.Pool;
+  readonly outbox: Outbox;
+  readonly catalog: CatalogPort;
+  /** Longest wait for the catalog (the caller's remaining deadline caps it). */
+  readonly catalogTimeoutMs: number;
+}
+
+/**
+ * Places an order: a repeated idempotency key answers the order it created (or
+ * ALREADY_EXISTS for a different request); otherwise the items are priced from the
+ * catalog, and the PENDING order with its lines and an OrderPlaced event commit in
+ * one transaction. The checkout goes on asynchronously.
+ */
+export async function placeOrder(deps: PlaceOrderDeps, command: PlaceOrderCommand, remainingMs?: number) {
+  const requestHash = hashRequest(command);
+  const earlier = await findByIdempotencyKey(deps.pool, command.customerId, command.idempotencyKey);
+  if (earlier) return sameRequestOrThrow(earlier, requestHash);
+
+  const timeoutMs = Math.min(deps.catalogTimeoutMs, remainingMs ?? Number.POSITIVE_INFINITY);
+  const entries = await deps.catalog.lookup(
+    command.items.map((item) => item.sku),
+    timeoutMs,
+  );
+  const lines = priceLines(command.items, entries);
+  const currency = entries.get(lines[0]?.sku ?? "")?.currency ?? "";
+  const order = {
+    orderId: randomUUID(),
+    customerId: command.customerId,
+    lines,
+    totalMinor: totalOf(lines),
+    currency,
+    idempotencyKey: command.idempotencyKey,
+    requestHash,
+  };
+  const created = await withTx(deps.pool, async (tx) => {
+    const inserted = await insertOrder(tx, order);
+    if (!inserted) return undefined;
+    await deps.outbox.append(tx, OrderPlacedSchema, {
+      orderId: order.orderId,
+      customerId: order.customerId,
+      lines: lines.map((line) => toPricedLine(line, currency)),
+      total: toMoney(order.totalMinor, currency),
+      paymentToken: command.paymentToken,
+    });
+    return inserted;
+  });
+  if (!created) {
+    const racer = await findByIdempotencyKey(deps.pool, command.customerId, command.idempotencyKey);
+    if (!racer) throw new Error("idempotency key conflict without an order");
+    return sameRequestOrThrow(racer, requestHash);
+  }
+  const at = created.createdAt;
+  return {
+    ...order,
+    status: "pending",
+    statusReason: "",
+    paymentId: "",
+    history: [{ status: "pending", reason: "", at }],
+    createdAt: at,
+    updatedAt: at,
+  } satisfies Order;
+}
+
+/**
+ * Prices the items from the catalog. Availability is not checked here: the
+ * reservation is the only authority (stock may change a moment later), and an order
+ * it cannot serve is REJECTED, visibly, rather than refused.
+ */
+function priceLines(items: PlaceOrderCommand["items"], entries: Map<string, CatalogEntry>): OrderLine[] {
+  const missing = items.filter((item) => !entries.has(item.sku)).map((item) => item.sku);
+  if (missing.length > 0) {
+    throw new OrderError("ORDER_UNKNOWN_SKU", `unknown SKU: ${missing.join(", ")}`, { skus: missing.join(",") });
+  }
+  const currencies = new Set([...entries.values()].map((entry) => entry.currency));
+  if (currencies.size > 1) {
+    throw new OrderError("ORDER_MIXED_CURRENCIES", "the items are priced in different currencies");
+  }
+  return items.map((item) => {
+    const entry = entries.get(item.sku) as { name: string; priceMinor: bigint };
+    return { sku: item.sku, name: entry.name, quantity: item.quantity, unitPriceMinor: entry.priceMinor };
+  });
+}
+
+function sameRequestOrThrow(order: StoredOrder, requestHash: string): Order {
+  if (order.requestHash !== requestHash) {
+    throw new OrderError(
+      "ORDER_IDEMPOTENCY_KEY_REUSED",
+      "this idempotency key was already used for a different order request",
+      { orderId: order.orderId },
+    );
+  }
+  return order;
+}
+
+function hashRequest(command: PlaceOrderCommand): string {
+  const canonical = JSON.stringify([command.items.map((item) => [item.sku, item.quantity]), command.paymentToken]);
+  return createHash("sha256").update(canonical).digest("base64url");
+}

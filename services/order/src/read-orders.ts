@@ -1,0 +1,56 @@
+import type pg from "pg";
+import { OrderError } from "./errors.js";
+import { isFinal, type Order } from "./order.js";
+import { findCustomerOrder, listCustomerOrders, type OrderCursor } from "./order-store.js";
+import type { OrderWatcher } from "./order-watch.js";
+
+/** One of the customer's orders; NOT_FOUND also for another customer's order. */
+export async function getOrder(pool: pg.Pool, customerId: string, orderId: string): Promise<Order> {
+  const order = await findCustomerOrder(pool, customerId, orderId);
+  if (!order) throw new OrderError("ORDER_NOT_FOUND", "no such order");
+  return order;
+}
+
+/** A page of the customer's orders, newest first, with an opaque token for the next page. */
+export async function listOrders(pool: pg.Pool, customerId: string, pageSize: number, pageToken: string) {
+  const { orders, next } = await listCustomerOrders(pool, customerId, pageSize || 20, decodeToken(pageToken));
+  return { orders, nextPageToken: next ? Buffer.from(JSON.stringify(next)).toString("base64url") : "" };
+}
+
+/**
+ * The customer's order now and after every change, until it reaches a final status
+ * or `signal` aborts. Subscribes before the first read so no change is missed.
+ */
+export async function* watchOrder(
+  pool: pg.Pool,
+  watcher: OrderWatcher,
+  customerId: string,
+  orderId: string,
+  signal: AbortSignal,
+): AsyncGenerator<Order> {
+  const subscription = watcher.subscribe(orderId);
+  try {
+    let lastVersion = "";
+    while (!signal.aborted) {
+      const order = await getOrder(pool, customerId, orderId);
+      const version = `${order.status}:${order.history.length}`;
+      if (version !== lastVersion) {
+        lastVersion = version;
+        yield order;
+      }
+      if (isFinal(order.status)) return;
+      await subscription.next(signal);
+    }
+  } finally {
+    subscription.close();
+  }
+}
+
+function decodeToken(token: string): OrderCursor | undefined {
+  if (token === "") return undefined;
+  try {
+    const cursor = JSON.parse(Buffer.from(token, "base64url").toString()) as OrderCursor;
+    if (typeof cursor.createdAt === "string" && /^[0-9a-f-]{36}$/.test(cursor.orderId)) return cursor;
+  } catch {}
+  throw new OrderError("ORDER_INVALID_PAGE_TOKEN", "page_token is not a token this service issued");
+}

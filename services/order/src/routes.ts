@@ -1,0 +1,69 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import { customerIdOf } from "@shopmesh/auth";
+import type { Outbox } from "@shopmesh/events";
+import type { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
+import type pg from "pg";
+import { cancelOrder } from "./cancel-order.js";
+import type { CatalogPort } from "./catalog-client.js";
+import { toRpcError } from "./errors.js";
+import { toOrderMessage } from "./order-message.js";
+import type { OrderWatcher } from "./order-watch.js";
+import { placeOrder } from "./place-order.js";
+import { getOrder, listOrders, watchOrder } from "./read-orders.js";
+
+/** What the order RPCs need. */
+export interface OrderRoutesDeps {
+  readonly pool: pg.Pool;
+  readonly outbox: Outbox;
+  readonly catalog: CatalogPort;
+  readonly catalogTimeoutMs: number;
+  readonly watcher: OrderWatcher;
+}
+
+/** The OrderService RPCs: wiring between the contract and the use cases. */
+export function createOrderRoutes(deps: OrderRoutesDeps): ServiceImpl<typeof OrderService> {
+  return {
+    placeOrder: rpc(async (request, context) => {
+      const order = await placeOrder(
+        deps,
+        {
+          customerId: customerIdOf(context),
+          idempotencyKey: request.idempotencyKey,
+          items: request.items,
+          paymentToken: request.paymentToken,
+        },
+        context.timeoutMs(),
+      );
+      return { order: toOrderMessage(order) };
+    }),
+    getOrder: rpc(async (request, context) => ({
+      order: toOrderMessage(await getOrder(deps.pool, customerIdOf(context), request.orderId)),
+    })),
+    listOrders: rpc(async (request, context) => {
+      const page = await listOrders(deps.pool, customerIdOf(context), request.pageSize, request.pageToken);
+      return { orders: page.orders.map(toOrderMessage), nextPageToken: page.nextPageToken };
+    }),
+    cancelOrder: rpc(async (request, context) => ({
+      order: toOrderMessage(await cancelOrder(deps, customerIdOf(context), request.orderId, request.reason)),
+    })),
+    async *watchOrder(request, context) {
+      try {
+        const orders = watchOrder(deps.pool, deps.watcher, customerIdOf(context), request.orderId, context.signal);
+        for await (const order of orders) yield { order: toOrderMessage(order) };
+      } catch (error) {
+        throw toRpcError(error);
+      }
+    },
+  };
+}
+
+/** Maps domain errors of a unary handler to RPC errors. */
+function rpc<Req, Ctx, Res>(handler: (request: Req, context: Ctx) => Promise<Res>) {
+  return async (request: Req, context: Ctx) => {
+    try {
+      return await handler(request, context);
+    } catch (error) {
+      throw toRpcError(error);
+    }
+  };
+}

@@ -1,0 +1,42 @@
+import { hostPort, positiveInt } from "@shopmesh/config";
+import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
+import type { ServiceDefinition } from "@shopmesh/runtime";
+import { registerService } from "@shopmesh/server";
+import { createCatalogClient } from "./catalog-client.js";
+import { orderConsumers } from "./consumers.js";
+import { createOrderWatcher } from "./order-watch.js";
+import { createOrderRoutes } from "./routes.js";
+
+const config = {
+  /** Where inventory's gRPC listener is. */
+  INVENTORY_TARGET: hostPort().default("127.0.0.1:50052"),
+  /** Longest PlaceOrder waits for catalog prices. */
+  INVENTORY_TIMEOUT_MS: positiveInt().default(1_000),
+};
+
+/** The order service: OrderService RPCs and the order side of the checkout saga. */
+export const orderService: ServiceDefinition<typeof config> = {
+  name: "order",
+  defaults: { grpcAddress: "0.0.0.0:50051", httpAddress: "0.0.0.0:8081" },
+  config,
+  migrations: new URL("../migrations/", import.meta.url),
+  async build({ config: common, settings, pool, outbox, logger }) {
+    const catalog = createCatalogClient(settings.INVENTORY_TARGET);
+    const watcher = createOrderWatcher(common.DATABASE_URL, logger);
+    const routes = createOrderRoutes({
+      pool,
+      outbox,
+      catalog,
+      catalogTimeoutMs: settings.INVENTORY_TIMEOUT_MS,
+      watcher,
+    });
+    return {
+      services: [registerService(OrderService, routes)],
+      consumers: orderConsumers(outbox),
+      async close() {
+        catalog.close();
+        await watcher.close();
+      },
+    };
+  },
+};

@@ -1,39 +1,22 @@
-import { fileURLToPath } from "node:url";
 import { fromBinary } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import { BadRequestSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "@shopmesh/gen/google/rpc/status_pb.js";
 import { CatalogService } from "@shopmesh/gen/shopmesh/inventory/v1/catalog_service_pb.js";
 import { StockService } from "@shopmesh/gen/shopmesh/inventory/v1/stock_service_pb.js";
+import { type StockClient, stockGrpcClient } from "@shopmesh/testing";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningServer, registerService, startServer } from "../src/index.js";
 
-const protoDir = fileURLToPath(new URL("../../../proto", import.meta.url));
-
-/** A stock grpc-js client built from the .proto files with proto-loader: nothing of ours. */
-function stockClient(file: string, service: string, port: number): grpc.Client {
-  const definition = protoLoader.loadSync(file, {
-    includeDirs: [protoDir],
-    longs: String,
-    enums: String,
-    defaults: true,
-  });
-  const pkg = grpc.loadPackageDefinition(definition);
-  const Constructor = service.split(".").reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], pkg);
-  return new (Constructor as grpc.ServiceClientConstructor)(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+function stockClient(file: string, service: string, port: number): StockClient {
+  return stockGrpcClient(file, service, `127.0.0.1:${port}`);
 }
 
-function unary<T>(client: grpc.Client, method: string, request: object, deadlineMs = 2000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const fn = (client as unknown as Record<string, Function>)[method] as Function;
-    fn.call(client, request, { deadline: Date.now() + deadlineMs }, (error: grpc.ServiceError | null, response: T) =>
-      error ? reject(error) : resolve(response),
-    );
-  });
+function unary<T>(client: StockClient, method: string, request: object, deadlineMs = 2000): Promise<T> {
+  return client.unary<T>(method, request, { deadlineMs });
 }
 
 async function connectJson(port: number, path: string, body: unknown) {
@@ -54,9 +37,9 @@ function badRequestFields(error: grpc.ServiceError): string[] {
 
 describe("one implementation served over gRPC (grpc-js) and Connect (connect-node)", () => {
   let server: RunningServer;
-  let health: grpc.Client;
-  let catalog: grpc.Client;
-  let stock: grpc.Client;
+  let health: StockClient;
+  let catalog: StockClient;
+  let stock: StockClient;
 
   beforeAll(async () => {
     server = await startServer({
@@ -212,7 +195,9 @@ describe("shutdown", () => {
     const health = stockClient("grpc/health/v1/health.proto", "grpc.health.v1.Health", server.grpcPort);
     const seen: string[] = [];
     const ended = new Promise<grpc.ServiceError>((resolve) => {
-      const call = (health as unknown as { watch: Function }).watch({ service: "" }) as grpc.ClientReadableStream<{
+      const call = (health.client as unknown as { watch: Function }).watch({
+        service: "",
+      }) as grpc.ClientReadableStream<{
         status: string;
       }>;
       call.on("data", (message) => {

@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./free-port.js";
+import type { PrivateServerOptions } from "./private-postgres.js";
 import type { PrivateServer } from "./private-server.js";
 import { probeNats } from "./probe.js";
 import { waitFor } from "./wait-for.js";
@@ -16,12 +17,15 @@ export const natsServerMissing =
   "https://github.com/nats-io/nats-server/releases, or set NATS_URL to a server with JetStream enabled.";
 
 /**
- * Spawns `nats-server -js` from PATH on a free port with its store in a fresh
- * temp folder, and waits until JetStream answers.
+ * Spawns `nats-server -js` from PATH on a free port (or the given one) and waits
+ * until JetStream answers. Its store is a fresh temp folder removed at stop, or
+ * `dir`, kept across runs.
  */
-export async function startPrivateNats(timeoutMs = 15_000): Promise<PrivateServer> {
-  const dir = await mkdtemp(join(tmpdir(), "shopmesh-nats-"));
-  const port = await freePort();
+export async function startPrivateNats(options: PrivateServerOptions = {}, timeoutMs = 15_000): Promise<PrivateServer> {
+  const persistent = options.dir !== undefined;
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "shopmesh-nats-")));
+  await mkdir(dir, { recursive: true });
+  const port = options.port ?? (await freePort());
   const child = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir], {
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -31,8 +35,8 @@ export async function startPrivateNats(timeoutMs = 15_000): Promise<PrivateServe
   });
   const exited = new Promise((resolve) => child.once("exit", resolve));
   const killOnExit = () => {
-    child.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+    child.kill(persistent ? "SIGTERM" : "SIGKILL");
+    if (!persistent) rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   };
   process.once("exit", killOnExit);
   const failed = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
@@ -45,7 +49,7 @@ export async function startPrivateNats(timeoutMs = 15_000): Promise<PrivateServe
       child.kill("SIGTERM");
       await exited;
     }
-    await rm(dir, { recursive: true, force: true });
+    if (!persistent) await rm(dir, { recursive: true, force: true });
   };
   if (failed) {
     await stop();

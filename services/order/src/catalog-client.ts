@@ -18,30 +18,55 @@ export interface CatalogPort {
   close(): void;
 }
 
-/** The catalog over gRPC (inventory's CatalogService), every call with a deadline. */
-export function createCatalogClient(target: string): CatalogPort {
+const cacheLimit = 50_000;
+
+/**
+ * The catalog over gRPC (inventory's CatalogService), every call with a deadline.
+ * Prices seen in the last `staleTtlMs` are kept: when inventory is unavailable, an
+ * order whose SKUs were all priced recently is still accepted at those prices
+ * (stale-if-error), and its reservation — the authority on stock — happens when
+ * inventory is back. Otherwise UNAVAILABLE. `staleTtlMs` 0 turns this off.
+ */
+export function createCatalogClient(target: string, staleTtlMs: number): CatalogPort {
   const client = createGrpcClient(CatalogService, { target });
+  const recent = new Map<string, { entry: CatalogEntry; seenAt: number }>();
+  const remember = (sku: string, entry: CatalogEntry) => {
+    if (recent.size >= cacheLimit) recent.delete(recent.keys().next().value as string);
+    recent.delete(sku);
+    recent.set(sku, { entry, seenAt: Date.now() });
+  };
+  const fromRecent = (skus: readonly string[]) => {
+    const oldest = Date.now() - staleTtlMs;
+    const entries = new Map<string, CatalogEntry>();
+    for (const sku of skus) {
+      const seen = recent.get(sku);
+      if (!seen || seen.seenAt < oldest) return undefined;
+      entries.set(sku, seen.entry);
+    }
+    return entries;
+  };
   return {
     async lookup(skus, timeoutMs) {
       try {
         const { products } = await client.batchGetProducts({ skus: [...skus] }, { timeoutMs });
-        return new Map(
-          products.map((product) => [
-            product.sku,
-            {
-              name: product.name,
-              priceMinor: product.price?.amountMinor ?? 0n,
-              currency: product.price?.currencyCode ?? "",
-              available: product.available,
-            },
-          ]),
-        );
+        const entries = new Map<string, CatalogEntry>();
+        for (const product of products) {
+          const entry = {
+            name: product.name,
+            priceMinor: product.price?.amountMinor ?? 0n,
+            currency: product.price?.currencyCode ?? "",
+            available: product.available,
+          };
+          entries.set(product.sku, entry);
+          if (staleTtlMs > 0) remember(product.sku, entry);
+        }
+        return entries;
       } catch (error) {
         const code = ConnectError.from(error).code;
-        if (code === Code.Unavailable || code === Code.DeadlineExceeded) {
-          throw new OrderError("ORDER_INVENTORY_UNAVAILABLE", "the catalog is unavailable; try again shortly");
-        }
-        throw error;
+        if (code !== Code.Unavailable && code !== Code.DeadlineExceeded) throw error;
+        const stale = staleTtlMs > 0 ? fromRecent(skus) : undefined;
+        if (stale) return stale;
+        throw new OrderError("ORDER_INVENTORY_UNAVAILABLE", "the catalog is unavailable; try again shortly");
       }
     },
     close: () => client.close(),

@@ -1,4 +1,4 @@
-import { hostPort, positiveInt } from "@shopmesh/config";
+import { hostPort, positiveInt, z } from "@shopmesh/config";
 import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
 import type { ServiceDefinition } from "@shopmesh/runtime";
 import { registerService } from "@shopmesh/server";
@@ -12,6 +12,8 @@ const config = {
   INVENTORY_TARGET: hostPort().default("127.0.0.1:50052"),
   /** Longest PlaceOrder waits for catalog prices. */
   INVENTORY_TIMEOUT_MS: positiveInt().default(1_000),
+  /** How old a remembered catalog price may be to accept an order while inventory is unavailable (0: never). */
+  CATALOG_STALE_TTL_MS: z.coerce.number().int().min(0).default(600_000),
 };
 
 /** The order service: OrderService RPCs and the order side of the checkout saga. */
@@ -21,7 +23,7 @@ export const orderService: ServiceDefinition<typeof config> = {
   config,
   migrations: new URL("../migrations/", import.meta.url),
   async build({ config: common, settings, pool, outbox, logger }) {
-    const catalog = createCatalogClient(settings.INVENTORY_TARGET);
+    const catalog = createCatalogClient(settings.INVENTORY_TARGET, settings.CATALOG_STALE_TTL_MS);
     const watcher = createOrderWatcher(common.DATABASE_URL, logger);
     const routes = createOrderRoutes({
       pool,

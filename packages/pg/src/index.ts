@@ -1,5 +1,5 @@
 export { databaseUrl, ensureDatabase } from "./database.js";
-export { type MigrateOptions, migrate } from "./migrate.js";
 export { createListener, type Listener, type ListenerOptions } from "./listener.js";
+export { type MigrateOptions, migrate } from "./migrate.js";
 export { createPool, type PoolOptions } from "./pool.js";
 export { isRetryable, withTx } from "./transaction.js";

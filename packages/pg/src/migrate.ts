@@ -1,3 +1,4 @@
+import { posix } from "node:path";
 import { runner } from "node-pg-migrate";
 
 /** Where a service's migrations are and how to report them. */
@@ -14,9 +15,12 @@ export interface MigrateOptions {
  * recorded in `pgmigrations`.
  */
 export async function migrate(options: MigrateOptions): Promise<string[]> {
+  const dirs = typeof options.dir === "string" ? [options.dir] : options.dir;
   const applied = await runner({
     databaseUrl: options.databaseUrl,
-    dir: options.dir,
+    // node-pg-migrate takes several folders only as glob patterns (useGlob).
+    dir: dirs.map((dir) => posix.join(dir, "*")),
+    useGlob: true,
     direction: "up",
     migrationsTable: "pgmigrations",
     checkOrder: true,

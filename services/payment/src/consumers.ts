@@ -1,0 +1,62 @@
+import { on, PermanentEventError } from "@shopmesh/events";
+import { type StockReserved, StockReservedSchema } from "@shopmesh/gen/shopmesh/inventory/v1/inventory_events_pb.js";
+import { OrderCancelledSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import type { ConsumerSpec } from "@shopmesh/runtime";
+import type { Logger } from "pino";
+import { cancelPayment } from "./cancel-payment.js";
+import { chargePayment } from "./charge-payment.js";
+import { type ChargeRequest, isOrderId, PaymentError } from "./payment.js";
+import type { PaymentDeps } from "./use-case.js";
+
+/**
+ * Retries come quickly and often enough to ride out a provider's transient failures
+ * (the simulator's `tok_transient_<n>` fails up to 9 times; 8 deliveries cover the
+ * common cases, then the event is dead-lettered for an operator).
+ */
+const retryPolicy = { maxAttempts: 8, retryDelaysMs: [50, 100, 200, 500, 1_000] } as const;
+
+/**
+ * The payment service's durable consumers (both named "payment"): StockReserved on
+ * INVENTORY charges the order; OrderCancelled on ORDERS refunds or voids its payment.
+ * Other events of those streams are acknowledged and ignored.
+ */
+export function createPaymentConsumers(deps: PaymentDeps, logger: Logger): ConsumerSpec[] {
+  return [
+    {
+      name: "payment",
+      stream: "INVENTORY",
+      ...retryPolicy,
+      subscriptions: [
+        on(StockReservedSchema, async (event, context) => {
+          try {
+            await chargePayment(deps, chargeRequestOf(event), context.transaction);
+          } catch (error) {
+            if (!(error instanceof PaymentError)) throw error;
+            if (error.code === "PAYMENT.INVALID_CHARGE") throw new PermanentEventError(error.message);
+            logger.info({ orderId: event.orderId, code: error.code }, `StockReserved not charged: ${error.message}`);
+          }
+        }),
+      ],
+    },
+    {
+      name: "payment",
+      stream: "ORDERS",
+      ...retryPolicy,
+      subscriptions: [
+        on(OrderCancelledSchema, async (event, context) => {
+          if (!isOrderId(event.orderId)) throw new PermanentEventError(`order id "${event.orderId}" is not a UUID`);
+          await cancelPayment(deps, event.orderId, context.transaction);
+        }),
+      ],
+    },
+  ];
+}
+
+function chargeRequestOf(event: StockReserved): ChargeRequest {
+  if (event.total === undefined) throw new PermanentEventError(`StockReserved of ${event.orderId} has no total`);
+  return {
+    orderId: event.orderId,
+    amount: { amountMinor: event.total.amountMinor, currency: event.total.currencyCode },
+    token: event.paymentToken,
+  };
+}

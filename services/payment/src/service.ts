@@ -1,0 +1,49 @@
+import { z } from "@shopmesh/config";
+import { PaymentService } from "@shopmesh/gen/shopmesh/payment/v1/payment_service_pb.js";
+import type { ServiceDefinition } from "@shopmesh/runtime";
+import { registerService } from "@shopmesh/server";
+import { createPaymentConsumers } from "./consumers.js";
+import type { PaymentProvider } from "./payment-provider.js";
+import { createPaymentRoutes } from "./routes.js";
+import { createSimulatedProvider } from "./simulated-provider.js";
+
+/** The payment service's own environment variables. */
+export const paymentConfig = {
+  /** Latency the simulator adds to every provider call, in ms (default 0). */
+  PAYMENT_SIMULATOR_LATENCY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+};
+
+/** What can be swapped when building the service. */
+export interface PaymentServiceOptions {
+  /** The payment provider; the simulator when omitted. */
+  readonly provider?: PaymentProvider;
+}
+
+/**
+ * Builds the payment service definition; tests inject a provider.
+ *
+ * ```ts
+ * const provider = createSimulatedProvider();
+ * const service = await runService(createPaymentService({ provider }), env);
+ * ```
+ */
+export function createPaymentService(options: PaymentServiceOptions = {}): ServiceDefinition<typeof paymentConfig> {
+  return {
+    name: "payment",
+    defaults: { grpcAddress: "0.0.0.0:50053", httpAddress: "0.0.0.0:8083" },
+    config: paymentConfig,
+    migrations: new URL("../migrations/", import.meta.url),
+    async build({ settings, pool, outbox, logger }) {
+      const provider =
+        options.provider ?? createSimulatedProvider({ latencyMs: settings.PAYMENT_SIMULATOR_LATENCY_MS });
+      const deps = { pool, outbox, provider };
+      return {
+        services: [registerService(PaymentService, createPaymentRoutes(deps))],
+        consumers: createPaymentConsumers(deps, logger),
+      };
+    },
+  };
+}
+
+/** The payment service with the simulated provider. */
+export const paymentService = createPaymentService();

@@ -1,0 +1,211 @@
+import { randomUUID } from "node:crypto";
+import { StockReservedSchema } from "@shopmesh/gen/shopmesh/inventory/v1/inventory_events_pb.js";
+import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import {
+  PaymentCapturedSchema,
+  PaymentDeclinedSchema,
+  PaymentRefundedSchema,
+} from "@shopmesh/gen/shopmesh/payment/v1/payment_events_pb.js";
+import { waitFor } from "@shopmesh/testing";
+import { describe, expect, test } from "vitest";
+import { usePaymentService } from "./harness.js";
+
+const payment = usePaymentService("payment events");
+
+async function rowWithStatus(orderId: string, status: string) {
+  return waitFor(
+    async () => {
+      const row = await payment.row(orderId);
+      return row?.status === status ? row : undefined;
+    },
+    { description: `payment of ${orderId} ${status}` },
+  );
+}
+
+async function theOnlyEvent<T>(read: () => Promise<T[]>, description: string): Promise<T> {
+  const [event] = await waitFor(
+    async () => {
+      const events = await read();
+      return events.length > 0 ? events : undefined;
+    },
+    { description },
+  );
+  expect(await read()).toHaveLength(1);
+  return event as T;
+}
+
+describe("StockReserved charges the order", () => {
+  test("tok_visa: the payment is captured and PaymentCaptured is published", async () => {
+    const reserved = await payment.publish(StockReservedSchema, payment.stockReserved("tok_visa"));
+    const row = await rowWithStatus(reserved.orderId, "captured");
+    expect(row).toMatchObject({ amount_minor: "1999", currency: "USD", attempts: 1, decline_reason: null });
+    expect(row.provider_reference).toMatch(/^sim_ch_/);
+
+    const captured = await theOnlyEvent(
+      () => payment.events(PaymentCapturedSchema, reserved.orderId),
+      "PaymentCaptured on the PAYMENTS stream",
+    );
+    expect(captured.paymentId).toBe(row.payment_id);
+    expect(captured.amount).toMatchObject({ amountMinor: 1999n, currencyCode: "USD" });
+    expect(payment.simulator.chargeOf(reserved.orderId)?.calls).toBe(1);
+  });
+
+  test("tok_declined: the payment is declined and PaymentDeclined is published", async () => {
+    const reserved = await payment.publish(StockReservedSchema, payment.stockReserved("tok_declined"));
+    const row = await rowWithStatus(reserved.orderId, "declined");
+    expect(row).toMatchObject({ decline_reason: "card declined", provider_reference: null });
+    const declined = await theOnlyEvent(
+      () => payment.events(PaymentDeclinedSchema, reserved.orderId),
+      "PaymentDeclined on the PAYMENTS stream",
+    );
+    expect(declined).toMatchObject({ paymentId: row.payment_id, reason: "card declined" });
+    expect(await payment.events(PaymentCapturedSchema, reserved.orderId)).toEqual([]);
+  });
+
+  test("tok_transient_3: retried with backoff, captured once, attempts counted", async () => {
+    const reserved = await payment.publish(StockReservedSchema, payment.stockReserved("tok_transient_3"));
+    const row = await rowWithStatus(reserved.orderId, "captured");
+    expect(row.attempts).toBe(4);
+    expect(payment.simulator.chargeOf(reserved.orderId)).toMatchObject({
+      calls: 4,
+      transientFailures: 3,
+      outcome: { outcome: "captured" },
+    });
+    await theOnlyEvent(() => payment.events(PaymentCapturedSchema, reserved.orderId), "one PaymentCaptured");
+  });
+
+  test("the same StockReserved delivered twice (same event id, new msg id) charges once", async () => {
+    const reserved = await payment.publish(StockReservedSchema, payment.stockReserved("tok_visa_slow"));
+    await payment.publishAgain(StockReservedSchema, reserved);
+    await payment.waitUntilHandled("INVENTORY");
+    expect(payment.simulator.chargeOf(reserved.orderId)?.calls).toBe(1);
+    expect((await payment.row(reserved.orderId))?.status).toBe("captured");
+    await theOnlyEvent(() => payment.events(PaymentCapturedSchema, reserved.orderId), "one PaymentCaptured");
+  });
+
+  test("a second StockReserved of a charged order (new event id) charges nothing more", async () => {
+    const orderId = randomUUID();
+    await payment.publish(StockReservedSchema, payment.stockReserved("tok_visa", orderId));
+    await rowWithStatus(orderId, "captured");
+    await payment.publish(StockReservedSchema, payment.stockReserved("tok_visa", orderId));
+    await payment.waitUntilHandled("INVENTORY");
+    expect(payment.simulator.chargeOf(orderId)?.calls).toBe(1);
+    expect(await payment.events(PaymentCapturedSchema, orderId)).toHaveLength(1);
+  });
+});
+
+describe("OrderCancelled", () => {
+  test("before StockReserved: a voided tombstone, and the later StockReserved charges nothing", async () => {
+    const orderId = randomUUID();
+    await payment.publish(OrderCancelledSchema, { orderId, reason: "changed my mind", byCustomer: true });
+    const row = await rowWithStatus(orderId, "voided");
+    expect(row).toMatchObject({ amount_minor: null, attempts: 0 });
+
+    await payment.publish(StockReservedSchema, payment.stockReserved("tok_visa", orderId));
+    await payment.waitUntilHandled("INVENTORY");
+    expect(payment.simulator.chargeOf(orderId)).toBeUndefined();
+    expect((await payment.row(orderId))?.status).toBe("voided");
+    expect(await payment.events(PaymentCapturedSchema, orderId)).toEqual([]);
+  });
+
+  test("after capture: exactly one refund even when delivered twice", async () => {
+    const reserved = await payment.publish(StockReservedSchema, payment.stockReserved("tok_visa"));
+    const { orderId } = reserved;
+    await rowWithStatus(orderId, "captured");
+    const cancelled = await payment.publish(OrderCancelledSchema, { orderId, reason: "customer", byCustomer: true });
+    await payment.publishAgain(OrderCancelledSchema, cancelled);
+    await payment.publish(OrderCancelledSchema, { orderId, reason: "again, new event", byCustomer: true });
+    const row = await rowWithStatus(orderId, "refunded");
+    expect(row.refund_reference).toMatch(/^sim_re_/);
+    await payment.waitUntilHandled("ORDERS");
+
+    expect(payment.simulator.refundOf(`refund:${orderId}`)?.calls).toBe(1);
+    const refunded = await theOnlyEvent(() => payment.events(PaymentRefundedSchema, orderId), "one PaymentRefunded");
+    expect(refunded).toMatchObject({ paymentId: row.payment_id, amount: { amountMinor: 1999n, currencyCode: "USD" } });
+  });
+
+  test("after a decline: nothing to refund", async () => {
+    const reserved = await payment.publish(StockReservedSchema, payment.stockReserved("tok_insufficient_funds"));
+    await rowWithStatus(reserved.orderId, "declined");
+    await payment.publish(OrderCancelledSchema, { orderId: reserved.orderId, reason: "payment declined" });
+    await payment.waitUntilHandled("ORDERS");
+    expect((await payment.row(reserved.orderId))?.status).toBe("declined");
+    expect(payment.simulator.refundOf(`refund:${reserved.orderId}`)).toBeUndefined();
+  });
+
+  test("during the provider call: the money captured meanwhile is refunded, not reported as captured", async () => {
+    const orderId = randomUUID();
+    const held = payment.hold(orderId);
+    await payment.publish(StockReservedSchema, payment.stockReserved("tok_visa", orderId));
+    await held.reached;
+    await payment.publish(OrderCancelledSchema, { orderId, reason: "too slow", byCustomer: true });
+    await rowWithStatus(orderId, "voided");
+    held.release();
+
+    const row = await rowWithStatus(orderId, "refunded");
+    expect(row).toMatchObject({ amount_minor: "1999", attempts: 1 });
+    expect(row.provider_reference).toMatch(/^sim_ch_/);
+    expect(payment.simulator.chargeOf(orderId)?.calls).toBe(1);
+    expect(payment.simulator.refundOf(`refund:${orderId}`)?.calls).toBe(1);
+    await theOnlyEvent(() => payment.events(PaymentRefundedSchema, orderId), "one PaymentRefunded");
+    expect(await payment.events(PaymentCapturedSchema, orderId)).toEqual([]);
+  });
+
+  test("a tombstone with a charge attempt on record (crash after the provider call) is settled by a refund", async () => {
+    const orderId = randomUUID();
+    // The state a crash leaves: the attempt recorded and captured at the provider, the outcome not
+    // recorded, and the order voided since.
+    await payment.sql("INSERT INTO charge_attempts (order_id, attempts) VALUES ($1, 1)", [orderId]);
+    await payment.simulator.charge({ idempotencyKey: orderId, amount: 1999n, currency: "USD", token: "tok_visa" });
+    await payment.publish(OrderCancelledSchema, { orderId, reason: "customer", byCustomer: true });
+    await rowWithStatus(orderId, "voided");
+
+    await payment.publish(StockReservedSchema, payment.stockReserved("tok_visa", orderId));
+    const row = await rowWithStatus(orderId, "refunded");
+    expect(row.attempts).toBe(1);
+    expect(payment.simulator.chargeOf(orderId)).toMatchObject({ calls: 2, outcome: { outcome: "captured" } });
+    expect(payment.simulator.refundOf(`refund:${orderId}`)?.calls).toBe(1);
+    await theOnlyEvent(() => payment.events(PaymentRefundedSchema, orderId), "one PaymentRefunded");
+  });
+
+  test("other order events are ignored", async () => {
+    const orderId = randomUUID();
+    await payment.publish(OrderPlacedSchema, { orderId, customerId: "c-1", paymentToken: "tok_visa" });
+    await payment.waitUntilHandled("ORDERS");
+    expect(await payment.row(orderId)).toBeUndefined();
+  });
+});
+
+describe("dead letters", () => {
+  const deadLetterOf = (reason: RegExp) =>
+    waitFor(
+      async () =>
+        (await payment.deadLetters()).find((message) =>
+          reason.test(message.header?.get("Shopmesh-Dead-Letter-Reason") ?? ""),
+        ),
+      { description: `a dead letter for ${reason}` },
+    );
+
+  test("an undecodable StockReserved ends in the dead-letter stream", async () => {
+    await payment.publishRaw(StockReservedSchema, new Uint8Array([0xff, 0xff, 0xff, 0xff]));
+    const dead = await deadLetterOf(/undecodable/);
+    expect(dead.header?.get("Shopmesh-Dead-Letter-Consumer")).toBe("payment");
+    expect(dead.header?.get("Shopmesh-Original-Subject")).toMatch(/\.inventory\.stock\.reserved$/);
+  });
+
+  test("a provider that keeps failing transiently: 8 deliveries, then the dead-letter stream", async () => {
+    const reserved = await payment.publish(StockReservedSchema, payment.stockReserved("tok_transient_9"));
+    const dead = await deadLetterOf(/simulated transient failure 8 of tok_transient_9/);
+    expect(dead.header?.get("Shopmesh-Deliveries")).toBe("8");
+    expect(payment.simulator.chargeOf(reserved.orderId)).toMatchObject({ calls: 8, transientFailures: 8 });
+    expect(await payment.row(reserved.orderId)).toBeUndefined();
+  });
+
+  test("a StockReserved without a total is dead-lettered at once, not charged", async () => {
+    const orderId = randomUUID();
+    await payment.publish(StockReservedSchema, { orderId, paymentToken: "tok_visa" });
+    await deadLetterOf(/has no total/);
+    expect(payment.simulator.chargeOf(orderId)).toBeUndefined();
+    expect(await payment.row(orderId)).toBeUndefined();
+  });
+});

@@ -10,11 +10,13 @@ import { bin, ensureInstalled, root, run } from "./run.mjs";
 ensureInstalled();
 run("node", ["tools/generate.mjs", "--check"]);
 run(bin("buf"), ["lint"]);
+run(bin("buf"), ["format", "--diff", "--exit-code", "--path", "proto/shopmesh"]);
 for (const against of breakingBaselines()) {
   run(bin("buf"), ["breaking", "--against", `.git#ref=${against}`]);
 }
 run(bin("biome"), ["check", "."]);
 run(bin("turbo"), ["run", "typecheck"], { env: { TURBO_TELEMETRY_DISABLED: "1" } });
+run(bin("tsc"), ["-p", "tools"]);
 run(bin("vitest"), ["run", ...process.argv.slice(2)]);
 
 /**

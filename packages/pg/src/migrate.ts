@@ -4,7 +4,7 @@ import { runner } from "node-pg-migrate";
 /** Where a service's migrations are and how to report them. */
 export interface MigrateOptions {
   readonly databaseUrl: string;
-  /** Folders of numbered `NNN_name.up.sql` (and optional `.down.sql`) files, applied in name order. */
+  /** Folders of numbered `NNN_name.up.sql` files, applied in name order. Migrations are forward-only: node-pg-migrate's default SQL loader would run a `.down.sql` as another up migration. */
   readonly dir: string | string[];
   readonly log?: (message: string) => void;
 }

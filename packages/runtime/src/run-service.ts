@@ -85,7 +85,7 @@ export async function runService<Extra extends z.ZodRawShape>(
     () => loadServiceConfig(definition.defaults, env),
     () => loadConfig(definition.config, env),
   );
-  const logger = createLogger(definition.name);
+  const logger = createLogger(definition.name, env.LOG_LEVEL ?? "info");
   const closers: (() => Promise<unknown>)[] = [];
   const closeAll = async () => {
     for (const close of closers.splice(0).reverse())

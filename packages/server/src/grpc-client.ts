@@ -59,6 +59,10 @@ export function createGrpcClient<S extends DescService>(service: S, options: Grp
     "grpc.max_send_message_length": maxMessageBytes,
     "grpc.service_config": JSON.stringify(serviceConfig(service)),
     "grpc.enable_retries": 1,
+    // grpc-js backs off up to 120 s between reconnects; a restarted peer would stay
+    // unreachable that long. Pods come back in seconds: retry at most every 2 s.
+    "grpc.initial_reconnect_backoff_ms": 100,
+    "grpc.max_reconnect_backoff_ms": 2_000,
   };
   const client = new GrpcClient(options.target, credentials.createInsecure(), channelOptions);
   const methods: Record<string, unknown> = { close: () => client.close() };

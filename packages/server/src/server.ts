@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
@@ -67,6 +68,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const health = createHealthState(options.services.map((registration) => registration.service.typeName));
   const draining = new AbortController();
   const forced = new AbortController();
+  // Every call in flight listens to these two signals.
+  setMaxListeners(0, draining.signal, forced.signal);
   const interceptors = [
     createErrorInterceptor(options.logger),
     createStreamDrainInterceptor(draining.signal),

@@ -1,0 +1,76 @@
+import type { Mesh } from "./mesh.js";
+
+/** What the invariants found, for assertions with readable diffs. */
+export interface InvariantReport {
+  /** Orders not in a final status. */
+  readonly unfinished: string[];
+  /** Orders charged more than once, or whose provider captures disagree with the payment record. */
+  readonly moneyProblems: string[];
+  /** Sum of captured (not refunded) payments, and the totals of confirmed orders. */
+  readonly capturedMinor: bigint;
+  readonly confirmedMinor: bigint;
+  /** SKUs whose initial stock ≠ available + reserved + sold, or whose sold ≠ confirmed quantities. */
+  readonly stockProblems: string[];
+}
+
+/**
+ * Checks the invariants of ../shared/reliability.md across the three databases and
+ * the payment provider's ledger: orders final; at most one capture per order and
+ * captured money equal to confirmed totals; stock conserved and equal to what
+ * confirmed orders bought.
+ */
+export async function checkInvariants(mesh: Mesh, initialStock: ReadonlyMap<string, bigint>): Promise<InvariantReport> {
+  const orders = await mesh.pools.order.query<{ order_id: string; status: string; total_minor: string }>(
+    "SELECT order_id, status, total_minor FROM orders",
+  );
+  const payments = await mesh.pools.payment.query<{ order_id: string; status: string; amount_minor: string | null }>(
+    "SELECT order_id, status, amount_minor FROM payments",
+  );
+  const paymentOf = new Map(payments.rows.map((row) => [row.order_id, row]));
+  const moneyProblems: string[] = [];
+  let confirmedMinor = 0n;
+  for (const order of orders.rows) {
+    const charge = mesh.provider.chargeOf(order.order_id);
+    const captured = charge?.outcome?.outcome === "captured";
+    const refunded = mesh.provider.refundOf(`refund:${order.order_id}`) !== undefined;
+    const payment = paymentOf.get(order.order_id);
+    if (order.status === "confirmed") {
+      confirmedMinor += BigInt(order.total_minor);
+      if (!captured || refunded || payment?.status !== "captured")
+        moneyProblems.push(`${order.order_id} confirmed but not captured`);
+    } else if (captured && !refunded) {
+      moneyProblems.push(`${order.order_id} is ${order.status} but its capture was not refunded`);
+    }
+  }
+  const capturedMinor = payments.rows
+    .filter((row) => row.status === "captured")
+    .reduce((sum, row) => sum + BigInt(row.amount_minor ?? 0), 0n);
+
+  const stock = await mesh.pools.inventory.query<{ sku: string; available: string; reserved: string; sold: string }>(
+    "SELECT sku, available, reserved, sold FROM products WHERE sku = ANY($1)",
+    [[...initialStock.keys()]],
+  );
+  const confirmedLines = await mesh.pools.order.query<{ sku: string; quantity: string }>(
+    `SELECT l.sku, sum(l.quantity)::text AS quantity FROM order_lines l JOIN orders o USING (order_id)
+      WHERE o.status = 'confirmed' GROUP BY l.sku`,
+  );
+  const boughtOf = new Map(confirmedLines.rows.map((row) => [row.sku, BigInt(row.quantity)]));
+  const stockProblems: string[] = [];
+  for (const row of stock.rows) {
+    const [available, reserved, sold] = [BigInt(row.available), BigInt(row.reserved), BigInt(row.sold)];
+    const initial = initialStock.get(row.sku) ?? 0n;
+    if (available + reserved + sold !== initial)
+      stockProblems.push(`${row.sku}: ${available}+${reserved}+${sold} ≠ ${initial}`);
+    if (sold !== (boughtOf.get(row.sku) ?? 0n))
+      stockProblems.push(`${row.sku}: sold ${sold} ≠ bought ${boughtOf.get(row.sku) ?? 0n}`);
+  }
+  return {
+    unfinished: orders.rows
+      .filter((row) => !["confirmed", "rejected", "cancelled"].includes(row.status))
+      .map((row) => `${row.order_id}:${row.status}`),
+    moneyProblems,
+    capturedMinor,
+    confirmedMinor,
+    stockProblems,
+  };
+}

@@ -1,0 +1,257 @@
+import { randomUUID } from "node:crypto";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
+import { PaymentStatus } from "@shopmesh/gen/shopmesh/payment/v1/payment_pb.js";
+import { type StockClient, stockGrpcClient, waitFor } from "@shopmesh/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { products, stockLevel, stockOf, waitForStatus } from "../src/fixtures.js";
+import { checkInvariants } from "../src/invariants.js";
+import { type Mesh, startMesh } from "../src/mesh.js";
+
+let mesh: Mesh;
+let alice: string;
+let bob: string;
+const plenty = products(5, 100n);
+const scarceProducts = products(1, 2n);
+const catalog = [...plenty, ...scarceProducts];
+const [basic, refundable, slow, watched, cancellable] = plenty.map((product) => product.sku) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+];
+const scarce = scarceProducts[0]?.sku ?? "";
+
+beforeAll(async () => {
+  mesh = await startMesh("checkout");
+  await mesh.seed(catalog);
+  alice = await mesh.customerToken("alice");
+  bob = await mesh.customerToken("bob");
+});
+
+afterAll(async () => {
+  await mesh?.close();
+});
+
+const place = (token: string, sku: string, quantity: number, paymentToken = "tok_visa", key = randomUUID()) =>
+  mesh.orders(token).placeOrder({ idempotencyKey: key, items: [{ sku, quantity }], paymentToken });
+
+const errorCode = (promise: Promise<unknown>) =>
+  promise.then(
+    () => "ok",
+    (error) => Code[ConnectError.from(error).code],
+  );
+
+describe("checkout end to end across order, inventory and payment", () => {
+  it("confirms an order placed by a stock grpc-js client, and WatchOrder shows every step", async () => {
+    const grpc: StockClient = stockGrpcClient(
+      "shopmesh/order/v1/order_service.proto",
+      "shopmesh.order.v1.OrderService",
+      `127.0.0.1:${mesh.ports.order.grpc}`,
+    );
+    try {
+      const placed = await grpc.unary<{ order: { orderId: string; status: string; total: { amountMinor: string } } }>(
+        "placeOrder",
+        { idempotencyKey: randomUUID(), items: [{ sku: watched, quantity: 2 }], paymentToken: "tok_visa" },
+        { token: alice },
+      );
+      expect(placed.order.status).toBe("ORDER_STATUS_PENDING");
+      expect(placed.order.total.amountMinor).toBe("2500");
+
+      const seen: OrderStatus[] = [];
+      for await (const { order } of watch(placed.order.orderId)) seen.push(order?.status ?? OrderStatus.UNSPECIFIED);
+      expect(seen).toEqual([OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.CONFIRMED].slice(-seen.length));
+      expect(seen.at(-1)).toBe(OrderStatus.CONFIRMED);
+
+      const order = await waitForStatus(mesh, alice, placed.order.orderId);
+      expect(order.history.map((change) => change.status)).toEqual([
+        OrderStatus.PENDING,
+        OrderStatus.RESERVED,
+        OrderStatus.CONFIRMED,
+      ]);
+      expect(order.paymentId).not.toBe("");
+      await waitFor(async () => (await stockLevel(mesh, watched)).sold === 2n, { description: "reservation sold" });
+      expect(await stockLevel(mesh, watched)).toEqual({ available: 98n, reserved: 0n, sold: 2n });
+    } finally {
+      grpc.close();
+    }
+  });
+
+  it("confirms an order placed with the Connect protocol as plain JSON over HTTP/1.1", async () => {
+    const response = await fetch(
+      `http://127.0.0.1:${mesh.ports.order.http}/shopmesh.order.v1.OrderService/PlaceOrder`,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${alice}` },
+        body: JSON.stringify({
+          idempotencyKey: randomUUID(),
+          items: [{ sku: basic, quantity: 1 }],
+          paymentToken: "tok_visa",
+        }),
+      },
+    );
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { order: { orderId: string; status: string; customerId: string } };
+    expect(body.order).toMatchObject({ status: "ORDER_STATUS_PENDING", customerId: "alice" });
+    const order = await waitForStatus(mesh, alice, body.order.orderId);
+    expect(order.status).toBe(OrderStatus.CONFIRMED);
+  });
+
+  it("rejects an order whose stock cannot be reserved, leaving stock unchanged and nothing charged", async () => {
+    const { order } = await place(alice, scarce, 3);
+    const final = await waitForStatus(mesh, alice, order?.orderId ?? "");
+    expect(final.status).toBe(OrderStatus.REJECTED);
+    expect(final.statusReason).toContain(scarce);
+    expect(await stockLevel(mesh, scarce)).toEqual({ available: 2n, reserved: 0n, sold: 0n });
+    expect(mesh.provider.chargeOf(final.orderId)).toBeUndefined();
+  });
+
+  it("cancels an order whose card is declined and puts its stock back", async () => {
+    const before = await stockLevel(mesh, basic);
+    const { order } = await place(alice, basic, 5, "tok_declined");
+    const final = await waitForStatus(mesh, alice, order?.orderId ?? "");
+    expect(final.status).toBe(OrderStatus.CANCELLED);
+    expect(final.statusReason).toBe("card declined");
+    await waitFor(async () => (await stockLevel(mesh, basic)).available === before.available, {
+      description: "declined order's stock released",
+    });
+    expect(await stockLevel(mesh, basic)).toEqual(before);
+  });
+
+  it("retries transient payment failures and confirms with exactly one charge", async () => {
+    const { order } = await place(alice, slow, 1, "tok_transient_3");
+    const final = await waitForStatus(mesh, alice, order?.orderId ?? "");
+    expect(final.status).toBe(OrderStatus.CONFIRMED);
+    const charge = mesh.provider.chargeOf(final.orderId);
+    expect(charge?.transientFailures).toBe(3);
+    expect(charge?.outcome?.outcome).toBe("captured");
+    const { payment } = await mesh.payments(await mesh.serviceToken()).getPayment({ orderId: final.orderId });
+    expect(payment?.attempts).toBe(4);
+  });
+
+  it("answers the same order for a repeated idempotency key, even concurrently, and refuses a different body", async () => {
+    const key = randomUUID();
+    const results = await Promise.all(Array.from({ length: 8 }, () => place(bob, basic, 1, "tok_visa", key)));
+    const ids = new Set(results.map((result) => result.order?.orderId));
+    expect(ids.size).toBe(1);
+    const { rows } = await mesh.pools.order.query("SELECT count(*)::int AS n FROM orders WHERE idempotency_key = $1", [
+      key,
+    ]);
+    expect(rows[0].n).toBe(1);
+    const { rows: events } = await mesh.pools.order.query(
+      "SELECT count(*)::int AS n FROM outbox WHERE event_type = 'shopmesh.order.v1.OrderPlaced' AND headers->>'Shopmesh-Key' = $1",
+      [[...ids][0]],
+    );
+    expect(events[0].n).toBe(1);
+    expect(await errorCode(place(bob, basic, 2, "tok_visa", key))).toBe("AlreadyExists");
+    expect(await errorCode(place(alice, basic, 1, "tok_visa", key))).toBe("ok");
+  });
+
+  it("cancels before capture: stock released once, nothing charged in the end", async () => {
+    await mesh.stop("payment");
+    let orderId = "";
+    try {
+      const before = await stockLevel(mesh, cancellable);
+      const { order } = await place(alice, cancellable, 4);
+      orderId = order?.orderId ?? "";
+      await waitForStatus(mesh, alice, orderId, [OrderStatus.RESERVED]);
+      const { order: cancelled } = await mesh.orders(alice).cancelOrder({ orderId, reason: "changed my mind" });
+      expect(cancelled?.status).toBe(OrderStatus.CANCELLED);
+      await waitFor(async () => (await stockLevel(mesh, cancellable)).available === before.available, {
+        description: "reservation released",
+      });
+    } finally {
+      await mesh.start("payment");
+    }
+    await waitFor(
+      async () =>
+        (
+          await mesh.pools.payment.query(
+            "SELECT 1 FROM payments WHERE order_id = $1 AND status IN ('voided', 'refunded')",
+            [orderId],
+          )
+        ).rowCount === 1,
+      { description: "payment caught up with the cancelled order" },
+    );
+    expect(await stockLevel(mesh, cancellable)).toEqual({ available: 100n, reserved: 0n, sold: 0n });
+  });
+
+  it("cancels after capture: refunds once and releases the stock once", async () => {
+    const { order } = await place(alice, refundable, 3);
+    const orderId = order?.orderId ?? "";
+    await waitForStatus(mesh, alice, orderId, [OrderStatus.CONFIRMED]);
+    await waitFor(async () => (await stockLevel(mesh, refundable)).sold === 3n, { description: "reservation sold" });
+    expect(await stockLevel(mesh, refundable)).toEqual({ available: 97n, reserved: 0n, sold: 3n });
+    const orders = mesh.orders(alice);
+    const [first, second] = await Promise.all([orders.cancelOrder({ orderId }), orders.cancelOrder({ orderId })]);
+    expect([first.order?.status, second.order?.status]).toEqual([OrderStatus.CANCELLED, OrderStatus.CANCELLED]);
+    const payments = mesh.payments(await mesh.serviceToken());
+    await waitFor(async () => (await payments.getPayment({ orderId })).payment?.status === PaymentStatus.REFUNDED, {
+      description: "payment refunded",
+    });
+    await waitFor(async () => (await stockLevel(mesh, refundable)).available === 100n, { description: "stock back" });
+    expect(await stockLevel(mesh, refundable)).toEqual({ available: 100n, reserved: 0n, sold: 0n });
+    expect(mesh.provider.refundOf(`refund:${orderId}`)?.calls).toBe(1);
+  });
+
+  it("keeps customers apart and internal RPCs internal", async () => {
+    const { order } = await place(alice, basic, 1);
+    const orderId = order?.orderId ?? "";
+    expect(await errorCode(mesh.orders(bob).getOrder({ orderId }))).toBe("NotFound");
+    expect(await errorCode(mesh.orders(bob).cancelOrder({ orderId }))).toBe("NotFound");
+    const { orders } = await mesh.orders(bob).listOrders({});
+    expect(orders.every((listed) => listed.customerId === "bob")).toBe(true);
+    expect(await errorCode(mesh.stock(alice).setStock({ sku: basic, onHand: 1000n }))).toBe("PermissionDenied");
+    expect(await errorCode(mesh.payments(alice).refund({ orderId }))).toBe("PermissionDenied");
+    expect(await errorCode(mesh.orders("").getOrder({ orderId }))).toBe("Unauthenticated");
+    expect(await errorCode(mesh.orders("not-a-jwt").getOrder({ orderId }))).toBe("Unauthenticated");
+    await waitForStatus(mesh, alice, orderId);
+  });
+
+  it("refuses bad input with field violations and writes nothing", async () => {
+    const before = (await mesh.pools.order.query("SELECT count(*)::int AS n FROM orders")).rows[0].n;
+    const bad = mesh.orders(alice).placeOrder({
+      idempotencyKey: "x",
+      items: [
+        { sku: "bad sku", quantity: 0 },
+        { sku: basic, quantity: 1 },
+        { sku: basic, quantity: 1 },
+      ],
+      paymentToken: "tok_visa",
+    });
+    const error = await bad.then(
+      () => undefined,
+      (e) => ConnectError.from(e),
+    );
+    expect(error?.code).toBe(Code.InvalidArgument);
+    expect(error?.rawMessage).toMatch(/idempotency_key/);
+    expect(error?.rawMessage).toMatch(/items\[0\]\.sku/);
+    expect(error?.rawMessage).toMatch(/items\[0\]\.quantity/);
+    expect(error?.rawMessage).toMatch(/each SKU may appear only once/);
+    expect(await errorCode(place(alice, "NO-SUCH-SKU", 1))).toBe("NotFound");
+    expect((await mesh.pools.order.query("SELECT count(*)::int AS n FROM orders")).rows[0].n).toBe(before);
+  });
+
+  it("keeps every invariant after all of the above", async () => {
+    await waitFor(async () => (await checkInvariants(mesh, stockOf(catalog))).unfinished.length === 0, {
+      description: "every order final",
+    });
+    const report = await checkInvariants(mesh, stockOf(catalog));
+    expect(report.moneyProblems).toEqual([]);
+    expect(report.stockProblems).toEqual([]);
+    expect(report.capturedMinor).toBe(report.confirmedMinor);
+  });
+});
+
+/** WatchOrder over the Connect protocol's server streaming, as the storefront will use it. */
+async function* watch(orderId: string) {
+  const { createClient } = await import("@connectrpc/connect");
+  const { createConnectTransport } = await import("@connectrpc/connect-node");
+  const { OrderService } = await import("@shopmesh/gen/shopmesh/order/v1/order_service_pb.js");
+  const client = createClient(
+    OrderService,
+    createConnectTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.order.http}`, httpVersion: "1.1" }),
+  );
+  yield* client.watchOrder({ orderId }, { headers: { authorization: `Bearer ${alice}` }, timeoutMs: 20_000 });
+}

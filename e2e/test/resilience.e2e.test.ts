@@ -1,0 +1,141 @@
+import { randomUUID } from "node:crypto";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { allEvents, createEventCatalog } from "@shopmesh/events";
+import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import { OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
+import { waitFor } from "@shopmesh/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { products, stockLevel, stockOf, waitForStatus } from "../src/fixtures.js";
+import { checkInvariants } from "../src/invariants.js";
+import { type Mesh, startMesh } from "../src/mesh.js";
+
+let mesh: Mesh;
+let token: string;
+const plenty = products(4, 1_000n);
+const lastUnits = products(1, 50n);
+const catalog = [...plenty, ...lastUnits];
+
+beforeAll(async () => {
+  mesh = await startMesh("resilience");
+  await mesh.seed(catalog);
+  token = await mesh.customerToken("carol");
+});
+
+afterAll(async () => {
+  await mesh?.close();
+});
+
+/** Places `count` orders, `parallel` at a time, and answers their ids (all acknowledged). */
+async function placeMany(count: number, sku: string, parallel = 20): Promise<string[]> {
+  const orders = mesh.orders(token);
+  const ids: string[] = [];
+  for (let start = 0; start < count; start += parallel) {
+    const batch = Array.from({ length: Math.min(parallel, count - start) }, () =>
+      orders.placeOrder({ idempotencyKey: randomUUID(), items: [{ sku, quantity: 1 }], paymentToken: "tok_visa" }),
+    );
+    for (const { order } of await Promise.all(batch)) ids.push(order?.orderId ?? "");
+  }
+  return ids;
+}
+
+async function statusesOf(ids: readonly string[]) {
+  const { rows } = await mesh.pools.order.query<{ status: string; n: number }>(
+    "SELECT status, count(*)::int AS n FROM orders WHERE order_id = ANY($1) GROUP BY status",
+    [ids],
+  );
+  return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+}
+
+describe("a service that is down catches up when it comes back", () => {
+  it("payment stopped while 100 orders are placed: all confirm after it restarts, each charged once", async () => {
+    const sku = plenty[0]?.sku ?? "";
+    await mesh.stop("payment");
+    let ids: string[] = [];
+    try {
+      ids = await placeMany(100, sku);
+      await waitFor(async () => (await statusesOf(ids)).reserved === 100, {
+        description: "100 orders reserved while payment is down",
+        timeoutMs: 30_000,
+      });
+    } finally {
+      await mesh.start("payment");
+    }
+    await waitFor(async () => (await statusesOf(ids)).confirmed === 100, {
+      description: "100 orders confirmed after payment restarts",
+      timeoutMs: 60_000,
+    });
+    expect(ids.every((id) => mesh.provider.chargeOf(id)?.outcome?.outcome === "captured")).toBe(true);
+    await waitFor(async () => (await stockLevel(mesh, sku)).sold === 100n, { description: "100 reservations sold" });
+    expect(await stockLevel(mesh, sku)).toEqual({ available: 900n, reserved: 0n, sold: 100n });
+  });
+
+  it("inventory stopped while 100 orders are placed: accepted at recent prices, all confirm after it restarts", async () => {
+    const sku = plenty[1]?.sku ?? "";
+    const [warm] = await placeMany(1, sku);
+    await waitForStatus(mesh, token, warm ?? "");
+    await mesh.stop("inventory");
+    let ids: string[] = [];
+    try {
+      ids = await placeMany(100, sku);
+      expect((await statusesOf(ids)).pending).toBe(100);
+    } finally {
+      await mesh.start("inventory");
+    }
+    await waitFor(async () => (await statusesOf(ids)).confirmed === 100, {
+      description: "100 orders confirmed after inventory restarts",
+      timeoutMs: 60_000,
+    });
+    await waitFor(async () => (await stockLevel(mesh, sku)).sold === 101n, { description: "101 reservations sold" });
+    expect(await stockLevel(mesh, sku)).toEqual({ available: 899n, reserved: 0n, sold: 101n });
+    const neverPriced = plenty[3]?.sku ?? "";
+    await waitFor(async () => (await placeMany(1, neverPriced)).length === 1, {
+      description: "order service prices a new SKU again (reconnected to inventory)",
+      timeoutMs: 5_000,
+    });
+  });
+
+  it("200 concurrent orders racing for the last 50 units: exactly 50 confirmed, stock 0, never negative", async () => {
+    const sku = lastUnits[0]?.sku ?? "";
+    const ids = await placeMany(200, sku, 200);
+    await waitFor(
+      async () => {
+        const statuses = await statusesOf(ids);
+        return (statuses.confirmed ?? 0) + (statuses.rejected ?? 0) === 200;
+      },
+      { description: "200 racing orders final", timeoutMs: 60_000 },
+    );
+    expect(await statusesOf(ids)).toEqual({ confirmed: 50, rejected: 150 });
+    await waitFor(async () => (await stockLevel(mesh, sku)).sold === 50n, { description: "50 reservations sold" });
+    expect(await stockLevel(mesh, sku)).toEqual({ available: 0n, reserved: 0n, sold: 50n });
+  });
+
+  it("a poison event lands in the dead-letter stream and the checkout keeps flowing", async () => {
+    const nc = await mesh.nats.connect();
+    const catalogOfEvents = createEventCatalog(allEvents, mesh.nats.prefix);
+    const jsm = await jetstreamManager(nc);
+    const deadBefore = (await jsm.streams.info(catalogOfEvents.deadLetterStream)).state.messages;
+    await jetstream(nc).publish(
+      catalogOfEvents.route(OrderPlacedSchema).subject,
+      new TextEncoder().encode("not protobuf"),
+    );
+    const [after] = await placeMany(1, plenty[2]?.sku ?? "");
+    const order = await waitForStatus(mesh, token, after ?? "");
+    expect(order.status).toBe(OrderStatus.CONFIRMED);
+    await waitFor(async () => (await jsm.streams.info(catalogOfEvents.deadLetterStream)).state.messages > deadBefore, {
+      description: "poison event dead-lettered",
+    });
+    const dead = await jsm.streams.getMessage(catalogOfEvents.deadLetterStream, {
+      last_by_subj: catalogOfEvents.deadLetterSubject("inventory"),
+    });
+    expect(dead?.header.get("Shopmesh-Dead-Letter-Reason")).toBe("undecodable payload");
+    expect(dead?.header.get("Shopmesh-Original-Subject")).toBe(catalogOfEvents.route(OrderPlacedSchema).subject);
+  });
+
+  it("keeps every invariant: orders final, one charge per order, money and stock conserved", async () => {
+    const report = await checkInvariants(mesh, stockOf(catalog));
+    expect(report.unfinished).toEqual([]);
+    expect(report.moneyProblems).toEqual([]);
+    expect(report.stockProblems).toEqual([]);
+    expect(report.capturedMinor).toBe(report.confirmedMinor);
+  });
+});

@@ -1,0 +1,173 @@
+import { describe, expect, it } from "vitest";
+import {
+  answerOf,
+  countStock,
+  digestOf,
+  type Movement,
+  movements,
+  normalizeItems,
+  onOrderCancelled,
+  onOrderConfirmed,
+  type ReservationStatus,
+} from "./stock.js";
+
+describe("movements", () => {
+  it.each(Object.entries(movements))("%s conserves stock: its buckets sum to zero", (_, movement: Movement) => {
+    expect(movement.available + movement.reserved + movement.sold).toBe(0);
+  });
+});
+
+describe("order events on a reservation", () => {
+  it("OrderConfirmed sells a reserved order once and ignores stale or finished ones", () => {
+    expect(onOrderConfirmed("reserved")).toEqual({ kind: "move", movement: movements.sell, to: "sold" });
+    for (const status of ["sold", "released", "rejected"] as const) {
+      expect(onOrderConfirmed(status).kind).toBe("none");
+    }
+    expect(onOrderConfirmed(undefined)).toEqual({ kind: "missing" });
+  });
+
+  it("OrderCancelled releases reserved stock, restocks sold stock, and leaves a tombstone when it comes first", () => {
+    expect(onOrderCancelled("reserved")).toEqual({ kind: "move", movement: movements.release, to: "released" });
+    expect(onOrderCancelled("sold")).toEqual({ kind: "move", movement: movements.restock, to: "released" });
+    expect(onOrderCancelled(undefined)).toEqual({ kind: "tombstone" });
+    expect(onOrderCancelled("released").kind).toBe("none");
+    expect(onOrderCancelled("rejected").kind).toBe("none");
+  });
+
+  it("a repeated reservation answers the first outcome", () => {
+    const shortages = [{ sku: "SKU-1", requested: 3, available: 1n }];
+    expect(answerOf("reserved", [])).toEqual({ status: "reserved" });
+    expect(answerOf("sold", [])).toEqual({ status: "reserved" });
+    expect(answerOf("rejected", shortages)).toEqual({ status: "rejected", shortages });
+    expect(answerOf("released", [])).toEqual({ status: "released" });
+  });
+});
+
+type SagaEvent = "placed" | "confirmed" | "cancelled";
+
+/** Applies events in a given arrival order with the domain rules; a "missing" step is retried after the rest. */
+function simulate(arrivals: readonly SagaEvent[], initial = 10, quantity = 3) {
+  const stock = { available: initial, reserved: 0, sold: 0 };
+  let status: ReservationStatus | undefined;
+  let held = 0;
+  const move = (movement: Movement) => {
+    stock.available += movement.available * held;
+    stock.reserved += movement.reserved * held;
+    stock.sold += movement.sold * held;
+  };
+  const queue = [...arrivals];
+  for (let steps = 0; queue.length > 0 && steps < 20; steps++) {
+    const event = queue.shift() as SagaEvent;
+    if (event === "placed") {
+      if (status === undefined) {
+        held = quantity;
+        move(movements.reserve);
+        status = "reserved";
+      }
+      continue;
+    }
+    const step = event === "confirmed" ? onOrderConfirmed(status) : onOrderCancelled(status);
+    if (step.kind === "missing") queue.push(event);
+    if (step.kind === "tombstone") status = "released";
+    if (step.kind === "move") {
+      move(step.movement);
+      status = step.to;
+    }
+    expect(Math.min(stock.available, stock.reserved, stock.sold)).toBeGreaterThanOrEqual(0);
+    expect(stock.available + stock.reserved + stock.sold).toBe(initial);
+  }
+  return { stock, status };
+}
+
+/** Every distinct order of arrival of `items`. */
+function arrivalOrders<T>(items: readonly T[]): T[][] {
+  if (items.length <= 1) return [[...items]];
+  const all = items.flatMap((item, index) =>
+    arrivalOrders([...items.slice(0, index), ...items.slice(index + 1)]).map((rest) => [item, ...rest]),
+  );
+  return [...new Map(all.map((order) => [JSON.stringify(order), order])).values()];
+}
+
+const named = (orders: SagaEvent[][]) => orders.map((order) => [order.join(" → "), order] as const);
+
+describe("the reservation life cycle in any order of arrival", () => {
+  it.each(named(arrivalOrders(["placed", "confirmed", "cancelled", "cancelled", "placed"])))(
+    "%s ends with every unit back on sale",
+    (_, arrivals) => {
+      expect(simulate(arrivals).stock).toEqual({ available: 10, reserved: 0, sold: 0 });
+    },
+  );
+
+  it.each(named(arrivalOrders(["placed", "confirmed", "placed", "confirmed"])))(
+    "%s ends with the order's units sold once",
+    (_, arrivals) => {
+      expect(simulate(arrivals)).toEqual({ stock: { available: 7, reserved: 0, sold: 3 }, status: "sold" });
+    },
+  );
+});
+
+describe("normalizeItems", () => {
+  it("sums repeated SKUs and sorts by SKU, the order rows are locked in", () => {
+    expect(
+      normalizeItems([
+        { sku: "SKU-000010", quantity: 1 },
+        { sku: "SKU-000002", quantity: 2 },
+        { sku: "SKU-000010", quantity: 4 },
+      ]),
+    ).toEqual([
+      { sku: "SKU-000002", quantity: 2 },
+      { sku: "SKU-000010", quantity: 5 },
+    ]);
+  });
+
+  const tooMany = Array.from({ length: 51 }, (_, i) => ({ sku: `SKU-${i}`, quantity: 1 }));
+  it.each([
+    ["no items", [], "at least one item"],
+    ["a lower-case SKU", [{ sku: "sku-1", quantity: 1 }], "invalid SKU"],
+    ["a zero quantity", [{ sku: "SKU-1", quantity: 0 }], "quantity"],
+    ["more than 1000 units", [{ sku: "SKU-1", quantity: 1001 }], "quantity"],
+    ["a fractional quantity", [{ sku: "SKU-1", quantity: 1.5 }], "quantity"],
+    ["51 SKUs", tooMany, "at most 50"],
+  ])("refuses %s", (_, items, message) => {
+    expect(() => normalizeItems(items)).toThrow(expect.objectContaining({ code: "STOCK.INVALID_REQUEST" }));
+    expect(() => normalizeItems(items)).toThrow(message);
+  });
+});
+
+describe("digestOf", () => {
+  it("is equal for the same items however they were listed, and differs for other quantities", () => {
+    const a = digestOf(
+      normalizeItems([
+        { sku: "SKU-2", quantity: 1 },
+        { sku: "SKU-1", quantity: 2 },
+      ]),
+    );
+    const b = digestOf(
+      normalizeItems([
+        { sku: "SKU-1", quantity: 2 },
+        { sku: "SKU-2", quantity: 1 },
+      ]),
+    );
+    const c = digestOf(
+      normalizeItems([
+        { sku: "SKU-1", quantity: 3 },
+        { sku: "SKU-2", quantity: 1 },
+      ]),
+    );
+    expect(a).toBe(b);
+    expect(a).not.toBe(c);
+  });
+});
+
+describe("countStock", () => {
+  const level = { sku: "SKU-1", available: 7n, reserved: 3n };
+
+  it("sets on hand, keeping what is reserved", () => {
+    expect(countStock(level, 20n)).toEqual({ sku: "SKU-1", available: 17n, reserved: 3n });
+    expect(countStock(level, 3n)).toEqual({ sku: "SKU-1", available: 0n, reserved: 3n });
+  });
+
+  it("refuses a count below what is reserved", () => {
+    expect(() => countStock(level, 2n)).toThrow(expect.objectContaining({ code: "STOCK.BELOW_RESERVED" }));
+  });
+});

@@ -1,0 +1,189 @@
+import { createHash } from "node:crypto";
+import { InventoryError } from "./errors.js";
+import type { Money } from "./product.js";
+
+/**
+ * Where an order's reservation stands. `released` without items is a tombstone:
+ * the order was cancelled before its reservation was tried.
+ */
+export type ReservationStatus = "reserved" | "rejected" | "released" | "sold";
+
+/** Units of one SKU. */
+export interface StockItem {
+  readonly sku: string;
+  readonly quantity: number;
+}
+
+/** A SKU that could not be reserved in full. */
+export interface Shortage {
+  readonly sku: string;
+  readonly requested: number;
+  /** Units available when the reservation was tried; 0 for an unknown SKU. */
+  readonly available: bigint;
+}
+
+/** What StockReserved carries on to payment, copied from OrderPlaced. */
+export interface Charge {
+  readonly total: Money;
+  readonly paymentToken: string;
+}
+
+/** The answer to a reservation request, fresh or repeated. */
+export type ReservationAnswer =
+  | { readonly status: "reserved" }
+  | { readonly status: "rejected"; readonly shortages: readonly Shortage[] }
+  | { readonly status: "released" };
+
+/**
+ * How each unit of an item moves between the buckets of its SKU. Every movement
+ * sums to zero, which is what keeps initial = available + reserved + sold.
+ */
+export interface Movement {
+  readonly available: -1 | 0 | 1;
+  readonly reserved: -1 | 0 | 1;
+  readonly sold: -1 | 0 | 1;
+}
+
+/** The movements of the reservation life cycle. */
+export const movements = {
+  /** An order's items are held. */
+  reserve: { available: -1, reserved: 1, sold: 0 },
+  /** The order was confirmed: held units are sold. */
+  sell: { available: 0, reserved: -1, sold: 1 },
+  /** The order was cancelled before confirmation: held units go back on sale. */
+  release: { available: 1, reserved: -1, sold: 0 },
+  /** The order was cancelled after confirmation (refunded): sold units go back on sale. */
+  restock: { available: 1, reserved: 0, sold: -1 },
+} as const satisfies Record<string, Movement>;
+
+/** What an order event does to the order's reservation. */
+export type Transition =
+  /** Move the reservation's items and set its new status. */
+  | { readonly kind: "move"; readonly movement: Movement; readonly to: ReservationStatus }
+  /** Record a released reservation without items, so a later reservation is refused. */
+  | { readonly kind: "tombstone" }
+  /** Nothing to do: the event is stale or already applied. */
+  | { readonly kind: "none"; readonly reason: string }
+  /** The reservation the event presumes does not exist (yet). */
+  | { readonly kind: "missing" };
+
+/**
+ * OrderConfirmed: the held units are sold. Confirmation follows StockReserved in the
+ * saga, so a missing reservation is an anomaly to retry; a released one means the
+ * cancellation (which follows confirmation when a paid order is cancelled) arrived
+ * first, and has already put the stock back.
+ */
+export function onOrderConfirmed(status: ReservationStatus | undefined): Transition {
+  switch (status) {
+    case undefined:
+      return { kind: "missing" };
+    case "reserved":
+      return { kind: "move", movement: movements.sell, to: "sold" };
+    case "sold":
+      return { kind: "none", reason: "already sold" };
+    case "released":
+      return { kind: "none", reason: "the order was cancelled; its stock is already released" };
+    case "rejected":
+      return { kind: "none", reason: "nothing was reserved" };
+  }
+}
+
+/**
+ * OrderCancelled (or ReleaseStock): held units go back on sale, and so do sold ones
+ * when a confirmed order is cancelled. Without a reservation yet, a tombstone makes
+ * the reservation that may still arrive a no-op.
+ */
+export function onOrderCancelled(status: ReservationStatus | undefined): Transition {
+  switch (status) {
+    case undefined:
+      return { kind: "tombstone" };
+    case "reserved":
+      return { kind: "move", movement: movements.release, to: "released" };
+    case "sold":
+      return { kind: "move", movement: movements.restock, to: "released" };
+    case "released":
+      return { kind: "none", reason: "already released" };
+    case "rejected":
+      return { kind: "none", reason: "nothing was reserved" };
+  }
+}
+
+/** The answer a repeated reservation request gets: the first outcome. */
+export function answerOf(status: ReservationStatus, shortages: readonly Shortage[]): ReservationAnswer {
+  switch (status) {
+    case "reserved":
+    case "sold":
+      return { status: "reserved" };
+    case "rejected":
+      return { status: "rejected", shortages };
+    case "released":
+      return { status: "released" };
+  }
+}
+
+const skuPattern = /^[A-Z0-9]+(-[A-Z0-9]+)*$/;
+/** Most units of one SKU in one order line, as the contracts allow. */
+export const maxLineQuantity = 1000;
+/** Most distinct SKUs in one reservation. */
+export const maxReservationItems = 50;
+
+/**
+ * Checks what an order asks for and puts it in the canonical form the stores rely
+ * on: one item per SKU (repeated lines summed) in ascending SKU order, which is
+ * also the order rows are locked in.
+ */
+export function normalizeItems(lines: readonly StockItem[]): StockItem[] {
+  if (lines.length === 0) throw invalid("an order needs at least one item");
+  const totals = new Map<string, number>();
+  for (const { sku, quantity } of lines) {
+    if (sku.length < 3 || sku.length > 32 || !skuPattern.test(sku)) throw invalid(`invalid SKU "${sku}"`);
+    if (!Number.isInteger(quantity) || quantity < 1 || quantity > maxLineQuantity) {
+      throw invalid(`quantity of ${sku} must be 1 to ${maxLineQuantity}, not ${quantity}`);
+    }
+    totals.set(sku, (totals.get(sku) ?? 0) + quantity);
+  }
+  if (totals.size > maxReservationItems) throw invalid(`at most ${maxReservationItems} SKUs per order`);
+  return [...totals]
+    .map(([sku, quantity]) => ({ sku, quantity }))
+    .sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
+}
+
+/**
+ * A digest of normalized items: a repeated reservation request must ask for the
+ * same items to be answered with the first outcome.
+ */
+export function digestOf(items: readonly StockItem[]): string {
+  const canonical = items.map(({ sku, quantity }) => `${sku}*${quantity}`).join(",");
+  return createHash("sha256").update(canonical).digest("base64url");
+}
+
+/** The stock position of one SKU. */
+export interface StockLevel {
+  readonly sku: string;
+  readonly available: bigint;
+  readonly reserved: bigint;
+}
+
+/** Units in the warehouse and not yet sold: available + reserved. */
+export function onHandOf(level: StockLevel): bigint {
+  return level.available + level.reserved;
+}
+
+/**
+ * An inventory count: the SKU now has `onHand` units, reserved ones included. What
+ * is reserved stays reserved, so the count may not go below it.
+ */
+export function countStock(level: StockLevel, onHand: bigint): StockLevel {
+  if (onHand < 0n) throw invalid("on hand cannot be negative");
+  if (onHand < level.reserved) {
+    throw new InventoryError(
+      "STOCK.BELOW_RESERVED",
+      `${level.sku} has ${level.reserved} units reserved; on hand cannot be set to ${onHand}`,
+    );
+  }
+  return { ...level, available: onHand - level.reserved };
+}
+
+function invalid(message: string): InventoryError {
+  return new InventoryError("STOCK.INVALID_REQUEST", message);
+}

@@ -1,0 +1,281 @@
+import { randomUUID } from "node:crypto";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { publishEvent } from "@shopmesh/events";
+import {
+  StockRejectedSchema,
+  StockReleasedSchema,
+  StockReservedSchema,
+} from "@shopmesh/gen/shopmesh/inventory/v1/inventory_events_pb.js";
+import {
+  OrderCancelledSchema,
+  OrderConfirmedSchema,
+  OrderPlacedSchema,
+  OrderRejectedSchema,
+} from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import { waitFor } from "@shopmesh/testing";
+import { describe, expect, it } from "vitest";
+import {
+  addProducts,
+  consumedThrough,
+  orderEvents,
+  publishAgain,
+  reservationStatusOf,
+  stockOf,
+  streamEvents,
+  useInventoryService,
+} from "./harness.js";
+
+const inventory = useInventoryService("order_events");
+
+function orderPlaced(orderId: string, lines: Record<string, number>): MessageInitShape<typeof OrderPlacedSchema> {
+  const unitPrice = { amountMinor: 1_000n, currencyCode: "USD" };
+  const entries = Object.entries(lines);
+  return {
+    orderId,
+    customerId: "customer-1",
+    lines: entries.map(([sku, quantity]) => ({
+      sku,
+      name: `Product ${sku}`,
+      quantity,
+      unitPrice,
+      lineTotal: { amountMinor: 1_000n * BigInt(quantity), currencyCode: "USD" },
+    })),
+    total: { amountMinor: 1_000n * BigInt(entries.reduce((sum, [, q]) => sum + q, 0)), currencyCode: "USD" },
+    paymentToken: "tok_test_visa",
+  };
+}
+
+const until = <T>(probe: () => Promise<T | undefined | false>, description: string) =>
+  waitFor(probe, { description, intervalMs: 50 });
+
+async function reservedEvent(orderId: string) {
+  const [event] = await until(async () => {
+    const events = await orderEvents(inventory, StockReservedSchema, orderId);
+    return events.length > 0 && events;
+  }, `StockReserved of ${orderId}`);
+  return event;
+}
+
+describe("OrderPlaced", () => {
+  it("reserves the order's items and announces StockReserved with the total and payment token", async () => {
+    await addProducts(inventory, { "EV-A": 10, "EV-B": 5 });
+    const orderId = randomUUID();
+    await publishEvent(
+      inventory.js,
+      inventory.catalog,
+      OrderPlacedSchema,
+      orderPlaced(orderId, { "EV-B": 5, "EV-A": 2 }),
+    );
+
+    const event = await reservedEvent(orderId);
+    expect(event?.items.map(({ sku, quantity }) => ({ sku, quantity }))).toEqual([
+      { sku: "EV-A", quantity: 2 },
+      { sku: "EV-B", quantity: 5 },
+    ]);
+    expect(event?.total).toMatchObject({ amountMinor: 7_000n, currencyCode: "USD" });
+    expect(event?.paymentToken).toBe("tok_test_visa");
+    expect(await stockOf(inventory, "EV-A")).toEqual({ available: 8, reserved: 2, sold: 0 });
+    expect(await stockOf(inventory, "EV-B")).toEqual({ available: 0, reserved: 5, sold: 0 });
+  });
+
+  it("that cannot be met reserves nothing and announces StockRejected with the shortages", async () => {
+    await addProducts(inventory, { "EV-SHORT": 1, "EV-PLENTY": 100 });
+    const orderId = randomUUID();
+    await publishEvent(
+      inventory.js,
+      inventory.catalog,
+      OrderPlacedSchema,
+      orderPlaced(orderId, { "EV-PLENTY": 3, "EV-SHORT": 2, "EV-GHOST": 1 }),
+    );
+    const [event] = await until(async () => {
+      const events = await orderEvents(inventory, StockRejectedSchema, orderId);
+      return events.length > 0 && events;
+    }, `StockRejected of ${orderId}`);
+    expect(event?.shortages.map(({ sku, requested, available }) => ({ sku, requested, available }))).toEqual([
+      { sku: "EV-GHOST", requested: 1, available: 0n },
+      { sku: "EV-SHORT", requested: 2, available: 1n },
+    ]);
+    expect(await stockOf(inventory, "EV-PLENTY")).toEqual({ available: 100, reserved: 0, sold: 0 });
+    expect(await orderEvents(inventory, StockReservedSchema, orderId)).toEqual([]);
+  });
+
+  it("delivered twice (same event id, another message id) reserves once", async () => {
+    await addProducts(inventory, { "EV-TWICE": 10 });
+    const orderId = randomUUID();
+    const { event } = await publishAgain(inventory, OrderPlacedSchema, orderPlaced(orderId, { "EV-TWICE": 3 }));
+    const { seq } = await publishAgain(inventory, OrderPlacedSchema, event);
+    await consumedThrough(inventory, seq);
+
+    expect(await stockOf(inventory, "EV-TWICE")).toEqual({ available: 7, reserved: 3, sold: 0 });
+    expect(await orderEvents(inventory, StockReservedSchema, orderId)).toHaveLength(1);
+  });
+
+  it("published again as a new event for the same order reserves once and announces nothing more", async () => {
+    await addProducts(inventory, { "EV-REPUB": 10 });
+    const orderId = randomUUID();
+    await publishAgain(inventory, OrderPlacedSchema, orderPlaced(orderId, { "EV-REPUB": 4 }));
+    await reservedEvent(orderId);
+    const { seq } = await publishAgain(inventory, OrderPlacedSchema, orderPlaced(orderId, { "EV-REPUB": 4 }));
+    await consumedThrough(inventory, seq);
+
+    expect(await stockOf(inventory, "EV-REPUB")).toEqual({ available: 6, reserved: 4, sold: 0 });
+    expect(await orderEvents(inventory, StockReservedSchema, orderId)).toHaveLength(1);
+  });
+});
+
+describe("OrderPlaced under concurrency", () => {
+  it("100 orders racing for 30 units through the consumer reserve exactly 30", async () => {
+    await addProducts(inventory, { "EV-RUSH": 30, "EV-RUSH-SIDE": 1000 });
+    const orderIds = Array.from({ length: 100 }, () => randomUUID());
+    await Promise.all(
+      orderIds.map((orderId, i) =>
+        publishEvent(
+          inventory.js,
+          inventory.catalog,
+          OrderPlacedSchema,
+          orderPlaced(orderId, i % 2 === 0 ? { "EV-RUSH": 1, "EV-RUSH-SIDE": 2 } : { "EV-RUSH-SIDE": 2, "EV-RUSH": 1 }),
+        ),
+      ),
+    );
+    const decided = async () => {
+      const { rows } = await inventory.pool.query<{ status: string; orders: number }>(
+        "SELECT status, count(*)::int AS orders FROM reservations WHERE order_id = ANY ($1::uuid[]) GROUP BY status",
+        [orderIds],
+      );
+      return Object.fromEntries(rows.map((row) => [row.status, row.orders]));
+    };
+    await until(async () => {
+      const counts = await decided();
+      return (counts.reserved ?? 0) + (counts.rejected ?? 0) === 100;
+    }, "every order decided");
+
+    expect(await decided()).toEqual({ reserved: 30, rejected: 70 });
+    expect(await stockOf(inventory, "EV-RUSH")).toEqual({ available: 0, reserved: 30, sold: 0 });
+    expect(await stockOf(inventory, "EV-RUSH-SIDE")).toEqual({ available: 940, reserved: 60, sold: 0 });
+    const ours = new Set<string>(orderIds);
+    const announced = await until(async () => {
+      const reserved = (await streamEvents(inventory, StockReservedSchema)).filter((e) => ours.has(e.orderId));
+      const rejected = (await streamEvents(inventory, StockRejectedSchema)).filter((e) => ours.has(e.orderId));
+      return reserved.length + rejected.length === 100 && { reserved, rejected };
+    }, "an event for every order");
+    expect(announced.reserved).toHaveLength(30);
+  });
+});
+
+describe("OrderConfirmed and OrderCancelled", () => {
+  it("OrderConfirmed sells the reservation once", async () => {
+    await addProducts(inventory, { "EV-SELL": 10 });
+    const orderId = randomUUID();
+    await publishEvent(inventory.js, inventory.catalog, OrderPlacedSchema, orderPlaced(orderId, { "EV-SELL": 4 }));
+    await reservedEvent(orderId);
+    const { event } = await publishAgain(inventory, OrderConfirmedSchema, { orderId, paymentId: "pay-1" });
+    const { seq } = await publishAgain(inventory, OrderConfirmedSchema, event);
+    await consumedThrough(inventory, seq);
+
+    expect(await reservationStatusOf(inventory, orderId)).toBe("sold");
+    expect(await stockOf(inventory, "EV-SELL")).toEqual({ available: 6, reserved: 0, sold: 4 });
+  });
+
+  it("OrderCancelled after OrderConfirmed puts the sold stock back on sale, once", async () => {
+    await addProducts(inventory, { "EV-REFUND-A": 10, "EV-REFUND-B": 10 });
+    const orderId = randomUUID();
+    await publishEvent(
+      inventory.js,
+      inventory.catalog,
+      OrderPlacedSchema,
+      orderPlaced(orderId, { "EV-REFUND-A": 3, "EV-REFUND-B": 1 }),
+    );
+    await reservedEvent(orderId);
+    await publishEvent(inventory.js, inventory.catalog, OrderConfirmedSchema, { orderId, paymentId: "pay-2" });
+    await until(async () => (await reservationStatusOf(inventory, orderId)) === "sold", `order ${orderId} sold`);
+
+    const cancelled = { orderId, reason: "customer changed their mind", byCustomer: true };
+    const { event } = await publishAgain(inventory, OrderCancelledSchema, cancelled);
+    await publishAgain(inventory, OrderCancelledSchema, event);
+    const { seq } = await publishAgain(inventory, OrderCancelledSchema, cancelled);
+    await consumedThrough(inventory, seq);
+
+    expect(await stockOf(inventory, "EV-REFUND-A")).toEqual({ available: 10, reserved: 0, sold: 0 });
+    expect(await stockOf(inventory, "EV-REFUND-B")).toEqual({ available: 10, reserved: 0, sold: 0 });
+    const released = await until(async () => {
+      const events = await orderEvents(inventory, StockReleasedSchema, orderId);
+      return events.length > 0 && events;
+    }, `StockReleased of ${orderId}`);
+    expect(released).toHaveLength(1);
+    expect(released[0]?.items.map(({ sku, quantity }) => ({ sku, quantity }))).toEqual([
+      { sku: "EV-REFUND-A", quantity: 3 },
+      { sku: "EV-REFUND-B", quantity: 1 },
+    ]);
+  });
+
+  it("OrderCancelled before confirmation releases the reservation; a late OrderConfirmed changes nothing", async () => {
+    await addProducts(inventory, { "EV-RELEASE": 10 });
+    const orderId = randomUUID();
+    await publishEvent(inventory.js, inventory.catalog, OrderPlacedSchema, orderPlaced(orderId, { "EV-RELEASE": 6 }));
+    await reservedEvent(orderId);
+    await publishAgain(inventory, OrderCancelledSchema, { orderId, reason: "payment declined" });
+    const { seq } = await publishAgain(inventory, OrderConfirmedSchema, { orderId, paymentId: "pay-late" });
+    await consumedThrough(inventory, seq);
+
+    expect(await reservationStatusOf(inventory, orderId)).toBe("released");
+    expect(await stockOf(inventory, "EV-RELEASE")).toEqual({ available: 10, reserved: 0, sold: 0 });
+  });
+
+  it("OrderCancelled before OrderPlaced: nothing is ever reserved, nothing announced", async () => {
+    await addProducts(inventory, { "EV-EARLY": 10 });
+    const orderId = randomUUID();
+    await publishEvent(inventory.js, inventory.catalog, OrderCancelledSchema, { orderId, reason: "too slow" });
+    await until(async () => (await reservationStatusOf(inventory, orderId)) === "released", "the tombstone");
+    const { seq } = await publishAgain(inventory, OrderPlacedSchema, orderPlaced(orderId, { "EV-EARLY": 2 }));
+    await consumedThrough(inventory, seq);
+
+    expect(await stockOf(inventory, "EV-EARLY")).toEqual({ available: 10, reserved: 0, sold: 0 });
+    expect(await orderEvents(inventory, StockReservedSchema, orderId)).toEqual([]);
+    expect(await orderEvents(inventory, StockRejectedSchema, orderId)).toEqual([]);
+    expect(await orderEvents(inventory, StockReleasedSchema, orderId)).toEqual([]);
+  });
+
+  it("OrderRejected changes nothing", async () => {
+    await addProducts(inventory, { "EV-NOOP": 3 });
+    const orderId = randomUUID();
+    await publishEvent(inventory.js, inventory.catalog, OrderPlacedSchema, orderPlaced(orderId, { "EV-NOOP": 5 }));
+    await until(async () => (await reservationStatusOf(inventory, orderId)) === "rejected", "the rejection");
+    const { seq } = await publishAgain(inventory, OrderRejectedSchema, { orderId, reason: "out of stock: EV-NOOP" });
+    await consumedThrough(inventory, seq);
+    expect(await reservationStatusOf(inventory, orderId)).toBe("rejected");
+    expect(await stockOf(inventory, "EV-NOOP")).toEqual({ available: 3, reserved: 0, sold: 0 });
+  });
+});
+
+describe("malformed events", () => {
+  it("are dead-lettered while the next valid event is still applied", async () => {
+    await addProducts(inventory, { "EV-AFTER": 10 });
+    const subject = inventory.catalog.route(OrderPlacedSchema).subject;
+    const garbage = await inventory.js.publish(subject, Buffer.from("this is not a protobuf message"), {
+      msgID: randomUUID(),
+    });
+    const invalid = await publishAgain(inventory, OrderPlacedSchema, orderPlaced(randomUUID(), { "not a sku": 1 }));
+    const orderId = randomUUID();
+    await publishEvent(inventory.js, inventory.catalog, OrderPlacedSchema, orderPlaced(orderId, { "EV-AFTER": 1 }));
+
+    await reservedEvent(orderId);
+    expect(await stockOf(inventory, "EV-AFTER")).toEqual({ available: 9, reserved: 1, sold: 0 });
+    await consumedThrough(inventory, invalid.seq);
+
+    const deadLetters = inventory.catalog.deadLetterStream;
+    expect(deadLetters).toBe(`${inventory.catalog.namespace}_DEADLETTER`);
+    const reasons = new Map<number, string>();
+    for (let seq = 1; seq <= (await inventory.jsm.streams.info(deadLetters)).state.last_seq; seq++) {
+      const letter = await inventory.jsm.streams.getMessage(deadLetters, { seq });
+      if (letter === null) continue;
+      expect(letter.subject).toBe(inventory.catalog.deadLetterSubject("inventory"));
+      expect(letter.header.get("Shopmesh-Original-Subject")).toBe(subject);
+      reasons.set(
+        Number(letter.header.get("Shopmesh-Original-Sequence")),
+        letter.header.get("Shopmesh-Dead-Letter-Reason"),
+      );
+    }
+    expect(reasons.get(garbage.seq)).toBe("undecodable payload");
+    expect(reasons.get(invalid.seq)).toMatch(/STOCK\.INVALID_REQUEST: invalid SKU "not a sku"/);
+  });
+});

@@ -16,10 +16,10 @@ export function stockGrpcClient(protoFile: string, service: string, target: stri
     enums: String,
     defaults: true,
   });
-  const constructor = service
+  const serviceConstructor = service
     .split(".")
     .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], grpc.loadPackageDefinition(definition));
-  const client = new (constructor as grpc.ServiceClientConstructor)(target, grpc.credentials.createInsecure());
+  const client = new (serviceConstructor as grpc.ServiceClientConstructor)(target, grpc.credentials.createInsecure());
   return {
     client,
     unary<T>(method: string, request: object, options: { deadlineMs?: number; token?: string } = {}) {

@@ -22,12 +22,12 @@ run(bin("vitest"), ["run", ...process.argv.slice(2)]);
 /**
  * Earlier contracts to compare with: BUF_BREAKING_AGAINST when a CI knows the landed
  * ref; otherwise the parent commit (catches the latest change) and the first commit
- * that had contracts (catches any change to what has been published since).
+ * whose contracts built (catches any change to what has been published since).
  */
 function breakingBaselines() {
   if (process.env.BUF_BREAKING_AGAINST) return [process.env.BUF_BREAKING_AGAINST];
   const git = (...args) => spawnSync("git", args, { cwd: root, encoding: "utf8" }).stdout.trim();
-  const first = git("log", "--reverse", "--format=%H", "--", "proto/shopmesh").split("\n")[0];
+  const first = git("log", "--reverse", "--format=%H", "--", "proto/buf/validate/validate.proto").split("\n")[0];
   const parent = git("rev-parse", "--verify", "--quiet", "HEAD~1");
   return [...new Set([parent, first].filter((ref) => ref && ref !== git("rev-parse", "HEAD")))].filter(
     (ref) => git("ls-tree", "--name-only", ref, "proto/shopmesh") !== "",

@@ -5,76 +5,32 @@
  * (the inventory seeds its catalog when empty), and prints how to call them.
  * Ctrl-C stops everything it started, services first.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/gen/grpc/health/v1/health_pb.js";
-import { databaseUrl, ensureDatabase } from "@shopmesh/pg";
-import { createGrpcClient } from "@shopmesh/server";
-import { type PrivateServer, startPrivateNats, startPrivatePostgres, waitFor } from "@shopmesh/testing";
+import { type PrivateServer, startPrivateNats, startPrivatePostgres } from "@shopmesh/testing";
 import { demoToken, devKey, stateDir } from "./dev-identity.js";
-
-const services = [
-  { name: "inventory", grpc: 50052, http: 8082, env: { SEED_CATALOG: "true" } },
-  { name: "payment", grpc: 50053, http: 8083, env: {} },
-  { name: "order", grpc: 50051, http: 8081, env: { INVENTORY_TARGET: "127.0.0.1:50052" } },
-] as const;
+import { type LaunchedMesh, launchMesh } from "./mesh-processes.js";
 
 const owned: PrivateServer[] = [];
-const children: ChildProcess[] = [];
+let mesh: LaunchedMesh | undefined;
 let stopping = false;
 
 async function main() {
   const postgresUrl =
     process.env.DATABASE_URL ?? (await own(startPrivatePostgres({ dir: dataDir("postgres"), port: 54329 })));
   const natsUrl = process.env.NATS_URL ?? (await own(startPrivateNats({ dir: dataDir("nats"), port: 4229 })));
-  const key = devKey();
-  for (const service of services) {
-    const name = `shopmesh_${service.name}`;
-    await ensureDatabase(postgresUrl, name);
-    children.push(
-      launch(service.name, {
-        DATABASE_URL: databaseUrl(postgresUrl, name),
-        NATS_URL: natsUrl,
-        GRPC_ADDRESS: `0.0.0.0:${service.grpc}`,
-        HTTP_ADDRESS: `0.0.0.0:${service.http}`,
-        AUTH_DEV_KEY: key,
-        ...service.env,
-      }),
-    );
-  }
-  for (const service of services) await untilServing(service.name, service.grpc);
+  mesh = await launchMesh({
+    postgresUrl,
+    natsUrl,
+    authDevKey: devKey(),
+    databasePrefix: "shopmesh",
+    env: { SEED_CATALOG: "true" },
+    onLine: (name, line) => console.log(`[${name}] ${line}`),
+    onExit: (name, code, signal) => {
+      console.error(`✖ ${name} exited (${signal ?? `code ${code}`}); stopping the mesh`);
+      void stop(1);
+    },
+  });
   await printBanner(postgresUrl, natsUrl);
-}
-
-function launch(name: string, env: Record<string, string>): ChildProcess {
-  const entry = fileURLToPath(new URL(`../services/${name}/src/main.ts`, import.meta.url));
-  const child = spawn(process.execPath, ["--conditions=@shopmesh/source", "--import", "tsx", entry], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  for (const stream of [child.stdout, child.stderr]) {
-    stream?.on("data", (chunk: Buffer) => {
-      for (const line of chunk.toString().trimEnd().split("\n")) console.log(`[${name}] ${line}`);
-    });
-  }
-  child.once("exit", (code, signal) => {
-    if (stopping) return;
-    console.error(`✖ ${name} exited (${signal ?? `code ${code}`}); stopping the mesh`);
-    void stop(1);
-  });
-  return child;
-}
-
-async function untilServing(name: string, port: number) {
-  const health = createGrpcClient(Health, { target: `127.0.0.1:${port}`, defaultTimeoutMs: 500 });
-  try {
-    await waitFor(
-      async () => (await health.check({ service: "" })).status === HealthCheckResponse_ServingStatus.SERVING,
-      { timeoutMs: 90_000, intervalMs: 250, description: `${name} to report SERVING on :${port}` },
-    );
-  } finally {
-    health.close();
-  }
 }
 
 async function printBanner(postgresUrl: string, natsUrl: string) {
@@ -116,20 +72,7 @@ Ctrl-C stops the mesh.
 async function stop(code: number) {
   if (stopping) return;
   stopping = true;
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          const kill = setTimeout(() => child.kill("SIGKILL"), 15_000);
-          child.once("exit", () => {
-            clearTimeout(kill);
-            resolve();
-          });
-          child.kill("SIGTERM");
-        }),
-    ),
-  );
+  await mesh?.stop();
   await Promise.all(owned.map((server) => server.stop()));
   process.exit(code);
 }

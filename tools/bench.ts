@@ -1,0 +1,338 @@
+/**
+ * `npm run bench`: the checkout benchmark. Starts the three services as separate
+ * processes (on DATABASE_URL / NATS_URL, else the local servers, else embedded ones),
+ * raises stock so nothing is rejected, and places orders over gRPC:
+ *   --mode closed   N clients each placing orders back to back (saturation);
+ *   --mode open     a fixed arrival rate, latency measured from the intended send time
+ *                   (no coordinated omission);
+ *   --mode both     closed, then open (default).
+ * It follows each order to its final state through the order service's events on
+ * NATS, and prints orders accepted/s, PlaceOrder p50/p99, confirmed/s end to end,
+ * placement→CONFIRMED p50/p99, errors by code and each service's peak RSS, with a
+ * progress line every second and a JSON summary line (`BENCH_RESULT {...}`) at the end.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { fromBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { signDevToken } from "@shopmesh/auth";
+import { StockService } from "@shopmesh/gen/shopmesh/inventory/v1/stock_service_pb.js";
+import { OrderConfirmedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
+import { createGrpcClient } from "@shopmesh/server";
+import { resolveInfrastructure } from "@shopmesh/testing/global-setup";
+import pg from "pg";
+import { type LaunchedMesh, launchMesh } from "./mesh-processes.js";
+
+const { values: args } = parseArgs({
+  options: {
+    mode: { type: "string", default: "both" },
+    duration: { type: "string", default: "20" },
+    concurrency: { type: "string", default: "48" },
+    rate: { type: "string", default: "250" },
+    warmup: { type: "string", default: "3" },
+  },
+});
+const durationMs = Number(args.duration) * 1000;
+const warmupMs = Number(args.warmup) * 1000;
+const skuCount = 300;
+
+interface Sample {
+  sentAt: number;
+  acceptedAt?: number;
+  finalAt?: number;
+  outcome?: "confirmed" | "rejected" | "cancelled";
+}
+
+interface ScenarioResult {
+  scenario: string;
+  durationS: number;
+  acceptedPerS: number;
+  placeOrderP50Ms: number;
+  placeOrderP99Ms: number;
+  confirmedPerS: number;
+  confirmP50Ms: number;
+  confirmP99Ms: number;
+  errors: Record<string, number>;
+  unfinished: number;
+}
+
+const key = randomBytes(32);
+const run = randomBytes(4).toString("hex");
+const namespace = `BENCH_${run.toUpperCase()}`;
+const samples = new Map<string, Sample>();
+
+async function main() {
+  const infra = await resolveInfrastructure();
+  console.log(infra.summary.replace("test infrastructure", "bench infrastructure"));
+  let mesh: LaunchedMesh | undefined;
+  let nats: NatsConnection | undefined;
+  try {
+    mesh = await launchMesh({
+      postgresUrl: infra.databaseUrl,
+      natsUrl: infra.natsUrl,
+      authDevKey: key.toString("base64url"),
+      databasePrefix: `bench_${run}`,
+      grpcBase: 51050,
+      httpBase: 9080,
+      env: { EVENT_NAMESPACE: namespace, LOG_LEVEL: "warn", SEED_CATALOG: "true", DB_POOL_SIZE: "12" },
+      onLine: (name, line) => console.log(`[${name}] ${line}`),
+      onExit: (name, code, signal) => {
+        console.error(`✖ ${name} exited (${signal ?? `code ${code}`})`);
+        process.exit(1);
+      },
+    });
+    nats = await connect({ servers: infra.natsUrl });
+    followOutcomes(nats);
+    await raiseStock();
+    const results: ScenarioResult[] = [];
+    if (args.mode === "closed" || args.mode === "both") results.push(await closedLoop(Number(args.concurrency)));
+    if (args.mode === "open" || args.mode === "both") results.push(await openLoop(Number(args.rate)));
+    const rss = peakRss(mesh);
+    report(results, rss);
+  } finally {
+    await mesh?.stop();
+    if (nats) await removeStreams(nats);
+    await nats?.close();
+    await dropDatabases(infra.databaseUrl);
+    await infra.stop();
+  }
+}
+
+const orderTarget = "127.0.0.1:51051";
+const customers = Array.from({ length: 50 }, (_, index) => `bench-customer-${index}`);
+const tokens = await Promise.all(
+  customers.map((customer) =>
+    signDevToken(key, { role: "customer", subject: customer, issuer: "shopmesh-dev", audience: "shopmesh" }),
+  ),
+);
+const clients = tokens.map((token) =>
+  createGrpcClient(OrderService, {
+    target: orderTarget,
+    defaultTimeoutMs: 5_000,
+    headers: () => ({ authorization: `Bearer ${token}` }),
+  }),
+);
+
+async function raiseStock() {
+  const token = await signDevToken(key, {
+    role: "service",
+    subject: "bench",
+    issuer: "shopmesh-dev",
+    audience: "shopmesh",
+  });
+  const stock = createGrpcClient(StockService, {
+    target: "127.0.0.1:51052",
+    headers: () => ({ authorization: `Bearer ${token}` }),
+  });
+  for (let index = 1; index <= skuCount; index++) {
+    await stock.setStock({ sku: `SKU-${String(index).padStart(6, "0")}`, onHand: 100_000_000n });
+  }
+  stock.close();
+}
+
+/** Records when each order's final event is published by the order service. */
+function followOutcomes(nats: NatsConnection) {
+  for (const outcome of ["confirmed", "rejected", "cancelled"] as const) {
+    nats.subscribe(`${namespace}.orders.${outcome}`, {
+      callback: (_error, message) => {
+        const { orderId } = fromBinary(OrderConfirmedSchema, message.data);
+        const sample = samples.get(orderId);
+        if (sample && sample.finalAt === undefined) {
+          sample.finalAt = performance.now();
+          sample.outcome = outcome;
+        }
+      },
+    });
+  }
+}
+
+async function placeOne(sentAt: number, errors: Record<string, number>) {
+  const client = clients[Math.floor(Math.random() * clients.length)] ?? clients[0];
+  const sku = `SKU-${String(1 + Math.floor(Math.random() * skuCount)).padStart(6, "0")}`;
+  try {
+    const { order } = (await client?.placeOrder({
+      idempotencyKey: randomUUID(),
+      items: [{ sku, quantity: 1 }],
+      paymentToken: "tok_visa",
+    })) ?? { order: undefined };
+    const orderId = order?.orderId ?? "";
+    const existing = samples.get(orderId);
+    samples.set(orderId, { ...existing, sentAt, acceptedAt: performance.now() });
+  } catch (error) {
+    const code = Code[ConnectError.from(error).code] ?? "Unknown";
+    errors[code] = (errors[code] ?? 0) + 1;
+  }
+}
+
+async function closedLoop(concurrency: number): Promise<ScenarioResult> {
+  console.log(`\n▶ closed loop: ${concurrency} clients, ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s`);
+  const errors: Record<string, number> = {};
+  const warmupEnd = performance.now() + warmupMs;
+  const end = warmupEnd + durationMs;
+  const progress = startProgress(warmupEnd);
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) await placeOne(performance.now(), performance.now() < warmupEnd ? {} : errors);
+    }),
+  );
+  return finish("closed", warmupEnd, end, errors, progress);
+}
+
+async function openLoop(rate: number): Promise<ScenarioResult> {
+  console.log(`\n▶ open loop: ${rate} orders/s, ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s`);
+  const errors: Record<string, number> = {};
+  const start = performance.now();
+  const warmupEnd = start + warmupMs;
+  const end = warmupEnd + durationMs;
+  const progress = startProgress(warmupEnd);
+  const inFlight = new Set<Promise<void>>();
+  let sent = 0;
+  while (performance.now() < end) {
+    const due = Math.floor(((performance.now() - start) / 1000) * rate);
+    for (; sent < due; sent++) {
+      const sentAt = start + (sent / rate) * 1000;
+      const call = placeOne(sentAt, sentAt < warmupEnd ? {} : errors).finally(() => inFlight.delete(call));
+      inFlight.add(call);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  await Promise.all(inFlight);
+  return finish(`open ${rate}/s`, warmupEnd, end, errors, progress);
+}
+
+function startProgress(measureFrom: number) {
+  let last = { accepted: 0, confirmed: 0 };
+  const timer = setInterval(() => {
+    const counts = count(measureFrom, Number.POSITIVE_INFINITY);
+    const pending = [...samples.values()].filter((s) => s.acceptedAt !== undefined && s.finalAt === undefined).length;
+    console.log(
+      `  ${performance.now() < measureFrom ? "warm-up" : "measure"}  accepted ${counts.accepted - last.accepted}/s  confirmed ${counts.confirmed - last.confirmed}/s  awaiting final ${pending}`,
+    );
+    last = counts;
+  }, 1_000);
+  return () => clearInterval(timer);
+}
+
+function count(from: number, to: number) {
+  let accepted = 0;
+  let confirmed = 0;
+  for (const sample of samples.values()) {
+    if (sample.acceptedAt !== undefined && sample.sentAt >= from && sample.sentAt < to) accepted++;
+    if (sample.outcome === "confirmed" && sample.finalAt !== undefined && sample.finalAt >= from && sample.finalAt < to)
+      confirmed++;
+  }
+  return { accepted, confirmed };
+}
+
+async function finish(
+  scenario: string,
+  from: number,
+  to: number,
+  errors: Record<string, number>,
+  stopProgress: () => void,
+): Promise<ScenarioResult> {
+  const measured = [...samples.values()].filter((s) => s.sentAt >= from && s.sentAt < to && s.acceptedAt !== undefined);
+  const deadline = performance.now() + 60_000;
+  while (measured.some((s) => s.finalAt === undefined) && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  stopProgress();
+  const confirmedInWindow = count(from, to).confirmed;
+  const placeLatencies = measured.map((s) => (s.acceptedAt ?? 0) - s.sentAt);
+  const confirmLatencies = measured.filter((s) => s.outcome === "confirmed").map((s) => (s.finalAt ?? 0) - s.sentAt);
+  const seconds = (to - from) / 1000;
+  const result = {
+    scenario,
+    durationS: seconds,
+    acceptedPerS: round(measured.length / seconds),
+    placeOrderP50Ms: round(percentile(placeLatencies, 0.5)),
+    placeOrderP99Ms: round(percentile(placeLatencies, 0.99)),
+    confirmedPerS: round(confirmedInWindow / seconds),
+    confirmP50Ms: round(percentile(confirmLatencies, 0.5)),
+    confirmP99Ms: round(percentile(confirmLatencies, 0.99)),
+    errors,
+    unfinished: measured.filter((s) => s.finalAt === undefined).length,
+  };
+  samples.clear();
+  return result;
+}
+
+function peakRss(mesh: LaunchedMesh): Record<string, number> {
+  return Object.fromEntries(
+    mesh.services.map(({ name, process: child }) => {
+      const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+      const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      return [name, round(kb / 1024)];
+    }),
+  );
+}
+
+function report(results: ScenarioResult[], rss: Record<string, number>) {
+  console.log(
+    "\nscenario        accepted/s  PlaceOrder p50/p99 ms  confirmed/s  place→CONFIRMED p50/p99 ms  errors  unfinished",
+  );
+  for (const r of results) {
+    console.log(
+      `${r.scenario.padEnd(16)}${String(r.acceptedPerS).padStart(10)}  ${`${r.placeOrderP50Ms} / ${r.placeOrderP99Ms}`.padStart(21)}  ${String(r.confirmedPerS).padStart(11)}  ${`${r.confirmP50Ms} / ${r.confirmP99Ms}`.padStart(26)}  ${JSON.stringify(r.errors).padStart(6)}  ${r.unfinished}`,
+    );
+  }
+  console.log(
+    `peak RSS MB: ${Object.entries(rss)
+      .map(([name, mb]) => `${name} ${mb}`)
+      .join(", ")}`,
+  );
+  const closed = results.find((r) => r.scenario === "closed");
+  const open = results.find((r) => r.scenario.startsWith("open"));
+  const targets = {
+    "sustained ≥ 500 confirmed/s": closed ? closed.confirmedPerS >= 500 : undefined,
+    "PlaceOrder p99 ≤ 20 ms at fixed rate": open ? open.placeOrderP99Ms <= 20 : undefined,
+    "place→CONFIRMED p50 ≤ 15 ms at fixed rate": open ? open.confirmP50Ms <= 15 : undefined,
+    "place→CONFIRMED p99 ≤ 60 ms at fixed rate": open ? open.confirmP99Ms <= 60 : undefined,
+    "no errors at fixed rate": open ? Object.keys(open.errors).length === 0 && open.unfinished === 0 : undefined,
+    "≤ 200 MB RSS per service": Object.values(rss).every((mb) => mb <= 200),
+  };
+  for (const [target, met] of Object.entries(targets)) {
+    if (met !== undefined) console.log(`${met ? "✔" : "✖"} ${target}`);
+  }
+  console.log(`BENCH_RESULT ${JSON.stringify({ results, peakRssMb: rss, targets })}`);
+}
+
+async function removeStreams(nats: NatsConnection) {
+  const jsm = await jetstreamManager(nats);
+  for await (const stream of jsm.streams.list()) {
+    if (stream.config.name.startsWith(namespace)) await jsm.streams.delete(stream.config.name);
+  }
+}
+
+async function dropDatabases(adminUrl: string) {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  for (const service of ["order", "inventory", "payment"]) {
+    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(`bench_${run}_${service}`)} WITH (FORCE)`);
+  }
+  await client.end();
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+main()
+  .then(() => {
+    for (const client of clients) client.close();
+    process.exit(0);
+  })
+  .catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });

@@ -1,0 +1,131 @@
+/**
+ * Runs the three services as separate processes against given PostgreSQL and NATS
+ * servers: a database per service, health-checked until SERVING. Used by
+ * `npm start` and `npm run bench`.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/gen/grpc/health/v1/health_pb.js";
+import { databaseUrl, ensureDatabase } from "@shopmesh/pg";
+import { createGrpcClient } from "@shopmesh/server";
+import { waitFor } from "@shopmesh/testing";
+
+export type ServiceName = "order" | "inventory" | "payment";
+
+/** Where a launched service listens, and its process. */
+export interface LaunchedService {
+  readonly name: ServiceName;
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  readonly process: ChildProcess;
+}
+
+/** What to launch the mesh against. */
+export interface LaunchOptions {
+  readonly postgresUrl: string;
+  readonly natsUrl: string;
+  readonly authDevKey: string;
+  /** Database names are `${databasePrefix}_${service}`. */
+  readonly databasePrefix: string;
+  /** Base ports: order gRPC at grpcBase + 1, inventory + 2, payment + 3 (HTTP likewise). */
+  readonly grpcBase?: number;
+  readonly httpBase?: number;
+  /** Extra environment for every service (EVENT_NAMESPACE, LOG_LEVEL, …). */
+  readonly env?: Record<string, string>;
+  /** Where a service's output lines go. */
+  readonly onLine: (service: ServiceName, line: string) => void;
+  /** Called when a service exits on its own. */
+  readonly onExit: (service: ServiceName, code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+/** The running mesh. */
+export interface LaunchedMesh {
+  readonly services: readonly LaunchedService[];
+  /** SIGTERM to every service (SIGKILL after 15 s), waiting for them to exit. */
+  stop(): Promise<void>;
+}
+
+/** Starts inventory, payment and order, and resolves once all report SERVING. */
+export async function launchMesh(options: LaunchOptions): Promise<LaunchedMesh> {
+  const grpcBase = options.grpcBase ?? 50050;
+  const httpBase = options.httpBase ?? 8080;
+  const layout = [
+    { name: "inventory", offset: 2, env: {} },
+    { name: "payment", offset: 3, env: {} },
+    { name: "order", offset: 1, env: { INVENTORY_TARGET: `127.0.0.1:${grpcBase + 2}` } },
+  ] as const;
+  let stopping = false;
+  const services: LaunchedService[] = [];
+  for (const { name, offset, env } of layout) {
+    const database = `${options.databasePrefix}_${name}`;
+    await ensureDatabase(options.postgresUrl, database);
+    const grpcPort = grpcBase + offset;
+    const httpPort = httpBase + offset;
+    const child = spawn(
+      process.execPath,
+      [
+        "--conditions=@shopmesh/source",
+        "--import",
+        "tsx",
+        fileURLToPath(new URL(`../services/${name}/src/main.ts`, import.meta.url)),
+      ],
+      {
+        env: {
+          ...process.env,
+          DATABASE_URL: databaseUrl(options.postgresUrl, database),
+          NATS_URL: options.natsUrl,
+          GRPC_ADDRESS: `0.0.0.0:${grpcPort}`,
+          HTTP_ADDRESS: `0.0.0.0:${httpPort}`,
+          AUTH_DEV_KEY: options.authDevKey,
+          ...env,
+          ...options.env,
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    for (const stream of [child.stdout, child.stderr]) {
+      stream?.on("data", (chunk: Buffer) => {
+        for (const line of chunk.toString().trimEnd().split("\n")) options.onLine(name, line);
+      });
+    }
+    child.once("exit", (code, signal) => {
+      if (!stopping) options.onExit(name, code, signal);
+    });
+    services.push({ name, grpcPort, httpPort, process: child });
+  }
+  const stop = async () => {
+    stopping = true;
+    await Promise.all(services.map(({ process: child }) => terminate(child)));
+  };
+  try {
+    for (const service of services) await untilServing(service);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { services, stop };
+}
+
+function terminate(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const kill = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    child.once("exit", () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+async function untilServing({ name, grpcPort }: LaunchedService) {
+  const health = createGrpcClient(Health, { target: `127.0.0.1:${grpcPort}`, defaultTimeoutMs: 500 });
+  try {
+    await waitFor(
+      async () => (await health.check({ service: "" })).status === HealthCheckResponse_ServingStatus.SERVING,
+      { timeoutMs: 90_000, intervalMs: 250, description: `${name} to report SERVING on :${grpcPort}` },
+    );
+  } finally {
+    health.close();
+  }
+}

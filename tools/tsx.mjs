@@ -1,0 +1,16 @@
+/**
+ * Runs a TypeScript tool of this repository (`node tools/tsx.mjs tools/start-mesh.ts …`):
+ * installs what a fresh clone lacks, then runs the file with tsx and the workspace
+ * packages' TypeScript sources, forwarding signals.
+ */
+import { spawn } from "node:child_process";
+import { ensureInstalled, root } from "./run.mjs";
+
+ensureInstalled();
+const [file, ...args] = process.argv.slice(2);
+const child = spawn(process.execPath, ["--conditions=@shopmesh/source", "--import", "tsx", file, ...args], {
+  cwd: root,
+  stdio: "inherit",
+});
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
+child.on("exit", (code) => process.exit(code ?? 1));

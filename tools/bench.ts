@@ -10,7 +10,10 @@
  * NATS, and prints orders accepted/s, PlaceOrder p50/p99, confirmed/s end to end,
  * placement→CONFIRMED p50/p99, errors by code and each service's peak RSS, with a
  * progress line every second and a JSON summary line (`BENCH_RESULT {...}`) at the end.
+ * The services run compiled (it builds them first); `--profile` writes a CPU profile
+ * per service to .shopmesh/profiles.
  */
+import { spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -34,6 +37,7 @@ const { values: args } = parseArgs({
     concurrency: { type: "string", default: "48" },
     rate: { type: "string", default: "250" },
     warmup: { type: "string", default: "3" },
+    profile: { type: "boolean", default: false },
   },
 });
 const durationMs = Number(args.duration) * 1000;
@@ -66,6 +70,7 @@ const namespace = `BENCH_${run.toUpperCase()}`;
 const samples = new Map<string, Sample>();
 
 async function main() {
+  buildServices();
   const infra = await resolveInfrastructure();
   console.log(infra.summary.replace("test infrastructure", "bench infrastructure"));
   let mesh: LaunchedMesh | undefined;
@@ -78,6 +83,8 @@ async function main() {
       databasePrefix: `bench_${run}`,
       grpcBase: 51050,
       httpBase: 9080,
+      compiled: true,
+      nodeFlags: args.profile ? ["--cpu-prof", `--cpu-prof-dir=${process.cwd()}/.shopmesh/profiles`] : [],
       env: { EVENT_NAMESPACE: namespace, LOG_LEVEL: "warn", SEED_CATALOG: "true", DB_POOL_SIZE: "12" },
       onLine: (name, line) => console.log(`[${name}] ${line}`),
       onExit: (name, code, signal) => {
@@ -100,6 +107,15 @@ async function main() {
     await dropDatabases(infra.databaseUrl);
     await infra.stop();
   }
+}
+
+/** The services run compiled, as in production: build them first. */
+function buildServices() {
+  const built = spawnSync("npx", ["turbo", "run", "build", "--output-logs=errors-only"], {
+    stdio: "inherit",
+    env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1" },
+  });
+  if (built.status !== 0) throw new Error("npm run build failed");
 }
 
 const orderTarget = "127.0.0.1:51051";

@@ -30,6 +30,10 @@ export interface LaunchOptions {
   /** Base ports: order gRPC at grpcBase + 1, inventory + 2, payment + 3 (HTTP likewise). */
   readonly grpcBase?: number;
   readonly httpBase?: number;
+  /** Run the compiled services (`npm run build` first) instead of their TypeScript sources. */
+  readonly compiled?: boolean;
+  /** Extra node flags, such as `--cpu-prof`. */
+  readonly nodeFlags?: readonly string[];
   /** Extra environment for every service (EVENT_NAMESPACE, LOG_LEVEL, …). */
   readonly env?: Record<string, string>;
   /** Where a service's output lines go. */
@@ -61,14 +65,12 @@ export async function launchMesh(options: LaunchOptions): Promise<LaunchedMesh> 
     await ensureDatabase(options.postgresUrl, database);
     const grpcPort = grpcBase + offset;
     const httpPort = httpBase + offset;
+    const entry = options.compiled
+      ? [fileURLToPath(new URL(`../services/${name}/dist/main.js`, import.meta.url))]
+      : ["--conditions=@shopmesh/source", "--import", "tsx", fileURLToPath(new URL(`../services/${name}/src/main.ts`, import.meta.url))];
     const child = spawn(
       process.execPath,
-      [
-        "--conditions=@shopmesh/source",
-        "--import",
-        "tsx",
-        fileURLToPath(new URL(`../services/${name}/src/main.ts`, import.meta.url)),
-      ],
+      [...(options.nodeFlags ?? []), ...entry],
       {
         env: {
           ...process.env,

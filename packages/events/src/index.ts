@@ -1,16 +1,19 @@
 export { allEvents } from "./all-events.js";
 export {
   type ConsumerOptions,
+  type DeliveryInfo,
   type EventContext,
   type EventHandler,
   type EventSubscription,
   on,
-  PermanentEventError,
+  onTx,
   type RunningConsumer,
   startConsumer,
+  type TransactionalHandler,
 } from "./consumer.js";
 export { createEventCatalog, type EventCatalog, type EventRoute } from "./event-catalog.js";
 export { createOutbox, type NewEvent, type Outbox, outboxChannel } from "./outbox.js";
+export { PermanentEventError } from "./permanent-event-error.js";
 export { publishEvent } from "./publish-event.js";
 export { type OutboxRelay, type OutboxRelayOptions, startOutboxRelay } from "./relay.js";
 export { republishOutbox } from "./republish.js";

@@ -14,6 +14,7 @@ import {
   createOutbox,
   ensureStreams,
   on,
+  onTx,
   PermanentEventError,
   publishEvent,
   republishOutbox,
@@ -212,6 +213,60 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
       });
       expect(last?.header.get("Shopmesh-Dead-Letter-Reason")).toBe("always fails");
       expect(last?.header.get("Shopmesh-Deliveries")).toBe("2");
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  it("applies transactional events in batches: duplicates once, a failing event alone retried, the rest committed", async () => {
+    const orders = Array.from({ length: 40 }, () => orderId());
+    const bad = orders[17] ?? "";
+    let badAttempts = 0;
+    for (const id of orders) await publishEvent(js, catalog, OrderPlacedSchema, placed(id));
+    const duplicate = await publishEvent(js, catalog, OrderPlacedSchema, placed(orderId()));
+    const replay = natsHeaders();
+    await js.publish(catalog.route(OrderPlacedSchema).subject, toBinary(OrderPlacedSchema, duplicate), {
+      headers: replay,
+      msgID: "batched-replay",
+    });
+    const consumer = await startConsumer({
+      js,
+      jsm,
+      pool,
+      logger,
+      catalog,
+      name: "batcher",
+      stream: "ORDERS",
+      maxAttempts: 3,
+      retryDelaysMs: [10],
+      subscriptions: [
+        onTx(OrderPlacedSchema, async (event, tx, delivery) => {
+          if (event.orderId === bad && delivery.deliveryCount < 2) {
+            badAttempts++;
+            throw new Error("fails on first delivery");
+          }
+          await tx.query("INSERT INTO applied (event_id, order_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", [
+            event.eventId,
+            event.orderId,
+          ]);
+        }),
+      ],
+    });
+    try {
+      const count = (ids: string[]) =>
+        pool
+          .query("SELECT count(*)::int AS n FROM applied WHERE order_id = ANY($1)", [ids])
+          .then((result) => result.rows[0].n as number);
+      await waitFor(async () => (await count(orders)) === 40, { description: "all 40 applied" });
+      expect(await count([duplicate.orderId])).toBe(1);
+      expect(badAttempts).toBeGreaterThanOrEqual(1);
+      await waitFor(
+        async () => {
+          const info = await jsm.consumers.info(catalog.streamName("ORDERS"), "batcher");
+          return info.num_pending === 0 && info.num_ack_pending === 0;
+        },
+        { description: "every event acked" },
+      );
     } finally {
       await consumer.stop();
     }

@@ -1,4 +1,4 @@
-import { on, PermanentEventError } from "@shopmesh/events";
+import { onTx, PermanentEventError } from "@shopmesh/events";
 import {
   OrderCancelledSchema,
   OrderConfirmedSchema,
@@ -27,18 +27,17 @@ export function createOrderEventsConsumer({ events, logger }: { events: StockEve
     name: "inventory",
     stream: "ORDERS",
     subscriptions: [
-      on(OrderPlacedSchema, async (event, context) => {
+      onTx(OrderPlacedSchema, async (event, tx) => {
         const request = reservationOf(event);
-        await permanentIfInvalid(() => context.transaction((tx) => reserveStock(tx, events, request)));
+        await permanentIfInvalid(() => reserveStock(tx, events, request));
       }),
-      on(OrderConfirmedSchema, async (event, context) => {
+      onTx(OrderConfirmedSchema, async (event, tx) => {
         const orderId = orderIdOf(event);
-        const step = await context.transaction((tx) => sellReservedStock(tx, orderId));
-        if (step?.kind === "none") logger.debug({ orderId, reason: step.reason }, "confirmation ignored");
+        const step = await sellReservedStock(tx, orderId);
+        if (step.kind === "none") logger.debug({ orderId, reason: step.reason }, "confirmation ignored");
       }),
-      on(OrderCancelledSchema, async (event, context) => {
-        const orderId = orderIdOf(event);
-        await context.transaction((tx) => releaseStock(tx, events, orderId));
+      onTx(OrderCancelledSchema, async (event, tx) => {
+        await releaseStock(tx, events, orderIdOf(event));
       }),
     ],
   };

@@ -1,7 +1,8 @@
-import { type EventContext, type Outbox, on } from "@shopmesh/events";
+import { type Outbox, onTx } from "@shopmesh/events";
 import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/gen/shopmesh/inventory/v1/inventory_events_pb.js";
 import { PaymentCapturedSchema, PaymentDeclinedSchema } from "@shopmesh/gen/shopmesh/payment/v1/payment_events_pb.js";
 import type { ConsumerSpec } from "@shopmesh/runtime";
+import type pg from "pg";
 import { advanceOrder } from "./advance-order.js";
 import type { OrderEvent } from "./order.js";
 
@@ -10,19 +11,18 @@ import type { OrderEvent } from "./order.js";
  * (INVENTORY stream), payment captured or declined (PAYMENTS stream).
  */
 export function orderConsumers(outbox: Outbox): ConsumerSpec[] {
-  const advance = (context: EventContext, orderId: string, event: OrderEvent) =>
-    context.transaction((tx) => advanceOrder(tx, outbox, orderId, event));
+  const advance = (tx: pg.ClientBase, orderId: string, event: OrderEvent) => advanceOrder(tx, outbox, orderId, event);
   return [
     {
       name: "order",
       stream: "INVENTORY",
       subscriptions: [
-        on(StockReservedSchema, async (event, context) => {
-          await advance(context, event.orderId, { kind: "stock-reserved" });
+        onTx(StockReservedSchema, async (event, tx) => {
+          await advance(tx, event.orderId, { kind: "stock-reserved" });
         }),
-        on(StockRejectedSchema, async (event, context) => {
+        onTx(StockRejectedSchema, async (event, tx) => {
           const skus = event.shortages.map((shortage) => shortage.sku).join(", ");
-          await advance(context, event.orderId, { kind: "stock-rejected", reason: `out of stock: ${skus}` });
+          await advance(tx, event.orderId, { kind: "stock-rejected", reason: `out of stock: ${skus}` });
         }),
       ],
     },
@@ -30,11 +30,11 @@ export function orderConsumers(outbox: Outbox): ConsumerSpec[] {
       name: "order",
       stream: "PAYMENTS",
       subscriptions: [
-        on(PaymentCapturedSchema, async (event, context) => {
-          await advance(context, event.orderId, { kind: "payment-captured", paymentId: event.paymentId });
+        onTx(PaymentCapturedSchema, async (event, tx) => {
+          await advance(tx, event.orderId, { kind: "payment-captured", paymentId: event.paymentId });
         }),
-        on(PaymentDeclinedSchema, async (event, context) => {
-          await advance(context, event.orderId, {
+        onTx(PaymentDeclinedSchema, async (event, tx) => {
+          await advance(tx, event.orderId, {
             kind: "payment-declined",
             reason: event.reason || "payment declined",
           });

@@ -40,10 +40,26 @@ export type TransactionalHandler<Desc extends DescMessage> = (
   delivery: DeliveryInfo,
 ) => Promise<void>;
 
+/** One event of a batch with its delivery. */
+export interface BatchedEvent<Desc extends DescMessage> {
+  readonly event: MessageShape<Desc>;
+  readonly delivery: DeliveryInfo;
+}
+
+/**
+ * Applies consecutive events of one type together inside the given transaction —
+ * set-based statements instead of a few per event.
+ */
+export type TransactionalBatchHandler<Desc extends DescMessage> = (
+  events: readonly BatchedEvent<Desc>[],
+  tx: pg.PoolClient,
+) => Promise<void>;
+
 /** An event type with its handler. */
 export type EventSubscription =
   | { readonly schema: DescMessage; readonly handle: EventHandler<DescMessage> }
-  | { readonly schema: DescMessage; readonly apply: TransactionalHandler<DescMessage> };
+  | { readonly schema: DescMessage; readonly apply: TransactionalHandler<DescMessage> }
+  | { readonly schema: DescMessage; readonly applyAll: TransactionalBatchHandler<DescMessage> };
 
 /**
  * Pairs an event type with a handler that manages its own transactions through
@@ -63,6 +79,18 @@ export function on<Desc extends DescMessage>(schema: Desc, handle: EventHandler<
  */
 export function onTx<Desc extends DescMessage>(schema: Desc, apply: TransactionalHandler<Desc>): EventSubscription {
   return { schema, apply: apply as TransactionalHandler<DescMessage> };
+}
+
+/**
+ * Like {@link onTx}, but the handler gets every consecutive event of its type in the
+ * batch at once (in stream order, grouped by key), so it can lock, read and write
+ * them with a few set-based statements.
+ */
+export function onTxBatch<Desc extends DescMessage>(
+  schema: Desc,
+  applyAll: TransactionalBatchHandler<Desc>,
+): EventSubscription {
+  return { schema, applyAll: applyAll as TransactionalBatchHandler<DescMessage> };
 }
 
 /** A durable consumer of one stream, shared by every replica of a service. */
@@ -159,4 +187,4 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   };
 }
 
-const batchLimit = 128;
+const batchLimit = 32;

@@ -79,14 +79,30 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
     return { message, event, subscription, eventId, subject: message.subject, deliveryCount };
   };
 
+  /** Consecutive events of one subscription, through its batch or per-event handler. */
+  const applyRun = async (run: readonly Delivery[], tx: pg.PoolClient) => {
+    const subscription = run[0]?.subscription;
+    if (subscription && "applyAll" in subscription) {
+      await subscription.applyAll(
+        run.map(({ event, eventId, subject, deliveryCount }) => ({
+          event,
+          delivery: { eventId, subject, deliveryCount },
+        })),
+        tx,
+      );
+    } else if (subscription && "apply" in subscription) {
+      for (const delivery of run) await subscription.apply(delivery.event, tx, delivery);
+    }
+  };
+
   /** One event in its own transaction (or its own handler), acked or failed alone. */
   const applyOne = async (delivery: Delivery) => {
     const { subscription } = delivery;
     try {
-      if ("apply" in subscription) {
+      if (!("handle" in subscription)) {
         await withTx(options.pool, async (tx) => {
           const claimed = await claimOne(tx, delivery.eventId);
-          if (claimed.rowCount !== 0) await subscription.apply(delivery.event, tx, delivery);
+          if (claimed.rowCount !== 0) await applyRun([delivery], tx);
         });
       } else {
         const context: EventContext = {
@@ -105,9 +121,16 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
     }
   };
 
-  /** Transactional events of a batch in one transaction; one by one if that fails. */
-  const applyTogether = async (batch: readonly Delivery[]) => {
+  /**
+   * Transactional events of a batch in one transaction; one by one if that fails.
+   * Applied in key (order id) order, stable within a key: every batch of every
+   * consumer then takes its row locks in the same order, so two consumers touching
+   * the same orders wait for each other instead of deadlocking.
+   */
+  const applyTogether = async (unsorted: readonly Delivery[]) => {
+    const batch = [...unsorted].sort((a, b) => compare(keyOf(a.message), keyOf(b.message)));
     if (batch.length === 1 && batch[0]) return applyOne(batch[0]);
+    const started = performance.now();
     try {
       await withTx(options.pool, async (tx) => {
         const { rows } = await tx.query<{ event_id: string }>(
@@ -116,13 +139,19 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
           [options.name, batch.map((delivery) => delivery.eventId)],
         );
         const fresh = new Set(rows.map((row) => row.event_id));
-        for (const delivery of batch) {
-          if (!fresh.delete(delivery.eventId)) continue;
-          if ("apply" in delivery.subscription) await delivery.subscription.apply(delivery.event, tx, delivery);
-        }
+        const toApply = batch.filter((delivery) => fresh.delete(delivery.eventId));
+        for (const run of runsOf(toApply)) await applyRun(run, tx);
       });
       for (const delivery of batch) delivery.message.ack();
-    } catch {
+      options.logger.debug(
+        { consumer: options.name, events: batch.length, ms: performance.now() - started },
+        "batch applied",
+      );
+    } catch (error) {
+      options.logger.warn(
+        { err: error, consumer: options.name, events: batch.length },
+        "batch failed; applying one by one",
+      );
       for (const delivery of batch) await applyOne(delivery);
     }
   };
@@ -130,9 +159,9 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
   return {
     async process(messages) {
       const decoded = (await Promise.all(messages.map(decode))).filter((d): d is Delivery => d !== undefined);
-      const together = decoded.filter((delivery) => "apply" in delivery.subscription);
+      const together = decoded.filter((delivery) => !("handle" in delivery.subscription));
       for (const delivery of decoded) {
-        if (!("apply" in delivery.subscription)) {
+        if ("handle" in delivery.subscription) {
           await queue.push(keyOf(delivery.message), () => applyOne(delivery));
         }
       }
@@ -140,6 +169,22 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
     },
     idle: () => queue.idle(),
   };
+}
+
+function* runsOf(deliveries: readonly Delivery[]): Generator<Delivery[]> {
+  let run: Delivery[] = [];
+  for (const delivery of deliveries) {
+    if (run.length > 0 && run[0]?.subscription !== delivery.subscription) {
+      yield run;
+      run = [];
+    }
+    run.push(delivery);
+  }
+  if (run.length > 0) yield run;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function keyOf(message: JsMsg): string {

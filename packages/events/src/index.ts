@@ -1,5 +1,6 @@
 export { allEvents } from "./all-events.js";
 export {
+  type BatchedEvent,
   type ConsumerOptions,
   type DeliveryInfo,
   type EventContext,
@@ -7,12 +8,14 @@ export {
   type EventSubscription,
   on,
   onTx,
+  onTxBatch,
   type RunningConsumer,
   startConsumer,
+  type TransactionalBatchHandler,
   type TransactionalHandler,
 } from "./consumer.js";
 export { createEventCatalog, type EventCatalog, type EventRoute } from "./event-catalog.js";
-export { createOutbox, type NewEvent, type Outbox, outboxChannel } from "./outbox.js";
+export { createOutbox, type NewEvent, type Outbox, type OutboxEvent, outboxChannel } from "./outbox.js";
 export { PermanentEventError } from "./permanent-event-error.js";
 export { publishEvent } from "./publish-event.js";
 export { type OutboxRelay, type OutboxRelayOptions, startOutboxRelay } from "./relay.js";

@@ -27,34 +27,71 @@ export type NewEvent<Desc extends DescMessage> = Omit<MessageInitShape<Desc>, Ev
  */
 export interface Outbox {
   append<Desc extends DescMessage>(tx: pg.ClientBase, schema: Desc, event: NewEvent<Desc>): Promise<MessageShape<Desc>>;
+  /** Writes several events (of any types) with one statement. */
+  appendMany(tx: pg.ClientBase, events: readonly OutboxEvent[]): Promise<void>;
+}
+
+/** An event for {@link Outbox.appendMany}. */
+export interface OutboxEvent {
+  readonly schema: DescMessage;
+  readonly event: NewEvent<DescMessage>;
+}
+
+/** Builds an event with a fresh id and occur time, and its outbox row values. */
+function outboxRow(
+  catalog: EventCatalog,
+  headers: Record<string, string>,
+  schema: DescMessage,
+  init: NewEvent<DescMessage>,
+) {
+  const message = create(schema, {
+    ...(init as MessageInitShape<typeof schema>),
+    eventId: randomUUID(),
+    occurTime: timestampNow(),
+  } as MessageInitShape<typeof schema>);
+  const { eventId, orderId } = message as unknown as { eventId: string; orderId?: string };
+  return {
+    message,
+    eventId,
+    subject: catalog.route(schema).subject,
+    eventType: schema.typeName,
+    payload: toBinary(schema, message),
+    headers: orderId ? { ...headers, "Shopmesh-Key": orderId } : headers,
+  };
 }
 
 /** Creates the outbox writer for a catalog. */
 export function createOutbox(catalog: EventCatalog, headers: () => Record<string, string> = () => ({})): Outbox {
   return {
     async append(tx, schema, init) {
-      const message = create(schema, {
-        ...(init as MessageInitShape<typeof schema>),
-        eventId: randomUUID(),
-        occurTime: timestampNow(),
-      } as MessageInitShape<typeof schema>);
-      const { eventId, orderId } = message as unknown as { eventId: string; orderId?: string };
-      const eventHeaders = orderId ? { ...headers(), "Shopmesh-Key": orderId } : headers();
+      const row = outboxRow(catalog, headers(), schema, init as NewEvent<DescMessage>);
       await tx.query(
         `WITH added AS (
            INSERT INTO outbox (event_id, subject, event_type, payload, headers) VALUES ($1, $2, $3, $4, $5)
          )
          SELECT pg_notify($6, '')`,
+        [row.eventId, row.subject, row.eventType, row.payload, row.headers, outboxChannel],
+      );
+      return row.message as MessageShape<typeof schema>;
+    },
+    async appendMany(tx, events) {
+      if (events.length === 0) return;
+      const rows = events.map(({ schema, event }) => outboxRow(catalog, headers(), schema, event));
+      await tx.query(
+        `WITH added AS (
+           INSERT INTO outbox (event_id, subject, event_type, payload, headers)
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::jsonb[])
+         )
+         SELECT pg_notify($6, '')`,
         [
-          eventId,
-          catalog.route(schema).subject,
-          schema.typeName,
-          toBinary(schema, message),
-          eventHeaders,
+          rows.map((row) => row.eventId),
+          rows.map((row) => row.subject),
+          rows.map((row) => row.eventType),
+          rows.map((row) => Buffer.from(row.payload)),
+          rows.map((row) => JSON.stringify(row.headers)),
           outboxChannel,
         ],
       );
-      return message;
     },
   };
 }

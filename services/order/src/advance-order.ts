@@ -1,4 +1,4 @@
-import { type Outbox, PermanentEventError } from "@shopmesh/events";
+import { type Outbox, type OutboxEvent, PermanentEventError } from "@shopmesh/events";
 import {
   OrderCancelledSchema,
   OrderConfirmedSchema,
@@ -7,42 +7,66 @@ import {
 import type pg from "pg";
 import { type OrderEvent, type Transition, transition } from "./order.js";
 import { toMoney } from "./order-message.js";
-import { applyTransition, lockOrder } from "./order-store.js";
+import { applyTransitions, type LockedOrder, lockOrders } from "./order-store.js";
+
+/** A saga event for one order. */
+export interface OrderStep {
+  readonly orderId: string;
+  readonly event: OrderEvent;
+}
 
 /**
- * Moves an order by one saga event inside the caller's transaction: locks the order,
- * asks the state machine, records an allowed transition and announces it through
- * the outbox. Answers undefined when the event changes nothing (stale or repeated).
+ * Moves orders by saga events inside the caller's transaction, with a few set-based
+ * statements whatever the number of events: lock the orders (in id order), ask the
+ * state machine for each event in turn, record every allowed transition, and announce
+ * them through the outbox. Events that change nothing (stale or repeated) are skipped.
+ * Answers the transition of each step (undefined when skipped).
  */
-export async function advanceOrder(
+export async function advanceOrders(
   tx: pg.ClientBase,
   outbox: Outbox,
-  orderId: string,
-  event: OrderEvent,
-): Promise<Transition | undefined> {
-  const current = await lockOrder(tx, orderId);
-  if (!current) throw new PermanentEventError(`no order ${orderId}`);
-  const next = transition(current.status, event);
-  if (!next) return undefined;
-  await applyTransition(tx, orderId, next);
+  steps: readonly OrderStep[],
+): Promise<(Transition | undefined)[]> {
+  const orders = await lockOrders(tx, [...new Set(steps.map((step) => step.orderId))]);
+  const changes: { orderId: string; next: Transition }[] = [];
+  const announcements: OutboxEvent[] = [];
+  const outcomes = steps.map(({ orderId, event }) => {
+    const order = orders.get(orderId);
+    if (!order) throw new PermanentEventError(`no order ${orderId}`);
+    const next = transition(order.status, event);
+    if (!next) return undefined;
+    order.status = next.status;
+    changes.push({ orderId, next });
+    const announcement = announce(orderId, order, next, event);
+    if (announcement) announcements.push(announcement);
+    return next;
+  });
+  await applyTransitions(tx, changes);
+  await outbox.appendMany(tx, announcements);
+  return outcomes;
+}
+
+/** One event for one order: {@link advanceOrders} with a single step. */
+export async function advanceOrder(tx: pg.ClientBase, outbox: Outbox, orderId: string, event: OrderEvent) {
+  const [outcome] = await advanceOrders(tx, outbox, [{ orderId, event }]);
+  return outcome;
+}
+
+function announce(orderId: string, order: LockedOrder, next: Transition, event: OrderEvent): OutboxEvent | undefined {
   switch (next.announce) {
     case "confirmed":
-      await outbox.append(tx, OrderConfirmedSchema, {
-        orderId,
-        paymentId: next.paymentId ?? "",
-        total: toMoney(BigInt(current.total_minor), current.currency),
-      });
-      break;
+      return {
+        schema: OrderConfirmedSchema,
+        event: { orderId, paymentId: next.paymentId ?? "", total: toMoney(order.totalMinor, order.currency) },
+      };
     case "rejected":
-      await outbox.append(tx, OrderRejectedSchema, { orderId, reason: next.reason });
-      break;
+      return { schema: OrderRejectedSchema, event: { orderId, reason: next.reason } };
     case "cancelled":
-      await outbox.append(tx, OrderCancelledSchema, {
-        orderId,
-        reason: next.reason,
-        byCustomer: event.kind === "cancelled-by-customer",
-      });
-      break;
+      return {
+        schema: OrderCancelledSchema,
+        event: { orderId, reason: next.reason, byCustomer: event.kind === "cancelled-by-customer" },
+      };
+    default:
+      return undefined;
   }
-  return next;
 }

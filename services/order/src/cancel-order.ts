@@ -3,7 +3,7 @@ import { withTx } from "@shopmesh/pg";
 import type pg from "pg";
 import { advanceOrder } from "./advance-order.js";
 import { OrderError } from "./errors.js";
-import { findCustomerOrder, lockOrder } from "./order-store.js";
+import { findCustomerOrder, lockOrders } from "./order-store.js";
 
 /**
  * Cancels one of the customer's orders. Inventory releases its stock and payment
@@ -17,8 +17,8 @@ export async function cancelOrder(
   reason: string,
 ) {
   await withTx(deps.pool, async (tx) => {
-    const current = await lockOrder(tx, orderId, customerId);
-    if (!current) throw new OrderError("ORDER_NOT_FOUND", "no such order");
+    const current = (await lockOrders(tx, [orderId])).get(orderId);
+    if (!current || current.customerId !== customerId) throw new OrderError("ORDER_NOT_FOUND", "no such order");
     if (current.status === "rejected") {
       throw new OrderError("ORDER_NOT_CANCELLABLE", "a rejected order cannot be cancelled");
     }

@@ -151,31 +151,72 @@ export async function listCustomerOrders(
   };
 }
 
-/** Locks an order for a transition; undefined when it does not exist (or is not the customer's). */
-export async function lockOrder(tx: pg.ClientBase, orderId: string, customerId?: string) {
-  const { rows } = await tx.query<{ status: OrderStatus; customer_id: string; total_minor: string; currency: string }>(
-    `SELECT status, customer_id, total_minor, currency FROM orders
-      WHERE order_id = $1 AND ($2::text IS NULL OR customer_id = $2) FOR UPDATE`,
-    [orderId, customerId ?? null],
-  );
-  return rows[0];
+/** An order locked for transitions: what the state machine and announcements need. */
+export interface LockedOrder {
+  status: OrderStatus;
+  readonly customerId: string;
+  readonly totalMinor: bigint;
+  readonly currency: string;
 }
 
-/** Records an allowed transition: the new status, a history entry, and a change notification. */
-export async function applyTransition(tx: pg.ClientBase, orderId: string, next: Transition): Promise<void> {
+/** Locks orders for transitions, in id order (so concurrent batches never deadlock). */
+export async function lockOrders(tx: pg.ClientBase, orderIds: readonly string[]): Promise<Map<string, LockedOrder>> {
+  const { rows } = await tx.query<{
+    order_id: string;
+    status: OrderStatus;
+    customer_id: string;
+    total_minor: string;
+    currency: string;
+  }>(
+    `SELECT order_id, status, customer_id, total_minor, currency FROM orders
+      WHERE order_id = ANY($1::uuid[]) ORDER BY order_id FOR UPDATE`,
+    [orderIds],
+  );
+  return new Map(
+    rows.map((row) => [
+      row.order_id,
+      { status: row.status, customerId: row.customer_id, totalMinor: BigInt(row.total_minor), currency: row.currency },
+    ]),
+  );
+}
+
+/**
+ * Records allowed transitions in one statement: each order's latest status, a
+ * history entry per transition (in order), and a change notification per order.
+ */
+export async function applyTransitions(
+  tx: pg.ClientBase,
+  changes: readonly { orderId: string; next: Transition }[],
+): Promise<void> {
+  if (changes.length === 0) return;
   await tx.query(
-    `WITH updated AS (
-       UPDATE orders SET status = $2, status_reason = $3, payment_id = coalesce($4, payment_id), updated_at = now()
-        WHERE order_id = $1 RETURNING order_id, updated_at
-     )
-     , recorded AS (
+    `WITH change AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
+              AS c(order_id, status, reason, payment_id, n)
+     ), latest AS (
+       SELECT DISTINCT ON (order_id) order_id, status, reason, payment_id FROM change ORDER BY order_id, n DESC
+     ), updated AS (
+       UPDATE orders o
+          SET status = l.status, status_reason = l.reason,
+              payment_id = coalesce(nullif(l.payment_id, ''), o.payment_id), updated_at = now()
+         FROM latest l WHERE o.order_id = l.order_id
+       RETURNING o.order_id
+     ), recorded AS (
        INSERT INTO order_history (order_id, seq, status, reason, at)
-       SELECT updated.order_id, (SELECT coalesce(max(seq), 0) + 1 FROM order_history WHERE order_id = $1), $2, $3,
-              updated.updated_at
-         FROM updated
+       SELECT c.order_id,
+              coalesce((SELECT max(h.seq) FROM order_history h WHERE h.order_id = c.order_id), 0)
+                + row_number() OVER (PARTITION BY c.order_id ORDER BY c.n),
+              c.status, c.reason, now()
+         FROM change c
        RETURNING order_id
      )
-     SELECT pg_notify($5, order_id::text) FROM recorded`,
-    [orderId, next.status, next.reason, next.paymentId ?? null, orderChangedChannel],
+     SELECT pg_notify($5, order_id::text) FROM (SELECT DISTINCT order_id FROM recorded) changed`,
+    [
+      changes.map((change) => change.orderId),
+      changes.map((change) => change.next.status),
+      changes.map((change) => change.next.reason),
+      changes.map((change) => change.next.paymentId ?? ""),
+      orderChangedChannel,
+    ],
   );
 }

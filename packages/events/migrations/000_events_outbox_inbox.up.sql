@@ -9,6 +9,8 @@ CREATE TABLE outbox (
   payload      bytea       NOT NULL,
   headers      jsonb       NOT NULL DEFAULT '{}',
   created_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+  -- A relay that claimed the row publishes it before this time; after it, another may.
+  claimed_until timestamptz,
   published_at timestamptz
 );
 -- The relay claims unpublished rows in id order; a partial index keeps that cheap

@@ -15,7 +15,16 @@ export {
   type TransactionalHandler,
 } from "./consumer.js";
 export { createEventCatalog, type EventCatalog, type EventRoute } from "./event-catalog.js";
-export { createOutbox, type NewEvent, type Outbox, type OutboxEvent, outboxChannel } from "./outbox.js";
+export {
+  createOutbox,
+  type NewEvent,
+  type Outbox,
+  type OutboxEvent,
+  type OutboxRow,
+  outboxChannel,
+  outboxInsertSql,
+  outboxParams,
+} from "./outbox.js";
 export { PermanentEventError } from "./permanent-event-error.js";
 export { publishEvent } from "./publish-event.js";
 export { type OutboxRelay, type OutboxRelayOptions, startOutboxRelay } from "./relay.js";

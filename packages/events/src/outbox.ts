@@ -29,6 +29,37 @@ export interface Outbox {
   append<Desc extends DescMessage>(tx: pg.ClientBase, schema: Desc, event: NewEvent<Desc>): Promise<MessageShape<Desc>>;
   /** Writes several events (of any types) with one statement. */
   appendMany(tx: pg.ClientBase, events: readonly OutboxEvent[]): Promise<void>;
+  /**
+   * The outbox row of an event, for a store that writes it in the same statement as
+   * its state change (see {@link outboxInsertSql}).
+   */
+  prepare<Desc extends DescMessage>(schema: Desc, event: NewEvent<Desc>): OutboxRow;
+}
+
+/** The values of one outbox row, in the column order of {@link outboxInsertSql}. */
+export interface OutboxRow {
+  readonly eventId: string;
+  readonly subject: string;
+  readonly eventType: string;
+  readonly payload: Uint8Array;
+  readonly headers: Record<string, string>;
+}
+
+/**
+ * SQL for a data-modifying CTE that writes one outbox row from five parameters
+ * starting at `$first` (eventId, subject, eventType, payload, headers), when the CTE
+ * named `guard` produced a row. Pair it with `pg_notify('shopmesh_outbox', '')` in
+ * the statement's final SELECT to wake the relays.
+ */
+export function outboxInsertSql(first: number, guard: string): string {
+  const p = (offset: number) => `$${first + offset}`;
+  return `INSERT INTO outbox (event_id, subject, event_type, payload, headers)
+          SELECT ${p(0)}::uuid, ${p(1)}, ${p(2)}, ${p(3)}::bytea, ${p(4)}::jsonb FROM ${guard}`;
+}
+
+/** The parameters of {@link outboxInsertSql} for a row. */
+export function outboxParams(row: OutboxRow): unknown[] {
+  return [row.eventId, row.subject, row.eventType, Buffer.from(row.payload), JSON.stringify(row.headers)];
 }
 
 /** An event for {@link Outbox.appendMany}. */
@@ -73,6 +104,9 @@ export function createOutbox(catalog: EventCatalog, headers: () => Record<string
         [row.eventId, row.subject, row.eventType, row.payload, row.headers, outboxChannel],
       );
       return row.message as MessageShape<typeof schema>;
+    },
+    prepare(schema, init) {
+      return outboxRow(catalog, headers(), schema, init as NewEvent<DescMessage>);
     },
     async appendMany(tx, events) {
       if (events.length === 0) return;

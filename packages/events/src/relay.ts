@@ -1,6 +1,6 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import { createListener, withTx } from "@shopmesh/pg";
+import { createListener } from "@shopmesh/pg";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { outboxChannel } from "./outbox.js";
@@ -24,7 +24,7 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
-interface OutboxRow {
+interface ClaimedRow {
   id: string;
   event_id: string;
   subject: string;
@@ -35,11 +35,11 @@ interface OutboxRow {
 
 /**
  * Publishes committed outbox rows to JetStream. It wakes on the NOTIFY each commit
- * sends (with a slow fallback poll), claims unpublished rows with
- * `FOR UPDATE SKIP LOCKED` so any number of replicas can run, publishes a batch with
- * every publish in flight at once and `Nats-Msg-Id` = the outbox id (JetStream drops
- * a duplicate inside its window), and marks the rows published in the same
- * transaction. A failed publish rolls the batch back for a later retry.
+ * sends (with a slow fallback poll), claims unpublished rows with a lease
+ * (`FOR UPDATE SKIP LOCKED`, so any number of replicas share the table), publishes a
+ * batch with every publish in flight at once and `Nats-Msg-Id` = the outbox id
+ * (JetStream drops a duplicate inside its window), then marks the rows published. A
+ * failed publish releases the lease for a prompt retry.
  */
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const batchSize = options.batchSize ?? 256;
@@ -89,22 +89,40 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   };
 }
 
+/** How long a claimed batch is reserved for the relay that claimed it. */
+const leaseSeconds = 30;
+
+/**
+ * Claims unpublished rows with a lease, publishes them, then marks them published:
+ * two statements and no transaction held open while publishing. A relay that dies
+ * after publishing leaves its rows to be re-published when the lease ends — within
+ * JetStream's 2-minute duplicate window, so the stream drops the copies.
+ */
 async function relayBatch({ pool, js }: OutboxRelayOptions, batchSize: number): Promise<number> {
-  return withTx(pool, async (tx) => {
-    const { rows } = await tx.query<OutboxRow>(
-      `SELECT id, event_id, subject, event_type, payload, headers FROM outbox
-        WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-      [batchSize],
-    );
-    if (rows.length === 0) return 0;
+  const { rows } = await pool.query<ClaimedRow>(
+    `UPDATE outbox SET claimed_until = now() + make_interval(secs => $2)
+      WHERE id IN (SELECT id FROM outbox
+                    WHERE published_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
+                    ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+      RETURNING id, event_id, subject, event_type, payload, headers`,
+    [batchSize, leaseSeconds],
+  );
+  if (rows.length === 0) return 0;
+  rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
+  try {
     await publishRows(js, rows);
-    await tx.query("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [rows.map((row) => row.id)]);
-    return rows.length;
-  });
+  } catch (error) {
+    await pool.query("UPDATE outbox SET claimed_until = NULL WHERE id = ANY($1::bigint[])", [
+      rows.map((row) => row.id),
+    ]);
+    throw error;
+  }
+  await pool.query("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [rows.map((row) => row.id)]);
+  return rows.length;
 }
 
 /** Publishes rows concurrently, each with its outbox id as `Nats-Msg-Id`. */
-export async function publishRows(js: JetStreamClient, rows: readonly OutboxRow[]): Promise<void> {
+export async function publishRows(js: JetStreamClient, rows: readonly ClaimedRow[]): Promise<void> {
   await Promise.all(
     rows.map((row) => {
       const headers = natsHeaders();

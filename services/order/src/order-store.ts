@@ -1,3 +1,4 @@
+import { type OutboxRow, outboxChannel, outboxInsertSql, outboxParams } from "@shopmesh/events";
 import type pg from "pg";
 import type { Order, OrderLine, OrderStatus, Transition } from "./order.js";
 
@@ -69,11 +70,13 @@ function rowToOrder(row: OrderRow): StoredOrder {
 }
 
 /**
- * Inserts an order, its lines and its first history entry in one statement. Returns
- * false when the customer already has an order with this idempotency key.
+ * Inserts an order, its lines, its first history entry and the event announcing it
+ * (an outbox row) in one statement — atomic without BEGIN/COMMIT round trips — and
+ * wakes the outbox relays and the order's watchers. Answers undefined when the
+ * customer already has an order with this idempotency key (nothing is written).
  */
-export async function insertOrder(tx: pg.ClientBase, order: NewOrder): Promise<{ createdAt: Date } | undefined> {
-  const { rows } = await tx.query<{ created_at: Date }>(
+export async function insertOrder(db: pg.Pool | pg.ClientBase, order: NewOrder, event: OutboxRow) {
+  const { rows } = await db.query<{ created_at: Date }>(
     `WITH created AS (
        INSERT INTO orders (order_id, customer_id, status, total_minor, currency, idempotency_key, request_hash)
        VALUES ($1, $2, 'pending', $3, $4, $5, $6)
@@ -86,8 +89,10 @@ export async function insertOrder(tx: pg.ClientBase, order: NewOrder): Promise<{
               AS line(sku, name, quantity, price, no)
      ), history AS (
        INSERT INTO order_history (order_id, seq, status, at) SELECT order_id, 1, 'pending', created_at FROM created
+     ), announced AS (
+       ${outboxInsertSql(13, "created")}
      )
-     SELECT created_at, pg_notify($11, order_id::text) FROM created`,
+     SELECT created_at, pg_notify($11, order_id::text), pg_notify($12, '') FROM created`,
     [
       order.orderId,
       order.customerId,
@@ -100,6 +105,8 @@ export async function insertOrder(tx: pg.ClientBase, order: NewOrder): Promise<{
       order.lines.map((line) => line.quantity),
       order.lines.map((line) => line.unitPriceMinor.toString()),
       orderChangedChannel,
+      outboxChannel,
+      ...outboxParams(event),
     ],
   );
   return rows[0] && { createdAt: rows[0].created_at };

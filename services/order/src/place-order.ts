@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Outbox } from "@shopmesh/events";
 import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
-import { withTx } from "@shopmesh/pg";
 import type pg from "pg";
 import type { CatalogEntry, CatalogPort } from "./catalog-client.js";
 import { OrderError } from "./errors.js";
@@ -27,16 +26,14 @@ export interface PlaceOrderDeps {
 }
 
 /**
- * Places an order: a repeated idempotency key answers the order it created (or
- * ALREADY_EXISTS for a different request); otherwise the items are priced from the
- * catalog, and the PENDING order with its lines and an OrderPlaced event commit in
- * one transaction. The checkout goes on asynchronously.
+ * Places an order: the items are priced from the catalog, and the PENDING order with
+ * its lines and an OrderPlaced event commit in one statement. A repeated idempotency
+ * key writes nothing and answers the order it created (ALREADY_EXISTS for a
+ * different request) — checked on conflict, so first attempts pay no extra lookup.
+ * The checkout goes on asynchronously.
  */
 export async function placeOrder(deps: PlaceOrderDeps, command: PlaceOrderCommand, remainingMs?: number) {
   const requestHash = hashRequest(command);
-  const earlier = await findByIdempotencyKey(deps.pool, command.customerId, command.idempotencyKey);
-  if (earlier) return sameRequestOrThrow(earlier, requestHash);
-
   const timeoutMs = Math.min(deps.catalogTimeoutMs, remainingMs ?? Number.POSITIVE_INFINITY);
   const entries = await deps.catalog.lookup(
     command.items.map((item) => item.sku),
@@ -53,22 +50,18 @@ export async function placeOrder(deps: PlaceOrderDeps, command: PlaceOrderComman
     idempotencyKey: command.idempotencyKey,
     requestHash,
   };
-  const created = await withTx(deps.pool, async (tx) => {
-    const inserted = await insertOrder(tx, order);
-    if (!inserted) return undefined;
-    await deps.outbox.append(tx, OrderPlacedSchema, {
-      orderId: order.orderId,
-      customerId: order.customerId,
-      lines: lines.map((line) => toPricedLine(line, currency)),
-      total: toMoney(order.totalMinor, currency),
-      paymentToken: command.paymentToken,
-    });
-    return inserted;
+  const placed = deps.outbox.prepare(OrderPlacedSchema, {
+    orderId: order.orderId,
+    customerId: order.customerId,
+    lines: lines.map((line) => toPricedLine(line, currency)),
+    total: toMoney(order.totalMinor, currency),
+    paymentToken: command.paymentToken,
   });
+  const created = await insertOrder(deps.pool, order, placed);
   if (!created) {
-    const racer = await findByIdempotencyKey(deps.pool, command.customerId, command.idempotencyKey);
-    if (!racer) throw new Error("idempotency key conflict without an order");
-    return sameRequestOrThrow(racer, requestHash);
+    const earlier = await findByIdempotencyKey(deps.pool, command.customerId, command.idempotencyKey);
+    if (!earlier) throw new Error("idempotency key conflict without an order");
+    return sameRequestOrThrow(earlier, requestHash);
   }
   const at = created.createdAt;
   return {

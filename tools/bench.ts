@@ -85,7 +85,12 @@ async function main() {
       httpBase: 9080,
       compiled: true,
       nodeFlags: args.profile ? ["--cpu-prof", `--cpu-prof-dir=${process.cwd()}/.shopmesh/profiles`] : [],
-      env: { EVENT_NAMESPACE: namespace, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn", SEED_CATALOG: "true", DB_POOL_SIZE: "12" },
+      env: {
+        EVENT_NAMESPACE: namespace,
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
+        SEED_CATALOG: "true",
+        DB_POOL_SIZE: "12",
+      },
       onLine: (name, line) => console.log(`[${name}] ${line}`),
       onExit: (name, code, signal) => {
         console.error(`✖ ${name} exited (${signal ?? `code ${code}`})`);

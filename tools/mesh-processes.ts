@@ -67,24 +67,25 @@ export async function launchMesh(options: LaunchOptions): Promise<LaunchedMesh> 
     const httpPort = httpBase + offset;
     const entry = options.compiled
       ? [fileURLToPath(new URL(`../services/${name}/dist/main.js`, import.meta.url))]
-      : ["--conditions=@shopmesh/source", "--import", "tsx", fileURLToPath(new URL(`../services/${name}/src/main.ts`, import.meta.url))];
-    const child = spawn(
-      process.execPath,
-      [...(options.nodeFlags ?? []), ...entry],
-      {
-        env: {
-          ...process.env,
-          DATABASE_URL: databaseUrl(options.postgresUrl, database),
-          NATS_URL: options.natsUrl,
-          GRPC_ADDRESS: `0.0.0.0:${grpcPort}`,
-          HTTP_ADDRESS: `0.0.0.0:${httpPort}`,
-          AUTH_DEV_KEY: options.authDevKey,
-          ...env,
-          ...options.env,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
+      : [
+          "--conditions=@shopmesh/source",
+          "--import",
+          "tsx",
+          fileURLToPath(new URL(`../services/${name}/src/main.ts`, import.meta.url)),
+        ];
+    const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...entry], {
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrl(options.postgresUrl, database),
+        NATS_URL: options.natsUrl,
+        GRPC_ADDRESS: `0.0.0.0:${grpcPort}`,
+        HTTP_ADDRESS: `0.0.0.0:${httpPort}`,
+        AUTH_DEV_KEY: options.authDevKey,
+        ...env,
+        ...options.env,
       },
-    );
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     for (const stream of [child.stdout, child.stderr]) {
       stream?.on("data", (chunk: Buffer) => {
         for (const line of chunk.toString().trimEnd().split("\n")) options.onLine(name, line);

@@ -11,6 +11,11 @@ export interface PoolOptions {
   readonly lockTimeoutMs?: number;
   /** Longest a transaction may sit idle before the server ends it (default 10 s). */
   readonly idleInTransactionTimeoutMs?: number;
+  /**
+   * Commit without waiting for the WAL flush — only for writes whose loss on a crash is
+   * harmless because they are redone (such as the outbox relay's bookkeeping).
+   */
+  readonly asynchronousCommit?: boolean;
   /** Called for errors of idle clients, which would otherwise crash the process. */
   readonly onError: (error: Error) => void;
 }
@@ -28,6 +33,7 @@ export function createPool(options: PoolOptions): pg.Pool {
     lock_timeout: options.lockTimeoutMs ?? 2_000,
     idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 10_000,
     connectionTimeoutMillis: 5_000,
+    ...(options.asynchronousCommit ? { options: "-c synchronous_commit=off" } : {}),
   });
   pool.on("error", options.onError);
   return pool;

@@ -114,7 +114,17 @@ export async function runService<Extra extends z.ZodRawShape>(
     const jsm: JetStreamManager = await jetstreamManager(nats);
     const catalog = createEventCatalog(allEvents, config.EVENT_NAMESPACE);
     await ensureStreams(jsm, catalog, { replicas: config.NATS_STREAM_REPLICAS });
-    const relay = startOutboxRelay({ pool, databaseUrl: config.DATABASE_URL, js, logger });
+    // The relay's claims and "published" marks are redone after a crash (re-published,
+    // then dropped by Nats-Msg-Id or the inboxes): they need not wait for the WAL flush.
+    const relayPool = createPool({
+      url: config.DATABASE_URL,
+      applicationName: `${definition.name}-outbox-relay`,
+      max: 2,
+      asynchronousCommit: true,
+      onError: (error) => logger.warn({ err: error }, "idle relay database connection failed"),
+    });
+    closers.push(() => relayPool.end());
+    const relay = startOutboxRelay({ pool: relayPool, databaseUrl: config.DATABASE_URL, js, logger });
     closers.push(() => relay.stop());
 
     const kit = { config, settings, logger, pool, nats, js, catalog, outbox: createOutbox(catalog) };

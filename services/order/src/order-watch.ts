@@ -1,4 +1,4 @@
-import { createListener } from "@shopmesh/pg";
+import { createListener, type Listener } from "@shopmesh/pg";
 import type { Logger } from "pino";
 import { orderChangedChannel } from "./order-store.js";
 
@@ -16,26 +16,28 @@ export interface OrderWatcher {
 }
 
 /**
- * One LISTEN connection per process for every WatchOrder stream: a transaction that
- * changes an order NOTIFYs its id on commit, in whichever replica it ran, and each
- * replica wakes its own watchers of that order. After a reconnect every watcher
- * re-reads, as notifications may have been missed.
+ * One LISTEN connection per process for every WatchOrder stream, open only while
+ * someone watches: a transaction that changes an order NOTIFYs its id on commit, in
+ * whichever replica it ran, and each replica wakes its own watchers of that order.
+ * After a (re)connect every watcher re-reads, as notifications may have been missed.
  */
 export function createOrderWatcher(databaseUrl: string, logger: Logger): OrderWatcher {
   const watchers = new Map<string, Set<() => void>>();
+  let listener: Listener | undefined;
   const wakeAll = () => {
     for (const set of watchers.values()) for (const wake of set) wake();
   };
-  const listener = createListener({
-    url: databaseUrl,
-    channel: orderChangedChannel,
-    applicationName: "order-watch",
-    onNotify: (orderId) => {
-      for (const wake of watchers.get(orderId) ?? []) wake();
-    },
-    onConnect: wakeAll,
-    onError: (error) => logger.warn({ err: error }, "order LISTEN connection failed; reconnecting"),
-  });
+  const listen = () =>
+    createListener({
+      url: databaseUrl,
+      channel: orderChangedChannel,
+      applicationName: "order-watch",
+      onNotify: (orderId) => {
+        for (const wake of watchers.get(orderId) ?? []) wake();
+      },
+      onConnect: wakeAll,
+      onError: (error) => logger.warn({ err: error }, "order LISTEN connection failed; reconnecting"),
+    });
   return {
     subscribe(orderId) {
       let changed = false;
@@ -46,6 +48,7 @@ export function createOrderWatcher(databaseUrl: string, logger: Logger): OrderWa
       };
       const set = watchers.get(orderId) ?? new Set();
       watchers.set(orderId, set.add(wake));
+      listener ??= listen();
       return {
         next(signal) {
           if (changed || signal.aborted) {
@@ -66,9 +69,16 @@ export function createOrderWatcher(databaseUrl: string, logger: Logger): OrderWa
         close() {
           set.delete(wake);
           if (set.size === 0) watchers.delete(orderId);
+          if (watchers.size === 0 && listener) {
+            void listener.close();
+            listener = undefined;
+          }
         },
       };
     },
-    close: () => listener.close(),
+    async close() {
+      await listener?.close();
+      listener = undefined;
+    },
   };
 }

@@ -28,7 +28,7 @@ import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.j
 import { createGrpcClient } from "@shopmesh/server";
 import { resolveInfrastructure } from "@shopmesh/testing/global-setup";
 import pg from "pg";
-import { type LaunchedMesh, launchMesh } from "./mesh-processes.js";
+import { type LaunchedMesh, launchMesh, productionNodeFlags } from "./mesh-processes.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -84,7 +84,10 @@ async function main() {
       grpcBase: 51050,
       httpBase: 9080,
       compiled: true,
-      nodeFlags: args.profile ? ["--cpu-prof", `--cpu-prof-dir=${process.cwd()}/.shopmesh/profiles`] : [],
+      nodeFlags: [
+        ...productionNodeFlags,
+        ...(args.profile ? ["--cpu-prof", `--cpu-prof-dir=${process.cwd()}/.shopmesh/profiles`] : []),
+      ],
       env: {
         EVENT_NAMESPACE: namespace,
         LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",

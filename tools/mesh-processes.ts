@@ -12,6 +12,13 @@ import { waitFor } from "@shopmesh/testing";
 
 export type ServiceName = "order" | "inventory" | "payment";
 
+/**
+ * The Node flags a service runs with in production (the container images set the
+ * same): a V8 heap capped well inside the container's memory limit, so the garbage
+ * collector works before the process grows.
+ */
+export const productionNodeFlags = ["--max-old-space-size=128"];
+
 /** Where a launched service listens, and its process. */
 export interface LaunchedService {
   readonly name: ServiceName;

@@ -2,6 +2,7 @@ export {
   type ConsumerSpec,
   type RunningService,
   runService,
+  runServiceProcess,
   type ServiceDefinition,
   type ServiceKit,
   type ServiceParts,

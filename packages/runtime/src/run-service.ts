@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { createAuthInterceptor, createTokenVerifier } from "@shopmesh/auth";
-import { loadConfig, type z } from "@shopmesh/config";
+import { ConfigError, loadConfig, type z } from "@shopmesh/config";
 import {
   allEvents,
   type ConsumerOptions,
@@ -16,7 +16,13 @@ import {
   startOutboxRelay,
 } from "@shopmesh/events";
 import { createPool, migrate } from "@shopmesh/pg";
-import { createLogger, type RunningServer, type ServiceRegistration, startServer } from "@shopmesh/server";
+import {
+  createLogger,
+  onShutdownSignal,
+  type RunningServer,
+  type ServiceRegistration,
+  startServer,
+} from "@shopmesh/server";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { loadBoth, loadServiceConfig, type ServiceConfig, type ServiceDefaults } from "./service-config.js";
@@ -169,5 +175,22 @@ export async function runService<Extra extends z.ZodRawShape>(
   } catch (error) {
     await closeAll();
     throw error;
+  }
+}
+
+/**
+ * The whole of a service's `main.ts`: runs it with the process environment, shuts it
+ * down in order on SIGTERM/SIGINT, and exits 1 with just the message (no stack) when
+ * the configuration is invalid or start-up fails.
+ */
+export async function runServiceProcess<Extra extends z.ZodRawShape>(definition: ServiceDefinition<Extra>) {
+  try {
+    const service = await runService(definition);
+    onShutdownSignal(service.logger, service.close);
+  } catch (error) {
+    const message =
+      error instanceof ConfigError ? error.message : `${definition.name} failed to start: ${String(error)}`;
+    process.stderr.write(`${message}\n`);
+    process.exit(1);
   }
 }

@@ -1,6 +1,4 @@
-import { runService } from "@shopmesh/runtime";
-import { onShutdownSignal } from "@shopmesh/server";
+import { runServiceProcess } from "@shopmesh/runtime";
 import { inventoryService } from "./service.js";
 
-const service = await runService(inventoryService, process.env);
-onShutdownSignal(service.logger, service.close);
+await runServiceProcess(inventoryService);

@@ -1,6 +1,4 @@
-import { runService } from "@shopmesh/runtime";
-import { onShutdownSignal } from "@shopmesh/server";
+import { runServiceProcess } from "@shopmesh/runtime";
 import { orderService } from "./service.js";
 
-const service = await runService(orderService);
-onShutdownSignal(service.logger, service.close);
+await runServiceProcess(orderService);

@@ -1,6 +1,4 @@
-import { runService } from "@shopmesh/runtime";
-import { onShutdownSignal } from "@shopmesh/server";
+import { runServiceProcess } from "@shopmesh/runtime";
 import { paymentService } from "./service.js";
 
-const service = await runService(paymentService);
-onShutdownSignal(service.logger, service.close);
+await runServiceProcess(paymentService);

@@ -1,6 +1,6 @@
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import type { JsMsg } from "@nats-io/jetstream";
-import { withTx } from "@shopmesh/pg";
+import { statement, withTx } from "@shopmesh/pg";
 import type pg from "pg";
 import type { ConsumerOptions, DeliveryInfo, EventContext, EventSubscription } from "./consumer.js";
 import { deadLetter } from "./dead-letter.js";
@@ -22,14 +22,22 @@ export interface Deliveries {
   idle(): Promise<void>;
 }
 
+const claimInbox = statement(
+  "events.inbox-claim",
+  "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+);
+const claimInboxBatch = statement<{ event_id: string }>(
+  "events.inbox-claim-batch",
+  "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id",
+);
+
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The delivery logic of a consumer: decoding, inbox transactions, acks, retries, dead letters. */
 export function createDeliveries(options: ConsumerOptions & { maxAttempts: number }): Deliveries {
   const handlers = new Map(options.subscriptions.map((subscription) => [subscription.schema.typeName, subscription]));
   const queue = createKeyedQueue(options.concurrency ?? 32);
-  const claimOne = (tx: pg.ClientBase, eventId: string) =>
-    tx.query("INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", [options.name, eventId]);
+  const claimOne = (tx: pg.ClientBase, eventId: string) => claimInbox(tx, [options.name, eventId]);
 
   const fail = (message: JsMsg, reason: string, error?: unknown) => deadLetter(options, message, reason, error);
 
@@ -133,11 +141,7 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
     const started = performance.now();
     try {
       await withTx(options.pool, async (tx) => {
-        const { rows } = await tx.query<{ event_id: string }>(
-          `INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[])
-           ON CONFLICT DO NOTHING RETURNING event_id`,
-          [options.name, batch.map((delivery) => delivery.eventId)],
-        );
+        const { rows } = await claimInboxBatch(tx, [options.name, batch.map((delivery) => delivery.eventId)]);
         const fresh = new Set(rows.map((row) => row.event_id));
         const toApply = batch.filter((delivery) => fresh.delete(delivery.eventId));
         for (const run of runsOf(toApply)) await applyRun(run, tx);

@@ -1,11 +1,28 @@
 import { randomUUID } from "node:crypto";
 import { create, type DescMessage, type MessageInitShape, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { statement } from "@shopmesh/pg";
 import type pg from "pg";
 import type { EventCatalog } from "./event-catalog.js";
 
 /** The NOTIFY channel that wakes outbox relays when an event commits. */
 export const outboxChannel = "shopmesh_outbox";
+
+const appendOne = statement(
+  "events.outbox-append",
+  `WITH added AS (
+     INSERT INTO outbox (event_id, subject, event_type, payload, headers) VALUES ($1, $2, $3, $4, $5)
+   )
+   SELECT pg_notify($6, '')`,
+);
+const appendSeveral = statement(
+  "events.outbox-append-many",
+  `WITH added AS (
+     INSERT INTO outbox (event_id, subject, event_type, payload, headers)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::jsonb[])
+   )
+   SELECT pg_notify($6, '')`,
+);
 
 /** Fields every event has; the outbox fills them in. */
 type EventEnvelope = "eventId" | "occurTime";
@@ -96,13 +113,7 @@ export function createOutbox(catalog: EventCatalog, headers: () => Record<string
   return {
     async append(tx, schema, init) {
       const row = outboxRow(catalog, headers(), schema, init as NewEvent<DescMessage>);
-      await tx.query(
-        `WITH added AS (
-           INSERT INTO outbox (event_id, subject, event_type, payload, headers) VALUES ($1, $2, $3, $4, $5)
-         )
-         SELECT pg_notify($6, '')`,
-        [row.eventId, row.subject, row.eventType, row.payload, row.headers, outboxChannel],
-      );
+      await appendOne(tx, [...outboxParams(row), outboxChannel]);
       return row.message as MessageShape<typeof schema>;
     },
     prepare(schema, init) {
@@ -111,21 +122,14 @@ export function createOutbox(catalog: EventCatalog, headers: () => Record<string
     async appendMany(tx, events) {
       if (events.length === 0) return;
       const rows = events.map(({ schema, event }) => outboxRow(catalog, headers(), schema, event));
-      await tx.query(
-        `WITH added AS (
-           INSERT INTO outbox (event_id, subject, event_type, payload, headers)
-           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::jsonb[])
-         )
-         SELECT pg_notify($6, '')`,
-        [
-          rows.map((row) => row.eventId),
-          rows.map((row) => row.subject),
-          rows.map((row) => row.eventType),
-          rows.map((row) => Buffer.from(row.payload)),
-          rows.map((row) => JSON.stringify(row.headers)),
-          outboxChannel,
-        ],
-      );
+      await appendSeveral(tx, [
+        rows.map((row) => row.eventId),
+        rows.map((row) => row.subject),
+        rows.map((row) => row.eventType),
+        rows.map((row) => Buffer.from(row.payload)),
+        rows.map((row) => JSON.stringify(row.headers)),
+        outboxChannel,
+      ]);
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import { createListener } from "@shopmesh/pg";
+import { createListener, statement } from "@shopmesh/pg";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { outboxChannel } from "./outbox.js";
@@ -92,6 +92,23 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 /** How long a claimed batch is reserved for the relay that claimed it. */
 const leaseSeconds = 30;
 
+const claimBatch = statement<ClaimedRow>(
+  "events.outbox-claim",
+  `UPDATE outbox SET claimed_until = now() + make_interval(secs => $2)
+    WHERE id IN (SELECT id FROM outbox
+                  WHERE published_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
+                  ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+    RETURNING id, event_id, subject, event_type, payload, headers`,
+);
+const releaseClaims = statement(
+  "events.outbox-release",
+  "UPDATE outbox SET claimed_until = NULL WHERE id = ANY($1::bigint[])",
+);
+const markPublished = statement(
+  "events.outbox-mark-published",
+  "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+);
+
 /**
  * Claims unpublished rows with a lease, publishes them, then marks them published:
  * two statements and no transaction held open while publishing. A relay that dies
@@ -99,25 +116,16 @@ const leaseSeconds = 30;
  * JetStream's 2-minute duplicate window, so the stream drops the copies.
  */
 async function relayBatch({ pool, js }: OutboxRelayOptions, batchSize: number): Promise<number> {
-  const { rows } = await pool.query<ClaimedRow>(
-    `UPDATE outbox SET claimed_until = now() + make_interval(secs => $2)
-      WHERE id IN (SELECT id FROM outbox
-                    WHERE published_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
-                    ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-      RETURNING id, event_id, subject, event_type, payload, headers`,
-    [batchSize, leaseSeconds],
-  );
+  const { rows } = await claimBatch(pool, [batchSize, leaseSeconds]);
   if (rows.length === 0) return 0;
   rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
   try {
     await publishRows(js, rows);
   } catch (error) {
-    await pool.query("UPDATE outbox SET claimed_until = NULL WHERE id = ANY($1::bigint[])", [
-      rows.map((row) => row.id),
-    ]);
+    await releaseClaims(pool, [rows.map((row) => row.id)]);
     throw error;
   }
-  await pool.query("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [rows.map((row) => row.id)]);
+  await markPublished(pool, [rows.map((row) => row.id)]);
   return rows.length;
 }
 

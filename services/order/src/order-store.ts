@@ -76,8 +76,9 @@ function rowToOrder(row: OrderRow): StoredOrder {
  * customer already has an order with this idempotency key (nothing is written).
  */
 export async function insertOrder(db: pg.Pool | pg.ClientBase, order: NewOrder, event: OutboxRow) {
-  const { rows } = await db.query<{ created_at: Date }>(
-    `WITH created AS (
+  const { rows } = await db.query<{ created_at: Date }>({
+    name: "order.insert",
+    text: `WITH created AS (
        INSERT INTO orders (order_id, customer_id, status, total_minor, currency, idempotency_key, request_hash)
        VALUES ($1, $2, 'pending', $3, $4, $5, $6)
        ON CONFLICT (customer_id, idempotency_key) DO NOTHING
@@ -93,7 +94,7 @@ export async function insertOrder(db: pg.Pool | pg.ClientBase, order: NewOrder, 
        ${outboxInsertSql(13, "created")}
      )
      SELECT created_at, pg_notify($11, order_id::text), pg_notify($12, '') FROM created`,
-    [
+    values: [
       order.orderId,
       order.customerId,
       order.totalMinor.toString(),
@@ -108,25 +109,27 @@ export async function insertOrder(db: pg.Pool | pg.ClientBase, order: NewOrder, 
       outboxChannel,
       ...outboxParams(event),
     ],
-  );
+  });
   return rows[0] && { createdAt: rows[0].created_at };
 }
 
 /** The customer's order with this idempotency key, if any. */
 export async function findByIdempotencyKey(db: pg.ClientBase | pg.Pool, customerId: string, key: string) {
-  const { rows } = await db.query<OrderRow>(`${selectOrder} WHERE o.customer_id = $1 AND o.idempotency_key = $2`, [
-    customerId,
-    key,
-  ]);
+  const { rows } = await db.query<OrderRow>({
+    name: "order.find-by-idempotency-key",
+    text: `${selectOrder} WHERE o.customer_id = $1 AND o.idempotency_key = $2`,
+    values: [customerId, key],
+  });
   return rows[0] && rowToOrder(rows[0]);
 }
 
 /** One of a customer's orders; undefined when it does not exist or belongs to someone else. */
 export async function findCustomerOrder(db: pg.ClientBase | pg.Pool, customerId: string, orderId: string) {
-  const { rows } = await db.query<OrderRow>(`${selectOrder} WHERE o.order_id = $1 AND o.customer_id = $2`, [
-    orderId,
-    customerId,
-  ]);
+  const { rows } = await db.query<OrderRow>({
+    name: "order.find-customer-order",
+    text: `${selectOrder} WHERE o.order_id = $1 AND o.customer_id = $2`,
+    values: [orderId, customerId],
+  });
   return rows[0] && rowToOrder(rows[0]);
 }
 
@@ -143,13 +146,14 @@ export async function listCustomerOrders(
   pageSize: number,
   after: OrderCursor | undefined,
 ): Promise<{ orders: StoredOrder[]; next?: OrderCursor }> {
-  const { rows } = await db.query<OrderRow & { created_at_text: string }>(
-    `SELECT page.*, page.created_at::text AS created_at_text FROM (${selectOrder}
+  const { rows } = await db.query<OrderRow & { created_at_text: string }>({
+    name: "order.list",
+    text: `SELECT page.*, page.created_at::text AS created_at_text FROM (${selectOrder}
        WHERE o.customer_id = $1 AND ($2::timestamptz IS NULL OR (o.created_at, o.order_id) < ($2, $3::uuid))
        ORDER BY o.created_at DESC, o.order_id DESC LIMIT $4) page
       ORDER BY page.created_at DESC, page.order_id DESC`,
-    [customerId, after?.createdAt ?? null, after?.orderId ?? null, pageSize + 1],
-  );
+    values: [customerId, after?.createdAt ?? null, after?.orderId ?? null, pageSize + 1],
+  });
   const page = rows.slice(0, pageSize);
   const last = page.at(-1);
   return {
@@ -174,11 +178,12 @@ export async function lockOrders(tx: pg.ClientBase, orderIds: readonly string[])
     customer_id: string;
     total_minor: string;
     currency: string;
-  }>(
-    `SELECT order_id, status, customer_id, total_minor, currency FROM orders
+  }>({
+    name: "order.lock",
+    text: `SELECT order_id, status, customer_id, total_minor, currency FROM orders
       WHERE order_id = ANY($1::uuid[]) ORDER BY order_id FOR UPDATE`,
-    [orderIds],
-  );
+    values: [orderIds],
+  });
   return new Map(
     rows.map((row) => [
       row.order_id,
@@ -196,8 +201,9 @@ export async function applyTransitions(
   changes: readonly { orderId: string; next: Transition }[],
 ): Promise<void> {
   if (changes.length === 0) return;
-  await tx.query(
-    `WITH change AS (
+  await tx.query({
+    name: "order.transitions",
+    text: `WITH change AS (
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
               AS c(order_id, status, reason, payment_id, n)
      ), latest AS (
@@ -218,12 +224,12 @@ export async function applyTransitions(
        RETURNING order_id
      )
      SELECT pg_notify($5, order_id::text) FROM (SELECT DISTINCT order_id FROM recorded) changed`,
-    [
+    values: [
       changes.map((change) => change.orderId),
       changes.map((change) => change.next.status),
       changes.map((change) => change.next.reason),
       changes.map((change) => change.next.paymentId ?? ""),
       orderChangedChannel,
     ],
-  );
+  });
 }

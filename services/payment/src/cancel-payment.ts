@@ -1,25 +1,25 @@
 import { decideCancel } from "./payment.js";
-import { findPayment, insertVoided } from "./payment-store.js";
+import { findPayment, type InboxEntry, insertVoided } from "./payment-store.js";
 import { refundCaptured } from "./refund-payment.js";
-import type { PaymentDeps, Transaction } from "./use-case.js";
+import type { PaymentDeps } from "./use-case.js";
 
 /**
  * Applies an order's cancellation to its payment: refunds a captured payment, writes
  * a `voided` tombstone when nothing was charged yet (so a StockReserved arriving
- * later charges nothing), and leaves a declined, refunded or voided one alone.
+ * later charges nothing), and leaves a declined, refunded or voided one alone. The
+ * change and the consumer's `inbox` row are written in one statement.
  */
-export async function cancelPayment(deps: PaymentDeps, orderId: string, transaction: Transaction): Promise<void> {
+export async function cancelPayment(deps: PaymentDeps, orderId: string, inbox: InboxEntry): Promise<void> {
   const decision = decideCancel(await findPayment(deps.pool, orderId));
   switch (decision.kind) {
     case "refund":
-      await refundCaptured(deps, decision.payment, transaction);
+      await refundCaptured(deps, decision.payment, inbox);
       return;
     case "void":
-      await transaction(async (tx) => {
-        const voided = await insertVoided(tx, orderId);
-        // A charge recorded since the read: roll back (inbox included) and retry, which refunds it.
-        if (voided === undefined) throw new Error(`a payment of order ${orderId} was recorded concurrently; retrying`);
-      });
+      // A charge recorded since the read: nothing is written (inbox included); the retry refunds it.
+      if ((await insertVoided(deps.pool, orderId, inbox)) === undefined) {
+        throw new Error(`a payment of order ${orderId} was recorded concurrently; retrying`);
+      }
       return;
     case "none":
       return;

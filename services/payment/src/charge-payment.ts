@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   assertChargeable,
   type ChargeRequest,
@@ -7,28 +8,31 @@ import {
   refundKey,
   type VisiblePayment,
 } from "./payment.js";
-import { appendPaymentEvent } from "./payment-events.js";
+import { outcomeEvent, refundEvent } from "./payment-events.js";
 import type { ChargeOutcome } from "./payment-provider.js";
-import { beginCharge, findPayment, insertOutcome, refundVoided } from "./payment-store.js";
-import { ownTransaction, type PaymentDeps, type Transaction } from "./use-case.js";
+import { beginCharge, findPayment, type InboxEntry, recordOutcome, refundVoided } from "./payment-store.js";
+import type { PaymentDeps } from "./use-case.js";
 
 /**
  * Charges an order once, for the StockReserved consumer and the Charge RPC alike:
- * 1. read the order's payment (recording the provider call about to be made);
- *    an existing one is answered again;
+ * 1. read the order's payment, recording the provider call about to be made (one
+ *    statement); an existing one is answered again;
  * 2. call the provider outside any transaction, with the order id as idempotency key,
  *    so a crash or retry never captures twice (TransientProviderError propagates:
  *    the caller retries);
- * 3. record the outcome and its event in `transaction`. If the order was cancelled
- *    meanwhile (a tombstone won the race), the captured money is refunded.
+ * 3. record the outcome, its event and the consumer's `inbox` row (none for the RPC)
+ *    in one statement. If a row was written meanwhile, that one is answered — unless
+ *    it is a tombstone (the order was cancelled during the call): then nothing is
+ *    recorded and the captured money is refunded.
  *
- * Throws PaymentError ORDER_CANCELLED when the order was cancelled before anything
- * was charged, and AMOUNT_MISMATCH when it was charged a different amount.
+ * Two round trips when nothing races. Throws PaymentError ORDER_CANCELLED when the
+ * order was cancelled before anything was charged, and AMOUNT_MISMATCH when it was
+ * charged a different amount.
  */
 export async function chargePayment(
   deps: PaymentDeps,
   request: ChargeRequest,
-  transaction: Transaction = ownTransaction(deps.pool),
+  inbox?: InboxEntry,
 ): Promise<VisiblePayment> {
   assertChargeable(request);
   const state = await beginCharge(deps.pool, request.orderId);
@@ -40,14 +44,13 @@ export async function chargePayment(
     currency: request.amount.currency,
     token: request.token,
   });
-  const charge = { deps, request, outcome, attempts: state.attemptsMade, transaction };
+  const charge = { deps, request, outcome, attempts: state.attemptsMade, inbox };
   if (decision.kind === "compensate") return refundCancelledCharge(charge);
-  try {
-    return await recordOutcome(charge);
-  } catch (error) {
-    if (error instanceof CancelledMeanwhile) return refundCancelledCharge(charge);
-    throw error;
-  }
+  const recorded = await recordCharge(charge);
+  if (recorded) return visibleOrCancelled(request.orderId, recorded);
+  const current = await findPayment(deps.pool, request.orderId);
+  if (current?.status === "voided" && outcome.outcome === "captured") return refundCancelledCharge(charge);
+  return visibleOrCancelled(request.orderId, current);
 }
 
 interface Charge {
@@ -55,49 +58,35 @@ interface Charge {
   readonly request: ChargeRequest;
   readonly outcome: ChargeOutcome;
   readonly attempts: number;
-  readonly transaction: Transaction;
+  readonly inbox: InboxEntry | undefined;
 }
 
-/** Thrown inside the recording transaction to roll it back, inbox row included. */
-class CancelledMeanwhile extends Error {}
-
-async function recordOutcome({ deps, request, outcome, attempts, transaction }: Charge): Promise<VisiblePayment> {
-  const payment = await transaction(async (tx) => {
-    const inserted = await insertOutcome(tx, { orderId: request.orderId, amount: request.amount, outcome, attempts });
-    if (inserted) {
-      await appendPaymentEvent(deps.outbox, tx, inserted);
-      return inserted;
-    }
-    const existing = await findPayment(tx, request.orderId);
-    if (existing?.status === "voided" && outcome.outcome === "captured") throw new CancelledMeanwhile();
-    return existing;
-  });
-  return visibleOrCancelled(request.orderId, payment ?? (await findPayment(deps.pool, request.orderId)));
+function recordCharge({ deps, request, outcome, attempts, inbox }: Charge): Promise<Payment | undefined> {
+  const charged = { paymentId: randomUUID(), orderId: request.orderId, amount: request.amount, outcome, attempts };
+  return recordOutcome(deps.pool, charged, outcomeEvent(deps.outbox, charged), inbox);
 }
 
 /**
  * Gives back money captured for an order that was cancelled first. The inbox row
- * commits only with the refunded payment, so a crash before that retries the event,
- * which then finds the tombstone with recorded attempts and comes back here.
+ * is written only with the refunded payment, so a crash before that retries the
+ * event, which then finds the tombstone with recorded attempts and comes back here.
  */
-async function refundCancelledCharge({ deps, request, outcome, attempts, transaction }: Charge) {
+async function refundCancelledCharge({ deps, request, outcome, attempts, inbox }: Charge) {
   if (outcome.outcome === "declined") throw orderCancelled(request.orderId);
   const refund = await deps.provider.refund({
     idempotencyKey: refundKey(request.orderId),
     reference: outcome.reference,
     amount: request.amount.amountMinor,
   });
-  const payment = await transaction(async (tx) => {
-    const refunded = await refundVoided(tx, {
-      orderId: request.orderId,
-      amount: request.amount,
-      providerReference: outcome.reference,
-      refundReference: refund.reference,
-      attempts,
-    });
-    if (refunded) await appendPaymentEvent(deps.outbox, tx, refunded);
-    return refunded;
-  });
+  const refunded = {
+    paymentId: randomUUID(),
+    orderId: request.orderId,
+    amount: request.amount,
+    providerReference: outcome.reference,
+    refundReference: refund.reference,
+    attempts,
+  };
+  const payment = await refundVoided(deps.pool, refunded, refundEvent(deps.outbox, refunded), inbox);
   return visibleOrCancelled(request.orderId, payment ?? (await findPayment(deps.pool, request.orderId)));
 }
 

@@ -15,6 +15,9 @@ import type { PaymentDeps } from "./use-case.js";
  */
 const retryPolicy = { maxAttempts: 8, retryDelaysMs: [50, 100, 200, 500, 1_000] } as const;
 
+/** The durable consumers' name, which is also their key in the inbox. */
+const consumer = "payment";
+
 /**
  * The payment service's durable consumers (both named "payment"): StockReserved on
  * INVENTORY charges the order; OrderCancelled on ORDERS refunds or voids its payment.
@@ -23,13 +26,13 @@ const retryPolicy = { maxAttempts: 8, retryDelaysMs: [50, 100, 200, 500, 1_000] 
 export function createPaymentConsumers(deps: PaymentDeps, logger: Logger): ConsumerSpec[] {
   return [
     {
-      name: "payment",
+      name: consumer,
       stream: "INVENTORY",
       ...retryPolicy,
       subscriptions: [
         on(StockReservedSchema, async (event, context) => {
           try {
-            await chargePayment(deps, chargeRequestOf(event), context.transaction);
+            await chargePayment(deps, chargeRequestOf(event), { consumer, eventId: context.eventId });
           } catch (error) {
             if (!(error instanceof PaymentError)) throw error;
             if (error.code === "PAYMENT.INVALID_CHARGE") throw new PermanentEventError(error.message);
@@ -39,13 +42,13 @@ export function createPaymentConsumers(deps: PaymentDeps, logger: Logger): Consu
       ],
     },
     {
-      name: "payment",
+      name: consumer,
       stream: "ORDERS",
       ...retryPolicy,
       subscriptions: [
         on(OrderCancelledSchema, async (event, context) => {
           if (!isOrderId(event.orderId)) throw new PermanentEventError(`order id "${event.orderId}" is not a UUID`);
-          await cancelPayment(deps, event.orderId, context.transaction);
+          await cancelPayment(deps, event.orderId, { consumer, eventId: context.eventId });
         }),
       ],
     },

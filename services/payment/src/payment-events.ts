@@ -1,34 +1,31 @@
-import type { Outbox } from "@shopmesh/events";
+import type { Outbox, OutboxRow } from "@shopmesh/events";
 import {
   PaymentCapturedSchema,
   PaymentDeclinedSchema,
   PaymentRefundedSchema,
 } from "@shopmesh/gen/shopmesh/payment/v1/payment_events_pb.js";
-import type pg from "pg";
-import type { Payment } from "./payment.js";
+import type { Money } from "./payment.js";
+import type { NewOutcome } from "./payment-store.js";
 
 /**
- * Writes the event announcing a payment's new status to the outbox, in the
- * transaction that recorded it: PaymentCaptured, PaymentDeclined or PaymentRefunded.
- * A tombstone announces nothing.
+ * The outbox row of PaymentCaptured or PaymentDeclined for a charge's outcome,
+ * prepared before the statement that records the outcome writes it, so the payment
+ * and its event commit together in one round trip.
  */
-export async function appendPaymentEvent(outbox: Outbox, tx: pg.ClientBase, payment: Payment): Promise<void> {
-  const { orderId, paymentId } = payment;
-  switch (payment.status) {
-    case "captured":
-      await outbox.append(tx, PaymentCapturedSchema, { orderId, paymentId, amount: money(payment.amount) });
-      return;
-    case "declined":
-      await outbox.append(tx, PaymentDeclinedSchema, { orderId, paymentId, reason: payment.declineReason });
-      return;
-    case "refunded":
-      await outbox.append(tx, PaymentRefundedSchema, { orderId, paymentId, amount: money(payment.amount) });
-      return;
-    case "voided":
-      return;
-  }
+export function outcomeEvent(outbox: Outbox, { orderId, paymentId, amount, outcome }: NewOutcome): OutboxRow {
+  return outcome.outcome === "captured"
+    ? outbox.prepare(PaymentCapturedSchema, { orderId, paymentId, amount: money(amount) })
+    : outbox.prepare(PaymentDeclinedSchema, { orderId, paymentId, reason: outcome.reason });
 }
 
-function money(amount: { amountMinor: bigint; currency: string }) {
+/** The outbox row of PaymentRefunded for a payment refunded in full, prepared likewise. */
+export function refundEvent(
+  outbox: Outbox,
+  { orderId, paymentId, amount }: { readonly orderId: string; readonly paymentId: string; readonly amount: Money },
+): OutboxRow {
+  return outbox.prepare(PaymentRefundedSchema, { orderId, paymentId, amount: money(amount) });
+}
+
+function money(amount: Money) {
   return { amountMinor: amount.amountMinor, currencyCode: amount.currency };
 }

@@ -1,8 +1,13 @@
+import { type OutboxRow, outboxChannel, outboxInsertSql, outboxParams } from "@shopmesh/events";
 import type pg from "pg";
 import type { ChargeState, Money, Payment } from "./payment.js";
 import type { ChargeOutcome } from "./payment-provider.js";
 
-/** A pool or a client inside a transaction. */
+/**
+ * A pool or a client inside a transaction. Every statement of this module is named,
+ * so each connection parses and plans it once: for statements this short, parsing and
+ * planning were about half of the payment service's PostgreSQL CPU per StockReserved.
+ */
 export type Db = pg.Pool | pg.PoolClient;
 
 interface PaymentRow {
@@ -21,7 +26,11 @@ interface PaymentRow {
 
 /** The payment of an order, if any. */
 export async function findPayment(db: Db, orderId: string): Promise<Payment | undefined> {
-  const { rows } = await db.query<PaymentRow>("SELECT * FROM payments WHERE order_id = $1", [orderId]);
+  const { rows } = await db.query<PaymentRow>({
+    name: "payment-find",
+    text: "SELECT * FROM payments WHERE order_id = $1",
+    values: [orderId],
+  });
   return rows[0] && rowToPayment(rows[0]);
 }
 
@@ -31,8 +40,9 @@ export async function findPayment(db: Db, orderId: string): Promise<Payment | un
  * record is written before the call so that a crash after it leaves a trace.
  */
 export async function beginCharge(db: Db, orderId: string): Promise<ChargeState> {
-  const { rows } = await db.query<Partial<PaymentRow> & { attempts_made: number }>(
-    `WITH current AS (
+  const { rows } = await db.query<Partial<PaymentRow> & { attempts_made: number }>({
+    name: "payment-begin-charge",
+    text: `WITH current AS (
        SELECT * FROM payments WHERE order_id = $1
      ), attempt AS (
        INSERT INTO charge_attempts AS a (order_id, attempts)
@@ -44,8 +54,8 @@ export async function beginCharge(db: Db, orderId: string): Promise<ChargeState>
             coalesce((SELECT attempts FROM attempt),
                      (SELECT attempts FROM charge_attempts WHERE order_id = $1), 0) AS attempts_made
        FROM (SELECT) AS one LEFT JOIN current ON true`,
-    [orderId],
-  );
+    values: [orderId],
+  });
   const row = rows[0];
   if (row === undefined) throw new Error("beginCharge returned no row");
   return {
@@ -54,59 +64,114 @@ export async function beginCharge(db: Db, orderId: string): Promise<ChargeState>
   };
 }
 
-/** The outcome of a charge to record. */
+/**
+ * The inbox row of the event a consumer applies (the `inbox` table of
+ * @shopmesh/events). The recording statements below write it together with the
+ * event's effect, and change nothing when it is already there; RPCs pass none.
+ */
+export interface InboxEntry {
+  readonly consumer: string;
+  readonly eventId: string;
+}
+
+/** The outcome of a charge to record, under the payment id its event announces. */
 export interface NewOutcome {
+  readonly paymentId: string;
   readonly orderId: string;
   readonly amount: Money;
   readonly outcome: ChargeOutcome;
   readonly attempts: number;
 }
 
-/** Records a charge's outcome; undefined when the order already has a payment row. */
-export async function insertOutcome(db: Db, outcome: NewOutcome): Promise<Payment | undefined> {
+/**
+ * Records a charge's outcome with its event and the inbox row, in one statement;
+ * undefined when the order already has a payment row (another delivery, the RPC, or
+ * a tombstone) or the event was already applied.
+ */
+export async function recordOutcome(
+  db: Db,
+  outcome: NewOutcome,
+  event: OutboxRow,
+  inbox?: InboxEntry,
+): Promise<Payment | undefined> {
   const captured = outcome.outcome.outcome === "captured";
-  const { rows } = await db.query<PaymentRow>(
-    `INSERT INTO payments (order_id, status, amount_minor, currency, provider_reference, decline_reason, attempts)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
-     ON CONFLICT (order_id) DO NOTHING
-     RETURNING *`,
-    [
-      outcome.orderId,
-      outcome.outcome.outcome,
-      outcome.amount.amountMinor.toString(),
-      outcome.amount.currency,
-      captured ? outcome.outcome.reference : null,
-      captured ? null : outcome.outcome.reason,
-      outcome.attempts,
-    ],
+  return recordChange(
+    db,
+    {
+      name: "payment-record-outcome",
+      sql: `INSERT INTO payments
+              (payment_id, order_id, status, amount_minor, currency, provider_reference, decline_reason, attempts)
+            SELECT $3::uuid, $4::uuid, $5::text, $6::bigint, $7::text, $8::text, $9::text, $10::int
+             WHERE ${notYetApplied}
+            ON CONFLICT (order_id) DO NOTHING
+            RETURNING *`,
+      values: [
+        outcome.paymentId,
+        outcome.orderId,
+        outcome.outcome.outcome,
+        outcome.amount.amountMinor.toString(),
+        outcome.amount.currency,
+        captured ? outcome.outcome.reference : null,
+        captured ? null : outcome.outcome.reason,
+        outcome.attempts,
+      ],
+    },
+    inbox,
+    event,
   );
-  return rows[0] && rowToPayment(rows[0]);
 }
 
-/** Writes the tombstone of an order cancelled before any charge; undefined when it has a payment row. */
-export async function insertVoided(db: Db, orderId: string): Promise<Payment | undefined> {
-  const { rows } = await db.query<PaymentRow>(
-    `INSERT INTO payments (order_id, status) VALUES ($1, 'voided')
-     ON CONFLICT (order_id) DO NOTHING
-     RETURNING *`,
-    [orderId],
+/**
+ * Writes the tombstone of an order cancelled before any charge, with the inbox row;
+ * undefined when the order has a payment row or the event was already applied.
+ */
+export async function insertVoided(db: Db, orderId: string, inbox?: InboxEntry): Promise<Payment | undefined> {
+  return recordChange(
+    db,
+    {
+      name: "payment-insert-voided",
+      sql: `INSERT INTO payments (order_id, status)
+            SELECT $3::uuid, 'voided' WHERE ${notYetApplied}
+            ON CONFLICT (order_id) DO NOTHING
+            RETURNING *`,
+      values: [orderId],
+    },
+    inbox,
   );
-  return rows[0] && rowToPayment(rows[0]);
 }
 
-/** Marks a captured payment refunded; undefined when it is not captured (any more). */
-export async function markRefunded(db: Db, orderId: string, refundReference: string): Promise<Payment | undefined> {
-  const { rows } = await db.query<PaymentRow>(
-    `UPDATE payments SET status = 'refunded', refund_reference = $2, updated_at = now()
-      WHERE order_id = $1 AND status = 'captured'
-     RETURNING *`,
-    [orderId, refundReference],
+/**
+ * Marks a captured payment refunded, with its event and the inbox row; undefined
+ * when it is not captured (any more) or the event was already applied.
+ */
+export async function markRefunded(
+  db: Db,
+  orderId: string,
+  refundReference: string,
+  event: OutboxRow,
+  inbox?: InboxEntry,
+): Promise<Payment | undefined> {
+  return recordChange(
+    db,
+    {
+      name: "payment-mark-refunded",
+      sql: `UPDATE payments SET status = 'refunded', refund_reference = $4, updated_at = now()
+             WHERE order_id = $3 AND status = 'captured' AND ${notYetApplied}
+            RETURNING *`,
+      values: [orderId, refundReference],
+    },
+    inbox,
+    event,
   );
-  return rows[0] && rowToPayment(rows[0]);
 }
 
-/** A charge that captured after its order was voided, and its refund. */
+/**
+ * A charge that captured after its order was voided, and its refund. The tombstone
+ * was never a payment (nothing announced or answered it), so it takes `paymentId`,
+ * the id the PaymentRefunded event announces, when it becomes one.
+ */
 export interface RefundedCharge {
+  readonly paymentId: string;
   readonly orderId: string;
   readonly amount: Money;
   readonly providerReference: string;
@@ -114,24 +179,84 @@ export interface RefundedCharge {
   readonly attempts: number;
 }
 
-/** Turns a tombstone into the refunded payment it turned out to be; undefined when not voided. */
-export async function refundVoided(db: Db, charge: RefundedCharge): Promise<Payment | undefined> {
-  const { rows } = await db.query<PaymentRow>(
-    `UPDATE payments
-        SET status = 'refunded', amount_minor = $2, currency = $3, provider_reference = $4,
-            refund_reference = $5, attempts = $6, updated_at = now()
-      WHERE order_id = $1 AND status = 'voided'
-     RETURNING *`,
-    [
-      charge.orderId,
-      charge.amount.amountMinor.toString(),
-      charge.amount.currency,
-      charge.providerReference,
-      charge.refundReference,
-      charge.attempts,
-    ],
+/**
+ * Turns a tombstone into the refunded payment it turned out to be, with its event and
+ * the inbox row; undefined when not voided or the event was already applied.
+ */
+export async function refundVoided(
+  db: Db,
+  charge: RefundedCharge,
+  event: OutboxRow,
+  inbox?: InboxEntry,
+): Promise<Payment | undefined> {
+  return recordChange(
+    db,
+    {
+      name: "payment-refund-voided",
+      sql: `UPDATE payments
+               SET payment_id = $4, status = 'refunded', amount_minor = $5, currency = $6,
+                   provider_reference = $7, refund_reference = $8, attempts = $9, updated_at = now()
+             WHERE order_id = $3 AND status = 'voided' AND ${notYetApplied}
+            RETURNING *`,
+      values: [
+        charge.orderId,
+        charge.paymentId,
+        charge.amount.amountMinor.toString(),
+        charge.amount.currency,
+        charge.providerReference,
+        charge.refundReference,
+        charge.attempts,
+      ],
+    },
+    inbox,
+    event,
   );
+}
+
+/** True unless the consumer ($1) already applied the event ($2); always true without one. */
+const notYetApplied = "NOT EXISTS (SELECT FROM inbox WHERE consumer = $1::text AND event_id = $2::uuid)";
+
+/**
+ * Runs a change — a statement on payments guarded by {@link notYetApplied}, with its
+ * own values from $3 on, ending in `RETURNING *` — as one autocommit statement with
+ * what must commit with it: the inbox row and the outbox row of `event`, both written
+ * only when the change returned a row (NOTIFY then wakes the outbox relays). The inbox
+ * row follows the change rather than guarding it, so a change that does not happen
+ * (a charge that lost to a tombstone) leaves the event to be applied again.
+ */
+async function recordChange(
+  db: Db,
+  { name, sql, values }: Change,
+  inbox: InboxEntry | undefined,
+  event?: OutboxRow,
+): Promise<Payment | undefined> {
+  const first = 3 + values.length;
+  const announce = event ? `, announced AS (${outboxInsertSql(first, "changed")})` : "";
+  const notify = event ? `, pg_notify($${first + 5}, '')` : "";
+  const { rows } = await db.query<PaymentRow>({
+    name: event ? `${name}-announced` : name,
+    text: `WITH changed AS (${sql}
+     ), applied AS (
+       INSERT INTO inbox (consumer, event_id)
+       SELECT $1::text, $2::uuid FROM changed WHERE $1::text IS NOT NULL
+       ON CONFLICT DO NOTHING
+     )${announce}
+     SELECT changed.*${notify} FROM changed`,
+    values: [
+      inbox?.consumer ?? null,
+      inbox?.eventId ?? null,
+      ...values,
+      ...(event ? [...outboxParams(event), outboxChannel] : []),
+    ],
+  });
   return rows[0] && rowToPayment(rows[0]);
+}
+
+/** A statement on payments for {@link recordChange}; its name identifies the prepared statement. */
+interface Change {
+  readonly name: string;
+  readonly sql: string;
+  readonly values: readonly unknown[];
 }
 
 function rowToPayment(row: PaymentRow): Payment {

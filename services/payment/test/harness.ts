@@ -9,7 +9,7 @@ import {
 } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { signDevToken } from "@shopmesh/auth";
-import { allEvents, createEventCatalog, type EventCatalog, publishEvent } from "@shopmesh/events";
+import { allEvents, createEventCatalog, createOutbox, type EventCatalog, publishEvent } from "@shopmesh/events";
 import type { StockReservedSchema } from "@shopmesh/gen/shopmesh/inventory/v1/inventory_events_pb.js";
 import { PaymentService } from "@shopmesh/gen/shopmesh/payment/v1/payment_service_pb.js";
 import { type RunningService, runService } from "@shopmesh/runtime";
@@ -140,6 +140,12 @@ export function usePaymentService(label: string) {
     get grpcPort() {
       return need(service, "the service").server.grpcPort;
     },
+    /** The service's (migrated) database, for calling the store and use cases directly. */
+    get databaseUrl() {
+      return db.url;
+    },
+    /** An outbox writer on the service's event namespace. */
+    outbox: createOutbox(catalog),
 
     /** Publishes an event the way the relay does (Nats-Msg-Id derived from the event id). */
     publish<Desc extends DescMessage>(schema: Desc, init: MessageInitShape<Desc>): Promise<MessageShape<Desc>> {

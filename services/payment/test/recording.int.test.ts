@@ -1,0 +1,216 @@
+import { randomUUID } from "node:crypto";
+import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
+import {
+  PaymentCapturedSchema,
+  PaymentDeclinedSchema,
+  PaymentRefundedSchema,
+} from "@shopmesh/gen/shopmesh/payment/v1/payment_events_pb.js";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { chargePayment } from "../src/charge-payment.js";
+import { outcomeEvent, refundEvent } from "../src/payment-events.js";
+import type { ChargeOutcome } from "../src/payment-provider.js";
+import {
+  type InboxEntry,
+  insertVoided,
+  markRefunded,
+  type NewOutcome,
+  recordOutcome,
+  refundVoided,
+} from "../src/payment-store.js";
+import { usePaymentService } from "./harness.js";
+
+const payment = usePaymentService("payment recording");
+
+/** Every statement the pool's connections send, in order. */
+const statements: string[] = [];
+let pool: pg.Pool;
+
+beforeAll(() => {
+  pool = new pg.Pool({ connectionString: payment.databaseUrl, max: 4 });
+  pool.on("connect", (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    Object.assign(client, {
+      query: (...args: unknown[]) => {
+        const text = args[0] as string | { text: string };
+        statements.push(typeof text === "string" ? text : text.text);
+        return query(...args);
+      },
+    });
+  });
+});
+afterAll(() => pool.end());
+
+const usd = { amountMinor: 1999n, currency: "USD" };
+const captured: ChargeOutcome = { outcome: "captured", reference: "ch_test" };
+const inboxOf = (eventId: string = randomUUID()): InboxEntry => ({ consumer: "payment", eventId });
+
+function outcomeOf(orderId: string, outcome: ChargeOutcome = captured): NewOutcome {
+  return { paymentId: randomUUID(), orderId, amount: usd, outcome, attempts: 1 };
+}
+
+function record(outcome: NewOutcome, inbox?: InboxEntry) {
+  return recordOutcome(pool, outcome, outcomeEvent(payment.outbox, outcome), inbox);
+}
+
+async function inboxHas(eventId: string): Promise<boolean> {
+  const { rowCount } = await pool.query("SELECT FROM inbox WHERE consumer = 'payment' AND event_id = $1", [eventId]);
+  return rowCount === 1;
+}
+
+/** The events written to the outbox about an order, decoded. */
+async function outboxEvents(orderId: string) {
+  const { rows } = await pool.query<{ event_type: string; payload: Buffer }>(
+    `SELECT event_type, payload FROM outbox WHERE headers->>'Shopmesh-Key' = $1 ORDER BY id`,
+    [orderId],
+  );
+  const schemas: DescMessage[] = [PaymentCapturedSchema, PaymentDeclinedSchema, PaymentRefundedSchema];
+  return rows.map((row) => {
+    const schema = schemas.find((candidate) => candidate.typeName === row.event_type);
+    if (!schema) throw new Error(`unexpected event ${row.event_type}`);
+    return { type: row.event_type, ...(fromBinary(schema, row.payload) as { paymentId?: string }) };
+  });
+}
+
+describe("a StockReserved charge", () => {
+  test("costs two statements and no transaction: read-and-count the attempt, then record", async () => {
+    const orderId = randomUUID();
+    const inbox = inboxOf();
+    const deps = { pool, outbox: payment.outbox, provider: payment.simulator };
+    statements.length = 0;
+    const charged = await chargePayment(deps, { orderId, amount: usd, token: "tok_visa" }, inbox);
+
+    expect(statements).toHaveLength(2);
+    expect(statements.some((text) => /^\s*(BEGIN|COMMIT)/i.test(text))).toBe(false);
+    expect(charged).toMatchObject({ status: "captured", attempts: 1 });
+    expect(await inboxHas(inbox.eventId)).toBe(true);
+    expect(await outboxEvents(orderId)).toEqual([
+      expect.objectContaining({ type: PaymentCapturedSchema.typeName, paymentId: charged.paymentId }),
+    ]);
+  });
+});
+
+describe("recording an outcome in one statement", () => {
+  test("writes the payment, its event and the inbox row together", async () => {
+    const orderId = randomUUID();
+    const inbox = inboxOf();
+    const declined = outcomeOf(orderId, { outcome: "declined", reason: "card declined" });
+    const recorded = await record(declined, inbox);
+
+    expect(recorded).toMatchObject({
+      status: "declined",
+      paymentId: declined.paymentId,
+      declineReason: "card declined",
+    });
+    expect(await inboxHas(inbox.eventId)).toBe(true);
+    expect(await outboxEvents(orderId)).toEqual([
+      expect.objectContaining({ type: PaymentDeclinedSchema.typeName, paymentId: declined.paymentId }),
+    ]);
+  });
+
+  test("is idempotent under a replay: the same event, or another one for the order, writes nothing more", async () => {
+    const orderId = randomUUID();
+    const inbox = inboxOf();
+    const first = outcomeOf(orderId);
+    expect((await record(first, inbox))?.paymentId).toBe(first.paymentId);
+
+    expect(await record(outcomeOf(orderId), inbox)).toBeUndefined();
+    const other = inboxOf();
+    expect(await record(outcomeOf(orderId), other)).toBeUndefined();
+
+    expect((await payment.row(orderId))?.payment_id).toBe(first.paymentId);
+    expect(await outboxEvents(orderId)).toHaveLength(1);
+    expect(await inboxHas(other.eventId)).toBe(false);
+  });
+
+  test("an event already in the inbox records nothing", async () => {
+    const orderId = randomUUID();
+    const inbox = inboxOf();
+    await pool.query("INSERT INTO inbox (consumer, event_id) VALUES ($1, $2)", [inbox.consumer, inbox.eventId]);
+    expect(await record(outcomeOf(orderId), inbox)).toBeUndefined();
+    expect(await payment.row(orderId)).toBeUndefined();
+    expect(await outboxEvents(orderId)).toEqual([]);
+  });
+
+  test("two deliveries recording at once: exactly one payment, one event and one inbox row", async () => {
+    const orderId = randomUUID();
+    const inboxes = [inboxOf(), inboxOf()];
+    const results = await Promise.all(inboxes.map((inbox) => record(outcomeOf(orderId), inbox)));
+
+    const winners = results.filter((result) => result !== undefined);
+    expect(winners).toHaveLength(1);
+    expect(await outboxEvents(orderId)).toHaveLength(1);
+    expect((await Promise.all(inboxes.map((inbox) => inboxHas(inbox.eventId)))).filter(Boolean)).toHaveLength(1);
+  });
+
+  test("without an inbox entry (the Charge RPC) it writes no inbox row", async () => {
+    const before = await pool.query("SELECT count(*)::int AS n FROM inbox");
+    const orderId = randomUUID();
+    expect(await record(outcomeOf(orderId))).toMatchObject({ status: "captured" });
+    const after = await pool.query("SELECT count(*)::int AS n FROM inbox");
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+    expect(await outboxEvents(orderId)).toHaveLength(1);
+  });
+});
+
+describe("against a voided tombstone", () => {
+  test("a capture loses to the tombstone and writes nothing — not even the inbox row — until refunded", async () => {
+    const orderId = randomUUID();
+    await insertVoided(pool, orderId);
+    const inbox = inboxOf();
+    const charge = outcomeOf(orderId);
+
+    expect(await record(charge, inbox)).toBeUndefined();
+    expect((await payment.row(orderId))?.status).toBe("voided");
+    expect(await inboxHas(inbox.eventId)).toBe(false);
+    expect(await outboxEvents(orderId)).toEqual([]);
+
+    const refund = {
+      paymentId: randomUUID(),
+      orderId,
+      amount: usd,
+      providerReference: "ch_test",
+      refundReference: "re_test",
+      attempts: 1,
+    };
+    const event = refundEvent(payment.outbox, refund);
+    const refunded = await refundVoided(pool, refund, event, inbox);
+    expect(refunded).toMatchObject({ status: "refunded", paymentId: refund.paymentId, attempts: 1 });
+    expect(await refundVoided(pool, { ...refund, paymentId: randomUUID() }, event, inbox)).toBeUndefined();
+
+    expect(await payment.row(orderId)).toMatchObject({ payment_id: refund.paymentId, status: "refunded" });
+    expect(await inboxHas(inbox.eventId)).toBe(true);
+    expect(await outboxEvents(orderId)).toEqual([
+      expect.objectContaining({ type: PaymentRefundedSchema.typeName, paymentId: refund.paymentId }),
+    ]);
+  });
+
+  test("a tombstone loses to a recorded charge and writes nothing, inbox included", async () => {
+    const orderId = randomUUID();
+    await record(outcomeOf(orderId));
+    const inbox = inboxOf();
+    expect(await insertVoided(pool, orderId, inbox)).toBeUndefined();
+    expect((await payment.row(orderId))?.status).toBe("captured");
+    expect(await inboxHas(inbox.eventId)).toBe(false);
+  });
+});
+
+describe("refunding a captured payment in one statement", () => {
+  test("marks it refunded with its event and inbox row once; a replay writes nothing more", async () => {
+    const orderId = randomUUID();
+    const charge = outcomeOf(orderId);
+    const recorded = await record(charge);
+    if (recorded?.status !== "captured") throw new Error("expected a captured payment");
+    const inbox = inboxOf();
+    const event = refundEvent(payment.outbox, recorded);
+
+    expect(await markRefunded(pool, orderId, "re_test", event, inbox)).toMatchObject({ status: "refunded" });
+    expect(await markRefunded(pool, orderId, "re_test", refundEvent(payment.outbox, recorded), inbox)).toBeUndefined();
+
+    expect(await inboxHas(inbox.eventId)).toBe(true);
+    expect((await outboxEvents(orderId)).map((e) => e.type)).toEqual([
+      PaymentCapturedSchema.typeName,
+      PaymentRefundedSchema.typeName,
+    ]);
+  });
+});

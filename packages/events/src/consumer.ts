@@ -3,7 +3,7 @@ import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, 
 import { nanos } from "@nats-io/transport-node";
 import type pg from "pg";
 import type { Logger } from "pino";
-import { createDeliveries } from "./deliveries.js";
+import { createDeliveries, keyOf } from "./deliveries.js";
 import type { EventCatalog } from "./event-catalog.js";
 
 /** What a handler knows about the delivery it handles. */
@@ -151,40 +151,68 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
 
   const deliveries = createDeliveries({ ...options, maxAttempts });
   const consumer = await options.js.consumers.get(stream, options.name);
-  const messages = await consumer.consume({ max_messages: Math.max(concurrency * 2, batchLimit) });
-  const inbox: JsMsg[] = [];
-  let received: (() => void) | undefined;
-  let ended = false;
+  const messages = await consumer.consume({ max_messages: Math.max(concurrency * 2, batchLimit * lanes) });
+  const queues = Array.from({ length: lanes }, () => createLane((batch) => deliveries.process(batch)));
   const pulling = (async () => {
-    for await (const message of messages) {
-      inbox.push(message);
-      received?.();
-    }
+    for await (const message of messages) queues[laneOf(message)]?.push(message);
   })().finally(() => {
-    ended = true;
-    received?.();
+    for (const lane of queues) lane.end();
   });
-  const applying = (async () => {
-    while (!ended || inbox.length > 0) {
-      if (inbox.length === 0) {
-        await new Promise<void>((resolve) => {
-          received = resolve;
-        });
-        received = undefined;
-        continue;
-      }
-      await deliveries.process(inbox.splice(0, batchLimit));
-    }
-  })();
 
   return {
     async stop() {
       await messages.close();
       await pulling.catch(() => undefined);
-      await applying;
+      await Promise.all(queues.map((lane) => lane.done));
       await deliveries.idle();
     },
   };
 }
 
+/** Events at most applied together, per lane. */
 const batchLimit = 32;
+
+/**
+ * Independent batch loops per consumer. An order's events always go to the same
+ * lane (by a hash of the order id), so they keep their order and lanes never touch
+ * the same order; several lanes keep the saga's share of the database and event loop
+ * when the service is also busy taking orders.
+ */
+const lanes = 4;
+
+function laneOf(message: JsMsg): number {
+  const key = keyOf(message);
+  let hash = 0;
+  for (let index = 0; index < key.length; index++) hash = (hash * 31 + key.charCodeAt(index)) | 0;
+  return Math.abs(hash) % lanes;
+}
+
+/** A queue of messages applied batch after batch by one loop. */
+function createLane(apply: (batch: JsMsg[]) => Promise<void>) {
+  const waiting: JsMsg[] = [];
+  let wake: (() => void) | undefined;
+  let ended = false;
+  const done = (async () => {
+    while (!ended || waiting.length > 0) {
+      if (waiting.length === 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+        continue;
+      }
+      await apply(waiting.splice(0, batchLimit));
+    }
+  })();
+  return {
+    push(message: JsMsg) {
+      waiting.push(message);
+      wake?.();
+    },
+    end() {
+      ended = true;
+      wake?.();
+    },
+    done,
+  };
+}

@@ -191,6 +191,7 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function keyOf(message: JsMsg): string {
+/** The order (or, failing that, the message) an event belongs to. */
+export function keyOf(message: JsMsg): string {
   return message.headers?.get("Shopmesh-Key") || String(message.seq);
 }

@@ -111,6 +111,14 @@ export interface ConsumerOptions {
   readonly retryDelaysMs?: readonly number[];
   /** Events handled at once (default 32); events of the same order never run together. */
   readonly concurrency?: number;
+  /**
+   * Independent batch loops (default 1). An order's events always go to the same lane
+   * (by a hash of the order id), so they keep their order and lanes never touch the
+   * same order. Worth it where events of different orders touch disjoint rows (the
+   * order service); where they share hot rows (inventory's products) lanes only
+   * contend for locks.
+   */
+  readonly lanes?: number;
   /** How long the server waits for an ack before redelivering (default 30 s). */
   readonly ackWaitMs?: number;
 }
@@ -151,10 +159,11 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
 
   const deliveries = createDeliveries({ ...options, maxAttempts });
   const consumer = await options.js.consumers.get(stream, options.name);
+  const lanes = options.lanes ?? 1;
   const messages = await consumer.consume({ max_messages: Math.max(concurrency * 2, batchLimit * lanes) });
   const queues = Array.from({ length: lanes }, () => createLane((batch) => deliveries.process(batch)));
   const pulling = (async () => {
-    for await (const message of messages) queues[laneOf(message)]?.push(message);
+    for await (const message of messages) queues[laneOf(message, lanes)]?.push(message);
   })().finally(() => {
     for (const lane of queues) lane.end();
   });
@@ -172,15 +181,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
 /** Events at most applied together, per lane. */
 const batchLimit = 32;
 
-/**
- * Independent batch loops per consumer. An order's events always go to the same
- * lane (by a hash of the order id), so they keep their order and lanes never touch
- * the same order; several lanes keep the saga's share of the database and event loop
- * when the service is also busy taking orders.
- */
-const lanes = 4;
-
-function laneOf(message: JsMsg): number {
+function laneOf(message: JsMsg, lanes: number): number {
   const key = keyOf(message);
   let hash = 0;
   for (let index = 0; index < key.length; index++) hash = (hash * 31 + key.charCodeAt(index)) | 0;

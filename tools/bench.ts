@@ -2,7 +2,8 @@
  * `npm run bench`: the checkout benchmark. Starts the three services as separate
  * processes (on DATABASE_URL / NATS_URL, else the local servers, else embedded ones),
  * raises stock so nothing is rejected, and places orders over gRPC:
- *   --mode closed   N clients each placing orders back to back (saturation);
+ *   --mode closed   N customers, each placing an order and waiting for its final state
+ *                   before the next (orders in flight bounded by N: sustained throughput);
  *   --mode open     a fixed arrival rate, latency measured from the intended send time
  *                   (no coordinated omission);
  *   --mode both     closed, then open (default).
@@ -34,7 +35,7 @@ const { values: args } = parseArgs({
   options: {
     mode: { type: "string", default: "both" },
     duration: { type: "string", default: "20" },
-    concurrency: { type: "string", default: "48" },
+    concurrency: { type: "string", default: "64" },
     rate: { type: "string", default: "250" },
     warmup: { type: "string", default: "3" },
     profile: { type: "boolean", default: false },
@@ -68,6 +69,7 @@ const key = randomBytes(32);
 const run = randomBytes(4).toString("hex");
 const namespace = `BENCH_${run.toUpperCase()}`;
 const samples = new Map<string, Sample>();
+const finalWaiters = new Map<string, () => void>();
 
 async function main() {
   buildServices();
@@ -169,12 +171,14 @@ function followOutcomes(nats: NatsConnection) {
           sample.finalAt = performance.now();
           sample.outcome = outcome;
         }
+        finalWaiters.get(orderId)?.();
       },
     });
   }
 }
 
-async function placeOne(sentAt: number, errors: Record<string, number>) {
+/** Places one order; answers its id once accepted (undefined when refused). */
+async function placeOne(sentAt: number, errors: Record<string, number>): Promise<string | undefined> {
   const client = clients[Math.floor(Math.random() * clients.length)] ?? clients[0];
   const sku = `SKU-${String(1 + Math.floor(Math.random() * skuCount)).padStart(6, "0")}`;
   try {
@@ -186,21 +190,42 @@ async function placeOne(sentAt: number, errors: Record<string, number>) {
     const orderId = order?.orderId ?? "";
     const existing = samples.get(orderId);
     samples.set(orderId, { ...existing, sentAt, acceptedAt: performance.now() });
+    return orderId;
   } catch (error) {
     const code = Code[ConnectError.from(error).code] ?? "Unknown";
     errors[code] = (errors[code] ?? 0) + 1;
+    return undefined;
   }
 }
 
+/** Resolves when the order reaches a final state (or after 30 s). */
+function finalState(orderId: string): Promise<void> {
+  if (samples.get(orderId)?.finalAt !== undefined) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, 30_000);
+    function done() {
+      clearTimeout(timer);
+      finalWaiters.delete(orderId);
+      resolve();
+    }
+    finalWaiters.set(orderId, done);
+  });
+}
+
 async function closedLoop(concurrency: number): Promise<ScenarioResult> {
-  console.log(`\n▶ closed loop: ${concurrency} clients, ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s`);
+  console.log(
+    `\n▶ closed loop: ${concurrency} customers, each waiting for the final state, ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s`,
+  );
   const errors: Record<string, number> = {};
   const warmupEnd = performance.now() + warmupMs;
   const end = warmupEnd + durationMs;
   const progress = startProgress(warmupEnd);
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) await placeOne(performance.now(), performance.now() < warmupEnd ? {} : errors);
+      while (performance.now() < end) {
+        const orderId = await placeOne(performance.now(), performance.now() < warmupEnd ? {} : errors);
+        if (orderId) await finalState(orderId);
+      }
     }),
   );
   return finish("closed", warmupEnd, end, errors, progress);
@@ -213,7 +238,7 @@ async function openLoop(rate: number): Promise<ScenarioResult> {
   const warmupEnd = start + warmupMs;
   const end = warmupEnd + durationMs;
   const progress = startProgress(warmupEnd);
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new Set<Promise<unknown>>();
   let sent = 0;
   while (performance.now() < end) {
     const due = Math.floor(((performance.now() - start) / 1000) * rate);

@@ -77,6 +77,24 @@ async function main() {
   console.log(infra.summary.replace("test infrastructure", "bench infrastructure"));
   let mesh: LaunchedMesh | undefined;
   let nats: NatsConnection | undefined;
+  let cleaned: Promise<void> | undefined;
+  const cleanUp = () => {
+    cleaned ??= (async () => {
+      await mesh?.stop();
+      if (nats) await removeStreams(nats);
+      await nats?.close();
+      await dropDatabases(infra.databaseUrl);
+      await infra.stop();
+    })();
+    return cleaned;
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      if (cleaned) return;
+      console.error(`\n${signal}: removing the bench's services, databases and streams`);
+      void cleanUp().finally(() => process.exit(130));
+    });
+  }
   try {
     mesh = await launchMesh({
       postgresUrl: infra.databaseUrl,
@@ -111,11 +129,7 @@ async function main() {
     const rss = peakRss(mesh);
     report(results, rss);
   } finally {
-    await mesh?.stop();
-    if (nats) await removeStreams(nats);
-    await nats?.close();
-    await dropDatabases(infra.databaseUrl);
-    await infra.stop();
+    await cleanUp();
   }
 }
 

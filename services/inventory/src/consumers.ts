@@ -1,4 +1,5 @@
-import { onTx, PermanentEventError } from "@shopmesh/events";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { type BatchedEvent, onTxBatch, PermanentEventError } from "@shopmesh/events";
 import {
   OrderCancelledSchema,
   OrderConfirmedSchema,
@@ -8,9 +9,9 @@ import {
 import type { ConsumerSpec } from "@shopmesh/runtime";
 import type { Logger } from "pino";
 import { InventoryError } from "./errors.js";
-import { releaseStock } from "./release-stock.js";
-import { type ReservationRequest, reserveStock } from "./reserve-stock.js";
-import { sellReservedStock } from "./sell-stock.js";
+import { releaseStocks } from "./release-stock.js";
+import { type ReservationRequest, reserveStocks } from "./reserve-stock.js";
+import { sellReservedStocks } from "./sell-stock.js";
 import type { StockEvents } from "./stock-events.js";
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -18,29 +19,50 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 /**
  * The inventory step of the checkout saga, as the durable consumer "inventory" of
  * ORDERS: OrderPlaced reserves, OrderConfirmed sells, OrderCancelled releases (or
- * leaves a tombstone). OrderRejected needs nothing: nothing was reserved. Each
- * effect commits with the event's inbox row, so redeliveries are no-ops; a
- * malformed event is dead-lettered at once.
+ * leaves a tombstone). OrderRejected needs nothing: nothing was reserved. Consecutive
+ * events of a type are applied together with a few set-based statements; the
+ * effects commit with the events' inbox rows, so redeliveries are no-ops. A malformed
+ * event fails its batch, which the consumer then applies one event at a time: the
+ * culprit is dead-lettered, the others applied.
  */
 export function createOrderEventsConsumer({ events, logger }: { events: StockEvents; logger: Logger }): ConsumerSpec {
   return {
     name: "inventory",
     stream: "ORDERS",
     subscriptions: [
-      onTx(OrderPlacedSchema, async (event, tx) => {
-        const request = reservationOf(event);
-        await permanentIfInvalid(() => reserveStock(tx, events, request));
+      onTxBatch(OrderPlacedSchema, async (batch, tx) => {
+        const requests = inPlacementOrder(batch).map(({ event }) => reservationOf(event));
+        await permanentIfInvalid(() => reserveStocks(tx, events, requests));
       }),
-      onTx(OrderConfirmedSchema, async (event, tx) => {
-        const orderId = orderIdOf(event);
-        const step = await sellReservedStock(tx, orderId);
-        if (step.kind === "none") logger.debug({ orderId, reason: step.reason }, "confirmation ignored");
+      onTxBatch(OrderConfirmedSchema, async (batch, tx) => {
+        const orderIds = batch.map(({ event }) => orderIdOf(event));
+        const steps = await sellReservedStocks(tx, orderIds);
+        steps.forEach((step, i) => {
+          if (step.kind === "none") logger.debug({ orderId: orderIds[i], reason: step.reason }, "confirmation ignored");
+        });
       }),
-      onTx(OrderCancelledSchema, async (event, tx) => {
-        await releaseStock(tx, events, orderIdOf(event));
+      onTxBatch(OrderCancelledSchema, async (batch, tx) => {
+        await releaseStocks(
+          tx,
+          events,
+          batch.map(({ event }) => orderIdOf(event)),
+        );
       }),
     ],
   };
+}
+
+/**
+ * The consumer hands a batch over in order id order (its lock order), but scarce
+ * stock should go to the orders placed first: a stable sort by placement time.
+ */
+function inPlacementOrder(batch: readonly BatchedEvent<typeof OrderPlacedSchema>[]) {
+  return [...batch].sort((a, b) => compareTimes(a.event.occurTime, b.event.occurTime));
+}
+
+function compareTimes(a: Timestamp | undefined, b: Timestamp | undefined): number {
+  const seconds = (a?.seconds ?? 0n) - (b?.seconds ?? 0n);
+  return seconds !== 0n ? (seconds < 0n ? -1 : 1) : (a?.nanos ?? 0) - (b?.nanos ?? 0);
 }
 
 function reservationOf(event: OrderPlaced): ReservationRequest {

@@ -1,3 +1,4 @@
+import { statement } from "@shopmesh/pg";
 import type pg from "pg";
 import type { NewProduct, Product } from "./product.js";
 import type { StockLevel } from "./stock.js";
@@ -64,11 +65,17 @@ export async function findProductPage(db: Queryable, page: PageQuery): Promise<{
   };
 }
 
-/** The products with these SKUs, by SKU; unknown SKUs are absent. */
+const selectProducts = statement<ProductRow>(
+  "inventory.find-products",
+  `SELECT ${productColumns} FROM products WHERE sku = ANY ($1::text[])`,
+);
+
+/**
+ * The products with these SKUs, by SKU; unknown SKUs are absent. A named statement
+ * (parsed and planned once per connection): PlaceOrder prices every order with it.
+ */
 export async function findProducts(db: Queryable, skus: readonly string[]): Promise<Map<string, Product>> {
-  const { rows } = await db.query<ProductRow>(`SELECT ${productColumns} FROM products WHERE sku = ANY ($1::text[])`, [
-    skus,
-  ]);
+  const { rows } = await selectProducts(db, [skus]);
   return new Map(rows.map((row) => [row.sku, rowToProduct(row)]));
 }
 

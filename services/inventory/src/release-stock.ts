@@ -1,27 +1,50 @@
+import type { OutboxRow } from "@shopmesh/events";
 import type pg from "pg";
-import { findReservation, insertTombstone, moveItems } from "./reservation-store.js";
+import { findReservations, insertTombstones, moveItems, type ReservationMove } from "./reservation-store.js";
 import { onOrderCancelled, type StockItem } from "./stock.js";
 import type { StockEvents } from "./stock-events.js";
 
 /**
- * Releases an order's stock in the caller's transaction (OrderCancelled, or
- * ReleaseStock): reserved units go back on sale, and so do sold ones when a
- * confirmed order is cancelled; StockReleased announces what moved. An order with
- * no reservation yet gets a tombstone, so a reservation arriving later is refused.
- * Idempotent: a released order answers no items. Answers the items released.
+ * Releases orders' stock in the caller's transaction (OrderCancelled, or
+ * ReleaseStock), with two statements whatever their number: reserved units go back
+ * on sale, and so do sold ones when a confirmed order is cancelled; StockReleased
+ * announces what moved. An order with no reservation yet gets a tombstone, so a
+ * reservation arriving later is refused. Idempotent: a released order answers no
+ * items. Answers the items each order released, in order.
  */
-export async function releaseStock(tx: pg.ClientBase, events: StockEvents, orderId: string): Promise<StockItem[]> {
+export async function releaseStocks(
+  tx: pg.ClientBase,
+  events: StockEvents,
+  orderIds: readonly string[],
+): Promise<StockItem[][]> {
   for (let attempt = 1; attempt <= 3; attempt++) {
-    const current = await findReservation(tx, orderId, { lock: true });
-    const step = onOrderCancelled(current?.status);
-    if (step.kind === "tombstone") {
-      if (await insertTombstone(tx, orderId)) return [];
-      continue;
-    }
-    if (step.kind !== "move") return [];
-    const items = await moveItems(tx, orderId, step.movement, step.to);
-    await events.stockReleased(tx, orderId, items);
-    return items;
+    const reservations = await findReservations(tx, [...new Set(orderIds)], { lock: true });
+    const statuses = new Map([...reservations].map(([orderId, { status }]) => [orderId, status]));
+    const tombstones: string[] = [];
+    const moves: ReservationMove[] = [];
+    const announced: OutboxRow[] = [];
+    const released = orderIds.map((orderId) => {
+      const step = onOrderCancelled(statuses.get(orderId));
+      if (step.kind === "tombstone") {
+        tombstones.push(orderId);
+        statuses.set(orderId, "released");
+      }
+      if (step.kind !== "move") return [];
+      const items = [...(reservations.get(orderId)?.items ?? [])];
+      moves.push({ orderId, movement: step.movement, to: step.to });
+      announced.push(events.stockReleased(orderId, items));
+      statuses.set(orderId, step.to);
+      return items;
+    });
+    if (tombstones.length > 0 && (await insertTombstones(tx, tombstones)).size < tombstones.length) continue;
+    if (moves.length > 0) await moveItems(tx, moves, announced);
+    return released;
   }
-  throw new Error(`could not settle the reservation of order ${orderId}; will retry`);
+  throw new Error(`could not settle the reservations of orders ${orderIds.join(", ")}; will retry`);
+}
+
+/** One order's release: {@link releaseStocks} for a single order. */
+export async function releaseStock(tx: pg.ClientBase, events: StockEvents, orderId: string): Promise<StockItem[]> {
+  const [released] = await releaseStocks(tx, events, [orderId]);
+  return released ?? [];
 }

@@ -1,19 +1,32 @@
+import { type OutboxRow, outboxChannel } from "@shopmesh/events";
+import { statement } from "@shopmesh/pg";
 import type { Queryable } from "./product-store.js";
-import type { Movement, ReservationStatus, Shortage, StockItem } from "./stock.js";
+import type { KnownReservation, Movement, ReservationStatus, Shortage, StockItem } from "./stock.js";
 
-/** A reservation as stored. */
-export interface StoredReservation {
-  readonly status: ReservationStatus;
-  /** The digest of the items asked for; undefined for a tombstone. */
-  readonly requestDigest: string | undefined;
-  /** Why it was rejected; empty otherwise. */
-  readonly shortages: readonly Shortage[];
+// Every statement here is named: PostgreSQL parses and plans it once per connection.
+
+/**
+ * A condition that first takes the transaction-level "stock writer" lock. A batch of
+ * saga events takes product locks in several statements (one per run of events of a
+ * type), so two batches at once — two replicas, consumer lanes, an RPC — could lock
+ * the same products in opposite orders: deadlocks, and lock timeouts under load.
+ * Every transaction that moves stock between buckets takes this lock before its first
+ * row lock (an uncorrelated sub-select runs once, before any row is read), so they
+ * queue instead; each holds it for one short batch.
+ */
+const asStockWriter = "(SELECT true FROM pg_advisory_xact_lock(hashtext('inventory.stock-writer')))";
+
+/** A reservation as stored, with what it holds (or held). */
+export interface StoredReservation extends KnownReservation {
+  readonly items: readonly StockItem[];
 }
 
 interface ReservationRow {
+  order_id: string;
   status: ReservationStatus;
   request_digest: string | null;
   shortages: { sku: string; requested: number; available: string }[] | null;
+  items: StockItem[];
 }
 
 function rowToReservation(row: ReservationRow): StoredReservation {
@@ -25,133 +38,236 @@ function rowToReservation(row: ReservationRow): StoredReservation {
       requested: s.requested,
       available: BigInt(s.available),
     })),
+    items: row.items,
   };
 }
 
 /**
- * Creates the order's reservation (status `reserved` until `reserveItems` decides),
- * or answers false when the order already has one. The new row's key is locked until
- * commit, so any other transaction on the same order waits for this one.
+ * The tail of a statement that also writes outbox rows from six parameters starting
+ * at `$first` (see announceParams), waking the relays when there are any.
  */
-export async function claimReservation(tx: Queryable, orderId: string, requestDigest: string): Promise<boolean> {
-  const { rowCount } = await tx.query(
-    `INSERT INTO reservations (order_id, status, request_digest) VALUES ($1, 'reserved', $2)
-     ON CONFLICT (order_id) DO NOTHING`,
-    [orderId, requestDigest],
-  );
-  return rowCount === 1;
-}
-
-/** Records a released reservation without items (a tombstone); false when the order has one meanwhile. */
-export async function insertTombstone(tx: Queryable, orderId: string): Promise<boolean> {
-  const { rowCount } = await tx.query(
-    "INSERT INTO reservations (order_id, status) VALUES ($1, 'released') ON CONFLICT (order_id) DO NOTHING",
-    [orderId],
-  );
-  return rowCount === 1;
-}
-
-/** The order's reservation, locked until commit when `lock` is set; undefined when there is none. */
-export async function findReservation(
-  tx: Queryable,
-  orderId: string,
-  { lock = false } = {},
-): Promise<StoredReservation | undefined> {
-  const { rows } = await tx.query<ReservationRow>(
-    `SELECT status, request_digest, shortages FROM reservations WHERE order_id = $1${lock ? " FOR UPDATE" : ""}`,
-    [orderId],
-  );
-  return rows[0] && rowToReservation(rows[0]);
-}
-
-/**
- * Reserves all of `items` for a claimed reservation, or nothing — in one statement.
- * It locks the product rows in SKU order (no deadlocks between orders sharing SKUs),
- * checks every item against the locked `available`, and only if all suffice moves
- * them to `reserved` and records the items; otherwise it marks the reservation
- * rejected with the shortages (an unknown SKU has 0 available). The CHECK
- * constraints on the stock columns are the backstop.
- */
-export async function reserveItems(
-  tx: Queryable,
-  orderId: string,
-  items: readonly StockItem[],
-): Promise<{ reserved: boolean; shortages: Shortage[] }> {
-  const { rows } = await tx.query<{ sku: string; quantity: number; available: string; enough: boolean }>(
-    `WITH request AS (
-       SELECT sku COLLATE "C" AS sku, quantity FROM unnest($2::text[], $3::int[]) AS r (sku, quantity)
-     ),
-     locked AS (
-       SELECT sku, available FROM products WHERE sku = ANY ($2::text[]) ORDER BY sku FOR UPDATE
-     ),
-     checked AS (
-       SELECT r.sku, r.quantity, coalesce(l.available, 0) AS available,
-              coalesce(l.available >= r.quantity, false) AS enough
-         FROM request r LEFT JOIN locked l ON l.sku = r.sku
-     ),
-     verdict AS (
-       SELECT bool_and(enough) AS ok FROM checked
-     ),
-     taken AS (
-       UPDATE products p
-          SET available = p.available - c.quantity, reserved = p.reserved + c.quantity, updated_at = now()
-         FROM checked c
-        WHERE p.sku = c.sku AND (SELECT ok FROM verdict)
-     ),
-     held AS (
-       INSERT INTO reservation_items (order_id, sku, quantity)
-       SELECT $1, sku, quantity FROM checked WHERE (SELECT ok FROM verdict)
-     ),
-     refused AS (
-       UPDATE reservations
-          SET status = 'rejected', updated_at = now(),
-              shortages = (SELECT jsonb_agg(jsonb_build_object('sku', sku, 'requested', quantity,
-                                                               'available', available::text) ORDER BY sku)
-                             FROM checked WHERE NOT enough)
-        WHERE order_id = $1 AND NOT (SELECT ok FROM verdict)
+function announceSql(first: number): string {
+  const p = (offset: number) => `$${first + offset}`;
+  return `announced AS (
+       INSERT INTO outbox (event_id, subject, event_type, payload, headers)
+       SELECT * FROM unnest(${p(0)}::uuid[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::bytea[], ${p(4)}::jsonb[])
      )
-     SELECT sku, quantity, available, enough FROM checked ORDER BY sku`,
-    [orderId, items.map((item) => item.sku), items.map((item) => item.quantity)],
-  );
-  const shortages = rows
-    .filter((row) => !row.enough)
-    .map((row) => ({ sku: row.sku, requested: row.quantity, available: BigInt(row.available) }));
-  return { reserved: shortages.length === 0, shortages };
+     SELECT pg_notify(${p(5)}, '') WHERE cardinality(${p(0)}::uuid[]) > 0`;
 }
 
+function announceParams(rows: readonly OutboxRow[]): unknown[] {
+  return [
+    rows.map((row) => row.eventId),
+    rows.map((row) => row.subject),
+    rows.map((row) => row.eventType),
+    rows.map((row) => Buffer.from(row.payload)),
+    rows.map((row) => JSON.stringify(row.headers)),
+    outboxChannel,
+  ];
+}
+
+/** An order's request for a reservation, in canonical form (see normalizeItems). */
+export interface ReservationClaim {
+  readonly orderId: string;
+  readonly requestDigest: string;
+  readonly items: readonly StockItem[];
+}
+
+const claimAndLock = statement<{ order_id: string | null; sku: string | null; available: string | null }>(
+  "inventory.claim-reservations",
+  `WITH claimed AS (
+     INSERT INTO reservations (order_id, status, request_digest)
+     SELECT order_id, 'reserved', request_digest FROM unnest($1::uuid[], $2::text[]) AS c (order_id, request_digest)
+      WHERE ${asStockWriter}
+      ORDER BY order_id
+     ON CONFLICT (order_id) DO NOTHING
+     RETURNING order_id
+   ),
+   locked AS (
+     SELECT sku, available FROM products
+      WHERE sku IN (SELECT i.sku FROM unnest($3::uuid[], $4::text[]) AS i (order_id, sku) JOIN claimed USING (order_id))
+      ORDER BY sku
+        FOR UPDATE
+   )
+   SELECT order_id, NULL AS sku, NULL AS available FROM claimed
+   UNION ALL
+   SELECT NULL, sku, available::text FROM locked`,
+);
+
 /**
- * Moves every item of the order's (locked) reservation between the stock buckets by
- * `movement` and sets the reservation's status, in one statement; product rows are
- * locked in SKU order first. Answers the items moved.
+ * Becomes the stock writer, creates a reservation (status `reserved` until
+ * `saveReservations` decides) for every order that has none, then locks the products
+ * the claimed orders ask for, in one statement. Keys and rows are taken in a fixed
+ * order — orders by id, then products by SKU. Answers the
+ * orders claimed and the locked units available per SKU (an unknown SKU is absent).
+ * A claimed row's key stays locked until commit, so any other transaction on the
+ * same order waits for this one.
+ */
+export async function claimReservations(
+  tx: Queryable,
+  claims: readonly ReservationClaim[],
+): Promise<{ claimed: Set<string>; available: Map<string, bigint> }> {
+  const items = claims.flatMap(({ orderId, items }) => items.map(({ sku }) => ({ orderId, sku })));
+  const { rows } = await claimAndLock(tx, [
+    claims.map((claim) => claim.orderId),
+    claims.map((claim) => claim.requestDigest),
+    items.map((item) => item.orderId),
+    items.map((item) => item.sku),
+  ]);
+  const claimed = new Set<string>();
+  const available = new Map<string, bigint>();
+  for (const row of rows) {
+    if (row.order_id !== null) claimed.add(row.order_id);
+    else if (row.sku !== null && row.available !== null) available.set(row.sku, BigInt(row.available));
+  }
+  return { claimed, available };
+}
+
+/** What deciding a batch of claimed reservations writes. */
+export interface ReservationDecisions {
+  /** Reservations that hold their items: the units move from available to reserved. */
+  readonly held: readonly { readonly orderId: string; readonly items: readonly StockItem[] }[];
+  /** Reservations that hold nothing, and why. */
+  readonly refused: readonly { readonly orderId: string; readonly shortages: readonly Shortage[] }[];
+  /** The events announcing them. */
+  readonly events: readonly OutboxRow[];
+}
+
+const saveDecisions = statement(
+  "inventory.save-reservations",
+  `WITH item AS (
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[]) AS i (order_id, sku, quantity)
+   ),
+   held AS (
+     INSERT INTO reservation_items (order_id, sku, quantity) SELECT order_id, sku, quantity FROM item
+   ),
+   taken AS (
+     UPDATE products p
+        SET available = p.available - t.quantity, reserved = p.reserved + t.quantity, updated_at = now()
+       FROM (SELECT sku, sum(quantity) AS quantity FROM item GROUP BY sku) t
+      WHERE p.sku = t.sku
+   ),
+   refused AS (
+     UPDATE reservations r
+        SET status = 'rejected', shortages = x.shortages, updated_at = now()
+       FROM unnest($4::uuid[], $5::jsonb[]) AS x (order_id, shortages)
+      WHERE r.order_id = x.order_id
+   ),
+   ${announceSql(6)}`,
+);
+
+/**
+ * Writes the decisions on claimed reservations in one statement: the held items and
+ * the stock they take (the products are locked by `claimReservations`; the CHECK
+ * constraints are the backstop), the refused reservations with their shortages, and
+ * the events in the outbox.
+ */
+export async function saveReservations(tx: Queryable, decisions: ReservationDecisions): Promise<void> {
+  const held = decisions.held.flatMap(({ orderId, items }) => items.map((item) => ({ orderId, ...item })));
+  await saveDecisions(tx, [
+    held.map((item) => item.orderId),
+    held.map((item) => item.sku),
+    held.map((item) => item.quantity),
+    decisions.refused.map((refusal) => refusal.orderId),
+    decisions.refused.map((refusal) => JSON.stringify(refusal.shortages.map(shortageToJson))),
+    ...announceParams(decisions.events),
+  ]);
+}
+
+function shortageToJson({ sku, requested, available }: Shortage) {
+  return { sku, requested, available: available.toString() };
+}
+
+const addTombstones = statement<{ order_id: string }>(
+  "inventory.insert-tombstones",
+  `INSERT INTO reservations (order_id, status)
+   SELECT order_id, 'released' FROM unnest($1::uuid[]) AS order_id ORDER BY order_id
+   ON CONFLICT (order_id) DO NOTHING
+   RETURNING order_id`,
+);
+
+/** Records released reservations without items (tombstones); answers the orders that had none until now. */
+export async function insertTombstones(tx: Queryable, orderIds: readonly string[]): Promise<Set<string>> {
+  const { rows } = await addTombstones(tx, [orderIds]);
+  return new Set(rows.map((row) => row.order_id));
+}
+
+const selectReservations = (lock: boolean) => `
+  SELECT r.order_id, r.status, r.request_digest, r.shortages,
+         (SELECT coalesce(json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity) ORDER BY i.sku), '[]')
+            FROM reservation_items i WHERE i.order_id = r.order_id) AS items
+    FROM reservations r
+   WHERE r.order_id = ANY ($1::uuid[])${lock ? ` AND ${asStockWriter}` : ""}
+   ORDER BY r.order_id${lock ? " FOR UPDATE OF r" : ""}`;
+const readReservations = statement<ReservationRow>("inventory.find-reservations", selectReservations(false));
+const lockReservations = statement<ReservationRow>("inventory.lock-reservations", selectReservations(true));
+
+/**
+ * The orders' reservations with their items, by order id; orders without one are
+ * absent. With `lock` the caller becomes the stock writer and the reservations stay
+ * locked until commit, taken in order id order.
+ */
+export async function findReservations(
+  tx: Queryable,
+  orderIds: readonly string[],
+  { lock = false } = {},
+): Promise<Map<string, StoredReservation>> {
+  const { rows } = await (lock ? lockReservations : readReservations)(tx, [orderIds]);
+  return new Map(rows.map((row) => [row.order_id, rowToReservation(row)]));
+}
+
+/** A reservation to move between the stock buckets, and its status afterwards. */
+export interface ReservationMove {
+  readonly orderId: string;
+  readonly movement: Movement;
+  readonly to: ReservationStatus;
+}
+
+const move = statement(
+  "inventory.move-items",
+  `WITH move AS (
+     SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::text[])
+                AS m (order_id, available, reserved, sold, status)
+   ),
+   item AS (
+     SELECT i.sku, i.quantity, m.available, m.reserved, m.sold
+       FROM reservation_items i JOIN move m USING (order_id)
+   ),
+   locked AS (
+     SELECT sku FROM products WHERE sku IN (SELECT sku FROM item) ORDER BY sku FOR UPDATE
+   ),
+   moved AS (
+     UPDATE products p
+        SET available = p.available + d.available, reserved = p.reserved + d.reserved,
+            sold = p.sold + d.sold, updated_at = now()
+       FROM locked l
+       JOIN (SELECT sku, sum(available * quantity) AS available, sum(reserved * quantity) AS reserved,
+                    sum(sold * quantity) AS sold
+               FROM item GROUP BY sku) d USING (sku)
+      WHERE p.sku = l.sku
+   ),
+   marked AS (
+     UPDATE reservations r SET status = m.status, updated_at = now() FROM move m WHERE r.order_id = m.order_id
+   ),
+   ${announceSql(6)}`,
+);
+
+/**
+ * Moves every item of the (locked) reservations between the stock buckets by their
+ * movement and sets their statuses, and writes the events announcing it, in one
+ * statement; the product rows are locked in SKU order first.
  */
 export async function moveItems(
   tx: Queryable,
-  orderId: string,
-  movement: Movement,
-  status: ReservationStatus,
-): Promise<StockItem[]> {
-  const { rows } = await tx.query<StockItem>(
-    `WITH locked AS (
-       SELECT p.sku, i.quantity
-         FROM products p JOIN reservation_items i ON i.sku = p.sku
-        WHERE i.order_id = $1
-        ORDER BY p.sku
-          FOR UPDATE OF p
-     ),
-     moved AS (
-       UPDATE products p
-          SET available = p.available + $2::int * l.quantity,
-              reserved = p.reserved + $3::int * l.quantity,
-              sold = p.sold + $4::int * l.quantity,
-              updated_at = now()
-         FROM locked l
-        WHERE p.sku = l.sku
-     ),
-     marked AS (
-       UPDATE reservations SET status = $5, updated_at = now() WHERE order_id = $1
-     )
-     SELECT sku, quantity FROM locked ORDER BY sku`,
-    [orderId, movement.available, movement.reserved, movement.sold, status],
-  );
-  return rows;
+  moves: readonly ReservationMove[],
+  events: readonly OutboxRow[],
+): Promise<void> {
+  await move(tx, [
+    moves.map((m) => m.orderId),
+    moves.map((m) => m.movement.available),
+    moves.map((m) => m.movement.reserved),
+    moves.map((m) => m.movement.sold),
+    moves.map((m) => m.to),
+    ...announceParams(events),
+  ]);
 }

@@ -1,7 +1,17 @@
+import type { OutboxRow } from "@shopmesh/events";
 import type pg from "pg";
-import { InventoryError } from "./errors.js";
-import { claimReservation, findReservation, reserveItems } from "./reservation-store.js";
-import { answerOf, type Charge, digestOf, normalizeItems, type ReservationAnswer, type StockItem } from "./stock.js";
+import { claimReservations, findReservations, saveReservations } from "./reservation-store.js";
+import {
+  allocate,
+  type Charge,
+  digestOf,
+  type KnownReservation,
+  normalizeItems,
+  type ReservationAnswer,
+  repeatAnswer,
+  type Shortage,
+  type StockItem,
+} from "./stock.js";
 import type { StockEvents } from "./stock-events.js";
 
 /** What an order needs reserved. */
@@ -17,31 +27,64 @@ export interface ReservationRequest {
 }
 
 /**
- * Reserves every item of an order, all or nothing, in the caller's transaction.
- * Idempotent per order: the first outcome is stored with the reservation and a
- * repeat answers it without touching stock or writing events (a repeat asking for
- * other items fails with STOCK.ORDER_MISMATCH); an order released before (a
- * tombstone) answers `released` and reserves nothing.
+ * Reserves the items of many orders in the caller's transaction, each all or
+ * nothing, with two statements whatever their number: claim the orders and lock the
+ * products they ask for, decide every claimed order in turn against the locked stock
+ * (so an earlier request is served first, and stock is never oversold), then write
+ * the decisions and their events. Idempotent per order: the first outcome is stored
+ * with the reservation and a repeat — in the same batch or later — answers it
+ * without touching stock or writing events (a repeat asking for other items fails
+ * with STOCK.ORDER_MISMATCH); an order released before (a tombstone) answers
+ * `released` and reserves nothing. Answers each request's outcome, in order.
  */
+export async function reserveStocks(
+  tx: pg.ClientBase,
+  events: StockEvents,
+  requests: readonly ReservationRequest[],
+): Promise<ReservationAnswer[]> {
+  const asked = requests.map((request) => {
+    const items = normalizeItems(request.items);
+    return { ...request, items, requestDigest: digestOf(items) };
+  });
+  const firsts = new Map<string, (typeof asked)[number]>();
+  for (const request of asked) if (!firsts.has(request.orderId)) firsts.set(request.orderId, request);
+  const { claimed, available } = await claimReservations(tx, [...firsts.values()]);
+  const repeated = [...firsts.keys()].filter((orderId) => !claimed.has(orderId));
+  const known = new Map<string, KnownReservation>(
+    repeated.length > 0 ? await findReservations(tx, repeated) : undefined,
+  );
+  const held: { orderId: string; items: readonly StockItem[] }[] = [];
+  const refused: { orderId: string; shortages: readonly Shortage[] }[] = [];
+  const announced: OutboxRow[] = [];
+  const answers = asked.map(({ orderId, items, requestDigest, charge }): ReservationAnswer => {
+    const earlier = known.get(orderId);
+    if (earlier !== undefined) return repeatAnswer(orderId, earlier, requestDigest);
+    if (!claimed.has(orderId)) throw new Error(`reservation of order ${orderId} vanished`);
+    const allocation = allocate(available, items);
+    const shortages = allocation.status === "rejected" ? allocation.shortages : [];
+    known.set(orderId, { status: allocation.status, requestDigest, shortages });
+    if (allocation.status === "reserved") held.push({ orderId, items });
+    else refused.push({ orderId, shortages });
+    if (charge !== undefined) {
+      announced.push(
+        allocation.status === "reserved"
+          ? events.stockReserved(orderId, items, charge)
+          : events.stockRejected(orderId, shortages),
+      );
+    }
+    return allocation;
+  });
+  if (claimed.size > 0) await saveReservations(tx, { held, refused, events: announced });
+  return answers;
+}
+
+/** One order's reservation: {@link reserveStocks} with a single request. */
 export async function reserveStock(
   tx: pg.ClientBase,
   events: StockEvents,
   request: ReservationRequest,
 ): Promise<ReservationAnswer> {
-  const items = normalizeItems(request.items);
-  const digest = digestOf(items);
-  if (!(await claimReservation(tx, request.orderId, digest))) {
-    const existing = await findReservation(tx, request.orderId);
-    if (existing === undefined) throw new Error(`reservation of order ${request.orderId} vanished`);
-    if (existing.requestDigest !== undefined && existing.requestDigest !== digest) {
-      throw new InventoryError("STOCK.ORDER_MISMATCH", `order ${request.orderId} was reserved with other items`);
-    }
-    return answerOf(existing.status, existing.shortages);
-  }
-  const { reserved, shortages } = await reserveItems(tx, request.orderId, items);
-  if (request.charge !== undefined) {
-    if (reserved) await events.stockReserved(tx, request.orderId, items, request.charge);
-    else await events.stockRejected(tx, request.orderId, shortages);
-  }
-  return reserved ? { status: "reserved" } : { status: "rejected", shortages };
+  const [answer] = await reserveStocks(tx, events, [request]);
+  if (answer === undefined) throw new Error(`no answer for order ${request.orderId}`);
+  return answer;
 }

@@ -1,16 +1,27 @@
 import type pg from "pg";
-import { findReservation, moveItems } from "./reservation-store.js";
+import { findReservations, moveItems, type ReservationMove } from "./reservation-store.js";
 import { onOrderConfirmed, type Transition } from "./stock.js";
 
 /**
- * Turns a confirmed order's reservation into sold stock, in the caller's transaction
- * (OrderConfirmed). Idempotent, and a no-op for an order already released. Answers
- * the transition taken; throws (to be retried) while the reservation is missing.
+ * Turns confirmed orders' reservations into sold stock in the caller's transaction
+ * (OrderConfirmed), with two statements whatever their number: lock the
+ * reservations, then move the items of those still reserved. Idempotent, and a no-op
+ * for an order already released. Answers the transition taken for each order, in
+ * order; throws (to be retried) while a reservation is missing.
  */
-export async function sellReservedStock(tx: pg.ClientBase, orderId: string): Promise<Transition> {
-  const current = await findReservation(tx, orderId, { lock: true });
-  const step = onOrderConfirmed(current?.status);
-  if (step.kind === "missing") throw new Error(`order ${orderId} is confirmed but has no reservation`);
-  if (step.kind === "move") await moveItems(tx, orderId, step.movement, step.to);
-  return step;
+export async function sellReservedStocks(tx: pg.ClientBase, orderIds: readonly string[]): Promise<Transition[]> {
+  const reservations = await findReservations(tx, [...new Set(orderIds)], { lock: true });
+  const statuses = new Map([...reservations].map(([orderId, { status }]) => [orderId, status]));
+  const moves: ReservationMove[] = [];
+  const steps = orderIds.map((orderId) => {
+    const step = onOrderConfirmed(statuses.get(orderId));
+    if (step.kind === "missing") throw new Error(`order ${orderId} is confirmed but has no reservation`);
+    if (step.kind === "move") {
+      moves.push({ orderId, movement: step.movement, to: step.to });
+      statuses.set(orderId, step.to);
+    }
+    return step;
+  });
+  if (moves.length > 0) await moveItems(tx, moves, []);
+  return steps;
 }

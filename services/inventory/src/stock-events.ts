@@ -1,41 +1,40 @@
-import type { Outbox } from "@shopmesh/events";
+import type { Outbox, OutboxRow } from "@shopmesh/events";
 import {
   StockRejectedSchema,
   StockReleasedSchema,
   StockReservedSchema,
 } from "@shopmesh/gen/shopmesh/inventory/v1/inventory_events_pb.js";
-import type pg from "pg";
 import type { Charge, Shortage, StockItem } from "./stock.js";
 
-/** The inventory events, written to the outbox in the transaction that changes the stock. */
+/**
+ * The inventory events as outbox rows, which the stores write in the same statement
+ * as the stock change they announce.
+ */
 export interface StockEvents {
-  stockReserved(tx: pg.ClientBase, orderId: string, items: readonly StockItem[], charge: Charge): Promise<void>;
-  stockRejected(tx: pg.ClientBase, orderId: string, shortages: readonly Shortage[]): Promise<void>;
-  stockReleased(tx: pg.ClientBase, orderId: string, items: readonly StockItem[]): Promise<void>;
+  stockReserved(orderId: string, items: readonly StockItem[], charge: Charge): OutboxRow;
+  stockRejected(orderId: string, shortages: readonly Shortage[]): OutboxRow;
+  stockReleased(orderId: string, items: readonly StockItem[]): OutboxRow;
 }
 
-/** Maps the domain's facts to the contract's event messages on the outbox. */
+/** Maps the domain's facts to the contract's event messages. */
 export function createStockEvents(outbox: Outbox): StockEvents {
   return {
-    async stockReserved(tx, orderId, items, charge) {
-      await outbox.append(tx, StockReservedSchema, {
+    stockReserved: (orderId, items, charge) =>
+      outbox.prepare(StockReservedSchema, {
         orderId,
         items: items.map(({ sku, quantity }) => ({ sku, quantity })),
         total: { amountMinor: charge.total.amountMinor, currencyCode: charge.total.currency },
         paymentToken: charge.paymentToken,
-      });
-    },
-    async stockRejected(tx, orderId, shortages) {
-      await outbox.append(tx, StockRejectedSchema, {
+      }),
+    stockRejected: (orderId, shortages) =>
+      outbox.prepare(StockRejectedSchema, {
         orderId,
         shortages: shortages.map(({ sku, requested, available }) => ({ sku, requested, available })),
-      });
-    },
-    async stockReleased(tx, orderId, items) {
-      await outbox.append(tx, StockReleasedSchema, {
+      }),
+    stockReleased: (orderId, items) =>
+      outbox.prepare(StockReleasedSchema, {
         orderId,
         items: items.map(({ sku, quantity }) => ({ sku, quantity })),
-      });
-    },
+      }),
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  allocate,
   answerOf,
   countStock,
   digestOf,
@@ -9,6 +10,7 @@ import {
   onOrderCancelled,
   onOrderConfirmed,
   type ReservationStatus,
+  repeatAnswer,
 } from "./stock.js";
 
 describe("movements", () => {
@@ -40,6 +42,74 @@ describe("order events on a reservation", () => {
     expect(answerOf("sold", [])).toEqual({ status: "reserved" });
     expect(answerOf("rejected", shortages)).toEqual({ status: "rejected", shortages });
     expect(answerOf("released", [])).toEqual({ status: "released" });
+  });
+});
+
+describe("allocate", () => {
+  it("takes every item of an order or none, serving orders in turn and never overselling", () => {
+    const available = new Map([
+      ["SKU-A", 3n],
+      ["SKU-B", 10n],
+    ]);
+    const orders = [
+      [{ sku: "SKU-A", quantity: 2 }],
+      [
+        { sku: "SKU-A", quantity: 2 },
+        { sku: "SKU-B", quantity: 1 },
+      ],
+      [{ sku: "SKU-B", quantity: 4 }],
+      [{ sku: "SKU-A", quantity: 1 }],
+      [{ sku: "SKU-A", quantity: 1 }],
+    ];
+    expect(orders.map((items) => allocate(available, items))).toEqual([
+      { status: "reserved" },
+      { status: "rejected", shortages: [{ sku: "SKU-A", requested: 2, available: 1n }] },
+      { status: "reserved" },
+      { status: "reserved" },
+      { status: "rejected", shortages: [{ sku: "SKU-A", requested: 1, available: 0n }] },
+    ]);
+    expect(available).toEqual(
+      new Map([
+        ["SKU-A", 0n],
+        ["SKU-B", 6n],
+      ]),
+    );
+  });
+
+  it("gives an unknown SKU nothing available, and then takes nothing else", () => {
+    const available = new Map([["SKU-A", 5n]]);
+    const items = [
+      { sku: "SKU-A", quantity: 1 },
+      { sku: "SKU-GONE", quantity: 1 },
+    ];
+    expect(allocate(available, items)).toEqual({
+      status: "rejected",
+      shortages: [{ sku: "SKU-GONE", requested: 1, available: 0n }],
+    });
+    expect(available.get("SKU-A")).toBe(5n);
+  });
+});
+
+describe("repeatAnswer", () => {
+  const shortages = [{ sku: "SKU-1", requested: 3, available: 1n }];
+
+  it("answers the first outcome to the same request, and released for a tombstone whatever is asked", () => {
+    expect(repeatAnswer("o-1", { status: "rejected", requestDigest: "d1", shortages }, "d1")).toEqual({
+      status: "rejected",
+      shortages,
+    });
+    expect(repeatAnswer("o-1", { status: "sold", requestDigest: "d1", shortages: [] }, "d1")).toEqual({
+      status: "reserved",
+    });
+    expect(repeatAnswer("o-1", { status: "released", requestDigest: undefined, shortages: [] }, "d2")).toEqual({
+      status: "released",
+    });
+  });
+
+  it("refuses a request for other items than the first", () => {
+    expect(() => repeatAnswer("o-1", { status: "reserved", requestDigest: "d1", shortages: [] }, "d2")).toThrow(
+      expect.objectContaining({ code: "STOCK.ORDER_MISMATCH" }),
+    );
   });
 });
 

@@ -121,6 +121,49 @@ export function answerOf(status: ReservationStatus, shortages: readonly Shortage
   }
 }
 
+/**
+ * A reservation as stored, as far as answering a repeated request needs it. The
+ * request digest is undefined for a tombstone.
+ */
+export interface KnownReservation {
+  readonly status: ReservationStatus;
+  readonly requestDigest: string | undefined;
+  readonly shortages: readonly Shortage[];
+}
+
+/**
+ * The answer to a request for an order that already has a reservation: the first
+ * outcome (a tombstone answers `released`), unless the request asks for other items
+ * than the first one did (STOCK.ORDER_MISMATCH).
+ */
+export function repeatAnswer(orderId: string, known: KnownReservation, requestDigest: string): ReservationAnswer {
+  if (known.requestDigest !== undefined && known.requestDigest !== requestDigest) {
+    throw new InventoryError("STOCK.ORDER_MISMATCH", `order ${orderId} was reserved with other items`);
+  }
+  return answerOf(known.status, known.shortages);
+}
+
+/** A fresh reservation decision: every item held, or none and why. */
+export type Allocation =
+  | { readonly status: "reserved" }
+  | { readonly status: "rejected"; readonly shortages: readonly Shortage[] };
+
+/**
+ * Decides one order's reservation against the units `available` per SKU (an unknown
+ * SKU has none), all or nothing: when every item can be had in full they are taken
+ * out of `available`; otherwise nothing is taken and the shortages say why. Deciding
+ * orders one after the other on the same map is what lets a batch of orders share
+ * locked stock without ever overselling it.
+ */
+export function allocate(available: Map<string, bigint>, items: readonly StockItem[]): Allocation {
+  const shortages = items
+    .map(({ sku, quantity }) => ({ sku, requested: quantity, available: available.get(sku) ?? 0n }))
+    .filter((item) => item.available < BigInt(item.requested));
+  if (shortages.length > 0) return { status: "rejected", shortages };
+  for (const { sku, quantity } of items) available.set(sku, (available.get(sku) ?? 0n) - BigInt(quantity));
+  return { status: "reserved" };
+}
+
 const skuPattern = /^[A-Z0-9]+(-[A-Z0-9]+)*$/;
 /** Most units of one SKU in one order line, as the contracts allow. */
 export const maxLineQuantity = 1000;

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { publishEvent } from "@shopmesh/events";
 import {
   StockRejectedSchema,
@@ -54,6 +55,23 @@ async function reservedEvent(orderId: string) {
     return events.length > 0 && events;
   }, `StockReserved of ${orderId}`);
   return event;
+}
+
+/** The reason each dead-lettered ORDERS message (by its sequence) was dead-lettered for. */
+async function deadLetterReasons(subject = inventory.catalog.route(OrderPlacedSchema).subject) {
+  const deadLetters = inventory.catalog.deadLetterStream;
+  const reasons = new Map<number, string>();
+  for (let seq = 1; seq <= (await inventory.jsm.streams.info(deadLetters)).state.last_seq; seq++) {
+    const letter = await inventory.jsm.streams.getMessage(deadLetters, { seq });
+    if (letter === null) continue;
+    expect(letter.subject).toBe(inventory.catalog.deadLetterSubject("inventory"));
+    expect(letter.header.get("Shopmesh-Original-Subject")).toBe(subject);
+    reasons.set(
+      Number(letter.header.get("Shopmesh-Original-Sequence")),
+      letter.header.get("Shopmesh-Dead-Letter-Reason"),
+    );
+  }
+  return reasons;
 }
 
 describe("OrderPlaced", () => {
@@ -162,6 +180,96 @@ describe("OrderPlaced under concurrency", () => {
   });
 });
 
+/**
+ * Runs `publish` while a test transaction holds the SKU's row: the consumer's batches
+ * wait on it, the events published meanwhile pile up behind them, and once the
+ * consumer has them all the row is let go and they are applied in a few batches.
+ */
+async function arrivingTogether(sku: string, publish: () => Promise<number>): Promise<number> {
+  const blocker = await inventory.pool.connect();
+  try {
+    await blocker.query("BEGIN");
+    await blocker.query("SELECT 1 FROM products WHERE sku = $1 FOR UPDATE", [sku]);
+    const lastSeq = await publish();
+    const stream = inventory.catalog.streamName("ORDERS");
+    await until(
+      async () => (await inventory.jsm.consumers.info(stream, "inventory")).delivered.stream_seq >= lastSeq,
+      "every event delivered to the consumer",
+    );
+    return lastSeq;
+  } finally {
+    await blocker.query("ROLLBACK");
+    blocker.release();
+  }
+}
+
+describe("OrderPlaced events arriving together", () => {
+  it("reserve exactly the available units of a scarce SKU, all or nothing, for the orders placed first", async () => {
+    // Inventory's consumer has one lane: batches follow the stream, and a batch is
+    // decided in placement order.
+    await addProducts(inventory, { "EV-TOGETHER": 5, "EV-TOGETHER-SIDE": 100 });
+    const placedAt = Date.now();
+    const orderIds = Array.from({ length: 20 }, () => randomUUID());
+    const lastSeq = await arrivingTogether("EV-TOGETHER", async () => {
+      let seq = 0;
+      for (const [i, orderId] of orderIds.entries()) {
+        const lines: Record<string, number> =
+          i === 2 ? { "EV-TOGETHER": 4, "EV-TOGETHER-SIDE": 1 } : { "EV-TOGETHER": 1 };
+        const init = { ...orderPlaced(orderId, lines), occurTime: timestampFromMs(placedAt + i) };
+        seq = (await publishAgain(inventory, OrderPlacedSchema, init)).seq;
+      }
+      return seq;
+    });
+    await consumedThrough(inventory, lastSeq);
+
+    const statuses = await Promise.all(orderIds.map((orderId) => reservationStatusOf(inventory, orderId)));
+    const reserved = new Set([0, 1, 3, 4, 5]);
+    expect(statuses).toEqual(orderIds.map((_, i) => (reserved.has(i) ? "reserved" : "rejected")));
+    expect(await stockOf(inventory, "EV-TOGETHER")).toEqual({ available: 0, reserved: 5, sold: 0 });
+    expect(await stockOf(inventory, "EV-TOGETHER-SIDE")).toEqual({ available: 100, reserved: 0, sold: 0 });
+    const [rejected] = await until(async () => {
+      const events = await orderEvents(inventory, StockRejectedSchema, orderIds[2] as string);
+      return events.length > 0 && events;
+    }, "StockRejected of the order asking for 4");
+    expect(rejected?.shortages.map(({ sku, requested, available }) => ({ sku, requested, available }))).toEqual([
+      { sku: "EV-TOGETHER", requested: 4, available: 3n },
+    ]);
+  });
+
+  it("with an invalid one among them still apply the others; the invalid ones are dead-lettered", async () => {
+    await addProducts(inventory, { "EV-MIXED": 10 });
+    const reservedBefore = randomUUID();
+    await publishEvent(
+      inventory.js,
+      inventory.catalog,
+      OrderPlacedSchema,
+      orderPlaced(reservedBefore, { "EV-MIXED": 1 }),
+    );
+    await reservedEvent(reservedBefore);
+    const valid = [randomUUID(), randomUUID(), randomUUID()];
+    const published: Record<string, number> = {};
+    const lastSeq = await arrivingTogether("EV-MIXED", async () => {
+      const publish = async (name: string, init: MessageInitShape<typeof OrderPlacedSchema>) => {
+        published[name] = (await publishAgain(inventory, OrderPlacedSchema, init)).seq;
+      };
+      await publish("valid-0", orderPlaced(valid[0] as string, { "EV-MIXED": 2 }));
+      await publish("invalid sku", orderPlaced(randomUUID(), { "EV-MIXED": 1, "not a sku": 1 }));
+      await publish("valid-1", orderPlaced(valid[1] as string, { "EV-MIXED": 2 }));
+      await publish("other items", orderPlaced(reservedBefore, { "EV-MIXED": 3 }));
+      await publish("valid-2", orderPlaced(valid[2] as string, { "EV-MIXED": 2 }));
+      return published["valid-2"] as number;
+    });
+    await consumedThrough(inventory, lastSeq);
+
+    for (const orderId of valid) expect(await reservationStatusOf(inventory, orderId)).toBe("reserved");
+    expect(await stockOf(inventory, "EV-MIXED")).toEqual({ available: 3, reserved: 7, sold: 0 });
+    const reasons = await deadLetterReasons();
+    expect(reasons.get(published["invalid sku"] as number)).toMatch(/STOCK\.INVALID_REQUEST: invalid SKU "not a sku"/);
+    expect(reasons.get(published["other items"] as number)).toMatch(/STOCK\.ORDER_MISMATCH/);
+    expect(await orderEvents(inventory, StockReservedSchema, reservedBefore)).toHaveLength(1);
+  });
+});
+
 describe("OrderConfirmed and OrderCancelled", () => {
   it("OrderConfirmed sells the reservation once", async () => {
     await addProducts(inventory, { "EV-SELL": 10 });
@@ -262,19 +370,8 @@ describe("malformed events", () => {
     expect(await stockOf(inventory, "EV-AFTER")).toEqual({ available: 9, reserved: 1, sold: 0 });
     await consumedThrough(inventory, invalid.seq);
 
-    const deadLetters = inventory.catalog.deadLetterStream;
-    expect(deadLetters).toBe(`${inventory.catalog.namespace}_DEADLETTER`);
-    const reasons = new Map<number, string>();
-    for (let seq = 1; seq <= (await inventory.jsm.streams.info(deadLetters)).state.last_seq; seq++) {
-      const letter = await inventory.jsm.streams.getMessage(deadLetters, { seq });
-      if (letter === null) continue;
-      expect(letter.subject).toBe(inventory.catalog.deadLetterSubject("inventory"));
-      expect(letter.header.get("Shopmesh-Original-Subject")).toBe(subject);
-      reasons.set(
-        Number(letter.header.get("Shopmesh-Original-Sequence")),
-        letter.header.get("Shopmesh-Dead-Letter-Reason"),
-      );
-    }
+    expect(inventory.catalog.deadLetterStream).toBe(`${inventory.catalog.namespace}_DEADLETTER`);
+    const reasons = await deadLetterReasons(subject);
     expect(reasons.get(garbage.seq)).toBe("undecodable payload");
     expect(reasons.get(invalid.seq)).toMatch(/STOCK\.INVALID_REQUEST: invalid SKU "not a sku"/);
   });

@@ -1,0 +1,231 @@
+import { randomUUID } from "node:crypto";
+import { createOutbox } from "@shopmesh/events";
+import { withTx } from "@shopmesh/pg";
+import { waitFor } from "@shopmesh/testing";
+import type pg from "pg";
+import { describe, expect, it, vi } from "vitest";
+import { releaseStock, releaseStocks } from "../src/release-stock.js";
+import { type ReservationRequest, reserveStock, reserveStocks } from "../src/reserve-stock.js";
+import { sellReservedStocks } from "../src/sell-stock.js";
+import { createStockEvents, type StockEvents } from "../src/stock-events.js";
+import { addProducts, reservationStatusOf, stockOf, useInventoryService } from "./harness.js";
+
+const inventory = useInventoryService("batches");
+const charge = { total: { amountMinor: 1_000n, currency: "USD" }, paymentToken: "tok_test_visa" };
+
+let stockEvents: StockEvents | undefined;
+const events = () => {
+  stockEvents ??= createStockEvents(createOutbox(inventory.catalog));
+  return stockEvents;
+};
+
+/** Runs use-case work in one transaction and counts the statements it sends (BEGIN and COMMIT aside). */
+async function counted<T>(work: (tx: pg.PoolClient) => Promise<T>): Promise<{ result: T; statements: number }> {
+  return withTx(inventory.pool, async (tx) => {
+    const spy = vi.spyOn(tx, "query");
+    try {
+      const result = await work(tx);
+      return { result, statements: spy.mock.calls.length };
+    } finally {
+      spy.mockRestore();
+    }
+  });
+}
+
+/** The outbox event types written for an order, in order. */
+async function announced(orderId: string): Promise<string[]> {
+  const { rows } = await inventory.pool.query<{ event_type: string }>(
+    "SELECT event_type FROM outbox WHERE headers->>'Shopmesh-Key' = $1 ORDER BY id",
+    [orderId],
+  );
+  return rows.map((row) => row.event_type.replace("shopmesh.inventory.v1.", ""));
+}
+
+const order = (items: Record<string, number>, withCharge = true): ReservationRequest => ({
+  orderId: randomUUID(),
+  items: Object.entries(items).map(([sku, quantity]) => ({ sku, quantity })),
+  charge: withCharge ? charge : undefined,
+});
+
+describe("reserveStocks", () => {
+  it("serves a batch of orders for scarce stock in turn, all or nothing each, in two statements", async () => {
+    await addProducts(inventory, { "BAT-SCARCE": 5, "BAT-SIDE": 100 });
+    const requests = Array.from({ length: 12 }, (_, i) => order({ "BAT-SIDE": 1, "BAT-SCARCE": i === 2 ? 4 : 1 }));
+
+    const { result, statements } = await counted((tx) => reserveStocks(tx, events(), requests));
+
+    expect(statements).toBe(2);
+    expect(result.map((answer) => answer.status)).toEqual([
+      ...["reserved", "reserved", "rejected", "reserved", "reserved", "reserved"],
+      ...Array(6).fill("rejected"),
+    ]);
+    expect(result[2]).toEqual({
+      status: "rejected",
+      shortages: [{ sku: "BAT-SCARCE", requested: 4, available: 3n }],
+    });
+    expect(result[6]).toEqual({
+      status: "rejected",
+      shortages: [{ sku: "BAT-SCARCE", requested: 1, available: 0n }],
+    });
+    expect(await stockOf(inventory, "BAT-SCARCE")).toEqual({ available: 0, reserved: 5, sold: 0 });
+    expect(await stockOf(inventory, "BAT-SIDE")).toEqual({ available: 95, reserved: 5, sold: 0 });
+    for (const [i, request] of requests.entries()) {
+      const status = result[i]?.status;
+      expect(await reservationStatusOf(inventory, request.orderId)).toBe(status);
+      expect(await announced(request.orderId)).toEqual([status === "reserved" ? "StockReserved" : "StockRejected"]);
+    }
+  });
+
+  it("answers repeats in the batch and before it with the first outcome, and tombstones with released", async () => {
+    await addProducts(inventory, { "BAT-REPEAT": 10 });
+    const earlier = order({ "BAT-REPEAT": 2 });
+    const rejected = order({ "BAT-REPEAT": 50 });
+    const cancelled = order({ "BAT-REPEAT": 1 });
+    await withTx(inventory.pool, async (tx) => {
+      await reserveStocks(tx, events(), [earlier, rejected]);
+      await releaseStock(tx, events(), cancelled.orderId);
+    });
+    const fresh = order({ "BAT-REPEAT": 3 });
+
+    const { result, statements } = await counted((tx) =>
+      reserveStocks(tx, events(), [earlier, fresh, cancelled, rejected, fresh]),
+    );
+
+    expect(statements).toBe(3);
+    expect(result).toEqual([
+      { status: "reserved" },
+      { status: "reserved" },
+      { status: "released" },
+      { status: "rejected", shortages: [{ sku: "BAT-REPEAT", requested: 50, available: 8n }] },
+      { status: "reserved" },
+    ]);
+    expect(await stockOf(inventory, "BAT-REPEAT")).toEqual({ available: 5, reserved: 5, sold: 0 });
+    expect(await announced(earlier.orderId)).toEqual(["StockReserved"]);
+    expect(await announced(fresh.orderId)).toEqual(["StockReserved"]);
+    expect(await announced(cancelled.orderId)).toEqual([]);
+  });
+
+  it("refuses the whole batch when one order asks again for other items, changing nothing", async () => {
+    await addProducts(inventory, { "BAT-MISMATCH": 10 });
+    const first = order({ "BAT-MISMATCH": 2 });
+    await withTx(inventory.pool, (tx) => reserveStock(tx, events(), first));
+    const bystander = order({ "BAT-MISMATCH": 1 });
+
+    const batch = withTx(inventory.pool, (tx) =>
+      reserveStocks(tx, events(), [bystander, { ...first, items: [{ sku: "BAT-MISMATCH", quantity: 3 }] }]),
+    );
+
+    await expect(batch).rejects.toMatchObject({ code: "STOCK.ORDER_MISMATCH" });
+    expect(await reservationStatusOf(inventory, bystander.orderId)).toBeUndefined();
+    expect(await stockOf(inventory, "BAT-MISMATCH")).toEqual({ available: 8, reserved: 2, sold: 0 });
+  });
+});
+
+describe("sellReservedStocks and releaseStocks", () => {
+  it("sell a batch of reservations in two statements, skipping released, rejected and repeated ones", async () => {
+    await addProducts(inventory, { "BAT-SELL-A": 10, "BAT-SELL-B": 10 });
+    const [a, b, released, rejected] = [
+      order({ "BAT-SELL-A": 2, "BAT-SELL-B": 1 }),
+      order({ "BAT-SELL-A": 3 }),
+      order({ "BAT-SELL-B": 4 }),
+      order({ "BAT-SELL-A": 99 }),
+    ] as const;
+    await withTx(inventory.pool, async (tx) => {
+      await reserveStocks(tx, events(), [a, b, released, rejected]);
+      await releaseStock(tx, events(), released.orderId);
+    });
+
+    const ids = [a.orderId, b.orderId, released.orderId, rejected.orderId, a.orderId];
+    const { result, statements } = await counted((tx) => sellReservedStocks(tx, ids));
+
+    expect(statements).toBe(2);
+    expect(result.map((step) => step.kind)).toEqual(["move", "move", "none", "none", "none"]);
+    expect(await stockOf(inventory, "BAT-SELL-A")).toEqual({ available: 5, reserved: 0, sold: 5 });
+    expect(await stockOf(inventory, "BAT-SELL-B")).toEqual({ available: 9, reserved: 0, sold: 1 });
+    expect(await reservationStatusOf(inventory, a.orderId)).toBe("sold");
+  });
+
+  it("sell nothing while any reservation of the batch is missing (the batch is retried)", async () => {
+    await addProducts(inventory, { "BAT-MISSING": 10 });
+    const placed = order({ "BAT-MISSING": 1 });
+    await withTx(inventory.pool, (tx) => reserveStock(tx, events(), placed));
+
+    const selling = withTx(inventory.pool, (tx) => sellReservedStocks(tx, [placed.orderId, randomUUID()]));
+
+    await expect(selling).rejects.toThrow(/has no reservation/);
+    expect(await stockOf(inventory, "BAT-MISSING")).toEqual({ available: 9, reserved: 1, sold: 0 });
+  });
+
+  it("release reserved and sold orders, tombstone unknown ones and ignore repeats, in three statements", async () => {
+    await addProducts(inventory, { "BAT-REL-A": 10, "BAT-REL-B": 10 });
+    const [held, sold] = [order({ "BAT-REL-A": 2, "BAT-REL-B": 1 }), order({ "BAT-REL-A": 3 })] as const;
+    await withTx(inventory.pool, async (tx) => {
+      await reserveStocks(tx, events(), [held, sold]);
+      await sellReservedStocks(tx, [sold.orderId]);
+    });
+    const early = randomUUID();
+
+    const ids = [held.orderId, early, sold.orderId, held.orderId, early];
+    const { result, statements } = await counted((tx) => releaseStocks(tx, events(), ids));
+
+    expect(statements).toBe(3);
+    expect(result).toEqual([
+      [
+        { sku: "BAT-REL-A", quantity: 2 },
+        { sku: "BAT-REL-B", quantity: 1 },
+      ],
+      [],
+      [{ sku: "BAT-REL-A", quantity: 3 }],
+      [],
+      [],
+    ]);
+    expect(await stockOf(inventory, "BAT-REL-A")).toEqual({ available: 10, reserved: 0, sold: 0 });
+    expect(await stockOf(inventory, "BAT-REL-B")).toEqual({ available: 10, reserved: 0, sold: 0 });
+    expect(await reservationStatusOf(inventory, early)).toBe("released");
+    expect(await announced(held.orderId)).toEqual(["StockReserved", "StockReleased"]);
+    expect(await announced(sold.orderId)).toEqual(["StockReserved", "StockReleased"]);
+    expect(await announced(early)).toEqual([]);
+  });
+});
+
+describe("concurrent batches", () => {
+  it("that lock each other's products in opposite orders queue instead of deadlocking", async () => {
+    await addProducts(inventory, { "BAT-LOCK-A": 10, "BAT-LOCK-B": 10 });
+    const [holdsA, holdsB] = [order({ "BAT-LOCK-A": 1 }), order({ "BAT-LOCK-B": 1 })];
+    await withTx(inventory.pool, (tx) => reserveStocks(tx, events(), [holdsA, holdsB]));
+    const clients = [await inventory.pool.connect(), await inventory.pool.connect()] as const;
+    const [first, second] = clients;
+    let secondBatch: Promise<void> | undefined;
+    try {
+      const { rows } = await second.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+      await first.query("BEGIN");
+      await second.query("BEGIN");
+      await reserveStocks(first, events(), [order({ "BAT-LOCK-A": 2 })]);
+      secondBatch = (async () => {
+        await reserveStocks(second, events(), [order({ "BAT-LOCK-B": 2 })]);
+        await sellReservedStocks(second, [holdsA.orderId]);
+        await second.query("COMMIT");
+      })();
+      await waitFor(
+        async () => {
+          const waiting = await inventory.pool.query(
+            "SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
+            [rows[0]?.pid],
+          );
+          return waiting.rowCount === 1;
+        },
+        { description: "the second batch to wait for a lock" },
+      );
+      await sellReservedStocks(first, [holdsB.orderId]);
+      await first.query("COMMIT");
+      await secondBatch;
+    } finally {
+      await first.query("ROLLBACK").catch(() => undefined);
+      await secondBatch?.catch(() => undefined);
+      await second.query("ROLLBACK").catch(() => undefined);
+      for (const client of clients) client.release();
+    }
+    expect(await stockOf(inventory, "BAT-LOCK-A")).toEqual({ available: 7, reserved: 2, sold: 1 });
+    expect(await stockOf(inventory, "BAT-LOCK-B")).toEqual({ available: 7, reserved: 2, sold: 1 });
+  });
+});

@@ -119,6 +119,8 @@ export interface ConsumerOptions {
    * contend for locks.
    */
   readonly lanes?: number;
+  /** Called after a handler's or a batch's transaction committed (wakes the outbox relay). */
+  readonly onCommitted?: () => void;
   /** How long the server waits for an ack before redelivering (default 30 s). */
   readonly ackWaitMs?: number;
 }

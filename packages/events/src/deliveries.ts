@@ -123,6 +123,7 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
         };
         await subscription.handle(delivery.event, context);
       }
+      options.onCommitted?.();
       delivery.message.ack();
     } catch (error) {
       await failed(delivery, error);
@@ -146,6 +147,7 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
         const toApply = batch.filter((delivery) => fresh.delete(delivery.eventId));
         for (const run of runsOf(toApply)) await applyRun(run, tx);
       });
+      options.onCommitted?.();
       for (const delivery of batch) delivery.message.ack();
       options.logger.debug(
         { consumer: options.name, events: batch.length, ms: performance.now() - started },

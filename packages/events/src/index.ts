@@ -21,8 +21,9 @@ export {
   type Outbox,
   type OutboxEvent,
   type OutboxRow,
-  outboxChannel,
+  outboxInsertManySql,
   outboxInsertSql,
+  outboxManyParams,
   outboxParams,
 } from "./outbox.js";
 export { PermanentEventError } from "./permanent-event-error.js";

@@ -5,24 +5,11 @@ import { statement } from "@shopmesh/pg";
 import type pg from "pg";
 import type { EventCatalog } from "./event-catalog.js";
 
-/** The NOTIFY channel that wakes outbox relays when an event commits. */
-export const outboxChannel = "shopmesh_outbox";
-
 const appendOne = statement(
   "events.outbox-append",
-  `WITH added AS (
-     INSERT INTO outbox (event_id, subject, event_type, payload, headers) VALUES ($1, $2, $3, $4, $5)
-   )
-   SELECT pg_notify($6, '')`,
+  "INSERT INTO outbox (event_id, subject, event_type, payload, headers) VALUES ($1, $2, $3, $4, $5)",
 );
-const appendSeveral = statement(
-  "events.outbox-append-many",
-  `WITH added AS (
-     INSERT INTO outbox (event_id, subject, event_type, payload, headers)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::jsonb[])
-   )
-   SELECT pg_notify($6, '')`,
-);
+const appendSeveral = statement("events.outbox-append-many", outboxInsertManySql(1));
 
 /** Fields every event has; the outbox fills them in. */
 type EventEnvelope = "eventId" | "occurTime";
@@ -33,13 +20,14 @@ export type NewEvent<Desc extends DescMessage> = Omit<MessageInitShape<Desc>, Ev
 /**
  * Writes events to the outbox inside the caller's transaction, so they are
  * published if and only if the state change commits. Assigns each a new event id and
- * occur time; NOTIFY (delivered on commit) wakes the relays.
+ * occur time. After the commit, `committed()` wakes the relay.
  *
  * ```ts
  * await withTx(pool, async (tx) => {
  *   await saveOrder(tx, order);
  *   await outbox.append(tx, OrderPlacedSchema, { orderId, ... });
  * });
+ * outbox.committed();
  * ```
  */
 export interface Outbox {
@@ -51,6 +39,14 @@ export interface Outbox {
    * its state change (see {@link outboxInsertSql}).
    */
   prepare<Desc extends DescMessage>(schema: Desc, event: NewEvent<Desc>): OutboxRow;
+  /**
+   * Says that a transaction that wrote outbox rows has committed, waking this
+   * process's relay at once. (Not NOTIFY: every notifying commit in a PostgreSQL
+   * cluster queues on one lock held through the WAL flush.)
+   */
+  committed(): void;
+  /** Registers what `committed` wakes (the relay). */
+  onCommitted(listener: () => void): void;
 }
 
 /** The values of one outbox row, in the column order of {@link outboxInsertSql}. */
@@ -65,13 +61,33 @@ export interface OutboxRow {
 /**
  * SQL for a data-modifying CTE that writes one outbox row from five parameters
  * starting at `$first` (eventId, subject, eventType, payload, headers), when the CTE
- * named `guard` produced a row. Pair it with `pg_notify('shopmesh_outbox', '')` in
- * the statement's final SELECT to wake the relays.
+ * named `guard` produced a row. Call {@link Outbox.committed} after the commit.
  */
 export function outboxInsertSql(first: number, guard: string): string {
   const p = (offset: number) => `$${first + offset}`;
   return `INSERT INTO outbox (event_id, subject, event_type, payload, headers)
           SELECT ${p(0)}::uuid, ${p(1)}, ${p(2)}, ${p(3)}::bytea, ${p(4)}::jsonb FROM ${guard}`;
+}
+
+/**
+ * SQL that writes any number of outbox rows from five array parameters starting at
+ * `$first` (see {@link outboxManyParams}); usable as a statement or a data-modifying CTE.
+ */
+export function outboxInsertManySql(first: number): string {
+  const p = (offset: number) => `$${first + offset}`;
+  return `INSERT INTO outbox (event_id, subject, event_type, payload, headers)
+          SELECT * FROM unnest(${p(0)}::uuid[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::bytea[], ${p(4)}::jsonb[])`;
+}
+
+/** The parameters of {@link outboxInsertManySql} for rows. */
+export function outboxManyParams(rows: readonly OutboxRow[]): unknown[] {
+  return [
+    rows.map((row) => row.eventId),
+    rows.map((row) => row.subject),
+    rows.map((row) => row.eventType),
+    rows.map((row) => Buffer.from(row.payload)),
+    rows.map((row) => JSON.stringify(row.headers)),
+  ];
 }
 
 /** The parameters of {@link outboxInsertSql} for a row. */
@@ -110,11 +126,18 @@ function outboxRow(
 
 /** Creates the outbox writer for a catalog. */
 export function createOutbox(catalog: EventCatalog, headers: () => Record<string, string> = () => ({})): Outbox {
+  const listeners = new Set<() => void>();
   return {
     async append(tx, schema, init) {
       const row = outboxRow(catalog, headers(), schema, init as NewEvent<DescMessage>);
-      await appendOne(tx, [...outboxParams(row), outboxChannel]);
+      await appendOne(tx, outboxParams(row));
       return row.message as MessageShape<typeof schema>;
+    },
+    committed() {
+      for (const listener of listeners) listener();
+    },
+    onCommitted(listener) {
+      listeners.add(listener);
     },
     prepare(schema, init) {
       return outboxRow(catalog, headers(), schema, init as NewEvent<DescMessage>);
@@ -122,14 +145,7 @@ export function createOutbox(catalog: EventCatalog, headers: () => Record<string
     async appendMany(tx, events) {
       if (events.length === 0) return;
       const rows = events.map(({ schema, event }) => outboxRow(catalog, headers(), schema, event));
-      await appendSeveral(tx, [
-        rows.map((row) => row.eventId),
-        rows.map((row) => row.subject),
-        rows.map((row) => row.eventType),
-        rows.map((row) => Buffer.from(row.payload)),
-        rows.map((row) => JSON.stringify(row.headers)),
-        outboxChannel,
-      ]);
+      await appendSeveral(tx, outboxManyParams(rows));
     },
   };
 }

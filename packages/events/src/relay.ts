@@ -1,25 +1,24 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import { createListener, statement } from "@shopmesh/pg";
+import { statement } from "@shopmesh/pg";
 import type pg from "pg";
 import type { Logger } from "pino";
-import { outboxChannel } from "./outbox.js";
 
 /** What the relay needs. */
 export interface OutboxRelayOptions {
   readonly pool: pg.Pool;
-  /** Connection settings for the dedicated LISTEN connection. */
-  readonly databaseUrl: string;
   readonly js: JetStreamClient;
   readonly logger: Logger;
   /** Rows claimed and published at once (default 256). */
   readonly batchSize?: number;
-  /** Poll interval for notifications that were missed, e.g. while reconnecting (default 1 s). */
+  /** Poll interval for rows nobody woke this relay for: other replicas', a crashed one's (default 1 s). */
   readonly fallbackPollMs?: number;
 }
 
 /** A running relay. */
 export interface OutboxRelay {
+  /** Publishes what has committed, now (call after a commit that wrote outbox rows). */
+  wake(): void;
   /** Finishes the batch in flight and stops. */
   stop(): Promise<void>;
 }
@@ -34,8 +33,9 @@ interface ClaimedRow {
 }
 
 /**
- * Publishes committed outbox rows to JetStream. It wakes on the NOTIFY each commit
- * sends (with a slow fallback poll), claims unpublished rows with a lease
+ * Publishes committed outbox rows to JetStream. It is woken in-process right after
+ * this process commits outbox rows (with a slow fallback poll for rows written by
+ * other replicas or left by a crashed one), claims unpublished rows with a lease
  * (`FOR UPDATE SKIP LOCKED`, so any number of replicas share the table), publishes a
  * batch with every publish in flight at once and `Nats-Msg-Id` = the outbox id
  * (JetStream drops a duplicate inside its window), then marks the rows published. A
@@ -51,14 +51,6 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     pending = true;
     wake?.();
   };
-  const listener = createListener({
-    url: options.databaseUrl,
-    channel: outboxChannel,
-    applicationName: "outbox-relay",
-    onNotify: notify,
-    onConnect: notify,
-    onError: (error) => options.logger.warn({ err: error }, "outbox LISTEN connection failed; reconnecting"),
-  });
 
   const loop = (async () => {
     while (running) {
@@ -80,11 +72,11 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   })();
 
   return {
+    wake: notify,
     async stop() {
       running = false;
       wake?.();
       await loop;
-      await listener.close();
     },
   };
 }

@@ -54,17 +54,21 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
 
   it("publishes committed events once, and never those whose transaction rolled back", async () => {
     const before = await streamCount();
-    const relay = startOutboxRelay({ pool, databaseUrl: db.url, js, logger });
+    const relay = startOutboxRelay({ pool, js, logger });
     try {
+      outbox.onCommitted(() => relay.wake());
       await withTx(pool, (tx) => outbox.append(tx, OrderPlacedSchema, placed(orderId())));
+      outbox.committed();
       await withTx(pool, async (tx) => {
         await outbox.append(tx, OrderPlacedSchema, placed(orderId()));
         throw new Error("rolled back");
       }).catch(() => undefined);
       await withTx(pool, (tx) => outbox.append(tx, OrderCancelledSchema, { orderId: orderId(), reason: "r" }));
-      await waitFor(async () => (await streamCount()) === before + 2, { description: "two events on the stream" });
-      const { rows } = await pool.query("SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL");
-      expect(rows[0].n).toBe(0);
+      const unpublished = async () =>
+        (await pool.query("SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL")).rows[0].n as number;
+      await waitFor(async () => (await streamCount()) === before + 2 && (await unpublished()) === 0, {
+        description: "two events on the stream and marked published",
+      });
     } finally {
       await relay.stop();
     }
@@ -73,7 +77,7 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
 
   it("lets several relays share the outbox without publishing a row twice", async () => {
     const before = await streamCount();
-    const relays = [1, 2, 3].map(() => startOutboxRelay({ pool, databaseUrl: db.url, js, logger, batchSize: 7 }));
+    const relays = [1, 2, 3].map(() => startOutboxRelay({ pool, js, logger, batchSize: 7 }));
     try {
       await Promise.all(
         Array.from({ length: 20 }, () =>

@@ -26,6 +26,7 @@ import {
 import type pg from "pg";
 import type { Logger } from "pino";
 import { loadBoth, loadServiceConfig, type ServiceConfig, type ServiceDefaults } from "./service-config.js";
+import { createWakeRelayInterceptor } from "./wake-relay.js";
 
 /** What the runtime hands a service to build itself from. */
 export interface ServiceKit<Settings> {
@@ -130,10 +131,12 @@ export async function runService<Extra extends z.ZodRawShape>(
       onError: (error) => logger.warn({ err: error }, "idle relay database connection failed"),
     });
     closers.push(() => relayPool.end());
-    const relay = startOutboxRelay({ pool: relayPool, databaseUrl: config.DATABASE_URL, js, logger });
+    const relay = startOutboxRelay({ pool: relayPool, js, logger });
     closers.push(() => relay.stop());
+    const outbox = createOutbox(catalog);
+    outbox.onCommitted(relay.wake);
 
-    const kit = { config, settings, logger, pool, nats, js, catalog, outbox: createOutbox(catalog) };
+    const kit = { config, settings, logger, pool, nats, js, catalog, outbox };
     const parts = await definition.build(kit);
     if (parts.close) closers.push(parts.close);
 
@@ -148,7 +151,7 @@ export async function runService<Extra extends z.ZodRawShape>(
       grpcAddress: config.GRPC_ADDRESS,
       httpAddress: config.HTTP_ADDRESS,
       services: parts.services,
-      interceptors: [createAuthInterceptor(verifier)],
+      interceptors: [createAuthInterceptor(verifier), createWakeRelayInterceptor(outbox)],
       corsOrigins: config.CORS_ORIGINS,
       shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     });
@@ -158,7 +161,7 @@ export async function runService<Extra extends z.ZodRawShape>(
     });
     closers.push(() => server.close());
     for (const spec of parts.consumers) {
-      consumers.push(await startConsumer({ ...spec, js, jsm, pool, logger, catalog }));
+      consumers.push(await startConsumer({ ...spec, js, jsm, pool, logger, catalog, onCommitted: outbox.committed }));
     }
     server.markServing();
     logger.info({ grpcPort: server.grpcPort, httpPort: server.httpPort }, `${definition.name} service ready`);

@@ -1,4 +1,4 @@
-import { type OutboxRow, outboxChannel } from "@shopmesh/events";
+import { type OutboxRow, outboxInsertManySql, outboxManyParams } from "@shopmesh/events";
 import { statement } from "@shopmesh/pg";
 import type { Queryable } from "./product-store.js";
 import type { KnownReservation, Movement, ReservationStatus, Shortage, StockItem } from "./stock.js";
@@ -42,28 +42,10 @@ function rowToReservation(row: ReservationRow): StoredReservation {
   };
 }
 
-/**
- * The tail of a statement that also writes outbox rows from six parameters starting
- * at `$first` (see announceParams), waking the relays when there are any.
- */
+/** The tail of a statement that also writes outbox rows from five array parameters starting at `$first`. */
 function announceSql(first: number): string {
-  const p = (offset: number) => `$${first + offset}`;
-  return `announced AS (
-       INSERT INTO outbox (event_id, subject, event_type, payload, headers)
-       SELECT * FROM unnest(${p(0)}::uuid[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::bytea[], ${p(4)}::jsonb[])
-     )
-     SELECT pg_notify(${p(5)}, '') WHERE cardinality(${p(0)}::uuid[]) > 0`;
-}
-
-function announceParams(rows: readonly OutboxRow[]): unknown[] {
-  return [
-    rows.map((row) => row.eventId),
-    rows.map((row) => row.subject),
-    rows.map((row) => row.eventType),
-    rows.map((row) => Buffer.from(row.payload)),
-    rows.map((row) => JSON.stringify(row.headers)),
-    outboxChannel,
-  ];
+  return `announced AS (${outboxInsertManySql(first)})
+     SELECT 1`;
 }
 
 /** An order's request for a reservation, in canonical form (see normalizeItems). */
@@ -170,7 +152,7 @@ export async function saveReservations(tx: Queryable, decisions: ReservationDeci
     held.map((item) => item.quantity),
     decisions.refused.map((refusal) => refusal.orderId),
     decisions.refused.map((refusal) => JSON.stringify(refusal.shortages.map(shortageToJson))),
-    ...announceParams(decisions.events),
+    ...outboxManyParams(decisions.events),
   ]);
 }
 
@@ -268,6 +250,6 @@ export async function moveItems(
     moves.map((m) => m.movement.reserved),
     moves.map((m) => m.movement.sold),
     moves.map((m) => m.to),
-    ...announceParams(events),
+    ...outboxManyParams(events),
   ]);
 }

@@ -1,4 +1,4 @@
-import { type OutboxRow, outboxChannel, outboxInsertSql, outboxParams } from "@shopmesh/events";
+import { type OutboxRow, outboxInsertSql, outboxParams } from "@shopmesh/events";
 import type pg from "pg";
 import type { Order, OrderLine, OrderStatus, Transition } from "./order.js";
 
@@ -71,9 +71,10 @@ function rowToOrder(row: OrderRow): StoredOrder {
 
 /**
  * Inserts an order, its lines, its first history entry and the event announcing it
- * (an outbox row) in one statement — atomic without BEGIN/COMMIT round trips — and
- * wakes the outbox relays and the order's watchers. Answers undefined when the
- * customer already has an order with this idempotency key (nothing is written).
+ * (an outbox row) in one statement — atomic without BEGIN/COMMIT round trips. No
+ * watcher can be waiting for an order that did not exist, so nothing is notified.
+ * Answers undefined when the customer already has an order with this idempotency key
+ * (nothing is written).
  */
 export async function insertOrder(db: pg.Pool | pg.ClientBase, order: NewOrder, event: OutboxRow) {
   const { rows } = await db.query<{ created_at: Date }>({
@@ -91,9 +92,9 @@ export async function insertOrder(db: pg.Pool | pg.ClientBase, order: NewOrder, 
      ), history AS (
        INSERT INTO order_history (order_id, seq, status, at) SELECT order_id, 1, 'pending', created_at FROM created
      ), announced AS (
-       ${outboxInsertSql(13, "created")}
+       ${outboxInsertSql(11, "created")}
      )
-     SELECT created_at, pg_notify($11, order_id::text), pg_notify($12, '') FROM created`,
+     SELECT created_at FROM created`,
     values: [
       order.orderId,
       order.customerId,
@@ -105,8 +106,6 @@ export async function insertOrder(db: pg.Pool | pg.ClientBase, order: NewOrder, 
       order.lines.map((line) => line.name),
       order.lines.map((line) => line.quantity),
       order.lines.map((line) => line.unitPriceMinor.toString()),
-      orderChangedChannel,
-      outboxChannel,
       ...outboxParams(event),
     ],
   });

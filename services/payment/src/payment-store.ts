@@ -1,4 +1,4 @@
-import { type OutboxRow, outboxChannel, outboxInsertSql, outboxParams } from "@shopmesh/events";
+import { type OutboxRow, outboxInsertSql, outboxParams } from "@shopmesh/events";
 import type pg from "pg";
 import type { ChargeState, Money, Payment } from "./payment.js";
 import type { ChargeOutcome } from "./payment-provider.js";
@@ -232,7 +232,6 @@ async function recordChange(
 ): Promise<Payment | undefined> {
   const first = 3 + values.length;
   const announce = event ? `, announced AS (${outboxInsertSql(first, "changed")})` : "";
-  const notify = event ? `, pg_notify($${first + 5}, '')` : "";
   const { rows } = await db.query<PaymentRow>({
     name: event ? `${name}-announced` : name,
     text: `WITH changed AS (${sql}
@@ -241,13 +240,8 @@ async function recordChange(
        SELECT $1::text, $2::uuid FROM changed WHERE $1::text IS NOT NULL
        ON CONFLICT DO NOTHING
      )${announce}
-     SELECT changed.*${notify} FROM changed`,
-    values: [
-      inbox?.consumer ?? null,
-      inbox?.eventId ?? null,
-      ...values,
-      ...(event ? [...outboxParams(event), outboxChannel] : []),
-    ],
+     SELECT changed.* FROM changed`,
+    values: [inbox?.consumer ?? null, inbox?.eventId ?? null, ...values, ...(event ? outboxParams(event) : [])],
   });
   return rows[0] && rowToPayment(rows[0]);
 }

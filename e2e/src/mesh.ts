@@ -53,9 +53,10 @@ export interface Mesh {
 
 /**
  * Starts inventory, payment and order in this process, each with its own fresh
- * database, sharing a NATS namespace, wired to each other over real gRPC.
+ * database, sharing a NATS namespace, wired to each other over real gRPC. `env`
+ * adds settings for every service (the browser tests set CORS_ORIGINS).
  */
-export async function startMesh(label: string): Promise<Mesh> {
+export async function startMesh(label: string, env: Record<string, string> = {}): Promise<Mesh> {
   const nats = createTestNats(label);
   const databases = Object.fromEntries(
     await Promise.all(names.map(async (name) => [name, await createTestDatabase(`${label}_${name}`)] as const)),
@@ -80,6 +81,7 @@ export async function startMesh(label: string): Promise<Mesh> {
     INVENTORY_TARGET: `127.0.0.1:${ports.inventory.grpc}`,
     SHUTDOWN_GRACE_MS: "3000",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "error",
+    ...env,
   });
   const running = new Map<ServiceName, RunningService>();
   const start = async (name: ServiceName) => {

@@ -1,0 +1,94 @@
+import type { Amount } from "./money.js";
+
+/** One line of the cart. Name and price are for display; the order service prices the order. */
+export interface CartLine {
+  readonly sku: string;
+  readonly name: string;
+  readonly unitPrice: Amount;
+  readonly quantity: number;
+}
+
+/** The cart: at most one line per SKU, in the order products were added. */
+export type Cart = readonly CartLine[];
+
+/** The most units of one SKU an order line may carry (the contract allows 1000). */
+export const maxQuantity = 1000;
+
+/** Adds units of a product, merging with its existing line. */
+export function addToCart(cart: Cart, item: Omit<CartLine, "quantity">, quantity = 1): Cart {
+  const existing = cart.find((line) => line.sku === item.sku);
+  if (!existing) return [...cart, { ...item, quantity: clamp(quantity) }];
+  return cart.map((line) => (line.sku === item.sku ? { ...item, quantity: clamp(line.quantity + quantity) } : line));
+}
+
+/** Sets a line's quantity; zero or less removes it. */
+export function setQuantity(cart: Cart, sku: string, quantity: number): Cart {
+  if (!Number.isFinite(quantity) || quantity <= 0) return removeLine(cart, sku);
+  return cart.map((line) => (line.sku === sku ? { ...line, quantity: clamp(quantity) } : line));
+}
+
+/** Removes a SKU's line. */
+export function removeLine(cart: Cart, sku: string): Cart {
+  return cart.filter((line) => line.sku !== sku);
+}
+
+/** Units in the cart. */
+export function itemCount(cart: Cart): number {
+  return cart.reduce((sum, line) => sum + line.quantity, 0);
+}
+
+/** The cart's total per currency (an order needs a single currency). */
+export function cartTotals(cart: Cart): Amount[] {
+  const totals = new Map<string, bigint>();
+  for (const line of cart) {
+    const code = line.unitPrice.currencyCode;
+    totals.set(code, (totals.get(code) ?? 0n) + line.unitPrice.amountMinor * BigInt(line.quantity));
+  }
+  return [...totals].map(([currencyCode, amountMinor]) => ({ currencyCode, amountMinor }));
+}
+
+const storageKey = "shopmesh.cart.v1";
+
+/** Reads the cart kept in the browser; anything unreadable is an empty cart. */
+export function loadCart(storage: Pick<Storage, "getItem">): Cart {
+  try {
+    const raw: unknown = JSON.parse(storage.getItem(storageKey) ?? "[]");
+    if (!Array.isArray(raw)) return [];
+    return raw.flatMap((entry: unknown): CartLine[] => {
+      const line = entry as Record<string, unknown> | null;
+      const price = line?.unitPrice as Record<string, unknown> | undefined;
+      if (
+        typeof line?.sku !== "string" ||
+        typeof line.name !== "string" ||
+        typeof line.quantity !== "number" ||
+        typeof price?.amountMinor !== "string" ||
+        typeof price.currencyCode !== "string"
+      ) {
+        return [];
+      }
+      return [
+        {
+          sku: line.sku,
+          name: line.name,
+          quantity: clamp(line.quantity),
+          unitPrice: { amountMinor: BigInt(price.amountMinor), currencyCode: price.currencyCode },
+        },
+      ];
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** Keeps the cart in the browser across reloads. */
+export function saveCart(storage: Pick<Storage, "setItem">, cart: Cart): void {
+  const plain = cart.map((line) => ({
+    ...line,
+    unitPrice: { amountMinor: line.unitPrice.amountMinor.toString(), currencyCode: line.unitPrice.currencyCode },
+  }));
+  storage.setItem(storageKey, JSON.stringify(plain));
+}
+
+function clamp(quantity: number): number {
+  return Math.min(maxQuantity, Math.max(1, Math.floor(quantity)));
+}

@@ -1,0 +1,34 @@
+import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+import { CatalogService } from "@shopmesh/gen/shopmesh/inventory/v1/catalog_service_pb.js";
+import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
+import type { StorefrontConfig } from "./config.js";
+import { traceParentInterceptor } from "./tracing.js";
+
+/** The two services the storefront talks to, over the Connect protocol. */
+export interface Clients {
+  readonly catalog: Client<typeof CatalogService>;
+  readonly orders: Client<typeof OrderService>;
+}
+
+/**
+ * Connect-Web clients from the generated service descriptors. Order calls carry
+ * the signed-in customer's bearer token; catalog calls need none.
+ */
+export function createClients(config: StorefrontConfig, token: () => string | undefined): Clients {
+  const bearer: Interceptor = (next) => (req) => {
+    const value = token();
+    if (value) req.header.set("authorization", `Bearer ${value}`);
+    return next(req);
+  };
+  return {
+    catalog: createClient(
+      CatalogService,
+      createConnectTransport({ baseUrl: config.catalogUrl, interceptors: [traceParentInterceptor] }),
+    ),
+    orders: createClient(
+      OrderService,
+      createConnectTransport({ baseUrl: config.orderUrl, interceptors: [bearer, traceParentInterceptor] }),
+    ),
+  };
+}

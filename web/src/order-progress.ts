@@ -1,0 +1,102 @@
+import { type Order, OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
+
+/** Where one checkout step stands. */
+export type StepState = "done" | "active" | "waiting" | "failed" | "skipped";
+
+/** One step of the checkout as the order page shows it. */
+export interface Step {
+  readonly key: "placed" | "reserved" | "paid" | "confirmed";
+  readonly label: string;
+  readonly state: StepState;
+  readonly note: string;
+}
+
+/** The order's outcome in a sentence, with what to do next. */
+export interface Outcome {
+  readonly tone: "progress" | "success" | "failure";
+  readonly title: string;
+  readonly detail: string;
+}
+
+const finalStatuses = new Set([OrderStatus.CONFIRMED, OrderStatus.REJECTED, OrderStatus.CANCELLED]);
+
+/** Whether the order no longer changes on its own. */
+export function isFinal(status: OrderStatus): boolean {
+  return finalStatuses.has(status);
+}
+
+/** Whether the customer may still cancel (the service answers a CANCELLED order unchanged). */
+export function canCancel(status: OrderStatus): boolean {
+  return status === OrderStatus.PENDING || status === OrderStatus.RESERVED || status === OrderStatus.CONFIRMED;
+}
+
+/** Human names of the statuses. */
+export const statusLabel: Record<OrderStatus, string> = {
+  [OrderStatus.UNSPECIFIED]: "Unknown",
+  [OrderStatus.PENDING]: "Placed",
+  [OrderStatus.RESERVED]: "Stock reserved",
+  [OrderStatus.CONFIRMED]: "Confirmed",
+  [OrderStatus.REJECTED]: "Rejected",
+  [OrderStatus.CANCELLED]: "Cancelled",
+};
+
+/** Whether a cancellation came from the payment rather than the customer. */
+export function wasDeclined(order: Pick<Order, "status" | "statusReason" | "paymentId">): boolean {
+  return (
+    order.status === OrderStatus.CANCELLED &&
+    order.paymentId === "" &&
+    /declin|insufficient|payment/i.test(order.statusReason)
+  );
+}
+
+/** The four checkout steps of an order, from its status and history. */
+export function orderSteps(order: Pick<Order, "status" | "statusReason" | "paymentId" | "history">): Step[] {
+  const reached = new Set([order.status, ...order.history.map((change) => change.status)]);
+  const confirmed = reached.has(OrderStatus.CONFIRMED);
+  const paid = confirmed || order.paymentId !== "";
+  const reserved = paid || reached.has(OrderStatus.RESERVED);
+  const steps = [
+    { key: "placed", label: "Order placed", done: true },
+    { key: "reserved", label: "Stock reserved", done: reserved },
+    { key: "paid", label: "Payment captured", done: paid },
+    { key: "confirmed", label: "Confirmed", done: confirmed && order.status !== OrderStatus.CANCELLED },
+  ] as const;
+  const ended = isFinal(order.status);
+  const next = steps.findIndex((s) => !s.done);
+  return steps.map(({ key, label, done }, index): Step => {
+    if (done) return { key, label, state: "done", note: "" };
+    if (index === next)
+      return { key, label, state: ended ? "failed" : "active", note: ended ? order.statusReason : "" };
+    return { key, label, state: ended ? "skipped" : "waiting", note: "" };
+  });
+}
+
+/** The sentence at the top of the order page. */
+export function orderOutcome(order: Pick<Order, "status" | "statusReason" | "paymentId">): Outcome {
+  switch (order.status) {
+    case OrderStatus.CONFIRMED:
+      return { tone: "success", title: "Confirmed", detail: "Paid and confirmed. Thank you for your order!" };
+    case OrderStatus.REJECTED:
+      return {
+        tone: "failure",
+        title: "Rejected: not enough stock",
+        detail: `${order.statusReason || "Some items were out of stock"}. Nothing was charged. Lower the quantity or choose another product, then order again.`,
+      };
+    case OrderStatus.CANCELLED:
+      return wasDeclined(order)
+        ? {
+            tone: "failure",
+            title: "Cancelled: the payment was declined",
+            detail: `The payment provider said "${order.statusReason}". Nothing was charged and the stock was released. Try again with another card.`,
+          }
+        : {
+            tone: "failure",
+            title: "Cancelled",
+            detail: `${order.statusReason || "The order was cancelled"}. Reserved stock was released${order.paymentId ? " and the payment refunded" : ""}.`,
+          };
+    case OrderStatus.RESERVED:
+      return { tone: "progress", title: "Stock reserved", detail: "Your items are set aside; taking the payment…" };
+    default:
+      return { tone: "progress", title: "Placed", detail: "We received your order and are reserving the stock…" };
+  }
+}

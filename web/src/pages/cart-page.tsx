@@ -1,0 +1,76 @@
+import { cartTotals, maxQuantity, removeLine, setQuantity } from "../cart.js";
+import { formatMoney } from "../money.js";
+import { href } from "../route.js";
+import { useShop } from "../shop.js";
+import { PageTitle, Price } from "../ui.js";
+
+/** The cart, kept in this browser: change quantities, remove lines, go to checkout. */
+export function CartPage() {
+  const { cart, setCart } = useShop();
+  if (cart.length === 0) {
+    return (
+      <>
+        <PageTitle>Your cart</PageTitle>
+        <p>
+          Your cart is empty. <a href={href({ page: "catalog", query: "" })}>Browse the catalog</a>.
+        </p>
+      </>
+    );
+  }
+  return (
+    <>
+      <PageTitle>Your cart</PageTitle>
+      <ul className="lines">
+        {cart.map((line) => (
+          <li key={line.sku} className="line">
+            <div>
+              <a href={href({ page: "product", sku: line.sku })}>{line.name}</a>
+              <p className="muted">
+                <Price amount={line.unitPrice} /> each
+              </p>
+            </div>
+            <div className="line-controls">
+              <label htmlFor={`qty-${line.sku}`}>Quantity of {line.name}</label>
+              <input
+                id={`qty-${line.sku}`}
+                type="number"
+                min={1}
+                max={maxQuantity}
+                value={line.quantity}
+                onChange={(event) => {
+                  const quantity = Number(event.target.value);
+                  if (quantity > 0) setCart((current) => setQuantity(current, line.sku, quantity));
+                }}
+              />
+              <button
+                type="button"
+                className="secondary"
+                aria-label={`Remove ${line.name} from the cart`}
+                onClick={() => setCart((current) => removeLine(current, line.sku))}
+              >
+                Remove
+              </button>
+            </div>
+            <p className="line-total">
+              <Price amount={{ ...line.unitPrice, amountMinor: line.unitPrice.amountMinor * BigInt(line.quantity) }} />
+            </p>
+          </li>
+        ))}
+      </ul>
+      <p className="total">
+        Total:{" "}
+        <strong>
+          {cartTotals(cart)
+            .map((total) => formatMoney(total))
+            .join(" + ")}
+        </strong>
+      </p>
+      <p className="muted">Prices and stock are checked again when you place the order.</p>
+      <p>
+        <a className="button" href={href({ page: "checkout" })}>
+          Check out
+        </a>
+      </p>
+    </>
+  );
+}

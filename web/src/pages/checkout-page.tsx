@@ -1,0 +1,172 @@
+import { type FormEvent, useRef, useState } from "react";
+import { cartTotals } from "../cart.js";
+import { formatMoney } from "../money.js";
+import { explain, type Problem } from "../problem.js";
+import { href } from "../route.js";
+import { useShop } from "../shop.js";
+import { traced } from "../tracing.js";
+import { PageTitle, Price, ProblemPanel } from "../ui.js";
+import { newKey } from "../use-call.js";
+import { SignInForm } from "./sign-in.js";
+
+/** The payment simulator's test tokens, explained (services/payment/README.md). */
+export const testCards = [
+  { token: "tok_visa", label: "Test Visa", effect: "The payment succeeds and the order is confirmed." },
+  {
+    token: "tok_declined",
+    label: "Declined card",
+    effect: "The bank declines: the order is cancelled, nothing is charged.",
+  },
+  {
+    token: "tok_insufficient_funds",
+    label: "Insufficient funds",
+    effect: "Declined for insufficient funds: the order is cancelled.",
+  },
+  {
+    token: "tok_transient_3",
+    label: "Flaky provider",
+    effect: "Fails three times, is retried automatically, then succeeds.",
+  },
+  { token: "tok_visa_slow", label: "Slow Visa", effect: "Succeeds after a 200 ms delay." },
+] as const;
+
+/** Checkout: the cart's lines, a test card, and Place order; then the live order page. */
+export function CheckoutPage() {
+  const { cart, setCart, session, clients, navigate } = useShop();
+  const [choice, setChoice] = useState<string>("tok_visa");
+  const [other, setOther] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<Problem | undefined>();
+  const attempt = useRef<{ fingerprint: string; key: string } | undefined>(undefined);
+
+  if (cart.length === 0) {
+    return (
+      <>
+        <PageTitle>Checkout</PageTitle>
+        <p>
+          Your cart is empty. <a href={href({ page: "catalog", query: "" })}>Browse the catalog</a>.
+        </p>
+      </>
+    );
+  }
+  const paymentToken = choice === "other" ? other.trim() : choice;
+  const paymentError = problem?.fields.payment_token;
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const items = cart.map((line) => ({ sku: line.sku, quantity: line.quantity }));
+    const fingerprint = JSON.stringify([items, paymentToken]);
+    if (attempt.current?.fingerprint !== fingerprint) attempt.current = { fingerprint, key: newKey() };
+    const idempotencyKey = attempt.current.key;
+    setBusy(true);
+    setProblem(undefined);
+    try {
+      const { order } = await traced("checkout", (contextValues) =>
+        clients.orders.placeOrder({ idempotencyKey, items, paymentToken }, { contextValues }),
+      );
+      if (!order) throw new Error("the order service answered no order");
+      setCart(() => []);
+      navigate({ page: "order", orderId: order.orderId });
+    } catch (error) {
+      setProblem(explain(error, "Ordering"));
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <PageTitle>Checkout</PageTitle>
+      <section aria-labelledby="summary-title">
+        <h2 id="summary-title">Your order</h2>
+        <ul className="summary">
+          {cart.map((line, index) => {
+            const lineError = Object.entries(problem?.fields ?? {}).find(([field]) =>
+              field.startsWith(`items[${index}]`),
+            );
+            return (
+              <li key={line.sku}>
+                {line.quantity} × {line.name} <Price amount={line.unitPrice} />
+                {lineError ? <span className="field-error"> {lineError[1]}</span> : null}
+              </li>
+            );
+          })}
+        </ul>
+        <p className="total">
+          Total:{" "}
+          <strong>
+            {cartTotals(cart)
+              .map((total) => formatMoney(total))
+              .join(" + ")}
+          </strong>{" "}
+          <a href={href({ page: "cart" })}>Change the cart</a>
+        </p>
+      </section>
+      {session ? (
+        <form onSubmit={submit} noValidate>
+          <fieldset aria-describedby="cards-help">
+            <legend>Payment</legend>
+            <p id="cards-help" className="muted">
+              This shop runs the payment simulator: no real card numbers. Each test card below is a token the simulator
+              answers in a known way, so you can see every outcome.
+            </p>
+            {testCards.map((card) => (
+              <div className="choice" key={card.token}>
+                <input
+                  type="radio"
+                  id={`card-${card.token}`}
+                  name="card"
+                  value={card.token}
+                  checked={choice === card.token}
+                  onChange={() => setChoice(card.token)}
+                />
+                <label htmlFor={`card-${card.token}`}>
+                  <strong>{card.label}</strong> <code>{card.token}</code> — {card.effect}
+                </label>
+              </div>
+            ))}
+            <div className="choice">
+              <input
+                type="radio"
+                id="card-other"
+                name="card"
+                value="other"
+                checked={choice === "other"}
+                onChange={() => setChoice("other")}
+              />
+              <label htmlFor="card-other">Another test token</label>
+            </div>
+            {choice === "other" ? (
+              <div className="field">
+                <label htmlFor="payment-token">Payment token</label>
+                <input
+                  id="payment-token"
+                  value={other}
+                  onChange={(event) => setOther(event.target.value)}
+                  aria-invalid={paymentError ? true : undefined}
+                  aria-describedby={paymentError ? "payment-token-error" : "payment-token-hint"}
+                />
+                <p id="payment-token-hint" className="muted">
+                  Lower-case letters, digits and underscores, e.g. <code>tok_transient_2_slow</code>.
+                </p>
+                {paymentError ? (
+                  <p id="payment-token-error" className="field-error">
+                    {paymentError}
+                  </p>
+                ) : null}
+              </div>
+            ) : paymentError ? (
+              <p className="field-error">{paymentError}</p>
+            ) : null}
+          </fieldset>
+          {problem ? <ProblemPanel problem={problem} /> : null}
+          <button type="submit" className="primary" disabled={busy}>
+            {busy ? "Placing your order…" : "Place order"}
+          </button>
+        </form>
+      ) : (
+        <section aria-labelledby="sign-in-title">
+          <h2 id="sign-in-title">Sign in to check out</h2>
+          <SignInForm />
+        </section>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,112 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { BadRequestSchema, ErrorInfoSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
+
+/** A failed call, said so a person understands it and knows what to do next. */
+export interface Problem {
+  readonly title: string;
+  readonly detail: string;
+  /** What the person can do about it. */
+  readonly action: string;
+  /** Field violations by request field path (`payment_token`, `items[0].quantity`). */
+  readonly fields: Readonly<Record<string, string>>;
+  /** Whether trying the same thing again later may work. */
+  readonly retryable: boolean;
+  readonly code: Code;
+}
+
+const unavailable = (what: string): Omit<Problem, "fields" | "code"> => ({
+  title: `${what} is unavailable right now`,
+  detail: "The service did not answer. Nothing was changed.",
+  action: "Wait a moment and try again; your cart is kept.",
+  retryable: true,
+});
+
+/**
+ * Explains an RPC error: validation violations per field, a stable reason from the
+ * order service's ErrorInfo, or the status code. `what` names the service asked
+ * ("The catalog", "Ordering").
+ */
+export function explain(error: unknown, what = "The shop"): Problem {
+  const connect = ConnectError.from(error);
+  const fields = Object.fromEntries(
+    connect.findDetails(BadRequestSchema).flatMap((bad) => bad.fieldViolations.map((v) => [v.field, v.description])),
+  );
+  const reason = connect.findDetails(ErrorInfoSchema)[0]?.reason ?? "";
+  const base = { fields, code: connect.code };
+  switch (reason) {
+    case "ORDER_UNKNOWN_SKU":
+      return {
+        ...base,
+        title: "A product in your cart is no longer sold",
+        detail: connect.rawMessage,
+        action: "Remove it from your cart and check out again.",
+        retryable: false,
+      };
+    case "ORDER_MIXED_CURRENCIES":
+      return {
+        ...base,
+        title: "Your cart mixes currencies",
+        detail: "One order is paid in one currency.",
+        action: "Check out the products of each currency separately.",
+        retryable: false,
+      };
+    case "ORDER_NOT_CANCELLABLE":
+      return {
+        ...base,
+        title: "This order can no longer be cancelled",
+        detail: connect.rawMessage,
+        action: "Reload the order to see where it stands.",
+        retryable: false,
+      };
+    case "ORDER_INVENTORY_UNAVAILABLE":
+      return { ...base, ...unavailable("Pricing") };
+  }
+  switch (connect.code) {
+    case Code.InvalidArgument:
+      return {
+        ...base,
+        title: "Some details need fixing",
+        detail: Object.keys(fields).length > 0 ? "See the highlighted fields." : connect.rawMessage,
+        action: "Correct them and try again.",
+        retryable: false,
+      };
+    case Code.Unauthenticated:
+      return {
+        ...base,
+        title: "Please sign in",
+        detail: "Your session is missing or has expired.",
+        action: "Sign in again, then retry.",
+        retryable: false,
+      };
+    case Code.PermissionDenied:
+      return {
+        ...base,
+        title: "Not allowed",
+        detail: "This account may not do that.",
+        action: "Sign in as a customer.",
+        retryable: false,
+      };
+    case Code.NotFound:
+      return {
+        ...base,
+        title: "Not found",
+        detail: connect.rawMessage,
+        action: "Check the link, or go back to the catalog.",
+        retryable: false,
+      };
+    case Code.Unavailable:
+    case Code.DeadlineExceeded:
+    case Code.ResourceExhausted:
+    case Code.Aborted:
+    case Code.Unknown:
+      return { ...base, ...unavailable(what) };
+    default:
+      return {
+        ...base,
+        title: "Something went wrong",
+        detail: connect.rawMessage,
+        action: "Try again; if it keeps happening, contact support.",
+        retryable: true,
+      };
+  }
+}

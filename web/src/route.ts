@@ -1,0 +1,40 @@
+/** The storefront's pages, addressed by the URL fragment so static hosting needs no rewrites. */
+export type Route =
+  | { readonly page: "catalog"; readonly query: string }
+  | { readonly page: "product"; readonly sku: string }
+  | { readonly page: "cart" }
+  | { readonly page: "checkout" }
+  | { readonly page: "orders" }
+  | { readonly page: "order"; readonly orderId: string }
+  | { readonly page: "sign-in" }
+  | { readonly page: "not-found" };
+
+/** Reads a route from `location.hash` (`#/products/SKU-1`, `#/orders/<id>`, `#/?q=lamp`). */
+export function parseRoute(hash: string): Route {
+  const [path = "", search = ""] = hash.replace(/^#/, "").split("?");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const [first, second] = parts;
+  if (parts.length === 0) return { page: "catalog", query: new URLSearchParams(search).get("q") ?? "" };
+  if (first === "products" && second && parts.length === 2) return { page: "product", sku: second };
+  if (first === "orders" && second && parts.length === 2) return { page: "order", orderId: second };
+  if (parts.length === 1 && (first === "cart" || first === "checkout" || first === "orders" || first === "sign-in")) {
+    return { page: first };
+  }
+  return { page: "not-found" };
+}
+
+/** The fragment of a route, for links. */
+export function href(route: Route): string {
+  switch (route.page) {
+    case "catalog":
+      return route.query ? `#/?${new URLSearchParams({ q: route.query })}` : "#/";
+    case "product":
+      return `#/products/${encodeURIComponent(route.sku)}`;
+    case "order":
+      return `#/orders/${encodeURIComponent(route.orderId)}`;
+    case "not-found":
+      return "#/";
+    default:
+      return `#/${route.page}`;
+  }
+}

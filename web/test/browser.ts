@@ -1,0 +1,51 @@
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BrowserContext, chromium } from "playwright-core";
+
+/** Debian's Chromium; playwright-core drives it (no browser download, ever). */
+export const chromiumPath = "/usr/bin/chromium";
+
+const flags = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** Installs Debian's `chromium` package when it is missing (CI on a clean machine). */
+export function ensureChromium(): void {
+  if (existsSync(chromiumPath)) return;
+  const apt = (...args: string[]) =>
+    spawnSync("apt-get", args, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  if (apt("install", "-y", "--no-install-recommends", "chromium").status !== 0) {
+    apt("update");
+    apt("install", "-y", "--no-install-recommends", "chromium");
+  }
+  if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing and apt-get could not install chromium`);
+}
+
+/** A headless Chromium with a fresh profile, closed (and its profile removed) by `close`. */
+export async function launchBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+  ensureChromium();
+  const profile = await mkdtemp(join(tmpdir(), "shopmesh-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: flags,
+    viewport: { width: 1024, height: 800 },
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,225 @@
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { products, stockLevel } from "@shopmesh/e2e/fixtures";
+import { type Mesh, startMesh } from "@shopmesh/e2e/mesh";
+import { OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
+import type { BrowserContext, Page } from "playwright-core";
+import { build } from "vite";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type StaticServer, serveStatic } from "../server/static-server.js";
+import { launchBrowser } from "./browser.js";
+
+const webDir = fileURLToPath(new URL("..", import.meta.url));
+/** Screenshots of each final state land here (gitignored): web/test-results/storefront/. */
+const artifacts = join(webDir, "test-results", "storefront");
+const run = Math.random().toString(36).slice(2, 8);
+const named = (list: ReturnType<typeof products>, noun: string) =>
+  list.map((product, index) => ({ ...product, name: `${noun} ${run} ${index + 1}` }));
+const plenty = named(products(3, 100n), "Lantern");
+const scarce = named(products(1, 1n), "Teapot")[0] ?? plenty[0];
+const [lantern1, lantern2, lantern3] = plenty as [(typeof plenty)[0], (typeof plenty)[0], (typeof plenty)[0]];
+
+let mesh: Mesh;
+let server: StaticServer;
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let context: BrowserContext;
+let dist: string;
+const config: Record<string, unknown> = {};
+
+beforeAll(async () => {
+  await mkdir(artifacts, { recursive: true });
+  dist = await mkdtemp(join(tmpdir(), "shopmesh-web-"));
+  await productionBuild(dist);
+  server = await serveStatic(dist, {
+    dev: { config, signCustomerToken: (customer) => mesh.customerToken(customer) },
+  });
+  mesh = await startMesh("storefront", { CORS_ORIGINS: server.url });
+  await mesh.seed([...plenty, scarce as (typeof plenty)[0]]);
+  config.orderUrl = `http://127.0.0.1:${mesh.ports.order.http}`;
+  config.catalogUrl = `http://127.0.0.1:${mesh.ports.inventory.http}`;
+  browser = await launchBrowser();
+  context = browser.context;
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await mesh?.close();
+  if (dist) await rm(dist, { recursive: true, force: true });
+});
+
+/** Builds the app as shipped (vitest sets NODE_ENV=test, which would make a development build). */
+async function productionBuild(outDir: string) {
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = "production";
+  try {
+    await build({
+      root: webDir,
+      configFile: join(webDir, "vite.config.ts"),
+      logLevel: "warn",
+      build: { outDir, emptyOutDir: true, sourcemap: false },
+    });
+  } finally {
+    process.env.NODE_ENV = nodeEnv;
+  }
+}
+
+async function signIn(page: Page, customer: string) {
+  await page.goto(`${server.url}/#/sign-in`);
+  await page.getByLabel("Customer id").fill(customer);
+  await page.getByRole("button", { name: "Sign in as demo customer" }).click();
+  await page.getByRole("button", { name: `Sign out ${customer}` }).waitFor();
+}
+
+async function search(page: Page, text: string) {
+  await page.goto(`${server.url}/#/`);
+  await page.getByLabel("Search products").fill(text);
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await page.getByRole("heading", { level: 1, name: `Results for “${text}”` }).waitFor();
+}
+
+async function addFromCatalog(page: Page, name: string) {
+  await search(page, name);
+  await page.getByRole("button", { name: `Add ${name} to cart` }).click();
+  await page.getByText("Added to your cart.").waitFor();
+}
+
+async function placeOrder(page: Page, card: RegExp) {
+  await page.goto(`${server.url}/#/checkout`);
+  await page.getByRole("radio", { name: card }).check();
+  await page.getByRole("button", { name: "Place order" }).click();
+}
+
+async function finalState(page: Page, status: keyof typeof OrderStatus, shot: string) {
+  const order = page.locator(`[data-order-status="${status}"]`);
+  await order.waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: join(artifacts, shot), fullPage: true });
+  return order;
+}
+
+const orderIdOf = (page: Page) => decodeURIComponent(new URL(page.url()).hash.replace("#/orders/", ""));
+
+describe("the storefront in a real browser against the real mesh", () => {
+  it("browses, keeps the cart across a reload, checks out and watches the order become CONFIRMED", async () => {
+    const page = await context.newPage();
+    await signIn(page, "shopper");
+    await search(page, run);
+    const card = page.getByRole("article", { name: lantern1.name });
+    expect(await card.textContent()).toContain("$12.50");
+    expect(await card.textContent()).toContain("100 in stock");
+    await page.getByRole("button", { name: `Add ${lantern1.name} to cart` }).click();
+    await page.getByRole("link", { name: lantern2.name }).click();
+    await page.getByRole("heading", { level: 1, name: lantern2.name }).waitFor();
+    await page.getByLabel("Quantity").fill("2");
+    await page.getByRole("button", { name: "Add to cart" }).click();
+    await page.getByText("Added 2 to your cart.").waitFor();
+
+    await page.getByRole("link", { name: /^Cart/ }).click();
+    await page.reload();
+    await page.getByRole("heading", { level: 1, name: "Your cart" }).waitFor();
+    expect(await page.getByLabel(`Quantity of ${lantern1.name}`).inputValue()).toBe("1");
+    expect(await page.getByLabel(`Quantity of ${lantern2.name}`).inputValue()).toBe("2");
+    expect(await page.locator(".total").textContent()).toContain("$37.50");
+    await page.screenshot({ path: join(artifacts, "cart-after-reload.png"), fullPage: true });
+
+    await page.getByRole("link", { name: "Check out" }).click();
+    expect(await page.getByText("tok_declined").isVisible()).toBe(true);
+    const placed = page.waitForRequest((request) => request.url().endsWith(".OrderService/PlaceOrder"));
+    const watched = page.waitForRequest((request) => request.url().endsWith(".OrderService/WatchOrder"));
+    await placeOrder(page, /Test Visa/);
+    expect((await placed).headers().traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    await watched;
+    const order = await finalState(page, "CONFIRMED", "order-confirmed.png");
+    expect(await order.getByRole("status").textContent()).toContain("Confirmed");
+    const states = await order.locator("[data-step]").evaluateAll((steps) => steps.map((s) => s.dataset.state));
+    expect(states).toEqual(["done", "done", "done", "done"]);
+    expect(await page.getByRole("link", { name: /^Cart/ }).textContent()).toContain("(0)");
+
+    const token = await mesh.customerToken("shopper");
+    const { order: stored } = await mesh.orders(token).getOrder({ orderId: orderIdOf(page) });
+    expect(stored?.status).toBe(OrderStatus.CONFIRMED);
+    expect(stored?.lines.map((line) => [line.sku, line.quantity])).toEqual([
+      [lantern1.sku, 1],
+      [lantern2.sku, 2],
+    ]);
+    await page.close();
+  });
+
+  it("shows an order for more than the stock as rejected, and charges nothing", async () => {
+    const page = await context.newPage();
+    await signIn(page, "shopper");
+    await addFromCatalog(page, scarce?.name ?? "");
+    await page.goto(`${server.url}/#/cart`);
+    await page.getByLabel(`Quantity of ${scarce?.name}`).fill("3");
+    await placeOrder(page, /Test Visa/);
+    const order = await finalState(page, "REJECTED", "order-rejected-out-of-stock.png");
+    expect(await order.getByRole("status").textContent()).toContain("Rejected: not enough stock");
+    expect(await order.locator('[data-step="reserved"]').getAttribute("data-state")).toBe("failed");
+    expect(await order.getByRole("button", { name: "Cancel this order" }).count()).toBe(0);
+    expect((await stockLevel(mesh, scarce?.sku ?? "")).available).toBe(1n);
+    await page.close();
+  });
+
+  it("shows a declined card as cancelled, on a phone-sized screen", async () => {
+    const page = await context.newPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await signIn(page, "shopper");
+    await addFromCatalog(page, lantern3.name);
+    await placeOrder(page, /Declined card/);
+    const order = await finalState(page, "CANCELLED", "order-cancelled-declined.png");
+    expect(await order.getByRole("status").textContent()).toContain("the payment was declined");
+    expect(await order.locator('[data-step="paid"]').getAttribute("data-state")).toBe("failed");
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width).toBeLessThanOrEqual(390);
+    await page.close();
+  });
+
+  it("shows a validation error next to the payment field, and an unavailable service with what to do", async () => {
+    const page = await context.newPage();
+    await signIn(page, "shopper");
+    await addFromCatalog(page, lantern1.name);
+    await placeOrder(page, /Another test token/);
+    await page.getByLabel("Payment token").fill("Not A Token");
+    await page.getByRole("button", { name: "Place order" }).click();
+    const error = page.locator("#payment-token-error");
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/match/);
+    expect(await page.getByLabel("Payment token").getAttribute("aria-invalid")).toBe("true");
+    await page.screenshot({ path: join(artifacts, "checkout-field-violation.png"), fullPage: true });
+
+    await page.getByLabel("Payment token").fill("tok_visa");
+    await mesh.stop("order");
+    try {
+      await page.getByRole("button", { name: "Place order" }).click();
+      await page.getByRole("alert").filter({ hasText: "Ordering is unavailable right now" }).waitFor();
+      await page.screenshot({ path: join(artifacts, "checkout-service-unavailable.png"), fullPage: true });
+    } finally {
+      await mesh.start("order");
+    }
+    await page.getByRole("button", { name: "Place order" }).click();
+    await finalState(page, "CONFIRMED", "order-confirmed-after-retry.png");
+    await page.close();
+  });
+
+  it("lists my orders, and a keyboard user can skip to the content", async () => {
+    const page = await context.newPage();
+    await signIn(page, "shopper");
+    await page.goto(`${server.url}/#/orders`);
+    await page.locator(".order-row").first().waitFor();
+    expect(await page.locator(".order-row").count()).toBe(4);
+    expect(await page.locator(".orders").textContent()).toMatch(/Confirmed.*Cancelled.*Rejected.*Confirmed/s);
+    await page.screenshot({ path: join(artifacts, "my-orders.png"), fullPage: true });
+    await page.close();
+
+    const fresh = await context.newPage();
+    await fresh.goto(server.url);
+    await fresh.getByRole("heading", { level: 1, name: "Catalog" }).waitFor();
+    await fresh.keyboard.press("Tab");
+    expect(await fresh.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
+    await fresh.keyboard.press("Enter");
+    expect(await fresh.evaluate(() => document.activeElement?.tagName)).toBe("H1");
+    await fresh.close();
+  });
+});

@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { href, parseRoute, type Route } from "./route.js";
+
+describe("routes", () => {
+  it("round-trips every page through the URL fragment", () => {
+    const routes: Route[] = [
+      { page: "catalog", query: "" },
+      { page: "catalog", query: "desk lamp & more" },
+      { page: "product", sku: "SKU-000042" },
+      { page: "cart" },
+      { page: "checkout" },
+      { page: "orders" },
+      { page: "order", orderId: "0b4f1c9e-4a4e-4b5e-9d27-3f1c2a7b9e10" },
+      { page: "sign-in" },
+    ];
+    for (const route of routes) expect(parseRoute(href(route))).toEqual(route);
+  });
+
+  it("answers not-found for anything else", () => {
+    expect(parseRoute("#/nowhere")).toEqual({ page: "not-found" });
+    expect(parseRoute("#/products/a/b")).toEqual({ page: "not-found" });
+    expect(parseRoute("")).toEqual({ page: "catalog", query: "" });
+  });
+});

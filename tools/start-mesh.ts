@@ -2,16 +2,19 @@
  * Starts the whole mesh for local use: PostgreSQL and NATS (DATABASE_URL / NATS_URL
  * when given, else an embedded PostgreSQL and a nats-server whose data persist in
  * .shopmesh/), a database per service, the three services as separate processes
- * (the inventory seeds its catalog when empty), and prints how to call them.
+ * (the inventory seeds its catalog when empty), the storefront on
+ * http://localhost:5173, and prints how to call them.
  * Ctrl-C stops everything it started, services first.
  */
 import { fileURLToPath } from "node:url";
 import { type PrivateServer, startPrivateNats, startPrivatePostgres } from "@shopmesh/testing";
 import { demoToken, devKey, stateDir } from "./dev-identity.js";
 import { type LaunchedMesh, launchMesh } from "./mesh-processes.js";
+import { startStorefront, storefrontOrigins } from "./storefront.js";
 
 const owned: PrivateServer[] = [];
 let mesh: LaunchedMesh | undefined;
+let storefront: Awaited<ReturnType<typeof startStorefront>> | undefined;
 let stopping = false;
 
 async function main() {
@@ -23,13 +26,14 @@ async function main() {
     natsUrl,
     authDevKey: devKey(),
     databasePrefix: "shopmesh",
-    env: { SEED_CATALOG: "true" },
+    env: { SEED_CATALOG: "true", CORS_ORIGINS: process.env.CORS_ORIGINS ?? storefrontOrigins.join(",") },
     onLine: (name, line) => console.log(`[${name}] ${line}`),
     onExit: (name, code, signal) => {
       console.error(`✖ ${name} exited (${signal ?? `code ${code}`}); stopping the mesh`);
       void stop(1);
     },
   });
+  storefront = await startStorefront();
   await printBanner(postgresUrl, natsUrl);
 }
 
@@ -42,6 +46,7 @@ async function printBanner(postgresUrl: string, natsUrl: string) {
   });
   console.log(`
 shopmesh is running.
+  storefront ${storefront?.url}   (sign in as the demo customer; test cards on the checkout page)
   order      gRPC 127.0.0.1:50051   Connect http://127.0.0.1:8081
   inventory  gRPC 127.0.0.1:50052   Connect http://127.0.0.1:8082
   payment    gRPC 127.0.0.1:50053   (internal: gRPC only)
@@ -72,6 +77,7 @@ Ctrl-C stops the mesh.
 async function stop(code: number) {
   if (stopping) return;
   stopping = true;
+  await storefront?.close();
   await mesh?.stop();
   await Promise.all(owned.map((server) => server.stop()));
   process.exit(code);

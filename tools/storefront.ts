@@ -1,0 +1,30 @@
+/**
+ * Serves the storefront (web/) for local use: the Vite dev server on
+ * http://localhost:5173 with the development endpoints — `/config.json` and the
+ * demo sign-in `/dev/token`, which signs with the development key held by this
+ * process (the browser never sees the key). Used by `npm start`.
+ */
+import { fileURLToPath } from "node:url";
+import { devEndpointsPlugin } from "@shopmesh/web/dev-server";
+import { createServer } from "vite";
+import { demoToken } from "./dev-identity.js";
+
+/** The storefront's local address; the services' CORS_ORIGINS must allow it. */
+export const storefrontPort = 5173;
+export const storefrontOrigins = [`http://localhost:${storefrontPort}`, `http://127.0.0.1:${storefrontPort}`];
+
+/** Starts the dev server; the order and catalog URLs default to :8081/:8082 on the page's host. */
+export async function startStorefront(): Promise<{ url: string; close(): Promise<void> }> {
+  const root = fileURLToPath(new URL("../web/", import.meta.url));
+  const config: Record<string, unknown> = {};
+  if (process.env.STOREFRONT_OTLP_TRACES_URL) config.otlpTracesUrl = process.env.STOREFRONT_OTLP_TRACES_URL;
+  const server = await createServer({
+    root,
+    configFile: `${root}vite.config.ts`,
+    logLevel: "warn",
+    server: { host: "127.0.0.1", port: storefrontPort, strictPort: true },
+    plugins: [devEndpointsPlugin({ config, signCustomerToken: (customer) => demoToken("customer", customer) })],
+  });
+  await server.listen();
+  return { url: `http://localhost:${storefrontPort}`, close: () => server.close() };
+}

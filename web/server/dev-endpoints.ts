@@ -9,7 +9,8 @@ export interface DevEndpointsOptions {
   readonly signCustomerToken: (customerId: string) => Promise<string>;
 }
 
-type Middleware = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+/** A connect-style request handler. */
+export type Middleware = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 
 const customerPattern = /^[A-Za-z0-9_.@-]{1,64}$/;
 

@@ -2,8 +2,7 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { extname, join, normalize } from "node:path";
-import type { DevEndpointsOptions } from "./dev-endpoints.js";
-import { createDevEndpoints } from "./dev-endpoints.js";
+import { createDevEndpoints, type DevEndpointsOptions, type Middleware } from "./dev-endpoints.js";
 
 const types: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -22,14 +21,19 @@ export interface StaticServer {
 
 /**
  * Serves a production build (`dist/`) as static files, plus the development
- * endpoints when given: what the browser tests run against.
+ * endpoints and any other middleware when given: what the browser tests run against.
  */
 export function serveStatic(
   dir: string,
-  { host = "127.0.0.1", port = 0, dev }: { host?: string; port?: number; dev?: DevEndpointsOptions } = {},
+  {
+    host = "127.0.0.1",
+    port = 0,
+    dev,
+    middleware,
+  }: { host?: string; port?: number; dev?: DevEndpointsOptions; middleware?: Middleware } = {},
 ): Promise<StaticServer> {
   const devEndpoints = dev ? createDevEndpoints(dev) : undefined;
-  const files = async (path: string) => {
+  const find = async (path: string) => {
     const file = normalize(join(dir, path === "/" ? "index.html" : path));
     if (!file.startsWith(normalize(dir))) return undefined;
     const info = await stat(file).catch(() => undefined);
@@ -38,7 +42,7 @@ export function serveStatic(
   const server: Server = createServer((req, res) => {
     const serve = async () => {
       const path = decodeURIComponent(new URL(req.url ?? "/", "http://static.local").pathname);
-      const file = await files(path);
+      const file = await find(path);
       if (!file) {
         res.writeHead(404, { "content-type": "text/plain" }).end("not found");
         return;
@@ -46,9 +50,10 @@ export function serveStatic(
       res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" });
       createReadStream(file).pipe(res);
     };
-    const fallback = () => void serve().catch(() => res.writeHead(500).end());
-    if (devEndpoints) devEndpoints(req, res, fallback);
-    else fallback();
+    const files = () => void serve().catch(() => res.writeHead(500).end());
+    const dev = () => (devEndpoints ? devEndpoints(req, res, files) : files());
+    if (middleware) middleware(req, res, dev);
+    else dev();
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);

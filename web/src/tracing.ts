@@ -15,7 +15,7 @@ import type { StorefrontConfig } from "./config.js";
  */
 export function startTracing(config: StorefrontConfig): void {
   const spanProcessors: SpanProcessor[] = config.otlpTracesUrl
-    ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: config.otlpTracesUrl }))]
+    ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: config.otlpTracesUrl }), { scheduledDelayMillis: 1000 })]
     : [];
   const provider = new WebTracerProvider({
     resource: resourceFromAttributes({ "service.name": "storefront" }),

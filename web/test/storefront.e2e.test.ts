@@ -5,9 +5,11 @@ import { fileURLToPath } from "node:url";
 import { products, stockLevel } from "@shopmesh/e2e/fixtures";
 import { type Mesh, startMesh } from "@shopmesh/e2e/mesh";
 import { OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
+import { waitFor } from "@shopmesh/testing";
 import type { BrowserContext, Page } from "playwright-core";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Middleware } from "../server/dev-endpoints.js";
 import { type StaticServer, serveStatic } from "../server/static-server.js";
 import { launchBrowser } from "./browser.js";
 
@@ -28,13 +30,40 @@ let context: BrowserContext;
 let dist: string;
 const config: Record<string, unknown> = {};
 
+interface ExportedSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId?: string;
+  readonly name: string;
+}
+/** Spans the browser exported over OTLP/HTTP (JSON) to the test server's /v1/traces. */
+const exported: ExportedSpan[] = [];
+const collector: Middleware = (req, res, next) => {
+  if (req.method !== "POST" || req.url !== "/v1/traces") return next();
+  let body = "";
+  req.on("data", (chunk: Buffer) => {
+    body += chunk.toString();
+  });
+  req.on("end", () => {
+    const request = JSON.parse(body) as {
+      resourceSpans?: { scopeSpans?: { spans?: ExportedSpan[] }[] }[];
+    };
+    for (const resource of request.resourceSpans ?? []) {
+      for (const scope of resource.scopeSpans ?? []) exported.push(...(scope.spans ?? []));
+    }
+    res.writeHead(200, { "content-type": "application/json" }).end("{}");
+  });
+};
+
 beforeAll(async () => {
   await mkdir(artifacts, { recursive: true });
   dist = await mkdtemp(join(tmpdir(), "shopmesh-web-"));
   await productionBuild(dist);
   server = await serveStatic(dist, {
     dev: { config, signCustomerToken: (customer) => mesh.customerToken(customer) },
+    middleware: collector,
   });
+  config.otlpTracesUrl = `${server.url}/v1/traces`;
   mesh = await startMesh("storefront", { CORS_ORIGINS: server.url });
   await mesh.seed([...plenty, scarce as (typeof plenty)[0]]);
   config.orderUrl = `http://127.0.0.1:${mesh.ports.order.http}`;
@@ -102,7 +131,7 @@ async function finalState(page: Page, status: keyof typeof OrderStatus, shot: st
 const orderIdOf = (page: Page) => decodeURIComponent(new URL(page.url()).hash.replace("#/orders/", ""));
 
 describe("the storefront in a real browser against the real mesh", () => {
-  it("browses, keeps the cart across a reload, checks out and watches the order become CONFIRMED", async () => {
+  it("browses, keeps the cart across a reload, checks out from a traced click and watches the order become CONFIRMED", async () => {
     const page = await context.newPage();
     await signIn(page, "shopper");
     await search(page, run);
@@ -129,7 +158,8 @@ describe("the storefront in a real browser against the real mesh", () => {
     const placed = page.waitForRequest((request) => request.url().endsWith(".OrderService/PlaceOrder"));
     const watched = page.waitForRequest((request) => request.url().endsWith(".OrderService/WatchOrder"));
     await placeOrder(page, /Test Visa/);
-    expect((await placed).headers().traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    const traceparent = (await placed).headers().traceparent ?? "";
+    expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     await watched;
     const order = await finalState(page, "CONFIRMED", "order-confirmed.png");
     expect(await order.getByRole("status").textContent()).toContain("Confirmed");
@@ -144,6 +174,18 @@ describe("the storefront in a real browser against the real mesh", () => {
       [lantern1.sku, 1],
       [lantern2.sku, 2],
     ]);
+
+    const [, traceId, fetchSpanId] = traceparent.split("-");
+    const { click, call } = await waitFor(
+      () => {
+        const click = exported.find((span) => span.name === "checkout" && span.traceId === traceId);
+        const call = exported.find((span) => span.spanId === fetchSpanId);
+        return click && call ? { click, call } : undefined;
+      },
+      { timeoutMs: 15_000, description: "the browser to export the checkout click and its PlaceOrder fetch" },
+    );
+    expect(click.parentSpanId ?? "").toBe("");
+    expect(call.parentSpanId).toBe(click.spanId);
     await page.close();
   });
 

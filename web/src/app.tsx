@@ -12,7 +12,7 @@ import { SignInPage } from "./pages/sign-in.js";
 import { href, parseRoute, type Route } from "./route.js";
 import { completeOidcSignIn, loadSession, type Session, saveSession } from "./session.js";
 import { type Shop, ShopContext } from "./shop.js";
-import { PageTitle } from "./ui.js";
+import { PageBoundary, PageTitle } from "./ui.js";
 
 /** The storefront: header and navigation, the current page, the cart and the session. */
 export function App({ config }: { config: StorefrontConfig }) {
@@ -119,7 +119,9 @@ export function App({ config }: { config: StorefrontConfig }) {
         </nav>
       </header>
       <main id="main">
-        <Page route={route} />
+        <PageBoundary key={href(route)}>
+          <Page route={route} />
+        </PageBoundary>
       </main>
     </ShopContext.Provider>
   );

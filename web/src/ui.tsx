@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import { Component, type ReactNode } from "react";
 import { type Amount, formatMoney } from "./money.js";
 import type { Problem } from "./problem.js";
 
@@ -44,4 +44,30 @@ export function Price({ amount }: { amount: Amount | undefined }) {
 /** The page heading; focused after navigation so keyboard and screen-reader users land on it. */
 export function PageTitle({ children }: { children: ReactNode }) {
   return <h1 tabIndex={-1}>{children}</h1>;
+}
+
+/** Keeps a page that fails to render from blanking the screen: says so and offers a way on. */
+export class PageBoundary extends Component<{ children: ReactNode }, { failed: boolean }> {
+  override state = { failed: false };
+
+  static getDerivedStateFromError(): { failed: boolean } {
+    return { failed: true };
+  }
+
+  override componentDidCatch(error: unknown): void {
+    console.error("the page failed to render", error);
+  }
+
+  override render(): ReactNode {
+    if (!this.state.failed) return this.props.children;
+    return (
+      <div className="problem" role="alert">
+        <h2>This page could not be shown</h2>
+        <p>Something unexpected went wrong in the storefront. Your cart is kept.</p>
+        <p className="action">
+          <a href="#/">Go to the catalog</a> or reload the page.
+        </p>
+      </div>
+    );
+  }
 }

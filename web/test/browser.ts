@@ -24,9 +24,9 @@ export function ensureChromium(): void {
   if (existsSync(chromiumPath)) return;
   const apt = (...args: string[]) =>
     spawnSync("apt-get", args, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-  if (apt("install", "-y", "--no-install-recommends", "chromium").status !== 0) {
+  if (apt("install", "-y", "chromium").status !== 0) {
     apt("update");
-    apt("install", "-y", "--no-install-recommends", "chromium");
+    apt("install", "-y", "chromium");
   }
   if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing and apt-get could not install chromium`);
 }

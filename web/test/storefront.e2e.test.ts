@@ -245,7 +245,7 @@ describe("the storefront in a real browser against the real mesh", () => {
     await page.close();
   });
 
-  it("lists my orders, and a keyboard user can skip to the content", async () => {
+  it("lists my orders, cancels a confirmed one with a refund, and a keyboard user can skip to the content", async () => {
     const page = await context.newPage();
     await signIn(page, "shopper");
     await page.goto(`${server.url}/#/orders`);
@@ -253,6 +253,12 @@ describe("the storefront in a real browser against the real mesh", () => {
     expect(await page.locator(".order-row").count()).toBe(4);
     expect(await page.locator(".orders").textContent()).toMatch(/Confirmed.*Cancelled.*Rejected.*Confirmed/s);
     await page.screenshot({ path: join(artifacts, "my-orders.png"), fullPage: true });
+
+    await page.locator(".order-row a").first().click();
+    await page.locator('[data-order-status="CONFIRMED"]').waitFor();
+    await page.getByRole("button", { name: "Cancel this order" }).click();
+    const cancelled = await finalState(page, "CANCELLED", "order-cancelled-by-customer.png");
+    expect(await cancelled.getByRole("status").textContent()).toContain("the payment refunded");
     await page.close();
 
     const fresh = await context.newPage();

@@ -111,7 +111,7 @@ async function search(page: Page, text: string) {
 
 async function addFromCatalog(page: Page, name: string) {
   await search(page, name);
-  await page.getByRole("button", { name: `Add ${name} to cart` }).click();
+  await page.getByRole("button", { name: `Add to cart: ${name}` }).click();
   await page.getByText("Added to your cart.").waitFor();
 }
 
@@ -138,7 +138,7 @@ describe("the storefront in a real browser against the real mesh", () => {
     const card = page.getByRole("article", { name: lantern1.name });
     expect(await card.textContent()).toContain("$12.50");
     expect(await card.textContent()).toContain("100 in stock");
-    await page.getByRole("button", { name: `Add ${lantern1.name} to cart` }).click();
+    await page.getByRole("button", { name: `Add to cart: ${lantern1.name}` }).click();
     await page.getByRole("link", { name: lantern2.name }).click();
     await page.getByRole("heading", { level: 1, name: lantern2.name }).waitFor();
     await page.getByLabel("Quantity").fill("2");

@@ -1,4 +1,5 @@
-import { cartTotals, maxQuantity, removeLine, setQuantity } from "../cart.js";
+import { useEffect, useState } from "react";
+import { type CartLine, cartTotals, maxQuantity, removeLine, setQuantity } from "../cart.js";
 import { formatMoney } from "../money.js";
 import { href } from "../route.js";
 import { useShop } from "../shop.js";
@@ -30,18 +31,7 @@ export function CartPage() {
               </p>
             </div>
             <div className="line-controls">
-              <label htmlFor={`qty-${line.sku}`}>Quantity of {line.name}</label>
-              <input
-                id={`qty-${line.sku}`}
-                type="number"
-                min={1}
-                max={maxQuantity}
-                value={line.quantity}
-                onChange={(event) => {
-                  const quantity = Number(event.target.value);
-                  if (quantity > 0) setCart((current) => setQuantity(current, line.sku, quantity));
-                }}
-              />
+              <QuantityField line={line} />
               <button
                 type="button"
                 className="secondary"
@@ -71,6 +61,33 @@ export function CartPage() {
           Check out
         </a>
       </p>
+    </>
+  );
+}
+
+/** A line's quantity; a half-typed value (empty while retyping) stays in the field until it is a number. */
+function QuantityField({ line }: { line: CartLine }) {
+  const { setCart } = useShop();
+  const [draft, setDraft] = useState(String(line.quantity));
+  useEffect(() => setDraft(String(line.quantity)), [line.quantity]);
+  return (
+    <>
+      <label htmlFor={`qty-${line.sku}`}>Quantity of {line.name}</label>
+      <input
+        id={`qty-${line.sku}`}
+        type="number"
+        inputMode="numeric"
+        min={1}
+        max={maxQuantity}
+        value={draft}
+        onChange={(event) => {
+          setDraft(event.target.value);
+          const quantity = Number(event.target.value);
+          if (Number.isInteger(quantity) && quantity > 0)
+            setCart((current) => setQuantity(current, line.sku, quantity));
+        }}
+        onBlur={() => setDraft(String(line.quantity))}
+      />
     </>
   );
 }

@@ -89,7 +89,7 @@ function ProductCard({ product }: { product: Product }) {
       <button
         type="button"
         disabled={available <= 0n || !price}
-        aria-label={`Add ${product.name} to cart`}
+        aria-label={`Add to cart: ${product.name}`}
         onClick={() => {
           if (!price) return;
           setCart((cart) => addToCart(cart, { sku: product.sku, name: product.name, unitPrice: price }));

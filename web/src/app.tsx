@@ -21,7 +21,18 @@ export function App({ config }: { config: StorefrontConfig }) {
   const [session, setSessionState] = useState<Session | undefined>(() => loadSession(sessionStorage));
   const sessionRef = useRef(session);
   sessionRef.current = session;
-  const clients = useMemo(() => createClients(config, () => sessionRef.current?.token), [config]);
+  const clients = useMemo(
+    () =>
+      createClients(
+        config,
+        () => sessionRef.current?.token,
+        () => {
+          saveSession(sessionStorage, undefined);
+          setSessionState(undefined);
+        },
+      ),
+    [config],
+  );
   const shownRoute = useRef(route);
 
   useEffect(() => {

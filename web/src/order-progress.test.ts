@@ -31,13 +31,17 @@ describe("order progress", () => {
   });
 
   it("shows a rejection at the stock step, with the reason, and nothing to cancel", () => {
-    const rejected = order(OrderStatus.REJECTED, [OrderStatus.PENDING, OrderStatus.REJECTED], {
+    const rejected = create(OrderSchema, {
+      status: OrderStatus.REJECTED,
+      history: [{ status: OrderStatus.PENDING }, { status: OrderStatus.REJECTED }],
       statusReason: "out of stock: SKU-1",
+      lines: [{ sku: "SKU-1", name: "Desk Lamp", quantity: 3 }],
     });
     const steps = orderSteps(rejected);
     expect(steps.map((step) => step.state)).toEqual(["done", "failed", "skipped", "skipped"]);
     expect(steps[1]?.note).toBe("out of stock: SKU-1");
     expect(orderOutcome(rejected).title).toBe("Rejected: not enough stock");
+    expect(orderOutcome(rejected).detail).toMatch(/^Not enough stock of Desk Lamp\. Nothing was charged\./);
     expect(canCancel(rejected.status)).toBe(false);
   });
 

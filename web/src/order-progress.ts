@@ -56,23 +56,28 @@ export function orderSteps(order: Pick<Order, "status" | "statusReason" | "payme
   const paid = confirmed || order.paymentId !== "";
   const reserved = paid || reached.has(OrderStatus.RESERVED);
   const steps = [
-    { key: "placed", label: "Order placed", done: true },
-    { key: "reserved", label: "Stock reserved", done: reserved },
-    { key: "paid", label: "Payment captured", done: paid },
-    { key: "confirmed", label: "Confirmed", done: confirmed && order.status !== OrderStatus.CANCELLED },
+    { key: "placed", label: "Order placed", failed: "Not placed", done: true },
+    { key: "reserved", label: "Stock reserved", failed: "Stock not reserved", done: reserved },
+    { key: "paid", label: "Payment captured", failed: "Payment not captured", done: paid },
+    {
+      key: "confirmed",
+      label: "Confirmed",
+      failed: "Cancelled after confirmation",
+      done: confirmed && order.status !== OrderStatus.CANCELLED,
+    },
   ] as const;
   const ended = isFinal(order.status);
   const next = steps.findIndex((s) => !s.done);
-  return steps.map(({ key, label, done }, index): Step => {
+  return steps.map(({ key, label, failed, done }, index): Step => {
     if (done) return { key, label, state: "done", note: "" };
-    if (index === next)
-      return { key, label, state: ended ? "failed" : "active", note: ended ? order.statusReason : "" };
+    if (index === next && ended) return { key, label: failed, state: "failed", note: order.statusReason };
+    if (index === next) return { key, label, state: "active", note: "" };
     return { key, label, state: ended ? "skipped" : "waiting", note: "" };
   });
 }
 
 /** The sentence at the top of the order page. */
-export function orderOutcome(order: Pick<Order, "status" | "statusReason" | "paymentId">): Outcome {
+export function orderOutcome(order: Pick<Order, "status" | "statusReason" | "paymentId" | "lines">): Outcome {
   switch (order.status) {
     case OrderStatus.CONFIRMED:
       return { tone: "success", title: "Confirmed", detail: "Paid and confirmed. Thank you for your order!" };
@@ -80,7 +85,7 @@ export function orderOutcome(order: Pick<Order, "status" | "statusReason" | "pay
       return {
         tone: "failure",
         title: "Rejected: not enough stock",
-        detail: `${order.statusReason || "Some items were out of stock"}. Nothing was charged. Lower the quantity or choose another product, then order again.`,
+        detail: `${shortageSentence(order)} Nothing was charged. Lower the quantity or choose another product, then order again.`,
       };
     case OrderStatus.CANCELLED:
       return wasDeclined(order)
@@ -99,4 +104,12 @@ export function orderOutcome(order: Pick<Order, "status" | "statusReason" | "pay
     default:
       return { tone: "progress", title: "Placed", detail: "We received your order and are reserving the stock…" };
   }
+}
+
+/** "Not enough stock of Desk Lamp, Mug." from a reason such as "out of stock: SKU-1, SKU-2". */
+function shortageSentence(order: Pick<Order, "statusReason" | "lines">): string {
+  const match = /^out of stock: (.+)$/.exec(order.statusReason);
+  if (!match?.[1]) return order.statusReason ? `${order.statusReason}.` : "Some items were out of stock.";
+  const names = match[1].split(", ").map((sku) => order.lines.find((line) => line.sku === sku)?.name ?? sku);
+  return `Not enough stock of ${names.join(", ")}.`;
 }

@@ -129,8 +129,8 @@ function WatchedOrder({ orderId }: { orderId: string }) {
             <span aria-hidden="true" className="mark">
               {stepMark[step.state]}
             </span>{" "}
-            {step.label} <span className="visually-hidden">({stepWords[step.state]})</span>
-            {step.note ? <span className="note">: {step.note}</span> : null}
+            {step.label}
+            {step.note ? `: ${step.note}` : ""} <span className="visually-hidden">({stepWords[step.state]})</span>
           </li>
         ))}
       </ol>

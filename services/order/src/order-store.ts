@@ -167,6 +167,7 @@ export interface LockedOrder {
   readonly customerId: string;
   readonly totalMinor: bigint;
   readonly currency: string;
+  readonly createdAt: Date;
 }
 
 /** Locks orders for transitions, in id order (so concurrent batches never deadlock). */
@@ -177,16 +178,23 @@ export async function lockOrders(tx: pg.ClientBase, orderIds: readonly string[])
     customer_id: string;
     total_minor: string;
     currency: string;
+    created_at: Date;
   }>({
     name: "order.lock",
-    text: `SELECT order_id, status, customer_id, total_minor, currency FROM orders
+    text: `SELECT order_id, status, customer_id, total_minor, currency, created_at FROM orders
       WHERE order_id = ANY($1::uuid[]) ORDER BY order_id FOR UPDATE`,
     values: [orderIds],
   });
   return new Map(
     rows.map((row) => [
       row.order_id,
-      { status: row.status, customerId: row.customer_id, totalMinor: BigInt(row.total_minor), currency: row.currency },
+      {
+        status: row.status,
+        customerId: row.customer_id,
+        totalMinor: BigInt(row.total_minor),
+        currency: row.currency,
+        createdAt: row.created_at,
+      },
     ]),
   );
 }

@@ -31,6 +31,7 @@ export const orderService: ServiceDefinition<typeof config> = {
       catalog,
       catalogTimeoutMs: settings.INVENTORY_TIMEOUT_MS,
       watcher,
+      logger,
     });
     return {
       services: [registerService(OrderService, routes)],

@@ -6,6 +6,7 @@ import { createPaymentConsumers } from "./consumers.js";
 import type { PaymentProvider } from "./payment-provider.js";
 import { createPaymentRoutes } from "./routes.js";
 import { createSimulatedProvider } from "./simulated-provider.js";
+import { tracedProvider } from "./traced-provider.js";
 
 /** The payment service's own environment variables. */
 export const paymentConfig = {
@@ -34,8 +35,9 @@ export function createPaymentService(options: PaymentServiceOptions = {}): Servi
     config: paymentConfig,
     migrations: new URL("../migrations/", import.meta.url),
     async build({ settings, pool, outbox, logger }) {
-      const provider =
-        options.provider ?? createSimulatedProvider({ latencyMs: settings.PAYMENT_SIMULATOR_LATENCY_MS });
+      const provider = tracedProvider(
+        options.provider ?? createSimulatedProvider({ latencyMs: settings.PAYMENT_SIMULATOR_LATENCY_MS }),
+      );
       const deps = { pool, outbox, provider };
       return {
         services: [registerService(PaymentService, createPaymentRoutes(deps))],

@@ -1,7 +1,11 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import { signDevToken } from "@shopmesh/auth";
+import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
 import { seedCatalog } from "@shopmesh/inventory/seed";
 import { createPool, databaseUrl } from "@shopmesh/pg";
+import { createGrpcClient } from "@shopmesh/server";
 import { createTestNats, freePort, testInfrastructure, waitFor } from "@shopmesh/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -234,6 +238,39 @@ describe("one checkout is one trace", () => {
       events: ["orders.placed", "inventory.stock.rejected", "orders.rejected"],
       sql: ["order", "inventory"],
     });
+  });
+});
+
+describe("trace context in request headers", () => {
+  it("is continued from gRPC metadata and from gRPC-Web headers, as from Connect", async () => {
+    const order = await checkout(inStock[0]?.sku ?? "", "tok_visa");
+    const grpc = createGrpcClient(OrderService, {
+      target: `127.0.0.1:${mesh.services.find((service) => service.name === "order")?.grpcPort}`,
+      headers: () => ({ authorization: `Bearer ${token}` }),
+    });
+    const grpcWeb = createClient(
+      OrderService,
+      createGrpcWebTransport({ baseUrl: `http://127.0.0.1:${port("order", "http")}`, httpVersion: "1.1" }),
+    );
+    const callers = { grpc: randomBytes(16).toString("hex"), grpcWeb: randomBytes(16).toString("hex") };
+    const traceparent = (traceId: string) => `00-${traceId}-${randomBytes(8).toString("hex")}-01`;
+    try {
+      await grpc.getOrder({ orderId: order.orderId }, { headers: { traceparent: traceparent(callers.grpc) } });
+      await grpcWeb.getOrder(
+        { orderId: order.orderId },
+        { headers: { authorization: `Bearer ${token}`, traceparent: traceparent(callers.grpcWeb) } },
+      );
+    } finally {
+      grpc.close();
+    }
+    for (const traceId of Object.values(callers)) {
+      const served = await waitFor(
+        () => receiver.spans.find((span) => span.traceId === traceId && span.kind === SpanKinds.server),
+        { timeoutMs: 10_000, description: `the GetOrder server span of trace ${traceId}` },
+      );
+      expect(served).toMatchObject({ name: "shopmesh.order.v1.OrderService/GetOrder", service: "order" });
+      expect(served.attributes["rpc.system"]).toBe("grpc");
+    }
   });
 });
 

@@ -7,8 +7,9 @@
  *   --mode open     a fixed arrival rate, latency measured from the intended send time
  *                   (no coordinated omission);
  *   --mode both     closed, then open (default);
- *   --mode tracing  the closed loop three times, with tracing off, 100% sampled and
- *                   10% sampled (parent-based), and the overhead of each.
+ *   --mode tracing  the closed loop with tracing off, 100% sampled and 10% sampled
+ *                   (parent-based), `--rounds N` times in rotating order, and the
+ *                   overhead of each (medians).
  * Spans go to an OTLP sink in this process; except in tracing mode, 10% are sampled.
  * It follows each order to its final state through the order service's events on
  * NATS, and prints orders accepted/s, PlaceOrder p50/p99, confirmed/s end to end,
@@ -44,6 +45,7 @@ const { values: args } = parseArgs({
     rate: { type: "string", default: "250" },
     warmup: { type: "string", default: "3" },
     profile: { type: "boolean", default: false },
+    rounds: { type: "string", default: "1" },
   },
 });
 const durationMs = Number(args.duration) * 1000;
@@ -119,10 +121,18 @@ async function main() {
     });
   }
   try {
-    const variants = args.mode === "tracing" ? tracingVariants : [defaultVariant];
+    // In tracing mode, rounds alternate the variants so that drift in what else the
+    // machine does weighs on each alike; the overhead compares their medians.
+    const variants =
+      args.mode === "tracing"
+        ? Array.from({ length: Number(args.rounds) }, (_, round) =>
+            tracingVariants.map((_, index) => tracingVariants[(index + round) % tracingVariants.length]),
+          ).flat()
+        : [defaultVariant];
     const results: ScenarioResult[] = [];
     let rss: Record<string, number> = {};
     for (const [index, variant] of variants.entries()) {
+      if (!variant) continue;
       console.log(`\n■ ${variant.name} (${JSON.stringify(variant.env)})`);
       current = { databasePrefix: `bench_${run}_${index}` };
       current.mesh = await startBenchMesh(infra, current.databasePrefix, { ...variant.env, ...sink.env });
@@ -210,7 +220,11 @@ function maxRss(a: Record<string, number>, b: Record<string, number>): Record<st
 
 /** Confirmed orders per second with 100% and 10% sampling against tracing off. */
 function reportTracingOverhead(results: ScenarioResult[], received: { requests: number; megabytes: number }) {
-  const rate = (name: string) => results.find((r) => r.scenario === `${name}: closed`)?.confirmedPerS ?? Number.NaN;
+  const rate = (name: string) =>
+    percentile(
+      results.filter((r) => r.scenario === `${name}: closed`).map((r) => r.confirmedPerS),
+      0.5,
+    );
   const off = rate("tracing off");
   const drop = (name: string) => round((1 - rate(name) / off) * 100);
   const overhead = { full: drop("100% sampled"), tenth: drop("10% sampled") };

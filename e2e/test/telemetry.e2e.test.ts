@@ -321,7 +321,6 @@ describe("logs and metrics", () => {
       /^shopmesh_consumer_pending\{/,
       /^shopmesh_consumer_ack_pending\{/,
       /^shopmesh_db_pool_connections\{.*pool="order".*state="used"/,
-      /^db_client_operation_duration_count\{/,
       /^nodejs_eventloop_delay/,
       /^v8js_memory_heap_used/,
       /^v8js_gc_duration_count/,

@@ -1,6 +1,7 @@
 import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
 import { RuntimeNodeInstrumentation } from "@opentelemetry/instrumentation-runtime-node";
 import { resourceFromAttributes } from "@opentelemetry/resources";
+import { AggregationType } from "@opentelemetry/sdk-metrics";
 import { NodeSDK } from "@opentelemetry/sdk-node";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 
@@ -20,7 +21,10 @@ let sdk: NodeSDK | undefined;
  * it), and logs stay on stdout as JSON lines rather than going over OTLP.
  *
  * SQL spans come from the `pg` instrumentation and only inside a traced operation
- * (an RPC, an event being processed): the outbox relay's polling is not traced.
+ * (an RPC, an event being processed): the outbox relay's polling is not traced. Its
+ * metrics are dropped: the per-query histogram cost more CPU than every other metric
+ * together (a statement's duration is in the sampled traces), and its pool gauges
+ * cannot tell our pools apart (the runtime's `shopmesh.db.pool.*` gauges do).
  */
 export function startTelemetry(identity: TelemetryIdentity, env = process.env): void {
   if (sdk) return;
@@ -32,6 +36,7 @@ export function startTelemetry(identity: TelemetryIdentity, env = process.env): 
       "deployment.environment.name": env.DEPLOYMENT_ENVIRONMENT ?? "development",
     }),
     logRecordProcessors: [],
+    views: [{ meterName: "@opentelemetry/instrumentation-pg", aggregation: { type: AggregationType.DROP } }],
     instrumentations: [
       new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
       new RuntimeNodeInstrumentation(),

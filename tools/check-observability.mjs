@@ -11,7 +11,8 @@
  *    dashboards with stable unique uids, schemaVersion ≥ 39, unique panel ids, the
  *    provisioned datasource uids;
  * 4. when `promtool` is on the PATH (Debian: `apt-get install prometheus`), also
- *    `promtool check config` and `promtool check rules` on top.
+ *    `promtool check config`, `promtool check rules` and the alerts' unit tests
+ *    (`promtool test rules prometheus/alerts.test.yml`).
  *
  * Usage: node tools/check-observability.mjs
  */
@@ -132,6 +133,7 @@ if (promtool.status === 0) {
   for (const args of [
     ["check", "config", "--syntax-only", join(dir, "prometheus/prometheus.yml")],
     ["check", "rules", ...ruleFiles],
+    ["test", "rules", ...[...documents.keys()].filter((file) => file.endsWith(".test.yml"))],
   ]) {
     const result = spawnSync("promtool", args, { encoding: "utf8" });
     if (result.status !== 0) problem(dir, `promtool ${args.join(" ")}:\n${result.stdout}${result.stderr}`);

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import { signDevToken } from "@shopmesh/auth";
@@ -312,6 +313,20 @@ describe("logs and metrics", () => {
       description: "inventory to count the checkout's events",
     });
     const orderAfter = await scrape("order");
+    // deploy/observability/metrics.txt is what dashboards and alerts may query: it
+    // must list every family the services export, and nothing they do not.
+    const listed = readFileSync(new URL("../../deploy/observability/metrics.txt", import.meta.url), "utf8")
+      .split("\n")
+      .map((line) => line.replace(/#.*/, "").trim().split(/\s+/))
+      .filter(([name]) => name);
+    const exported = new Set(
+      (await Promise.all(services.map(scrape))).flatMap((text) => text.match(/^# TYPE \S+ \S+$/gm) ?? []),
+    );
+    const isListed = (line: string) => listed.some(([name, type]) => line === `# TYPE ${name} ${type}`);
+    expect([...exported].filter((line) => !isListed(line))).toEqual([]);
+    expect(
+      listed.filter(([name, type, flag]) => flag !== "optional" && !exported.has(`# TYPE ${name} ${type}`)),
+    ).toEqual([]);
     expect(value(orderAfter, placed)).toBe(value(orderBefore, placed) + 1);
     expect(value(orderAfter, placeCalls)).toBe(value(orderBefore, placeCalls) + 1);
     expect(value(orderAfter, /^shopmesh_orders_total\{.*order_status="confirmed".*\} /)).toBeGreaterThan(0);

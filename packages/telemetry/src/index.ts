@@ -1,6 +1,7 @@
 export { annotateActiveSpan, traceLogFields } from "./log-context.js";
 export {
   type Delivered,
+  declareConsumer,
   type MessageRoute,
   type ProcessOutcome,
   startProcess,

@@ -94,6 +94,21 @@ export function startPublish(route: MessageRoute, rowHeaders: Record<string, str
   };
 }
 
+/**
+ * Starts a consumer's count of dead letters at zero for each subject it handles: a
+ * counter series that first appears at 1 is invisible to PromQL's increase(), and the
+ * first dead letter is the one an alert must not miss.
+ */
+export function declareConsumer(consumer: string, subjects: readonly string[]): void {
+  for (const subject of subjects) {
+    processed.add(0, {
+      "messaging.consumer.group.name": consumer,
+      "messaging.destination.name": subject,
+      "shopmesh.consumer.outcome": "dead_lettered",
+    });
+  }
+}
+
 /** How a consumer finished with an event. */
 export type ProcessOutcome = "applied" | "duplicate" | "retried" | "dead_lettered" | "ignored";
 

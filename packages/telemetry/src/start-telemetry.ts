@@ -4,6 +4,7 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { AggregationType } from "@opentelemetry/sdk-metrics";
 import { NodeSDK } from "@opentelemetry/sdk-node";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
+import { observeProcess } from "./process-metrics.js";
 
 /** Who is reporting, before OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES override it. */
 export interface TelemetryIdentity {
@@ -43,6 +44,7 @@ export function startTelemetry(identity: TelemetryIdentity, env = process.env): 
     ],
   });
   sdk.start();
+  observeProcess();
 }
 
 /** Flushes spans and metrics still buffered and stops the SDK (call last at shutdown). */

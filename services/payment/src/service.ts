@@ -3,10 +3,10 @@ import { PaymentService } from "@shopmesh/gen/shopmesh/payment/v1/payment_servic
 import type { ServiceDefinition } from "@shopmesh/runtime";
 import { registerService } from "@shopmesh/server";
 import { createPaymentConsumers } from "./consumers.js";
+import { instrumentedProvider } from "./instrumented-provider.js";
 import type { PaymentProvider } from "./payment-provider.js";
 import { createPaymentRoutes } from "./routes.js";
 import { createSimulatedProvider } from "./simulated-provider.js";
-import { tracedProvider } from "./traced-provider.js";
 
 /** The payment service's own environment variables. */
 export const paymentConfig = {
@@ -35,7 +35,7 @@ export function createPaymentService(options: PaymentServiceOptions = {}): Servi
     config: paymentConfig,
     migrations: new URL("../migrations/", import.meta.url),
     async build({ settings, pool, outbox, logger }) {
-      const provider = tracedProvider(
+      const provider = instrumentedProvider(
         options.provider ?? createSimulatedProvider({ latencyMs: settings.PAYMENT_SIMULATOR_LATENCY_MS }),
       );
       const deps = { pool, outbox, provider };

@@ -6,7 +6,11 @@
  *                   before the next (orders in flight bounded by N: sustained throughput);
  *   --mode open     a fixed arrival rate, latency measured from the intended send time
  *                   (no coordinated omission);
- *   --mode both     closed, then open (default).
+ *   --mode both     closed, then open (default);
+ *   --mode tracing  the closed loop with tracing off, 100% sampled and 10% sampled
+ *                   (parent-based), `--rounds N` times in rotating order, and the
+ *                   overhead of each (medians).
+ * Spans go to an OTLP sink in this process; except in tracing mode, 10% are sampled.
  * It follows each order to its final state through the order service's events on
  * NATS, and prints orders accepted/s, PlaceOrder p50/p99, confirmed/s end to end,
  * placement→CONFIRMED p50/p99, errors by code and each service's peak RSS, with a
@@ -17,6 +21,8 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -39,6 +45,7 @@ const { values: args } = parseArgs({
     rate: { type: "string", default: "250" },
     warmup: { type: "string", default: "3" },
     profile: { type: "boolean", default: false },
+    rounds: { type: "string", default: "1" },
   },
 });
 const durationMs = Number(args.duration) * 1000;
@@ -71,19 +78,37 @@ const namespace = `BENCH_${run.toUpperCase()}`;
 const samples = new Map<string, Sample>();
 const finalWaiters = new Map<string, () => void>();
 
+/** How the services trace, by bench variant (`--mode tracing` runs all three). */
+const tracingVariants = [
+  { name: "tracing off", env: { OTEL_TRACES_SAMPLER: "always_off" } },
+  { name: "100% sampled", env: { OTEL_TRACES_SAMPLER: "always_on" } },
+  { name: "10% sampled", env: { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" } },
+] as const;
+/** The other modes trace as a production deployment would: 10% of checkouts. */
+const defaultVariant = tracingVariants[2];
+
 async function main() {
   buildServices();
   const infra = await resolveInfrastructure();
   console.log(infra.summary.replace("test infrastructure", "bench infrastructure"));
-  let mesh: LaunchedMesh | undefined;
-  let nats: NatsConnection | undefined;
+  const sink = await startTraceSink();
+  const nats = await connect({ servers: infra.natsUrl });
+  followOutcomes(nats);
+  let current: { mesh?: LaunchedMesh; databasePrefix: string } | undefined;
+  const stopMesh = async () => {
+    const running = current;
+    current = undefined;
+    if (!running) return;
+    await running.mesh?.stop();
+    await removeStreams(nats);
+    await dropDatabases(infra.databaseUrl, running.databasePrefix);
+  };
   let cleaned: Promise<void> | undefined;
   const cleanUp = () => {
     cleaned ??= (async () => {
-      await mesh?.stop();
-      if (nats) await removeStreams(nats);
-      await nats?.close();
-      await dropDatabases(infra.databaseUrl);
+      await stopMesh();
+      await nats.close();
+      await sink.close();
       await infra.stop();
     })();
     return cleaned;
@@ -96,41 +121,122 @@ async function main() {
     });
   }
   try {
-    mesh = await launchMesh({
-      postgresUrl: infra.databaseUrl,
-      natsUrl: infra.natsUrl,
-      authDevKey: key.toString("base64url"),
-      databasePrefix: `bench_${run}`,
-      grpcBase: 51050,
-      httpBase: 9080,
-      compiled: true,
-      nodeFlags: [
-        ...productionNodeFlags,
-        ...(args.profile ? ["--cpu-prof", `--cpu-prof-dir=${process.cwd()}/.shopmesh/profiles`] : []),
-      ],
-      env: {
-        EVENT_NAMESPACE: namespace,
-        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
-        SEED_CATALOG: "true",
-        DB_POOL_SIZE: "12",
-      },
-      onLine: (name, line) => console.log(`[${name}] ${line}`),
-      onExit: (name, code, signal) => {
-        console.error(`✖ ${name} exited (${signal ?? `code ${code}`})`);
-        process.exit(1);
-      },
-    });
-    nats = await connect({ servers: infra.natsUrl });
-    followOutcomes(nats);
-    await raiseStock();
+    // In tracing mode, rounds alternate the variants so that drift in what else the
+    // machine does weighs on each alike; the overhead compares their medians.
+    const variants =
+      args.mode === "tracing"
+        ? Array.from({ length: Number(args.rounds) }, (_, round) =>
+            tracingVariants.map((_, index) => tracingVariants[(index + round) % tracingVariants.length]),
+          ).flat()
+        : [defaultVariant];
     const results: ScenarioResult[] = [];
-    if (args.mode === "closed" || args.mode === "both") results.push(await closedLoop(Number(args.concurrency)));
-    if (args.mode === "open" || args.mode === "both") results.push(await openLoop(Number(args.rate)));
-    const rss = peakRss(mesh);
+    let rss: Record<string, number> = {};
+    for (const [index, variant] of variants.entries()) {
+      if (!variant) continue;
+      console.log(`\n■ ${variant.name} (${JSON.stringify(variant.env)})`);
+      current = { databasePrefix: `bench_${run}_${index}` };
+      current.mesh = await startBenchMesh(infra, current.databasePrefix, { ...variant.env, ...sink.env });
+      await raiseStock();
+      const label = args.mode === "tracing" ? `${variant.name}: ` : "";
+      if (args.mode !== "open") results.push(labelled(label, await closedLoop(Number(args.concurrency))));
+      if (args.mode === "open" || args.mode === "both")
+        results.push(labelled(label, await openLoop(Number(args.rate))));
+      rss = maxRss(rss, peakRss(current.mesh));
+      await stopMesh();
+    }
     report(results, rss);
+    if (args.mode === "tracing") reportTracingOverhead(results, sink.received());
   } finally {
     await cleanUp();
   }
+}
+
+function startBenchMesh(
+  infra: Awaited<ReturnType<typeof resolveInfrastructure>>,
+  databasePrefix: string,
+  env: Record<string, string>,
+): Promise<LaunchedMesh> {
+  return launchMesh({
+    postgresUrl: infra.databaseUrl,
+    natsUrl: infra.natsUrl,
+    authDevKey: key.toString("base64url"),
+    databasePrefix,
+    grpcBase: 51050,
+    httpBase: 9080,
+    metricsBase: 9563,
+    compiled: true,
+    nodeFlags: [
+      ...productionNodeFlags,
+      ...(args.profile ? ["--cpu-prof", `--cpu-prof-dir=${process.cwd()}/.shopmesh/profiles`] : []),
+    ],
+    env: {
+      EVENT_NAMESPACE: namespace,
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
+      SEED_CATALOG: "true",
+      DB_POOL_SIZE: "12",
+      ...env,
+    },
+    onLine: (name, line) => console.log(`[${name}] ${line}`),
+    onExit: (name, code, signal) => {
+      console.error(`✖ ${name} exited (${signal ?? `code ${code}`})`);
+      process.exit(1);
+    },
+  });
+}
+
+/**
+ * Where the services export spans during a bench: an OTLP/HTTP endpoint in this
+ * process that reads and discards them, so exporting costs the services what it
+ * would against Jaeger while the sink costs next to nothing.
+ */
+async function startTraceSink() {
+  let bytes = 0;
+  let requests = 0;
+  const server = createServer((request, response) => {
+    request.on("data", (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    request.on("end", () => {
+      requests++;
+      response.writeHead(200, { "content-type": "application/x-protobuf" }).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" },
+    received: () => ({ requests, megabytes: round(bytes / 1024 / 1024) }),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+function labelled(label: string, result: ScenarioResult): ScenarioResult {
+  return { ...result, scenario: `${label}${result.scenario}` };
+}
+
+function maxRss(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(b).map(([name, mb]) => [name, Math.max(mb, a[name] ?? 0)]));
+}
+
+/** Confirmed orders per second with 100% and 10% sampling against tracing off. */
+function reportTracingOverhead(results: ScenarioResult[], received: { requests: number; megabytes: number }) {
+  const rate = (name: string) =>
+    percentile(
+      results.filter((r) => r.scenario === `${name}: closed`).map((r) => r.confirmedPerS),
+      0.5,
+    );
+  const off = rate("tracing off");
+  const drop = (name: string) => round((1 - rate(name) / off) * 100);
+  const overhead = { full: drop("100% sampled"), tenth: drop("10% sampled") };
+  console.log(
+    `\ntracing overhead (confirmed/s against tracing off): 100% sampled −${overhead.full}%, 10% sampled −${overhead.tenth}%`,
+  );
+  console.log(`spans exported: ${received.requests} OTLP requests, ${received.megabytes} MB`);
+  console.log(`${overhead.full <= 10 ? "✔" : "✖"} ≤ 10% fewer confirmed/s at 100% sampling`);
+  console.log(`${overhead.tenth <= 3 ? "✔" : "✖"} ≤ 3% fewer confirmed/s at 10% sampling`);
+  console.log(
+    `BENCH_TRACING ${JSON.stringify({ confirmedPerS: { off, full: rate("100% sampled"), tenth: rate("10% sampled") }, overheadPercent: overhead })}`,
+  );
 }
 
 /** The services run compiled, as in production: build them first. */
@@ -371,11 +477,11 @@ async function removeStreams(nats: NatsConnection) {
   }
 }
 
-async function dropDatabases(adminUrl: string) {
+async function dropDatabases(adminUrl: string, prefix: string) {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   for (const service of ["order", "inventory", "payment"]) {
-    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(`bench_${run}_${service}`)} WITH (FORCE)`);
+    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(`${prefix}_${service}`)} WITH (FORCE)`);
   }
   await client.end();
 }

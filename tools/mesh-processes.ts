@@ -19,11 +19,20 @@ export type ServiceName = "order" | "inventory" | "payment";
  */
 export const productionNodeFlags = ["--max-old-space-size=128"];
 
+/** The ports of one service. */
+export interface ServicePorts {
+  readonly grpc: number;
+  readonly http: number;
+  readonly metrics: number;
+}
+
 /** Where a launched service listens, and its process. */
 export interface LaunchedService {
   readonly name: ServiceName;
   readonly grpcPort: number;
   readonly httpPort: number;
+  /** Where Prometheus scrapes it: http://127.0.0.1:<metricsPort>/metrics. */
+  readonly metricsPort: number;
   readonly process: ChildProcess;
 }
 
@@ -37,6 +46,10 @@ export interface LaunchOptions {
   /** Base ports: order gRPC at grpcBase + 1, inventory + 2, payment + 3 (HTTP likewise). */
   readonly grpcBase?: number;
   readonly httpBase?: number;
+  /** Exact ports per service, instead of the bases (tests pick free ones). */
+  readonly ports?: Readonly<Record<ServiceName, ServicePorts>>;
+  /** Base port of the Prometheus endpoints: order at metricsBase + 1 and so on (default 9463). */
+  readonly metricsBase?: number;
   /** Run the compiled services (`npm run build` first) instead of their TypeScript sources. */
   readonly compiled?: boolean;
   /** Extra node flags, such as `--cpu-prof`. */
@@ -63,21 +76,33 @@ export async function launchMesh(options: LaunchOptions): Promise<LaunchedMesh> 
   const layout = [
     { name: "inventory", offset: 2, env: {} },
     { name: "payment", offset: 3, env: {} },
-    { name: "order", offset: 1, env: { INVENTORY_TARGET: `127.0.0.1:${grpcBase + 2}` } },
+    {
+      name: "order",
+      offset: 1,
+      env: { INVENTORY_TARGET: `127.0.0.1:${options.ports?.inventory.grpc ?? grpcBase + 2}` },
+    },
   ] as const;
   let stopping = false;
   const services: LaunchedService[] = [];
   for (const { name, offset, env } of layout) {
     const database = `${options.databasePrefix}_${name}`;
     await ensureDatabase(options.postgresUrl, database);
-    const grpcPort = grpcBase + offset;
-    const httpPort = httpBase + offset;
+    const grpcPort = options.ports?.[name].grpc ?? grpcBase + offset;
+    const httpPort = options.ports?.[name].http ?? httpBase + offset;
+    const metricsPort = options.ports?.[name].metrics ?? (options.metricsBase ?? 9463) + offset;
+    // Telemetry is imported before the service, as the images do, so `pg` is instrumented.
     const entry = options.compiled
-      ? [fileURLToPath(new URL(`../services/${name}/dist/main.js`, import.meta.url))]
+      ? [
+          "--import",
+          "@shopmesh/telemetry/register",
+          fileURLToPath(new URL(`../services/${name}/dist/main.js`, import.meta.url)),
+        ]
       : [
           "--conditions=@shopmesh/source",
           "--import",
           "tsx",
+          "--import",
+          "@shopmesh/telemetry/register",
           fileURLToPath(new URL(`../services/${name}/src/main.ts`, import.meta.url)),
         ];
     const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...entry], {
@@ -88,6 +113,8 @@ export async function launchMesh(options: LaunchOptions): Promise<LaunchedMesh> 
         GRPC_ADDRESS: `0.0.0.0:${grpcPort}`,
         HTTP_ADDRESS: `0.0.0.0:${httpPort}`,
         AUTH_DEV_KEY: options.authDevKey,
+        OTEL_SERVICE_NAME: name,
+        OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
         ...env,
         ...options.env,
       },
@@ -101,7 +128,7 @@ export async function launchMesh(options: LaunchOptions): Promise<LaunchedMesh> 
     child.once("exit", (code, signal) => {
       if (!stopping) options.onExit(name, code, signal);
     });
-    services.push({ name, grpcPort, httpPort, process: child });
+    services.push({ name, grpcPort, httpPort, metricsPort, process: child });
   }
   const stop = async () => {
     stopping = true;

@@ -6,6 +6,7 @@
  * http://localhost:5173, and prints how to call them.
  * Ctrl-C stops everything it started, services first.
  */
+import { createConnection } from "node:net";
 import { fileURLToPath } from "node:url";
 import { type PrivateServer, startPrivateNats, startPrivatePostgres } from "@shopmesh/testing";
 import { demoToken, devKey, stateDir } from "./dev-identity.js";
@@ -21,12 +22,17 @@ async function main() {
   const postgresUrl =
     process.env.DATABASE_URL ?? (await own(startPrivatePostgres({ dir: dataDir("postgres"), port: 54329 })));
   const natsUrl = process.env.NATS_URL ?? (await own(startPrivateNats({ dir: dataDir("nats"), port: 4229 })));
+  const tracing = await tracingEnv();
   mesh = await launchMesh({
     postgresUrl,
     natsUrl,
     authDevKey: devKey(),
     databasePrefix: "shopmesh",
-    env: { SEED_CATALOG: "true", CORS_ORIGINS: process.env.CORS_ORIGINS ?? storefrontOrigins.join(",") },
+    env: {
+      SEED_CATALOG: "true",
+      CORS_ORIGINS: process.env.CORS_ORIGINS ?? storefrontOrigins.join(","),
+      ...tracing,
+    },
     onLine: (name, line) => console.log(`[${name}] ${line}`),
     onExit: (name, code, signal) => {
       console.error(`✖ ${name} exited (${signal ?? `code ${code}`}); stopping the mesh`);
@@ -34,10 +40,10 @@ async function main() {
     },
   });
   storefront = await startStorefront();
-  await printBanner(postgresUrl, natsUrl);
+  await printBanner(postgresUrl, natsUrl, tracing);
 }
 
-async function printBanner(postgresUrl: string, natsUrl: string) {
+async function printBanner(postgresUrl: string, natsUrl: string, tracing: Record<string, string>) {
   const token = await demoToken("customer", "demo-customer");
   const place = JSON.stringify({
     idempotencyKey: `demo-${Date.now()}`,
@@ -51,6 +57,8 @@ shopmesh is running.
   inventory  gRPC 127.0.0.1:50052   Connect http://127.0.0.1:8082
   payment    gRPC 127.0.0.1:50053   (internal: gRPC only)
   PostgreSQL ${postgresUrl.replace(/:[^:@/]+@/, ":***@")}   NATS ${natsUrl}
+  metrics    ${mesh?.services.map(({ name, metricsPort }) => `${name} http://127.0.0.1:${metricsPort}/metrics`).join("   ")}
+  traces     ${tracesLine({ ...process.env, ...tracing })}
 
 A token for the demo customer (valid 12 h; another: npm run token -- --customer alice):
   export TOKEN=${token}
@@ -72,6 +80,34 @@ The same over gRPC with buf curl (schema from the contracts, no reflection neede
 Test payment tokens: tok_visa, tok_declined, tok_transient_3 (see services/payment/README.md).
 Ctrl-C stops the mesh.
 `);
+}
+
+/**
+ * Traces go where OTEL_* say; when nothing says, to a collector or Jaeger on this
+ * machine's OTLP port if one listens (`docker compose -f deploy/compose.yaml up jaeger`),
+ * else nowhere — rather than failing every export in the background.
+ */
+async function tracingEnv(): Promise<Record<string, string>> {
+  if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_TRACES_EXPORTER) return {};
+  const listening = await new Promise<boolean>((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port: 4318, timeout: 500 });
+    const answer = (value: boolean) => {
+      socket.destroy();
+      resolve(value);
+    };
+    socket.once("connect", () => answer(true));
+    socket.once("error", () => answer(false));
+    socket.once("timeout", () => answer(false));
+  });
+  return listening ? { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" } : { OTEL_TRACES_EXPORTER: "none" };
+}
+
+function tracesLine(env: Record<string, string | undefined>): string {
+  if (env.OTEL_TRACES_EXPORTER === "none") {
+    return "off: start Jaeger (OTLP on :4318) or set OTEL_EXPORTER_OTLP_ENDPOINT, then npm start again";
+  }
+  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT ?? "http://localhost:4318";
+  return `OTLP to ${endpoint} (Jaeger UI http://localhost:16686: search tag shopmesh.order.id=<id>)`;
 }
 
 async function stop(code: number) {

@@ -15,6 +15,7 @@ for (const against of breakingBaselines()) {
   run(bin("buf"), ["breaking", "--against", `.git#ref=${against}`]);
 }
 run(bin("biome"), ["check", "."]);
+run("node", ["tools/check-observability.mjs"]);
 run(bin("turbo"), ["run", "typecheck"], { env: { TURBO_TELEMETRY_DISABLED: "1" } });
 run(bin("tsc"), ["-p", "tools"]);
 run(bin("vitest"), ["run", ...process.argv.slice(2)]);

@@ -1,6 +1,7 @@
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
+import { declareConsumer } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { createDeliveries, keyOf } from "./deliveries.js";
@@ -159,6 +160,10 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   if (exists) await options.jsm.consumers.update(stream, options.name, config);
   else await options.jsm.consumers.add(stream, config);
 
+  declareConsumer(
+    options.name,
+    options.subscriptions.map(({ schema }) => options.catalog.route(schema).subject),
+  );
   const deliveries = createDeliveries({ ...options, maxAttempts });
   const consumer = await options.js.consumers.get(stream, options.name);
   const lanes = options.lanes ?? 1;

@@ -1,6 +1,8 @@
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import type { JsMsg } from "@nats-io/jetstream";
+import { context } from "@opentelemetry/api";
 import { statement, withTx } from "@shopmesh/pg";
+import { type ProcessOutcome, startProcess, startSharedWork, type TracedProcess } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { ConsumerOptions, DeliveryInfo, EventContext, EventSubscription } from "./consumer.js";
 import { deadLetter } from "./dead-letter.js";
@@ -10,6 +12,8 @@ import { PermanentEventError } from "./permanent-event-error.js";
 /** A message decoded and matched to its subscription. */
 interface Delivery extends DeliveryInfo {
   readonly message: JsMsg;
+  /** The event's consumer span, a child of its producer span. */
+  readonly traced: TracedProcess;
   readonly event: MessageShape<DescMessage>;
   readonly subscription: EventSubscription;
 }
@@ -43,7 +47,9 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
 
   const failed = async (delivery: Delivery, error: unknown) => {
     if (error instanceof PermanentEventError || delivery.deliveryCount >= options.maxAttempts) {
-      return fail(delivery.message, error instanceof Error ? error.message : String(error), error);
+      await fail(delivery.message, error instanceof Error ? error.message : String(error), error);
+      delivery.traced.end("dead_lettered", error);
+      return;
     }
     const delays = options.retryDelaysMs ?? [100, 500, 2_000, 5_000];
     const delay = delays[Math.min(delivery.deliveryCount - 1, delays.length - 1)] ?? 1_000;
@@ -58,33 +64,42 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
       "event failed",
     );
     delivery.message.nak(delay);
+    delivery.traced.end("retried", error);
   };
 
   const decode = async (message: JsMsg): Promise<Delivery | undefined> => {
+    const deliveryCount = message.info.deliveryCount;
+    const traced = startProcess({
+      consumer: options.name,
+      subject: message.subject,
+      messageId: message.headers?.get("Shopmesh-Event-Id") || String(message.seq),
+      eventType: message.headers?.get("Shopmesh-Event-Type") ?? "",
+      orderId: message.headers?.get("Shopmesh-Key") || undefined,
+      deliveryCount,
+      header: (name) => message.headers?.get(name) || undefined,
+    });
+    const reject = async (reason: string, error?: unknown) => {
+      await fail(message, reason, error);
+      traced.end("dead_lettered", error ?? reason);
+      return undefined;
+    };
     const schema = options.catalog.schemaForSubject(message.subject);
     const subscription = schema && handlers.get(schema.typeName);
     if (!subscription) {
       message.ack();
+      traced.end("ignored");
       return undefined;
     }
     let event: MessageShape<DescMessage>;
     try {
       event = fromBinary(subscription.schema, message.data);
     } catch (error) {
-      await fail(message, "undecodable payload", error);
-      return undefined;
+      return reject("undecodable payload", error);
     }
     const eventId = (event as { eventId?: string }).eventId ?? "";
-    if (!uuid.test(eventId)) {
-      await fail(message, `invalid event id "${eventId}"`);
-      return undefined;
-    }
-    const deliveryCount = message.info.deliveryCount;
-    if (deliveryCount > options.maxAttempts) {
-      await fail(message, `delivered ${deliveryCount} times without completing`);
-      return undefined;
-    }
-    return { message, event, subscription, eventId, subject: message.subject, deliveryCount };
+    if (!uuid.test(eventId)) return reject(`invalid event id "${eventId}"`);
+    if (deliveryCount > options.maxAttempts) return reject(`delivered ${deliveryCount} times without completing`);
+    return { message, traced, event, subscription, eventId, subject: message.subject, deliveryCount };
   };
 
   /** Consecutive events of one subscription, through its batch or per-event handler. */
@@ -104,31 +119,34 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
   };
 
   /** One event in its own transaction (or its own handler), acked or failed alone. */
-  const applyOne = async (delivery: Delivery) => {
-    const { subscription } = delivery;
-    try {
-      if (!("handle" in subscription)) {
-        await withTx(options.pool, async (tx) => {
-          const claimed = await claimOne(tx, delivery.eventId);
-          if (claimed.rowCount !== 0) await applyRun([delivery], tx);
-        });
-      } else {
-        const context: EventContext = {
-          ...delivery,
-          transaction: (work) =>
-            withTx(options.pool, async (tx) => {
-              const claimed = await claimOne(tx, delivery.eventId);
-              return claimed.rowCount === 0 ? undefined : work(tx);
-            }),
-        };
-        await subscription.handle(delivery.event, context);
+  const applyOne = (delivery: Delivery) =>
+    context.with(delivery.traced.context, async () => {
+      const { subscription } = delivery;
+      let outcome: ProcessOutcome = "applied";
+      const claim = async (tx: pg.PoolClient) => {
+        const claimed = await claimOne(tx, delivery.eventId);
+        if (claimed.rowCount === 0) outcome = "duplicate";
+        return claimed.rowCount !== 0;
+      };
+      try {
+        if (!("handle" in subscription)) {
+          await withTx(options.pool, async (tx) => {
+            if (await claim(tx)) await applyRun([delivery], tx);
+          });
+        } else {
+          const eventContext: EventContext = {
+            ...delivery,
+            transaction: (work) => withTx(options.pool, async (tx) => ((await claim(tx)) ? work(tx) : undefined)),
+          };
+          await subscription.handle(delivery.event, eventContext);
+        }
+        options.onCommitted?.();
+        delivery.message.ack();
+        delivery.traced.end(outcome);
+      } catch (error) {
+        await failed(delivery, error);
       }
-      options.onCommitted?.();
-      delivery.message.ack();
-    } catch (error) {
-      await failed(delivery, error);
-    }
-  };
+    });
 
   /**
    * Transactional events of a batch in one transaction; one by one if that fails.
@@ -140,20 +158,34 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
     const batch = [...unsorted].sort((a, b) => compare(keyOf(a.message), keyOf(b.message)));
     if (batch.length === 1 && batch[0]) return applyOne(batch[0]);
     const started = performance.now();
+    const shared = startSharedWork(
+      `apply ${batch.length} events`,
+      batch.map((delivery) => delivery.traced),
+      { "messaging.batch.message_count": batch.length, "messaging.consumer.group.name": options.name },
+    );
     try {
-      await withTx(options.pool, async (tx) => {
-        const { rows } = await claimInboxBatch(tx, [options.name, batch.map((delivery) => delivery.eventId)]);
-        const fresh = new Set(rows.map((row) => row.event_id));
-        const toApply = batch.filter((delivery) => fresh.delete(delivery.eventId));
-        for (const run of runsOf(toApply)) await applyRun(run, tx);
-      });
+      const applied = await context.with(shared.context, () =>
+        withTx(options.pool, async (tx) => {
+          const { rows } = await claimInboxBatch(tx, [options.name, batch.map((delivery) => delivery.eventId)]);
+          const fresh = new Set(rows.map((row) => row.event_id));
+          const toApply = batch.filter((delivery) => fresh.delete(delivery.eventId));
+          for (const run of runsOf(toApply)) await applyRun(run, tx);
+          return new Set(toApply);
+        }),
+      );
+      shared.span.end();
       options.onCommitted?.();
-      for (const delivery of batch) delivery.message.ack();
+      for (const delivery of batch) {
+        delivery.message.ack();
+        delivery.traced.end(applied.has(delivery) ? "applied" : "duplicate");
+      }
       options.logger.debug(
         { consumer: options.name, events: batch.length, ms: performance.now() - started },
         "batch applied",
       );
     } catch (error) {
+      shared.span.recordException(error instanceof Error ? error : String(error));
+      shared.span.end();
       options.logger.warn(
         { err: error, consumer: options.name, events: batch.length },
         "batch failed; applying one by one",

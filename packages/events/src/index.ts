@@ -26,6 +26,7 @@ export {
   outboxManyParams,
   outboxParams,
 } from "./outbox.js";
+export { outboxBacklog } from "./outbox-backlog.js";
 export { PermanentEventError } from "./permanent-event-error.js";
 export { publishEvent } from "./publish-event.js";
 export { type OutboxRelay, type OutboxRelayOptions, startOutboxRelay } from "./relay.js";

@@ -104,7 +104,7 @@ export interface OutboxEvent {
 /** Builds an event with a fresh id and occur time, and its outbox row values. */
 function outboxRow(
   catalog: EventCatalog,
-  headers: Record<string, string>,
+  headers: (orderId?: string) => Record<string, string>,
   schema: DescMessage,
   init: NewEvent<DescMessage>,
 ) {
@@ -120,16 +120,22 @@ function outboxRow(
     subject: catalog.route(schema).subject,
     eventType: schema.typeName,
     payload: toBinary(schema, message),
-    headers: orderId ? { ...headers, "Shopmesh-Key": orderId } : headers,
+    headers: orderId ? { ...headers(orderId), "Shopmesh-Key": orderId } : headers(),
   };
 }
 
-/** Creates the outbox writer for a catalog. */
-export function createOutbox(catalog: EventCatalog, headers: () => Record<string, string> = () => ({})): Outbox {
+/**
+ * Creates the outbox writer for a catalog. `headers` gives the headers stored with an
+ * event (the trace context), given the order the event is about.
+ */
+export function createOutbox(
+  catalog: EventCatalog,
+  headers: (orderId?: string) => Record<string, string> = () => ({}),
+): Outbox {
   const listeners = new Set<() => void>();
   return {
     async append(tx, schema, init) {
-      const row = outboxRow(catalog, headers(), schema, init as NewEvent<DescMessage>);
+      const row = outboxRow(catalog, headers, schema, init as NewEvent<DescMessage>);
       await appendOne(tx, outboxParams(row));
       return row.message as MessageShape<typeof schema>;
     },
@@ -140,11 +146,11 @@ export function createOutbox(catalog: EventCatalog, headers: () => Record<string
       listeners.add(listener);
     },
     prepare(schema, init) {
-      return outboxRow(catalog, headers(), schema, init as NewEvent<DescMessage>);
+      return outboxRow(catalog, headers, schema, init as NewEvent<DescMessage>);
     },
     async appendMany(tx, events) {
       if (events.length === 0) return;
-      const rows = events.map(({ schema, event }) => outboxRow(catalog, headers(), schema, event));
+      const rows = events.map(({ schema, event }) => outboxRow(catalog, headers, schema, event));
       await appendSeveral(tx, outboxManyParams(rows));
     },
   };

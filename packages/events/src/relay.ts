@@ -1,6 +1,7 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { statement } from "@shopmesh/pg";
+import { startPublish } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { Logger } from "pino";
 
@@ -23,13 +24,15 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
-interface ClaimedRow {
+/** An outbox row to publish. */
+export interface OutboxMessageRow {
   id: string;
   event_id: string;
   subject: string;
   event_type: string;
   payload: Buffer;
   headers: Record<string, string>;
+  created_at: Date;
 }
 
 /**
@@ -84,13 +87,13 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 /** How long a claimed batch is reserved for the relay that claimed it. */
 const leaseSeconds = 30;
 
-const claimBatch = statement<ClaimedRow>(
+const claimBatch = statement<OutboxMessageRow>(
   "events.outbox-claim",
   `UPDATE outbox SET claimed_until = now() + make_interval(secs => $2)
     WHERE id IN (SELECT id FROM outbox
                   WHERE published_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
                   ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-    RETURNING id, event_id, subject, event_type, payload, headers`,
+    RETURNING id, event_id, subject, event_type, payload, headers, created_at`,
 );
 const releaseClaims = statement(
   "events.outbox-release",
@@ -121,15 +124,27 @@ async function relayBatch({ pool, js }: OutboxRelayOptions, batchSize: number): 
   return rows.length;
 }
 
-/** Publishes rows concurrently, each with its outbox id as `Nats-Msg-Id`. */
-export async function publishRows(js: JetStreamClient, rows: readonly ClaimedRow[]): Promise<void> {
+/**
+ * Publishes rows concurrently, each with its outbox id as `Nats-Msg-Id`, in a producer
+ * span that continues the trace of the transaction that wrote the row.
+ */
+export async function publishRows(js: JetStreamClient, rows: readonly OutboxMessageRow[]): Promise<void> {
   await Promise.all(
-    rows.map((row) => {
+    rows.map(async (row) => {
+      const orderId = row.headers["Shopmesh-Key"];
+      const route = { subject: row.subject, messageId: row.id, eventType: row.event_type, orderId };
+      const traced = startPublish(route, row.headers, row.created_at);
       const headers = natsHeaders();
-      for (const [key, value] of Object.entries(row.headers)) headers.set(key, value);
+      for (const [key, value] of Object.entries(traced.headers)) headers.set(key, value);
       headers.set("Shopmesh-Event-Id", row.event_id);
       headers.set("Shopmesh-Event-Type", row.event_type);
-      return js.publish(row.subject, row.payload, { msgID: row.id, headers });
+      try {
+        await js.publish(row.subject, row.payload, { msgID: row.id, headers });
+        traced.end();
+      } catch (error) {
+        traced.end(error);
+        throw error;
+      }
     }),
   );
 }

@@ -1,6 +1,6 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type pg from "pg";
-import { publishRows } from "./relay.js";
+import { type OutboxMessageRow, publishRows } from "./relay.js";
 
 /**
  * Publishes the outbox rows with ids in [fromId, toId] again, published or not — for
@@ -13,8 +13,8 @@ export async function republishOutbox(pool: pg.Pool, js: JetStreamClient, fromId
   let sent = 0;
   for (let start = fromId; start <= toId; start += batch) {
     const end = start + batch - 1n < toId ? start + batch - 1n : toId;
-    const { rows } = await pool.query(
-      `SELECT id, event_id, subject, event_type, payload, headers FROM outbox WHERE id BETWEEN $1 AND $2 ORDER BY id`,
+    const { rows } = await pool.query<OutboxMessageRow>(
+      `SELECT id, event_id, subject, event_type, payload, headers, created_at FROM outbox WHERE id BETWEEN $1 AND $2 ORDER BY id`,
       [start.toString(), end.toString()],
     );
     await publishRows(js, rows);

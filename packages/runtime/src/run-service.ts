@@ -23,9 +23,11 @@ import {
   type ServiceRegistration,
   startServer,
 } from "@shopmesh/server";
+import { shutdownTelemetry, traceContextHeaders } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { loadBoth, loadServiceConfig, type ServiceConfig, type ServiceDefaults } from "./service-config.js";
+import { observeService } from "./service-metrics.js";
 import { createWakeRelayInterceptor } from "./wake-relay.js";
 
 /** What the runtime hands a service to build itself from. */
@@ -133,7 +135,7 @@ export async function runService<Extra extends z.ZodRawShape>(
     closers.push(() => relayPool.end());
     const relay = startOutboxRelay({ pool: relayPool, js, logger });
     closers.push(() => relay.stop());
-    const outbox = createOutbox(catalog);
+    const outbox = createOutbox(catalog, traceContextHeaders);
     outbox.onCommitted(relay.wake);
 
     const kit = { config, settings, logger, pool, nats, js, catalog, outbox };
@@ -163,6 +165,14 @@ export async function runService<Extra extends z.ZodRawShape>(
     for (const spec of parts.consumers) {
       consumers.push(await startConsumer({ ...spec, js, jsm, pool, logger, catalog, onCommitted: outbox.committed }));
     }
+    const stopObserving = observeService({
+      pools: { [definition.name]: pool, [`${definition.name}-outbox-relay`]: relayPool },
+      outboxPool: relayPool,
+      jsm,
+      consumers: parts.consumers.map(({ stream, name }) => ({ stream: catalog.streamName(stream), name })),
+      logger,
+    });
+    closers.push(async () => stopObserving());
     server.markServing();
     logger.info({ grpcPort: server.grpcPort, httpPort: server.httpPort }, `${definition.name} service ready`);
     let closing: Promise<void> | undefined;
@@ -189,7 +199,10 @@ export async function runService<Extra extends z.ZodRawShape>(
 export async function runServiceProcess<Extra extends z.ZodRawShape>(definition: ServiceDefinition<Extra>) {
   try {
     const service = await runService(definition);
-    onShutdownSignal(service.logger, service.close);
+    onShutdownSignal(service.logger, async () => {
+      await service.close();
+      await shutdownTelemetry();
+    });
   } catch (error) {
     const message =
       error instanceof ConfigError ? error.message : `${definition.name} failed to start: ${String(error)}`;

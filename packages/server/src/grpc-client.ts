@@ -11,6 +11,7 @@ import {
 import { MethodOptions_IdempotencyLevel as IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type ChannelOptions, credentials, Client as GrpcClient, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { startClientCall } from "@shopmesh/telemetry";
 
 /** Per-call options: every call has a deadline. */
 export interface CallOptions {
@@ -71,8 +72,9 @@ export function createGrpcClient<S extends DescService>(service: S, options: Grp
     const path = `/${service.typeName}/${method.name}`;
     methods[method.localName] = (request: MessageInitShape<DescMessage>, call: CallOptions = {}) =>
       new Promise((resolve, reject) => {
+        const traced = startClientCall(service.typeName, method.name, options.target);
         const metadata = new Metadata();
-        for (const [key, value] of Object.entries({ ...options.headers?.(), ...call.headers }))
+        for (const [key, value] of Object.entries({ ...options.headers?.(), ...call.headers, ...traced.headers }))
           metadata.set(key, value);
         const deadline = Date.now() + (call.timeoutMs ?? options.defaultTimeoutMs ?? 2_000);
         const pending = client.makeUnaryRequest(
@@ -82,8 +84,12 @@ export function createGrpcClient<S extends DescService>(service: S, options: Grp
           create(method.input, request),
           metadata,
           { deadline },
-          (error: ServiceError | null, response?: MessageShape<DescMessage>) =>
-            error ? reject(toConnectError(error)) : resolve(response),
+          (error: ServiceError | null, response?: MessageShape<DescMessage>) => {
+            const failure = error ? toConnectError(error) : undefined;
+            traced.end(failure);
+            if (failure) reject(failure);
+            else resolve(response);
+          },
         );
         call.signal?.addEventListener("abort", () => pending.cancel(), { once: true });
       });

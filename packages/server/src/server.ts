@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Server as GrpcServer, ServerCredentials } from "@grpc/grpc-js";
 import { Health } from "@shopmesh/gen/grpc/health/v1/health_pb.js";
+import { createRpcTelemetryInterceptor } from "@shopmesh/telemetry";
 import type { Logger } from "pino";
 import { createConnectHandler } from "./connect-adapter.js";
 import { createStreamDrainInterceptor } from "./drain.js";
@@ -22,8 +23,8 @@ export interface ServerOptions {
   readonly httpAddress: string;
   readonly services: readonly ServiceRegistration[];
   /**
-   * Interceptors between error normalisation (outermost) and request validation
-   * (innermost), such as caller identity. They run on both listeners.
+   * Interceptors between tracing and error normalisation (outermost) and request
+   * validation (innermost), such as caller identity. They run on both listeners.
    */
   readonly interceptors?: readonly Interceptor[];
   /** Largest request or response message, both listeners (default 1 MiB). */
@@ -71,6 +72,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Every call in flight listens to these two signals.
   setMaxListeners(0, draining.signal, forced.signal);
   const interceptors = [
+    createRpcTelemetryInterceptor(),
     createErrorInterceptor(options.logger),
     createStreamDrainInterceptor(draining.signal),
     ...(options.interceptors ?? []),

@@ -20,13 +20,13 @@ export interface OrderStep {
  * statements whatever the number of events: lock the orders (in id order), ask the
  * state machine for each event in turn, record every allowed transition, and announce
  * them through the outbox. Events that change nothing (stale or repeated) are skipped.
- * Answers the transition of each step (undefined when skipped).
+ * Answers each step's transition and the order it moved (undefined when skipped).
  */
 export async function advanceOrders(
   tx: pg.ClientBase,
   outbox: Outbox,
   steps: readonly OrderStep[],
-): Promise<(Transition | undefined)[]> {
+): Promise<(AdvancedOrder | undefined)[]> {
   const orders = await lockOrders(tx, [...new Set(steps.map((step) => step.orderId))]);
   const changes: { orderId: string; next: Transition }[] = [];
   const announcements: OutboxEvent[] = [];
@@ -39,7 +39,7 @@ export async function advanceOrders(
     changes.push({ orderId, next });
     const announcement = announce(orderId, order, next, event);
     if (announcement) announcements.push(announcement);
-    return next;
+    return { orderId, order, next };
   });
   await applyTransitions(tx, changes);
   await outbox.appendMany(tx, announcements);
@@ -50,6 +50,13 @@ export async function advanceOrders(
 export async function advanceOrder(tx: pg.ClientBase, outbox: Outbox, orderId: string, event: OrderEvent) {
   const [outcome] = await advanceOrders(tx, outbox, [{ orderId, event }]);
   return outcome;
+}
+
+/** A step that moved an order. */
+export interface AdvancedOrder {
+  readonly orderId: string;
+  readonly order: LockedOrder;
+  readonly next: Transition;
 }
 
 function announce(orderId: string, order: LockedOrder, next: Transition, event: OrderEvent): OutboxEvent | undefined {

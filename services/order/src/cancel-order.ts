@@ -3,6 +3,7 @@ import { withTx } from "@shopmesh/pg";
 import type pg from "pg";
 import { advanceOrder } from "./advance-order.js";
 import { OrderError } from "./errors.js";
+import { orderMetrics } from "./order-metrics.js";
 import { findCustomerOrder, lockOrders } from "./order-store.js";
 
 /**
@@ -16,14 +17,15 @@ export async function cancelOrder(
   orderId: string,
   reason: string,
 ) {
-  await withTx(deps.pool, async (tx) => {
+  const advanced = await withTx(deps.pool, async (tx) => {
     const current = (await lockOrders(tx, [orderId])).get(orderId);
     if (!current || current.customerId !== customerId) throw new OrderError("ORDER_NOT_FOUND", "no such order");
     if (current.status === "rejected") {
       throw new OrderError("ORDER_NOT_CANCELLABLE", "a rejected order cannot be cancelled");
     }
-    await advanceOrder(tx, deps.outbox, orderId, { kind: "cancelled-by-customer", reason });
+    return advanceOrder(tx, deps.outbox, orderId, { kind: "cancelled-by-customer", reason });
   });
+  orderMetrics.advanced([advanced]);
   const order = await findCustomerOrder(deps.pool, customerId, orderId);
   if (!order) throw new OrderError("ORDER_NOT_FOUND", "no such order");
   return order;

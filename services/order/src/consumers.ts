@@ -4,6 +4,7 @@ import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/gen/shopmesh
 import { PaymentCapturedSchema, PaymentDeclinedSchema } from "@shopmesh/gen/shopmesh/payment/v1/payment_events_pb.js";
 import type { ConsumerSpec } from "@shopmesh/runtime";
 import { advanceOrders, type OrderStep } from "./advance-order.js";
+import { orderMetrics } from "./order-metrics.js";
 
 /**
  * Batch loops per consumer: events of different orders touch different rows, and
@@ -20,11 +21,12 @@ const lanes = 4;
 export function orderConsumers(outbox: Outbox): ConsumerSpec[] {
   const advance = <Desc extends DescMessage>(schema: Desc, toStep: (event: MessageShape<Desc>) => OrderStep) =>
     onTxBatch(schema, async (events: readonly BatchedEvent<Desc>[], tx) => {
-      await advanceOrders(
+      const advanced = await advanceOrders(
         tx,
         outbox,
         events.map(({ event }) => toStep(event)),
       );
+      orderMetrics.advanced(advanced);
     });
   return [
     {

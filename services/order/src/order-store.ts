@@ -167,6 +167,7 @@ export interface LockedOrder {
   readonly customerId: string;
   readonly totalMinor: bigint;
   readonly currency: string;
+  readonly createdAt: Date;
 }
 
 /** Locks orders for transitions, in id order (so concurrent batches never deadlock). */
@@ -177,23 +178,31 @@ export async function lockOrders(tx: pg.ClientBase, orderIds: readonly string[])
     customer_id: string;
     total_minor: string;
     currency: string;
+    created_at: Date;
   }>({
     name: "order.lock",
-    text: `SELECT order_id, status, customer_id, total_minor, currency FROM orders
+    text: `SELECT order_id, status, customer_id, total_minor, currency, created_at FROM orders
       WHERE order_id = ANY($1::uuid[]) ORDER BY order_id FOR UPDATE`,
     values: [orderIds],
   });
   return new Map(
     rows.map((row) => [
       row.order_id,
-      { status: row.status, customerId: row.customer_id, totalMinor: BigInt(row.total_minor), currency: row.currency },
+      {
+        status: row.status,
+        customerId: row.customer_id,
+        totalMinor: BigInt(row.total_minor),
+        currency: row.currency,
+        createdAt: row.created_at,
+      },
     ]),
   );
 }
 
 /**
  * Records allowed transitions in one statement: each order's latest status, a
- * history entry per transition (in order), and a change notification per order.
+ * history entry per transition (in order), and a change notification per order that
+ * a WatchOrder stream follows (see order-watch.ts).
  */
 export async function applyTransitions(
   tx: pg.ClientBase,
@@ -222,7 +231,8 @@ export async function applyTransitions(
          FROM change c
        RETURNING order_id
      )
-     SELECT pg_notify($5, order_id::text) FROM (SELECT DISTINCT order_id FROM recorded) changed`,
+     SELECT pg_notify($5, order_id::text) FROM (SELECT DISTINCT order_id FROM recorded) changed
+      WHERE EXISTS (SELECT FROM order_watches w WHERE w.order_id = changed.order_id AND w.watched_until > now())`,
     values: [
       changes.map((change) => change.orderId),
       changes.map((change) => change.next.status),
@@ -230,5 +240,44 @@ export async function applyTransitions(
       changes.map((change) => change.next.paymentId ?? ""),
       orderChangedChannel,
     ],
+  });
+}
+
+/** How long a watcher's registration lasts unless refreshed. */
+const watchLeaseSeconds = 300;
+
+/**
+ * Registers a process's watch of orders so their transitions NOTIFY. It waits for
+ * the orders' row locks (FOR SHARE against a transition's FOR UPDATE): a transition
+ * that committed without seeing the registration has committed before the watcher
+ * re-reads the order, so no change goes unseen.
+ */
+export async function registerWatches(db: pg.Pool, watcher: string, orderIds: readonly string[]): Promise<void> {
+  await db.query({
+    name: "order.watch-register",
+    text: `WITH locked AS (SELECT order_id FROM orders WHERE order_id = ANY($1::uuid[]) FOR SHARE)
+           INSERT INTO order_watches (order_id, watcher, watched_until)
+           SELECT order_id, $2, now() + make_interval(secs => $3) FROM locked
+           ON CONFLICT (order_id, watcher) DO UPDATE SET watched_until = excluded.watched_until`,
+    values: [orderIds, watcher, watchLeaseSeconds],
+  });
+}
+
+/** Ends a process's watch of an order. */
+export async function unregisterWatch(db: pg.Pool, watcher: string, orderId: string): Promise<void> {
+  await db.query({
+    name: "order.watch-unregister",
+    text: "DELETE FROM order_watches WHERE order_id = $1 AND watcher = $2",
+    values: [orderId, watcher],
+  });
+}
+
+/** Extends a process's registrations, and forgets expired ones (a crashed process's). */
+export async function refreshWatches(db: pg.Pool, watcher: string): Promise<void> {
+  await db.query({
+    name: "order.watch-refresh",
+    text: `WITH expired AS (DELETE FROM order_watches WHERE watched_until < now())
+           UPDATE order_watches SET watched_until = now() + make_interval(secs => $2) WHERE watcher = $1`,
+    values: [watcher, watchLeaseSeconds],
   });
 }

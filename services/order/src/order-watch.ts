@@ -1,6 +1,8 @@
+import { randomUUID } from "node:crypto";
 import { createListener, type Listener } from "@shopmesh/pg";
+import type pg from "pg";
 import type { Logger } from "pino";
-import { orderChangedChannel } from "./order-store.js";
+import { orderChangedChannel, refreshWatches, registerWatches, unregisterWatch } from "./order-store.js";
 
 /** Change notifications of one order, for one watcher. */
 export interface OrderSubscription {
@@ -15,29 +17,49 @@ export interface OrderWatcher {
   close(): Promise<void>;
 }
 
+/** How often a watching process extends its registrations (they last 5 minutes). */
+const refreshEveryMs = 60_000;
+
 /**
  * One LISTEN connection per process for every WatchOrder stream, open only while
- * someone watches: a transaction that changes an order NOTIFYs its id on commit, in
- * whichever replica it ran, and each replica wakes its own watchers of that order.
- * After a (re)connect every watcher re-reads, as notifications may have been missed.
+ * someone watches. The process registers the orders it watches in `order_watches`,
+ * and a transaction that changes one of them NOTIFYs its id on commit, in whichever
+ * replica it ran; each replica wakes its own watchers of that order. A watcher re-reads
+ * once its order is registered, and every watcher re-reads after a (re)connect, as
+ * notifications may have been missed.
  */
-export function createOrderWatcher(databaseUrl: string, logger: Logger): OrderWatcher {
+export function createOrderWatcher(pool: pg.Pool, databaseUrl: string, logger: Logger): OrderWatcher {
+  const watcherId = randomUUID();
   const watchers = new Map<string, Set<() => void>>();
   let listener: Listener | undefined;
-  const wakeAll = () => {
-    for (const set of watchers.values()) for (const wake of set) wake();
+  let refresh: NodeJS.Timeout | undefined;
+  const wakeOrders = (orderIds: Iterable<string>) => {
+    for (const orderId of orderIds) for (const wakeOne of watchers.get(orderId) ?? []) wakeOne();
   };
-  const listen = () =>
-    createListener({
+  const register = (orderIds: string[]) =>
+    registerWatches(pool, watcherId, orderIds)
+      .catch((error: unknown) => logger.warn({ err: error }, "could not register watched orders"))
+      .finally(() => wakeOrders(orderIds));
+  const listen = () => {
+    refresh = setInterval(() => {
+      refreshWatches(pool, watcherId).catch((error: unknown) =>
+        logger.warn({ err: error }, "could not refresh watched orders"),
+      );
+    }, refreshEveryMs).unref();
+    return createListener({
       url: databaseUrl,
       channel: orderChangedChannel,
       applicationName: "order-watch",
-      onNotify: (orderId) => {
-        for (const wake of watchers.get(orderId) ?? []) wake();
-      },
-      onConnect: wakeAll,
+      onNotify: (orderId) => wakeOrders([orderId]),
+      onConnect: () => void register([...watchers.keys()]),
       onError: (error) => logger.warn({ err: error }, "order LISTEN connection failed; reconnecting"),
     });
+  };
+  const stopListening = async () => {
+    clearInterval(refresh);
+    await listener?.close();
+    listener = undefined;
+  };
   return {
     subscribe(orderId) {
       let changed = false;
@@ -46,9 +68,14 @@ export function createOrderWatcher(databaseUrl: string, logger: Logger): OrderWa
         changed = true;
         resolve?.();
       };
-      const set = watchers.get(orderId) ?? new Set();
+      const known = watchers.get(orderId);
+      const set = known ?? new Set();
       watchers.set(orderId, set.add(wake));
-      listener ??= listen();
+      if (listener) {
+        if (!known) void register([orderId]);
+      } else {
+        listener = listen();
+      }
       return {
         next(signal) {
           if (changed || signal.aborted) {
@@ -68,17 +95,15 @@ export function createOrderWatcher(databaseUrl: string, logger: Logger): OrderWa
         },
         close() {
           set.delete(wake);
-          if (set.size === 0) watchers.delete(orderId);
-          if (watchers.size === 0 && listener) {
-            void listener.close();
-            listener = undefined;
-          }
+          if (set.size > 0) return;
+          watchers.delete(orderId);
+          unregisterWatch(pool, watcherId, orderId).catch((error: unknown) =>
+            logger.warn({ err: error }, "could not unregister a watched order"),
+          );
+          if (watchers.size === 0) void stopListening();
         },
       };
     },
-    async close() {
-      await listener?.close();
-      listener = undefined;
-    },
+    close: stopListening,
   };
 }

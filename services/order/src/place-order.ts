@@ -1,11 +1,13 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Outbox } from "@shopmesh/events";
 import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import { annotateActiveSpan } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { CatalogEntry, CatalogPort } from "./catalog-client.js";
 import { OrderError } from "./errors.js";
 import { type Order, type OrderLine, totalOf } from "./order.js";
 import { toMoney, toPricedLine } from "./order-message.js";
+import { orderMetrics } from "./order-metrics.js";
 import { findByIdempotencyKey, insertOrder, type StoredOrder } from "./order-store.js";
 
 /** What a customer asks to order. */
@@ -63,6 +65,12 @@ export async function placeOrder(deps: PlaceOrderDeps, command: PlaceOrderComman
     if (!earlier) throw new Error("idempotency key conflict without an order");
     return sameRequestOrThrow(earlier, requestHash);
   }
+  orderMetrics.placed();
+  annotateActiveSpan({
+    "shopmesh.order.id": order.orderId,
+    "shopmesh.customer.id": order.customerId,
+    "shopmesh.order.sku_count": lines.length,
+  });
   const at = created.createdAt;
   return {
     ...order,

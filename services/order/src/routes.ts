@@ -3,6 +3,7 @@ import { customerIdOf } from "@shopmesh/auth";
 import type { Outbox } from "@shopmesh/events";
 import type { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
 import type pg from "pg";
+import type { Logger } from "pino";
 import { cancelOrder } from "./cancel-order.js";
 import type { CatalogPort } from "./catalog-client.js";
 import { toRpcError } from "./errors.js";
@@ -18,6 +19,7 @@ export interface OrderRoutesDeps {
   readonly catalog: CatalogPort;
   readonly catalogTimeoutMs: number;
   readonly watcher: OrderWatcher;
+  readonly logger: Logger;
 }
 
 /** The OrderService RPCs: wiring between the contract and the use cases. */
@@ -34,6 +36,7 @@ export function createOrderRoutes(deps: OrderRoutesDeps): ServiceImpl<typeof Ord
         },
         context.timeoutMs(),
       );
+      deps.logger.debug({ orderId: order.orderId, items: order.lines.length }, "order placed");
       return { order: toOrderMessage(order) };
     }),
     getOrder: rpc(async (request, context) => ({

@@ -24,13 +24,14 @@ export const orderService: ServiceDefinition<typeof config> = {
   migrations: new URL("../migrations/", import.meta.url),
   async build({ config: common, settings, pool, outbox, logger }) {
     const catalog = createCatalogClient(settings.INVENTORY_TARGET, settings.CATALOG_STALE_TTL_MS);
-    const watcher = createOrderWatcher(common.DATABASE_URL, logger);
+    const watcher = createOrderWatcher(pool, common.DATABASE_URL, logger);
     const routes = createOrderRoutes({
       pool,
       outbox,
       catalog,
       catalogTimeoutMs: settings.INVENTORY_TIMEOUT_MS,
       watcher,
+      logger,
     });
     return {
       services: [registerService(OrderService, routes)],

@@ -3,6 +3,7 @@ import { PaymentService } from "@shopmesh/gen/shopmesh/payment/v1/payment_servic
 import type { ServiceDefinition } from "@shopmesh/runtime";
 import { registerService } from "@shopmesh/server";
 import { createPaymentConsumers } from "./consumers.js";
+import { instrumentedProvider } from "./instrumented-provider.js";
 import type { PaymentProvider } from "./payment-provider.js";
 import { createPaymentRoutes } from "./routes.js";
 import { createSimulatedProvider } from "./simulated-provider.js";
@@ -34,8 +35,9 @@ export function createPaymentService(options: PaymentServiceOptions = {}): Servi
     config: paymentConfig,
     migrations: new URL("../migrations/", import.meta.url),
     async build({ settings, pool, outbox, logger }) {
-      const provider =
-        options.provider ?? createSimulatedProvider({ latencyMs: settings.PAYMENT_SIMULATOR_LATENCY_MS });
+      const provider = instrumentedProvider(
+        options.provider ?? createSimulatedProvider({ latencyMs: settings.PAYMENT_SIMULATOR_LATENCY_MS }),
+      );
       const deps = { pool, outbox, provider };
       return {
         services: [registerService(PaymentService, createPaymentRoutes(deps))],

@@ -1,0 +1,351 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcWebTransport } from "@connectrpc/connect-node";
+import { signDevToken } from "@shopmesh/auth";
+import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
+import { seedCatalog } from "@shopmesh/inventory/seed";
+import { createPool, databaseUrl } from "@shopmesh/pg";
+import { createGrpcClient } from "@shopmesh/server";
+import { createTestNats, freePort, testInfrastructure, waitFor } from "@shopmesh/testing";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LaunchedMesh, launchMesh, type ServiceName } from "../../tools/mesh-processes.js";
+import { products } from "../src/fixtures.js";
+import { type OtlpReceiver, type ReceivedSpan, SpanKinds, startOtlpReceiver } from "../src/otlp-receiver.js";
+
+// The services run as real processes, started the way the images start them (the
+// telemetry register file imported first), exporting OTLP/HTTP JSON to a local receiver.
+const services: ServiceName[] = ["order", "inventory", "payment"];
+const nats = createTestNats("telemetry");
+const databasePrefix = `t_telemetry_${randomBytes(5).toString("hex")}`;
+const key = randomBytes(32);
+const inStock = products(2, 100n);
+const soldOut = products(1, 0n);
+const finalStatuses = ["ORDER_STATUS_CONFIRMED", "ORDER_STATUS_REJECTED", "ORDER_STATUS_CANCELLED"];
+const logs: { service: ServiceName; line: string }[] = [];
+let receiver: OtlpReceiver;
+let mesh: LaunchedMesh;
+let token: string;
+
+beforeAll(async () => {
+  receiver = await startOtlpReceiver();
+  const ports = Object.fromEntries(
+    await Promise.all(
+      services.map(async (name) => [
+        name,
+        { grpc: await freePort(), http: await freePort(), metrics: await freePort() },
+      ]),
+    ),
+  );
+  mesh = await launchMesh({
+    postgresUrl: testInfrastructure().databaseUrl,
+    natsUrl: nats.url,
+    authDevKey: key.toString("base64url"),
+    databasePrefix,
+    ports,
+    env: {
+      EVENT_NAMESPACE: nats.prefix,
+      SEED_CATALOG: "false",
+      LOG_LEVEL: "debug",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_TRACES_SAMPLER: "parentbased_always_on",
+      OTEL_BSP_SCHEDULE_DELAY: "50",
+    },
+    onLine: (service, line) => logs.push({ service, line }),
+    onExit: (service, code) => logs.push({ service, line: `exited with ${code}` }),
+  });
+  const inventory = createPool({
+    url: databaseUrl(testInfrastructure().databaseUrl, `${databasePrefix}_inventory`),
+    applicationName: "telemetry-test",
+    onError: () => {},
+  });
+  try {
+    await seedCatalog(inventory, [...inStock, ...soldOut]);
+  } finally {
+    await inventory.end();
+  }
+  token = await signDevToken(key, {
+    role: "customer",
+    subject: `customer-${randomUUID()}`,
+    issuer: "shopmesh-dev",
+    audience: "shopmesh",
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await mesh?.stop();
+  const admin = new pg.Client({ connectionString: testInfrastructure().databaseUrl });
+  await admin.connect();
+  try {
+    for (const name of services) await admin.query(`DROP DATABASE IF EXISTS ${databasePrefix}_${name} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+  await nats.cleanup();
+  await receiver?.close();
+}, 60_000);
+
+const port = (name: ServiceName, kind: "http" | "metrics") => {
+  const service = mesh.services.find((launched) => launched.name === name);
+  if (!service) throw new Error(`no ${name} service`);
+  return kind === "http" ? service.httpPort : service.metricsPort;
+};
+
+/** Calls an OrderService RPC with the Connect protocol (JSON), as a browser would. */
+async function callOrders(method: string, body: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(`http://127.0.0.1:${port("order", "http")}/shopmesh.order.v1.OrderService/${method}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...headers },
+    body: JSON.stringify(body),
+  });
+  const json = (await response.json()) as { order?: { orderId: string; status: string } };
+  if (!response.ok || !json.order) throw new Error(`${method} failed: ${response.status} ${JSON.stringify(json)}`);
+  return json.order;
+}
+
+async function checkout(sku: string, paymentToken: string, traceparent?: string) {
+  const order = await callOrders(
+    "PlaceOrder",
+    { idempotencyKey: randomUUID(), items: [{ sku, quantity: 1 }], paymentToken },
+    traceparent ? { traceparent } : {},
+  );
+  return waitFor(
+    async () => {
+      const current = await callOrders("GetOrder", { orderId: order.orderId });
+      return finalStatuses.includes(current.status) ? current : undefined;
+    },
+    { timeoutMs: 20_000, description: `order ${order.orderId} to settle` },
+  );
+}
+
+/** The PlaceOrder server span of an order: where its trace starts in the mesh. */
+function placeOrderSpan(orderId: string): ReceivedSpan | undefined {
+  return receiver.spans.find(
+    (span) =>
+      span.name === "shopmesh.order.v1.OrderService/PlaceOrder" && span.attributes["shopmesh.order.id"] === orderId,
+  );
+}
+
+const subjectOf = (span: ReceivedSpan) => String(span.attributes["messaging.destination.name"] ?? "");
+const event = (span: ReceivedSpan, suffix: string) => subjectOf(span) === `${nats.prefix}.${suffix}`;
+
+/**
+ * What the trace of an order still lacks: a producer span for each expected event
+ * with a consumer span as its child, server and SQL spans, and a parent for every span.
+ */
+function gapsInTrace(orderId: string, expected: Expected, remoteParent?: string): string[] {
+  const { events, sql } = expected;
+  const root = placeOrderSpan(orderId);
+  if (!root) return ["the PlaceOrder server span"];
+  const trace = receiver.spans.filter((span) => span.traceId === root.traceId);
+  const ids = new Set(trace.map((span) => span.spanId));
+  const gaps: string[] = [];
+  for (const suffix of events) {
+    const producer = trace.find((span) => span.kind === SpanKinds.producer && event(span, suffix));
+    if (!producer) gaps.push(`a producer span for ${suffix}`);
+    else if (!trace.some((span) => span.kind === SpanKinds.consumer && span.parentSpanId === producer.spanId)) {
+      gaps.push(`a consumer span for ${suffix}`);
+    }
+  }
+  if (!trace.some((span) => span.kind === SpanKinds.server && span.service === "inventory")) {
+    gaps.push("inventory's BatchGetProducts server span");
+  }
+  for (const service of sql) {
+    if (!trace.some((span) => span.service === service && span.attributes["db.system.name"] === "postgresql")) {
+      gaps.push(`SQL spans of ${service}`);
+    }
+  }
+  for (const span of trace) {
+    const parentKnown = span.parentSpanId === "" ? false : ids.has(span.parentSpanId);
+    if (!parentKnown && !(span === root && (remoteParent === undefined || span.parentSpanId === remoteParent))) {
+      gaps.push(`the parent of ${span.service} span "${span.name}"`);
+    }
+  }
+  return gaps;
+}
+
+/** The events a checkout publishes and the services whose SQL it runs. */
+interface Expected {
+  readonly events: readonly string[];
+  readonly sql: readonly ServiceName[];
+}
+
+async function expectOneConnectedTrace(orderId: string, expected: Expected, remoteParent?: string) {
+  await waitFor(() => gapsInTrace(orderId, expected, remoteParent).length === 0, {
+    timeoutMs: 20_000,
+    description: `the trace of order ${orderId} to be complete`,
+  }).catch(() => undefined);
+  expect(gapsInTrace(orderId, expected, remoteParent)).toEqual([]);
+  const traceId = placeOrderSpan(orderId)?.traceId;
+  const aboutOrder = receiver.spans.filter((span) => span.attributes["shopmesh.order.id"] === orderId);
+  expect(new Set(aboutOrder.map((span) => span.traceId))).toEqual(new Set([traceId]));
+  return receiver.spans.filter((span) => span.traceId === traceId);
+}
+
+describe("one checkout is one trace", () => {
+  it("continues the caller's trace through every hop to CONFIRMED", async () => {
+    const callerTrace = randomBytes(16).toString("hex");
+    const callerSpan = randomBytes(8).toString("hex");
+    const order = await checkout(inStock[0]?.sku ?? "", "tok_visa", `00-${callerTrace}-${callerSpan}-01`);
+    expect(order.status).toBe("ORDER_STATUS_CONFIRMED");
+    const trace = await expectOneConnectedTrace(
+      order.orderId,
+      { events: ["orders.placed", "inventory.stock.reserved", "payments.captured", "orders.confirmed"], sql: services },
+      callerSpan,
+    );
+    expect(trace[0]?.traceId).toBe(callerTrace);
+    const served = trace.find((span) => span.name === "shopmesh.order.v1.OrderService/PlaceOrder");
+    expect(served?.attributes).toMatchObject({
+      "rpc.system": "connect_rpc",
+      "rpc.service": "shopmesh.order.v1.OrderService",
+      "rpc.method": "PlaceOrder",
+      "rpc.grpc.status_code": 0,
+      "shopmesh.order.sku_count": 1,
+    });
+    const payment = trace.find((span) => span.service === "payment" && span.name === "payment provider charge");
+    expect(payment?.attributes["shopmesh.payment.outcome"]).toBe("captured");
+    const consumed = trace.find(
+      (span) => span.kind === SpanKinds.consumer && span.service === "inventory" && event(span, "orders.placed"),
+    );
+    expect(consumed?.attributes).toMatchObject({
+      "messaging.system": "nats",
+      "messaging.consumer.group.name": "inventory",
+      "messaging.nats.delivery_count": 1,
+      "shopmesh.order.id": order.orderId,
+      "shopmesh.consumer.outcome": "applied",
+    });
+  });
+
+  it("shows a declined card's compensation in the same trace", async () => {
+    const order = await checkout(inStock[1]?.sku ?? "", "tok_declined");
+    expect(order.status).toBe("ORDER_STATUS_CANCELLED");
+    const trace = await expectOneConnectedTrace(order.orderId, {
+      events: ["orders.placed", "inventory.stock.reserved", "payments.declined", "orders.cancelled"],
+      sql: services,
+    });
+    const release = trace.find(
+      (span) => span.kind === SpanKinds.consumer && span.service === "inventory" && event(span, "orders.cancelled"),
+    );
+    expect(release?.attributes["shopmesh.consumer.outcome"]).toBe("applied");
+  });
+
+  it("shows an out-of-stock rejection in one trace", async () => {
+    const order = await checkout(soldOut[0]?.sku ?? "", "tok_visa");
+    expect(order.status).toBe("ORDER_STATUS_REJECTED");
+    // Payment never hears of an order without stock: no payment SQL in this trace.
+    await expectOneConnectedTrace(order.orderId, {
+      events: ["orders.placed", "inventory.stock.rejected", "orders.rejected"],
+      sql: ["order", "inventory"],
+    });
+  });
+});
+
+describe("trace context in request headers", () => {
+  it("is continued from gRPC metadata and from gRPC-Web headers, as from Connect", async () => {
+    const order = await checkout(inStock[0]?.sku ?? "", "tok_visa");
+    const grpc = createGrpcClient(OrderService, {
+      target: `127.0.0.1:${mesh.services.find((service) => service.name === "order")?.grpcPort}`,
+      headers: () => ({ authorization: `Bearer ${token}` }),
+    });
+    const grpcWeb = createClient(
+      OrderService,
+      createGrpcWebTransport({ baseUrl: `http://127.0.0.1:${port("order", "http")}`, httpVersion: "1.1" }),
+    );
+    const callers = { grpc: randomBytes(16).toString("hex"), grpcWeb: randomBytes(16).toString("hex") };
+    const traceparent = (traceId: string) => `00-${traceId}-${randomBytes(8).toString("hex")}-01`;
+    try {
+      await grpc.getOrder({ orderId: order.orderId }, { headers: { traceparent: traceparent(callers.grpc) } });
+      await grpcWeb.getOrder(
+        { orderId: order.orderId },
+        { headers: { authorization: `Bearer ${token}`, traceparent: traceparent(callers.grpcWeb) } },
+      );
+    } finally {
+      grpc.close();
+    }
+    for (const traceId of Object.values(callers)) {
+      const served = await waitFor(
+        () => receiver.spans.find((span) => span.traceId === traceId && span.kind === SpanKinds.server),
+        { timeoutMs: 10_000, description: `the GetOrder server span of trace ${traceId}` },
+      );
+      expect(served).toMatchObject({ name: "shopmesh.order.v1.OrderService/GetOrder", service: "order" });
+      expect(served.attributes["rpc.system"]).toBe("grpc");
+    }
+  });
+});
+
+describe("logs and metrics", () => {
+  it("logs inside a request carry that request's trace id", async () => {
+    const callerTrace = randomBytes(16).toString("hex");
+    const order = await checkout(
+      inStock[0]?.sku ?? "",
+      "tok_visa",
+      `00-${callerTrace}-${randomBytes(8).toString("hex")}-01`,
+    );
+    const placed = logs
+      .filter(({ service }) => service === "order")
+      .map(({ line }) => JSON.parse(line) as Record<string, unknown>)
+      .find((entry) => entry.msg === "order placed" && entry.orderId === order.orderId);
+    expect(placed).toMatchObject({ trace_id: callerTrace, span_id: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    const plain = logs.find(({ line }) => line.includes('"msg":"order service ready"'));
+    expect(plain?.line).not.toContain("trace_id");
+  });
+
+  it("serves Prometheus metrics whose counters move as orders flow", async () => {
+    const scrape = async (name: ServiceName) => {
+      const response = await fetch(`http://127.0.0.1:${port(name, "metrics")}/metrics`);
+      expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
+      return response.text();
+    };
+    const value = (text: string, series: RegExp) =>
+      text
+        .split("\n")
+        .filter((line) => series.test(line))
+        .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
+    const placed = /^shopmesh_orders_total\{.*order_status="placed".*\} /;
+    const placeCalls = /^rpc_server_duration_count\{.*rpc_method="PlaceOrder".*\} /;
+    const reserved = /^shopmesh_consumer_events_total\{.*messaging_consumer_group_name="inventory".*\} /;
+    const [orderBefore, inventoryBefore] = await Promise.all([scrape("order"), scrape("inventory")]);
+    await checkout(inStock[1]?.sku ?? "", "tok_visa");
+    await waitFor(async () => value(await scrape("inventory"), reserved) >= value(inventoryBefore, reserved) + 2, {
+      timeoutMs: 10_000,
+      description: "inventory to count the checkout's events",
+    });
+    const orderAfter = await scrape("order");
+    // deploy/observability/metrics.txt is what dashboards and alerts may query: it
+    // must list every family the services export, and nothing they do not.
+    const listed = readFileSync(new URL("../../deploy/observability/metrics.txt", import.meta.url), "utf8")
+      .split("\n")
+      .map((line) => line.replace(/#.*/, "").trim().split(/\s+/))
+      .filter(([name]) => name);
+    const exported = new Set(
+      (await Promise.all(services.map(scrape))).flatMap((text) => text.match(/^# TYPE \S+ \S+$/gm) ?? []),
+    );
+    const isListed = (line: string) => listed.some(([name, type]) => line === `# TYPE ${name} ${type}`);
+    expect([...exported].filter((line) => !isListed(line))).toEqual([]);
+    expect(
+      listed.filter(([name, type, flag]) => flag !== "optional" && !exported.has(`# TYPE ${name} ${type}`)),
+    ).toEqual([]);
+    expect(value(orderAfter, placed)).toBe(value(orderBefore, placed) + 1);
+    expect(value(orderAfter, placeCalls)).toBe(value(orderBefore, placeCalls) + 1);
+    expect(value(orderAfter, /^shopmesh_orders_total\{.*order_status="confirmed".*\} /)).toBeGreaterThan(0);
+    for (const series of [
+      /^shopmesh_outbox_backlog\{/,
+      /^shopmesh_outbox_oldest_age\{/,
+      /^shopmesh_consumer_pending\{/,
+      /^shopmesh_consumer_ack_pending\{/,
+      /^shopmesh_db_pool_connections\{.*pool="order".*state="used"/,
+      /^nodejs_eventloop_delay/,
+      /^v8js_memory_heap_used/,
+      /^v8js_gc_duration_count/,
+      /^shopmesh_orders_settle_duration_bucket\{/,
+      /^shopmesh_outbox_publish_delay_count\{/,
+    ]) {
+      expect(
+        orderAfter.split("\n").some((line) => series.test(line)),
+        String(series),
+      ).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,72 @@
+import { context, propagation, ROOT_CONTEXT, trace } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startProcess, startPublish, startSharedWork, traceContextHeaders } from "./messaging.js";
+
+const exporter = new InMemorySpanExporter();
+
+beforeAll(() => {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+});
+
+afterAll(() => {
+  trace.disable();
+  context.disable();
+  propagation.disable();
+});
+
+/** An event as the relay would publish it, written inside a trace of its own. */
+function published(orderId: string) {
+  const writer = trace.getTracer("test").startSpan("PlaceOrder");
+  const rowHeaders = context.with(trace.setSpan(ROOT_CONTEXT, writer), () => traceContextHeaders(orderId));
+  writer.end();
+  const route = { subject: "orders.placed", messageId: orderId, eventType: "OrderPlaced", orderId };
+  const publish = startPublish(route, rowHeaders, new Date());
+  publish.end();
+  return { traceId: writer.spanContext().traceId, headers: publish.headers };
+}
+
+function delivered(orderId: string, headers: Record<string, string>) {
+  return startProcess({
+    consumer: "inventory",
+    subject: "orders.placed",
+    messageId: orderId,
+    eventType: "OrderPlaced",
+    orderId,
+    deliveryCount: 1,
+    header: (name) => headers[name],
+  });
+}
+
+describe("trace context across the outbox and JetStream", () => {
+  it("makes the consumer span a child of the producer span, in the writer's trace", () => {
+    const event = published("order-a");
+    const process = delivered("order-a", event.headers);
+    process.end("applied");
+    const spans = exporter.getFinishedSpans();
+    const producer = spans.find((span) => span.name === "publish orders.placed");
+    const consumer = spans.find((span) => span.name === "process orders.placed");
+    expect(consumer?.spanContext().traceId).toBe(event.traceId);
+    expect(consumer?.parentSpanContext?.spanId).toBe(producer?.spanContext().spanId);
+  });
+
+  it("gives events written by a shared batch the trace of the event about the same order", () => {
+    const first = published("order-a");
+    const second = published("order-b");
+    const processes = [delivered("order-a", first.headers), delivered("order-b", second.headers)];
+    const shared = startSharedWork("apply 2 events", processes);
+    const written = context.with(shared.context, () => ({
+      a: traceContextHeaders("order-a").traceparent,
+      b: traceContextHeaders("order-b").traceparent,
+      other: traceContextHeaders("order-c").traceparent,
+    }));
+    expect(written.a).toContain(first.traceId);
+    expect(written.b).toContain(second.traceId);
+    expect(written.b).toContain(processes[1]?.span.spanContext().spanId);
+    expect(written.other).toContain(shared.span.spanContext().spanId);
+  });
+});

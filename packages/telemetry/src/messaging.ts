@@ -1,0 +1,205 @@
+import {
+  type Attributes,
+  type Context,
+  context,
+  createContextKey,
+  type Link,
+  metrics,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from "@opentelemetry/api";
+import { recordGetter, recordSetter } from "./header-carrier.js";
+
+const tracer = trace.getTracer("@shopmesh/telemetry");
+const meter = metrics.getMeter("@shopmesh/telemetry");
+const publishDelay = meter.createHistogram("shopmesh.outbox.publish.delay", {
+  description: "Time from an outbox row's insert to its publish being acknowledged by JetStream",
+  unit: "ms",
+  advice: { explicitBucketBoundaries: [1, 2.5, 5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 5120, 10240] },
+});
+const processDuration = meter.createHistogram("shopmesh.consumer.process.duration", {
+  description: "Time from pulling an event to acknowledging (or failing) it",
+  unit: "ms",
+  advice: { explicitBucketBoundaries: [1, 2.5, 5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 5120] },
+});
+const processed = meter.createCounter("shopmesh.consumer.events", {
+  description: "Events a consumer finished with, by outcome: applied, duplicate, retried, dead_lettered, ignored",
+});
+const redelivered = meter.createCounter("shopmesh.consumer.redeliveries", {
+  description: "Deliveries of an event after its first",
+});
+
+/** In work shared by several events: each event's context by its order id. */
+const contextsByOrder = createContextKey("shopmesh.contexts-by-order");
+
+/**
+ * The trace context to store with an outbox row in the business transaction, as
+ * headers: the event's producer span will be its child. That is the active span's,
+ * except in work shared by a batch of events, where an event about an order continues
+ * the trace of the batch's event about that order.
+ */
+export function traceContextHeaders(orderId?: string): Record<string, string> {
+  const active = context.active();
+  const byOrder = active.getValue(contextsByOrder) as Map<string, Context> | undefined;
+  const headers: Record<string, string> = {};
+  propagation.inject((orderId && byOrder?.get(orderId)) || active, headers, recordSetter);
+  return headers;
+}
+
+/** Where an event goes, for messaging spans. */
+export interface MessageRoute {
+  readonly subject: string;
+  /** The outbox id (`Nats-Msg-Id`). */
+  readonly messageId: string;
+  readonly eventType: string;
+  /** The order the event is about, so a search by order id finds the trace. */
+  readonly orderId?: string;
+}
+
+/** A publish being traced. */
+export interface TracedPublish {
+  /** The row's headers with the producer span's trace context in place of the writer's. */
+  readonly headers: Record<string, string>;
+  end(error?: unknown): void;
+}
+
+/**
+ * Starts the producer span of a relayed outbox row: a child of the span that wrote
+ * the row (restored from the row's headers), carried on in the message's headers.
+ */
+export function startPublish(route: MessageRoute, rowHeaders: Record<string, string>, insertedAt: Date): TracedPublish {
+  const parent = propagation.extract(ROOT_CONTEXT, rowHeaders, recordGetter);
+  const span = tracer.startSpan(
+    `publish ${route.subject}`,
+    { kind: SpanKind.PRODUCER, attributes: { ...messagingAttributes(route), "messaging.operation.type": "send" } },
+    parent,
+  );
+  const headers = { ...rowHeaders };
+  propagation.inject(trace.setSpan(parent, span), headers, recordSetter);
+  return {
+    headers,
+    end(error) {
+      if (error !== undefined) {
+        span.recordException(error instanceof Error ? error : String(error));
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      } else {
+        publishDelay.record(Date.now() - insertedAt.getTime(), { "messaging.destination.name": route.subject });
+      }
+      span.end();
+    },
+  };
+}
+
+/**
+ * Starts a consumer's count of dead letters at zero for each subject it handles: a
+ * counter series that first appears at 1 is invisible to PromQL's increase(), and the
+ * first dead letter is the one an alert must not miss.
+ */
+export function declareConsumer(consumer: string, subjects: readonly string[]): void {
+  for (const subject of subjects) {
+    processed.add(0, {
+      "messaging.consumer.group.name": consumer,
+      "messaging.destination.name": subject,
+      "shopmesh.consumer.outcome": "dead_lettered",
+    });
+  }
+}
+
+/** How a consumer finished with an event. */
+export type ProcessOutcome = "applied" | "duplicate" | "retried" | "dead_lettered" | "ignored";
+
+/** An event being processed. */
+export interface TracedProcess {
+  /** The context to apply the event in (its SQL spans become children). */
+  readonly context: Context;
+  /** The order the event is about. */
+  readonly orderId?: string;
+  readonly span: Span;
+  end(outcome: ProcessOutcome, error?: unknown): void;
+}
+
+/** A delivery of an event to a consumer. */
+export interface Delivered extends MessageRoute {
+  readonly consumer: string;
+  readonly deliveryCount: number;
+  /** Reads a message header (the trace context the relay put there). */
+  header(name: string): string | undefined;
+}
+
+/**
+ * Starts the consumer span of an event: a child of its producer span, so the
+ * checkout's hops across services stay one trace. Also counts the delivery.
+ */
+export function startProcess(delivered: Delivered): TracedProcess {
+  const parent = propagation.extract(ROOT_CONTEXT, delivered, {
+    get: (carrier, key) => carrier.header(key),
+    keys: () => [],
+  });
+  const consumerAttributes = {
+    "messaging.consumer.group.name": delivered.consumer,
+    "messaging.destination.name": delivered.subject,
+  };
+  const span = tracer.startSpan(
+    `process ${delivered.subject}`,
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        ...messagingAttributes(delivered),
+        ...consumerAttributes,
+        "messaging.operation.type": "process",
+        "messaging.nats.delivery_count": delivered.deliveryCount,
+      },
+    },
+    parent,
+  );
+  if (delivered.deliveryCount > 1) redelivered.add(1, consumerAttributes);
+  const started = performance.now();
+  return {
+    context: trace.setSpan(parent, span),
+    orderId: delivered.orderId,
+    span,
+    end(outcome, error) {
+      span.setAttribute("shopmesh.consumer.outcome", outcome);
+      if (error !== undefined) {
+        span.recordException(error instanceof Error ? error : String(error));
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      span.end();
+      const attributes = { ...consumerAttributes, "shopmesh.consumer.outcome": outcome };
+      processed.add(1, attributes);
+      processDuration.record(performance.now() - started, attributes);
+    },
+  };
+}
+
+/**
+ * A span for work several events share (one transaction for a batch): a child of
+ * the first event's span, linked to the others' and they to it, so the batch's SQL
+ * shows in the first event's trace and every other trace points at it. Events the
+ * work writes about an order continue that order's trace (see traceContextHeaders).
+ */
+export function startSharedWork(name: string, processes: readonly TracedProcess[], attributes: Attributes = {}) {
+  const [first, ...others] = processes;
+  const links: Link[] = others.map((other) => ({ context: other.span.spanContext() }));
+  const parent = first?.context ?? context.active();
+  const span = tracer.startSpan(name, { attributes, links }, parent);
+  for (const other of others) other.span.addLink({ context: span.spanContext() });
+  const byOrder = new Map<string, Context>();
+  for (const process of processes)
+    if (process.orderId && !byOrder.has(process.orderId)) byOrder.set(process.orderId, process.context);
+  return { context: trace.setSpan(parent, span).setValue(contextsByOrder, byOrder), span };
+}
+
+function messagingAttributes(route: MessageRoute): Attributes {
+  return {
+    "messaging.system": "nats",
+    "messaging.destination.name": route.subject,
+    "messaging.message.id": route.messageId,
+    "shopmesh.event.type": route.eventType,
+    ...(route.orderId ? { "shopmesh.order.id": route.orderId } : {}),
+  };
+}

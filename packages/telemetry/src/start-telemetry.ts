@@ -1,0 +1,55 @@
+import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
+import { RuntimeNodeInstrumentation } from "@opentelemetry/instrumentation-runtime-node";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { AggregationType } from "@opentelemetry/sdk-metrics";
+import { NodeSDK } from "@opentelemetry/sdk-node";
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
+import { observeProcess } from "./process-metrics.js";
+
+/** Who is reporting, before OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES override it. */
+export interface TelemetryIdentity {
+  readonly serviceName: string;
+  readonly serviceVersion: string;
+}
+
+let sdk: NodeSDK | undefined;
+
+/**
+ * Starts the OpenTelemetry SDK, configured by the standard OTEL_* variables alone
+ * (exporter, protocol, endpoint, sampler, resource attributes, OTEL_SDK_DISABLED).
+ * Two defaults differ from the SDK's: metrics are served for Prometheus at
+ * :9464/metrics (OTEL_METRICS_EXPORTER=prometheus; OTEL_EXPORTER_PROMETHEUS_PORT moves
+ * it), and logs stay on stdout as JSON lines rather than going over OTLP.
+ *
+ * SQL spans come from the `pg` instrumentation and only inside a traced operation
+ * (an RPC, an event being processed): the outbox relay's polling is not traced. Its
+ * metrics are dropped: the per-query histogram cost more CPU than every other metric
+ * together (a statement's duration is in the sampled traces), and its pool gauges
+ * cannot tell our pools apart (the runtime's `shopmesh.db.pool.*` gauges do).
+ */
+export function startTelemetry(identity: TelemetryIdentity, env = process.env): void {
+  if (sdk) return;
+  env.OTEL_METRICS_EXPORTER ??= "prometheus";
+  sdk = new NodeSDK({
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: identity.serviceName,
+      [ATTR_SERVICE_VERSION]: identity.serviceVersion,
+      "deployment.environment.name": env.DEPLOYMENT_ENVIRONMENT ?? "development",
+    }),
+    logRecordProcessors: [],
+    views: [{ meterName: "@opentelemetry/instrumentation-pg", aggregation: { type: AggregationType.DROP } }],
+    instrumentations: [
+      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
+      new RuntimeNodeInstrumentation(),
+    ],
+  });
+  sdk.start();
+  observeProcess();
+}
+
+/** Flushes spans and metrics still buffered and stops the SDK (call last at shutdown). */
+export async function shutdownTelemetry(): Promise<void> {
+  const running = sdk;
+  sdk = undefined;
+  await running?.shutdown();
+}

@@ -1,0 +1,70 @@
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { createPool, migrate, withTx } from "@shopmesh/pg";
+import { useTestDatabase, waitFor } from "@shopmesh/testing";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyTransitions, orderChangedChannel, registerWatches, unregisterWatch } from "./order-store.js";
+
+const database = useTestDatabase("order_watches");
+let pool: pg.Pool;
+
+beforeAll(async () => {
+  await migrate({
+    databaseUrl: database.url,
+    dir: [
+      fileURLToPath(new URL("../../../packages/events/migrations", import.meta.url)),
+      fileURLToPath(new URL("../migrations", import.meta.url)),
+    ],
+  });
+  pool = createPool({ url: database.url, applicationName: "order-watches-test", onError: () => {} });
+});
+
+afterAll(async () => {
+  await pool?.end();
+});
+
+async function newOrder(): Promise<string> {
+  const orderId = randomUUID();
+  await pool.query(
+    `INSERT INTO orders (order_id, customer_id, status, total_minor, currency, idempotency_key, request_hash)
+     VALUES ($1, 'customer', 'pending', 100, 'USD', $2, 'hash')`,
+    [orderId, orderId],
+  );
+  return orderId;
+}
+
+const reserve = (orderId: string) =>
+  withTx(pool, (tx) => applyTransitions(tx, [{ orderId, next: { status: "reserved", reason: "" } }]));
+
+describe("order change notifications", () => {
+  it("are sent for watched orders only, and stop when the watch ends", async () => {
+    const [unwatched, watched, unwatchedLater] = [await newOrder(), await newOrder(), await newOrder()];
+    const watcher = randomUUID();
+    const listener = new pg.Client({ connectionString: database.url });
+    const received: string[] = [];
+    listener.on("notification", (message) => received.push(message.payload ?? ""));
+    await listener.connect();
+    try {
+      await listener.query(`LISTEN ${orderChangedChannel}`);
+      await registerWatches(pool, watcher, [watched]);
+      // Notifications arrive in commit order: had the first commit notified, its
+      // notification would come before the watched order's.
+      await reserve(unwatched);
+      await reserve(watched);
+      await waitFor(() => received.length > 0, { timeoutMs: 5_000, description: "a notification" });
+      expect(received).toEqual([watched]);
+
+      await unregisterWatch(pool, watcher, watched);
+      await reserve(unwatchedLater);
+      await registerWatches(pool, watcher, [unwatched]);
+      await withTx(pool, (tx) =>
+        applyTransitions(tx, [{ orderId: unwatched, next: { status: "confirmed", reason: "", paymentId: "p" } }]),
+      );
+      await waitFor(() => received.length > 1, { timeoutMs: 5_000, description: "a second notification" });
+      expect(received).toEqual([watched, unwatched]);
+    } finally {
+      await listener.end();
+    }
+  });
+});

@@ -1,0 +1,60 @@
+import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { createMeter } from "@shopmesh/telemetry";
+import type { PaymentProvider } from "./payment-provider.js";
+
+const tracer = trace.getTracer("@shopmesh/payment");
+const meter = createMeter();
+const charges = meter.createCounter("shopmesh.payments.charges", {
+  description: "Provider charge calls by outcome: captured, declined, provider_error (retried later)",
+});
+const refunds = meter.createCounter("shopmesh.payments.refunds", {
+  description: "Provider refund calls by outcome: refunded, provider_error (retried later)",
+});
+
+/**
+ * The provider with a client span around each call, so a trace shows how long the
+ * provider took, and the payment outcome on the span that handles the payment — the
+ * attribute a person searching for declined checkouts filters on — and counted by
+ * outcome, so a surge of declines or provider failures can raise an alert.
+ */
+export function instrumentedProvider(provider: PaymentProvider): PaymentProvider {
+  return {
+    charge: (instruction) => {
+      const handling = trace.getActiveSpan();
+      return tracer.startActiveSpan(
+        "payment provider charge",
+        { kind: SpanKind.CLIENT, attributes: { "shopmesh.order.id": instruction.idempotencyKey } },
+        async (span) => {
+          try {
+            const outcome = await provider.charge(instruction);
+            span.setAttribute("shopmesh.payment.outcome", outcome.outcome);
+            handling?.setAttribute("shopmesh.payment.outcome", outcome.outcome);
+            charges.add(1, { outcome: outcome.outcome });
+            return outcome;
+          } catch (error) {
+            span.setAttribute("shopmesh.payment.outcome", "provider_error");
+            charges.add(1, { outcome: "provider_error" });
+            span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+            throw error;
+          } finally {
+            span.end();
+          }
+        },
+      );
+    },
+    refund: (instruction) =>
+      tracer.startActiveSpan("payment provider refund", { kind: SpanKind.CLIENT }, async (span) => {
+        try {
+          const refunded = await provider.refund(instruction);
+          refunds.add(1, { outcome: "refunded" });
+          return refunded;
+        } catch (error) {
+          refunds.add(1, { outcome: "provider_error" });
+          span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+          throw error;
+        } finally {
+          span.end();
+        }
+      }),
+  };
+}

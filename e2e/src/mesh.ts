@@ -87,6 +87,18 @@ export async function startMesh(label: string, env: Record<string, string> = {})
   const start = async (name: ServiceName) => {
     running.set(name, await runService(definitions[name], envOf(name)));
   };
+  // A port freePort() answered may be taken by another process before the service
+  // listens; the first start then moves to fresh ports (restarts keep theirs).
+  const startOnFreePorts = async (name: ServiceName) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await start(name);
+      } catch (error) {
+        if (attempt === 3 || !String(error).includes("EADDRINUSE")) throw error;
+        ports[name] = { grpc: await freePort(), http: await freePort() };
+      }
+    }
+  };
   const stop = async (name: ServiceName) => {
     await running.get(name)?.close();
     running.delete(name);
@@ -104,7 +116,7 @@ export async function startMesh(label: string, env: Record<string, string> = {})
   const bearer = (value: string) => ({ headers: () => ({ authorization: `Bearer ${value}` }) });
   const target = (name: ServiceName) => `127.0.0.1:${ports[name].grpc}`;
 
-  for (const name of names) await start(name);
+  for (const name of names) await startOnFreePorts(name);
   return {
     ports,
     pools,

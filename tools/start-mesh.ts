@@ -39,7 +39,7 @@ async function main() {
       void stop(1);
     },
   });
-  storefront = await startStorefront();
+  storefront = await startStorefront(tracesUrl({ ...process.env, ...tracing }));
   await printBanner(postgresUrl, natsUrl, tracing);
 }
 
@@ -100,6 +100,15 @@ async function tracingEnv(): Promise<Record<string, string>> {
     socket.once("timeout", () => answer(false));
   });
   return listening ? { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" } : { OTEL_TRACES_EXPORTER: "none" };
+}
+
+/** The OTLP/HTTP traces endpoint the services export to, if any (for the storefront's spans). */
+function tracesUrl(env: Record<string, string | undefined>): string | undefined {
+  if (env.OTEL_TRACES_EXPORTER === "none") return undefined;
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  return env.OTEL_EXPORTER_OTLP_ENDPOINT
+    ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, "")}/v1/traces`
+    : undefined;
 }
 
 function tracesLine(env: Record<string, string | undefined>): string {

@@ -13,16 +13,27 @@ import { demoToken } from "./dev-identity.js";
 export const storefrontPort = 5173;
 export const storefrontOrigins = [`http://localhost:${storefrontPort}`, `http://127.0.0.1:${storefrontPort}`];
 
-/** Starts the dev server; the order and catalog URLs default to :8081/:8082 on the page's host. */
-export async function startStorefront(): Promise<{ url: string; close(): Promise<void> }> {
+/**
+ * Starts the dev server; the order and catalog URLs default to :8081/:8082 on the
+ * page's host. With `tracesUrl` (the collector's OTLP/HTTP traces endpoint, as the
+ * services use) the browser exports its spans to `/v1/traces` on its own origin and
+ * the dev server forwards them, so the collector needs no CORS.
+ * STOREFRONT_OTLP_TRACES_URL sends them straight to another URL instead.
+ */
+export async function startStorefront(tracesUrl?: string): Promise<{ url: string; close(): Promise<void> }> {
   const root = fileURLToPath(new URL("../web/", import.meta.url));
   const config: Record<string, unknown> = {};
+  const forward = tracesUrl ? new URL(tracesUrl) : undefined;
+  if (forward) config.otlpTracesUrl = "/v1/traces";
   if (process.env.STOREFRONT_OTLP_TRACES_URL) config.otlpTracesUrl = process.env.STOREFRONT_OTLP_TRACES_URL;
+  const proxy = forward
+    ? { "/v1/traces": { target: forward.origin, changeOrigin: true, rewrite: () => forward.pathname } }
+    : undefined;
   const server = await createServer({
     root,
     configFile: `${root}vite.config.ts`,
     logLevel: "warn",
-    server: { host: "127.0.0.1", port: storefrontPort, strictPort: true },
+    server: { host: "127.0.0.1", port: storefrontPort, strictPort: true, ...(proxy ? { proxy } : {}) },
     plugins: [devEndpointsPlugin({ config, signCustomerToken: (customer) => demoToken("customer", customer) })],
   });
   await server.listen();

@@ -14,8 +14,9 @@ import type { StorefrontConfig } from "./config.js";
  * them. Spans are exported over OTLP/HTTP when `otlpTracesUrl` is configured.
  */
 export function startTracing(config: StorefrontConfig): void {
-  const spanProcessors: SpanProcessor[] = config.otlpTracesUrl
-    ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: config.otlpTracesUrl }), { scheduledDelayMillis: 1000 })]
+  const otlpUrl = config.otlpTracesUrl ? new URL(config.otlpTracesUrl, window.location.href).href : "";
+  const spanProcessors: SpanProcessor[] = otlpUrl
+    ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: otlpUrl }), { scheduledDelayMillis: 1000 })]
     : [];
   const provider = new WebTracerProvider({
     resource: resourceFromAttributes({ "service.name": "storefront" }),
@@ -28,7 +29,7 @@ export function startTracing(config: StorefrontConfig): void {
     instrumentations: [
       new FetchInstrumentation({
         propagateTraceHeaderCorsUrls: origins.map((origin) => new RegExp(`^${escapeRegExp(origin)}/`)),
-        ignoreUrls: config.otlpTracesUrl ? [config.otlpTracesUrl] : [],
+        ignoreUrls: otlpUrl ? [otlpUrl] : [],
       }),
     ],
   });

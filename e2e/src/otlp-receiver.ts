@@ -22,6 +22,8 @@ export interface OtlpReceiver {
   /** The value for OTEL_EXPORTER_OTLP_ENDPOINT. */
   readonly endpoint: string;
   readonly spans: readonly ReceivedSpan[];
+  /** Takes an OTLP/HTTP JSON export that reached another endpoint (a browser's, say). */
+  ingest(json: string): void;
   close(): Promise<void>;
 }
 
@@ -55,12 +57,15 @@ interface OtlpExport {
 /** Starts a receiver on a free port of 127.0.0.1. */
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
+  const ingest = (json: string) => {
+    spans.push(...spansOf(JSON.parse(json) as OtlpExport));
+  };
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
       if (request.url === "/v1/traces" && request.headers["content-type"]?.startsWith("application/json")) {
-        spans.push(...spansOf(JSON.parse(Buffer.concat(chunks).toString("utf8")) as OtlpExport));
+        ingest(Buffer.concat(chunks).toString("utf8"));
       }
       response.writeHead(200, { "content-type": "application/json" }).end("{}");
     });
@@ -70,6 +75,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     spans,
+    ingest,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -17,6 +17,7 @@ for (const against of breakingBaselines()) {
 run(bin("biome"), ["check", "."]);
 run(bin("turbo"), ["run", "typecheck"], { env: { TURBO_TELEMETRY_DISABLED: "1" } });
 run(bin("tsc"), ["-p", "tools"]);
+run("node", ["tools/deploy-prerequisites.mjs"]);
 run(bin("vitest"), ["run", ...process.argv.slice(2)]);
 
 /**

@@ -15,16 +15,10 @@ COPY . .
 RUN test -n "${SERVICE}" && test -d "services/${SERVICE}" \
  && npm ci --no-audit --no-fund --ignore-scripts \
  && TURBO_TELEMETRY_DISABLED=1 npx turbo run build --filter="@shopmesh/${SERVICE}..."
-# Production dependencies of this one service only, then the files it runs from:
-# package.json, dist/ and migrations/ of every workspace package (sources and tests stay behind).
-RUN npm ci --omit=dev --workspace="@shopmesh/${SERVICE}" --no-audit --no-fund --ignore-scripts \
- && mkdir /app \
- && cp -a package.json node_modules /app/ \
- && for dir in gen packages/* "services/${SERVICE}"; do \
-      mkdir -p "/app/${dir}" && cp -a "${dir}/package.json" "/app/${dir}/"; \
-      for part in dist migrations; do if [ -d "${dir}/${part}" ]; then cp -a "${dir}/${part}" "/app/${dir}/"; fi; done; \
-    done \
- && find /app -name '*.test.js' -delete \
+# The run-time tree: the service's production dependencies only, found by following
+# `dependencies` through node_modules (npm's --omit=dev keeps the dev dependencies of
+# workspace packages), plus package.json, dist/ and migrations/ of its workspace packages.
+RUN node deploy/docker/production-tree.mjs "${SERVICE}" /app \
  && ln -s "services/${SERVICE}/dist/main.js" /app/main.js \
  && cp deploy/docker/healthcheck.mjs /app/healthcheck.mjs
 

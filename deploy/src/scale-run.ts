@@ -151,9 +151,10 @@ export async function runScaleScenario(options: ScaleRunOptions): Promise<ScaleR
         acknowledged.add(orderId);
         if (killAfter > 0 && acknowledged.size === killAfter) {
           killedReplica = 0;
-          edgeBeforeKill = await lb.spread();
-          log(`${acknowledged.size} orders acknowledged: killing replica 1 of every service (SIGKILL)`);
+          const spreadAtKill = lb.spread();
+          log(`${killAfter} orders acknowledged: killing replica 1 of every service (SIGKILL)`);
           mesh.kill(0);
+          edgeBeforeKill = await spreadAtKill;
         }
       }
     };

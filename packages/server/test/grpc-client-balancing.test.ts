@@ -13,7 +13,9 @@ function replica(name: string, grpcPort: number): Promise<RunningServer> {
     shutdownGraceMs: 200,
     services: [
       registerService(CatalogService, {
-        getProduct: ({ sku }) => ({ product: { sku, name: name } }),
+        getProduct: ({ sku }) => ({ product: { sku, name } }),
+        listProducts: () => ({ products: [] }),
+        batchGetProducts: ({ skus }) => ({ products: [], missingSkus: skus }),
       }),
     ],
   }).then((server) => {

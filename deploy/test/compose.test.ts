@@ -38,7 +38,7 @@ describe("deploy/compose.yaml", () => {
     expect(env.NATS_URL).toBe("nats://nats:4222");
     expect(env.INVENTORY_TARGET).toBe("dns:///inventory:50052");
     expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBe("http://jaeger:4318");
-    expect(env.METRICS_PORT).toBe("9464");
+    expect(env.OTEL_EXPORTER_PROMETHEUS_PORT).toBe("9464");
     const mounts: string[] = compose.services.grafana.volumes.map((volume: string | { source: string }) =>
       typeof volume === "string" ? volume : volume.source,
     );

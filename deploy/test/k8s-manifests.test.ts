@@ -163,8 +163,13 @@ for (const overlay of ["development", "production"] as const) {
 
     it("scrapes metrics and sends traces to the in-cluster backends", () => {
       const config = find("ConfigMap", "shopmesh-config").data ?? {};
-      expect(config.OTEL_EXPORTER_OTLP_ENDPOINT).toBe("http://jaeger-collector:4318");
-      expect(find("ConfigMap", "prometheus-config").data?.["prometheus.yml"]).toContain("regex: metrics");
+      expect(config.OTEL_EXPORTER_OTLP_ENDPOINT).toBe("http://jaeger:4318");
+      const scrape = find("ConfigMap", "prometheus-config").data?.["prometheus.yml"] ?? "";
+      expect(scrape).toContain("regex: metrics");
+      // The dashboards and alerts of deploy/observability select by job = the service's name.
+      expect(scrape).toMatch(
+        /__meta_kubernetes_pod_label_app_kubernetes_io_name\]\n\s+regex: \(\.\+\)\n\s+target_label: job/,
+      );
       const grafana = find("Deployment", "grafana").spec.template.spec;
       expect(grafana.volumes).toContainEqual({
         name: "dashboards",

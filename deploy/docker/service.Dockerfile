@@ -28,6 +28,8 @@ COPY --from=build /app /app
 ENV NODE_ENV=production
 USER 65532:65532
 # The same heap cap the benchmark and `npm start` use (tools/mesh-processes.ts), well
-# inside the 256 MiB memory limit of the Kubernetes manifests.
-ENTRYPOINT ["/nodejs/bin/node", "--max-old-space-size=128"]
+# inside the 256 MiB memory limit of the Kubernetes manifests, and OpenTelemetry
+# registered before any application module loads (@shopmesh/telemetry, issue 4), as
+# tools/mesh-processes.ts runs the compiled services.
+ENTRYPOINT ["/nodejs/bin/node", "--max-old-space-size=128", "--import", "@shopmesh/telemetry/register"]
 CMD ["main.js"]

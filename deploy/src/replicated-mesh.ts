@@ -82,6 +82,10 @@ export async function startReplicatedMesh(options: ReplicatedMeshOptions): Promi
             INVENTORY_TARGET: inventoryTarget,
             SHUTDOWN_GRACE_MS: "3000",
             LOG_LEVEL: "warn",
+            // Replicas would all bind the same Prometheus port, and no collector listens:
+            // this run proves behaviour, not telemetry.
+            OTEL_METRICS_EXPORTER: "none",
+            OTEL_TRACES_EXPORTER: "none",
             ...options.env,
           },
           onLine: (name, line) => options.log(`[${name} r${index + 1}] ${line}`),

@@ -60,6 +60,13 @@ export async function startReplicatedMesh(options: ReplicatedMeshOptions): Promi
   const inventoryTarget = `ipv4:${replicas.map((ports) => `127.0.0.1:${ports.grpc.inventory}`).join(",")}`;
   const meshes: LaunchedMesh[] = [];
   const killed = new Set<number>();
+  // The last lines of every process, to say why a replica did not start.
+  const recent: string[] = [];
+  const remember = (line: string) => {
+    recent.push(line);
+    if (recent.length > 40) recent.shift();
+    options.log(line);
+  };
   const stop = async () => {
     await Promise.all(meshes.map((mesh) => mesh.stop()));
   };
@@ -88,16 +95,16 @@ export async function startReplicatedMesh(options: ReplicatedMeshOptions): Promi
             OTEL_TRACES_EXPORTER: "none",
             ...options.env,
           },
-          onLine: (name, line) => options.log(`[${name} r${index + 1}] ${line}`),
+          onLine: (name, line) => remember(`[${name} r${index + 1}] ${line}`),
           onExit: (name, code, signal) => {
-            if (!killed.has(index)) options.log(`✖ ${name} r${index + 1} exited unexpectedly (${signal ?? code})`);
+            if (!killed.has(index)) remember(`✖ ${name} r${index + 1} exited unexpectedly (${signal ?? code})`);
           },
         }),
       );
     }
   } catch (error) {
     await stop();
-    throw error;
+    throw new Error(`replicas did not start: ${String(error)}\n${recent.join("\n")}`, { cause: error });
   }
   return {
     replicas,
@@ -181,7 +188,9 @@ function migrateOnce(name: ServiceName, url: string): Promise<void> {
 /** Three consecutive free gRPC ports and three HTTP ports, as launchMesh lays them out. */
 async function freeReplicaPorts(taken: Set<number>): Promise<ReplicaPorts> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const grpcBase = 20_000 + Math.floor(Math.random() * 20_000);
+    // Below Linux's ephemeral range (32768+), where outgoing connections and port-0
+    // listeners of other tests would race us for a port between this check and the bind.
+    const grpcBase = 20_000 + Math.floor(Math.random() * 12_000);
     const httpBase = grpcBase + 10;
     const ports = [1, 2, 3].flatMap((offset) => [grpcBase + offset, httpBase + offset]);
     if (ports.some((port) => taken.has(port))) continue;

@@ -18,6 +18,7 @@ run(bin("biome"), ["check", "."]);
 run("node", ["tools/check-observability.mjs"]);
 run(bin("turbo"), ["run", "typecheck"], { env: { TURBO_TELEMETRY_DISABLED: "1" } });
 run(bin("tsc"), ["-p", "tools"]);
+run("node", ["tools/deploy-prerequisites.mjs"]);
 run(bin("vitest"), ["run", ...process.argv.slice(2)]);
 
 /**

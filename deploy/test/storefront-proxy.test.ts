@@ -1,0 +1,102 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, waitFor } from "@shopmesh/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deployDir } from "../src/render.js";
+
+/**
+ * The storefront image's nginx configuration, run by Debian's nginx with only what the
+ * image provides swapped for local stand-ins: the listen port, the html root, and the
+ * two upstreams (order:8081, inventory:8082) replaced by recording HTTP servers.
+ */
+describe("the storefront's nginx", () => {
+  const dir = mkdtempSync(join(tmpdir(), "shopmesh-storefront-"));
+  const seen: { upstream: string; method: string; path: string }[] = [];
+  const upstreams: Server[] = [];
+  let nginx: ChildProcess | undefined;
+  let port = 0;
+
+  const upstream = (name: string) =>
+    new Promise<number>((resolve) => {
+      const server = createServer((request, response) => {
+        seen.push({ upstream: name, method: request.method ?? "", path: request.url ?? "" });
+        response.setHeader("content-type", "application/json");
+        response.end("{}");
+      });
+      upstreams.push(server);
+      server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
+    });
+
+  beforeAll(async () => {
+    const [order, inventory] = [await upstream("order"), await upstream("inventory")];
+    port = await freePort();
+    // Started as root (as here), nginx's workers run as nobody: they must be able to read the files.
+    chmodSync(dir, 0o755);
+    mkdirSync(join(dir, "html/assets"), { recursive: true });
+    writeFileSync(join(dir, "html/index.html"), "<!doctype html><title>shopmesh</title>");
+    writeFileSync(join(dir, "html/assets/app.js"), "console.log('shop')");
+    const config = readFileSync(join(deployDir, "docker/storefront-nginx.conf"), "utf8")
+      .replaceAll("/tmp/", `${dir}/`)
+      .replace("server order:8081;", `server 127.0.0.1:${order};`)
+      .replace("server inventory:8082;", `server 127.0.0.1:${inventory};`)
+      .replace("listen 8080;", `listen 127.0.0.1:${port};`)
+      .replace("root /usr/share/nginx/html;", `root ${dir}/html;`);
+    writeFileSync(join(dir, "nginx.conf"), config);
+    const binary = existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
+    nginx = spawn(binary, ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: "ignore" });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok, {
+      timeoutMs: 10_000,
+      description: "the storefront's nginx to answer /healthz",
+    });
+  });
+
+  afterAll(async () => {
+    if (nginx && nginx.exitCode === null) {
+      const exited = new Promise((resolve) => nginx?.once("exit", resolve));
+      nginx.kill("SIGQUIT");
+      await exited;
+    }
+    for (const server of upstreams) server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const post = (path: string) =>
+    fetch(`http://127.0.0.1:${port}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+
+  it("proxies order's and the catalog's public RPCs to their services", async () => {
+    expect((await post("/shopmesh.order.v1.OrderService/PlaceOrder")).status).toBe(200);
+    expect((await post("/shopmesh.inventory.v1.CatalogService/ListProducts")).status).toBe(200);
+    expect(seen).toEqual([
+      { upstream: "order", method: "POST", path: "/shopmesh.order.v1.OrderService/PlaceOrder" },
+      { upstream: "inventory", method: "POST", path: "/shopmesh.inventory.v1.CatalogService/ListProducts" },
+    ]);
+  });
+
+  it("reaches nothing else: stock, payment and health RPCs never leave nginx", async () => {
+    seen.length = 0;
+    for (const path of [
+      "/shopmesh.inventory.v1.StockService/ReserveStock",
+      "/shopmesh.payment.v1.PaymentService/GetPayment",
+      "/grpc.health.v1.Health/Check",
+    ])
+      expect((await post(path)).status, path).toBe(405);
+    expect(seen).toEqual([]);
+  });
+
+  it("serves the single-page app: files, and index.html for client-side routes", async () => {
+    const asset = await fetch(`http://127.0.0.1:${port}/assets/app.js`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get("cache-control")).toContain("immutable");
+    const route = await fetch(`http://127.0.0.1:${port}/orders/123`);
+    expect(await route.text()).toContain("<title>shopmesh</title>");
+    expect((await fetch(`http://127.0.0.1:${port}/assets/missing.js`)).status).toBe(404);
+  });
+});

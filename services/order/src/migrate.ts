@@ -1,0 +1,5 @@
+import { runMigrationsProcess } from "@shopmesh/runtime";
+import { orderService } from "./service.js";
+
+// Kubernetes init container: apply the migrations, then exit (deploy/k8s).
+await runMigrationsProcess(orderService);

@@ -1,7 +1,10 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { admits } from "../src/network-policy.js";
-import { type K8sObject, renderKustomization } from "../src/render.js";
+import { deployDir, type K8sObject, renderKustomization } from "../src/render.js";
 
+const read = (path: string) => readFileSync(join(deployDir, path), "utf8");
 const services = { order: 50051, inventory: 50052, payment: 50053 } as const;
 const workloads = ["order", "inventory", "payment", "storefront"] as const;
 const crdGroups = ["postgresql.cnpg.io/v1"];
@@ -170,11 +173,18 @@ for (const overlay of ["development", "production"] as const) {
       expect(scrape).toMatch(
         /__meta_kubernetes_pod_label_app_kubernetes_io_name\]\n\s+regex: \(\.\+\)\n\s+target_label: job/,
       );
+      // Alert rules and dashboards come from deploy/observability's files, not copies.
+      expect(scrape).toContain("/etc/prometheus/rules/alerts.yml");
+      const generated = (prefix: string) =>
+        objects.find((object) => object.kind === "ConfigMap" && object.metadata.name.startsWith(`${prefix}-`));
+      const rules = generated("prometheus-rules");
+      const dashboards = generated("shopmesh-grafana-dashboards");
+      expect(rules?.data?.["alerts.yml"]).toBe(read("observability/prometheus/alerts.yml"));
+      expect(Object.keys(dashboards?.data ?? {}).sort()).toEqual(["mesh-overview.json", "runtime.json"]);
+      const prometheus = find("Deployment", "prometheus").spec.template.spec;
+      expect(prometheus.volumes).toContainEqual({ name: "rules", configMap: { name: rules?.metadata.name } });
       const grafana = find("Deployment", "grafana").spec.template.spec;
-      expect(grafana.volumes).toContainEqual({
-        name: "dashboards",
-        configMap: { name: "shopmesh-grafana-dashboards", optional: true },
-      });
+      expect(grafana.volumes).toContainEqual({ name: "dashboards", configMap: { name: dashboards?.metadata.name } });
     });
 
     if (overlay === "production") {

@@ -2,96 +2,37 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
-import { signDevToken } from "@shopmesh/auth";
 import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
-import { seedCatalog } from "@shopmesh/inventory/seed";
-import { createPool, databaseUrl } from "@shopmesh/pg";
 import { createGrpcClient } from "@shopmesh/server";
-import { createTestNats, freePort, testInfrastructure, waitFor } from "@shopmesh/testing";
-import pg from "pg";
+import { waitFor } from "@shopmesh/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LaunchedMesh, launchMesh, type ServiceName } from "../../tools/mesh-processes.js";
 import { products } from "../src/fixtures.js";
-import { type OtlpReceiver, type ReceivedSpan, SpanKinds, startOtlpReceiver } from "../src/otlp-receiver.js";
+import { type ReceivedSpan, SpanKinds } from "../src/otlp-receiver.js";
+import { type ServiceName, startTracedMesh, type TracedMesh } from "../src/traced-mesh.js";
 
 // The services run as real processes, started the way the images start them (the
 // telemetry register file imported first), exporting OTLP/HTTP JSON to a local receiver.
 const services: ServiceName[] = ["order", "inventory", "payment"];
-const nats = createTestNats("telemetry");
-const databasePrefix = `t_telemetry_${randomBytes(5).toString("hex")}`;
-const key = randomBytes(32);
 const inStock = products(2, 100n);
 const soldOut = products(1, 0n);
 const finalStatuses = ["ORDER_STATUS_CONFIRMED", "ORDER_STATUS_REJECTED", "ORDER_STATUS_CANCELLED"];
 const logs: { service: ServiceName; line: string }[] = [];
-let receiver: OtlpReceiver;
-let mesh: LaunchedMesh;
+let mesh: TracedMesh;
 let token: string;
 
 beforeAll(async () => {
-  receiver = await startOtlpReceiver();
-  const ports = Object.fromEntries(
-    await Promise.all(
-      services.map(async (name) => [
-        name,
-        { grpc: await freePort(), http: await freePort(), metrics: await freePort() },
-      ]),
-    ),
-  );
-  mesh = await launchMesh({
-    postgresUrl: testInfrastructure().databaseUrl,
-    natsUrl: nats.url,
-    authDevKey: key.toString("base64url"),
-    databasePrefix,
-    ports,
-    env: {
-      EVENT_NAMESPACE: nats.prefix,
-      SEED_CATALOG: "false",
-      LOG_LEVEL: "debug",
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
-      OTEL_TRACES_SAMPLER: "parentbased_always_on",
-      OTEL_BSP_SCHEDULE_DELAY: "50",
-    },
+  mesh = await startTracedMesh("telemetry", {
+    env: { LOG_LEVEL: "debug" },
     onLine: (service, line) => logs.push({ service, line }),
-    onExit: (service, code) => logs.push({ service, line: `exited with ${code}` }),
   });
-  const inventory = createPool({
-    url: databaseUrl(testInfrastructure().databaseUrl, `${databasePrefix}_inventory`),
-    applicationName: "telemetry-test",
-    onError: () => {},
-  });
-  try {
-    await seedCatalog(inventory, [...inStock, ...soldOut]);
-  } finally {
-    await inventory.end();
-  }
-  token = await signDevToken(key, {
-    role: "customer",
-    subject: `customer-${randomUUID()}`,
-    issuer: "shopmesh-dev",
-    audience: "shopmesh",
-  });
+  await mesh.seed([...inStock, ...soldOut]);
+  token = await mesh.customerToken(`customer-${randomUUID()}`);
 }, 120_000);
 
-afterAll(async () => {
-  await mesh?.stop();
-  const admin = new pg.Client({ connectionString: testInfrastructure().databaseUrl });
-  await admin.connect();
-  try {
-    for (const name of services) await admin.query(`DROP DATABASE IF EXISTS ${databasePrefix}_${name} WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
-  await nats.cleanup();
-  await receiver?.close();
-}, 60_000);
+afterAll(() => mesh?.close(), 60_000);
 
-const port = (name: ServiceName, kind: "http" | "metrics") => {
-  const service = mesh.services.find((launched) => launched.name === name);
-  if (!service) throw new Error(`no ${name} service`);
-  return kind === "http" ? service.httpPort : service.metricsPort;
-};
+const port = (name: ServiceName, listener: "grpc" | "http" | "metrics") => mesh.port(name, listener);
+const spans = () => mesh.receiver.spans;
 
 /** Calls an OrderService RPC with the Connect protocol (JSON), as a browser would. */
 async function callOrders(method: string, body: unknown, headers: Record<string, string> = {}) {
@@ -122,14 +63,14 @@ async function checkout(sku: string, paymentToken: string, traceparent?: string)
 
 /** The PlaceOrder server span of an order: where its trace starts in the mesh. */
 function placeOrderSpan(orderId: string): ReceivedSpan | undefined {
-  return receiver.spans.find(
+  return spans().find(
     (span) =>
       span.name === "shopmesh.order.v1.OrderService/PlaceOrder" && span.attributes["shopmesh.order.id"] === orderId,
   );
 }
 
 const subjectOf = (span: ReceivedSpan) => String(span.attributes["messaging.destination.name"] ?? "");
-const event = (span: ReceivedSpan, suffix: string) => subjectOf(span) === `${nats.prefix}.${suffix}`;
+const event = (span: ReceivedSpan, suffix: string) => subjectOf(span) === `${mesh.namespace}.${suffix}`;
 
 /**
  * What the trace of an order still lacks: a producer span for each expected event
@@ -139,7 +80,7 @@ function gapsInTrace(orderId: string, expected: Expected, remoteParent?: string)
   const { events, sql } = expected;
   const root = placeOrderSpan(orderId);
   if (!root) return ["the PlaceOrder server span"];
-  const trace = receiver.spans.filter((span) => span.traceId === root.traceId);
+  const trace = spans().filter((span) => span.traceId === root.traceId);
   const ids = new Set(trace.map((span) => span.spanId));
   const gaps: string[] = [];
   for (const suffix of events) {
@@ -179,9 +120,9 @@ async function expectOneConnectedTrace(orderId: string, expected: Expected, remo
   }).catch(() => undefined);
   expect(gapsInTrace(orderId, expected, remoteParent)).toEqual([]);
   const traceId = placeOrderSpan(orderId)?.traceId;
-  const aboutOrder = receiver.spans.filter((span) => span.attributes["shopmesh.order.id"] === orderId);
+  const aboutOrder = spans().filter((span) => span.attributes["shopmesh.order.id"] === orderId);
   expect(new Set(aboutOrder.map((span) => span.traceId))).toEqual(new Set([traceId]));
-  return receiver.spans.filter((span) => span.traceId === traceId);
+  return spans().filter((span) => span.traceId === traceId);
 }
 
 describe("one checkout is one trace", () => {
@@ -246,7 +187,7 @@ describe("trace context in request headers", () => {
   it("is continued from gRPC metadata and from gRPC-Web headers, as from Connect", async () => {
     const order = await checkout(inStock[0]?.sku ?? "", "tok_visa");
     const grpc = createGrpcClient(OrderService, {
-      target: `127.0.0.1:${mesh.services.find((service) => service.name === "order")?.grpcPort}`,
+      target: `127.0.0.1:${port("order", "grpc")}`,
       headers: () => ({ authorization: `Bearer ${token}` }),
     });
     const grpcWeb = createClient(
@@ -266,7 +207,7 @@ describe("trace context in request headers", () => {
     }
     for (const traceId of Object.values(callers)) {
       const served = await waitFor(
-        () => receiver.spans.find((span) => span.traceId === traceId && span.kind === SpanKinds.server),
+        () => spans().find((span) => span.traceId === traceId && span.kind === SpanKinds.server),
         { timeoutMs: 10_000, description: `the GetOrder server span of trace ${traceId}` },
       );
       expect(served).toMatchObject({ name: "shopmesh.order.v1.OrderService/GetOrder", service: "order" });

@@ -3,7 +3,9 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type BrowserContext, chromium } from "playwright-core";
+import { build } from "vite";
 
 /** Debian's Chromium; playwright-core drives it (no browser download, ever). */
 export const chromiumPath = "/usr/bin/chromium";
@@ -48,4 +50,22 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close(
       await rm(profile, { recursive: true, force: true });
     },
   };
+}
+
+const webDir = fileURLToPath(new URL("..", import.meta.url));
+
+/** Builds the app as shipped (vitest sets NODE_ENV=test, which would make a development build). */
+export async function buildStorefront(outDir: string): Promise<void> {
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = "production";
+  try {
+    await build({
+      root: webDir,
+      configFile: join(webDir, "vite.config.ts"),
+      logLevel: "warn",
+      build: { outDir, emptyOutDir: true, sourcemap: false },
+    });
+  } finally {
+    process.env.NODE_ENV = nodeEnv;
+  }
 }

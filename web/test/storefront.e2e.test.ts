@@ -7,11 +7,10 @@ import { type Mesh, startMesh } from "@shopmesh/e2e/mesh";
 import { OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
 import { waitFor } from "@shopmesh/testing";
 import type { BrowserContext, Page } from "playwright-core";
-import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Middleware } from "../server/dev-endpoints.js";
 import { type StaticServer, serveStatic } from "../server/static-server.js";
-import { launchBrowser } from "./browser.js";
+import { buildStorefront, launchBrowser } from "./browser.js";
 
 const webDir = fileURLToPath(new URL("..", import.meta.url));
 /** Screenshots of each final state land here (gitignored): web/test-results/storefront/. */
@@ -58,7 +57,7 @@ const collector: Middleware = (req, res, next) => {
 beforeAll(async () => {
   await mkdir(artifacts, { recursive: true });
   dist = await mkdtemp(join(tmpdir(), "shopmesh-web-"));
-  await productionBuild(dist);
+  await buildStorefront(dist);
   server = await serveStatic(dist, {
     dev: { config, signCustomerToken: (customer) => mesh.customerToken(customer) },
     middleware: collector,
@@ -78,22 +77,6 @@ afterAll(async () => {
   await mesh?.close();
   if (dist) await rm(dist, { recursive: true, force: true });
 });
-
-/** Builds the app as shipped (vitest sets NODE_ENV=test, which would make a development build). */
-async function productionBuild(outDir: string) {
-  const nodeEnv = process.env.NODE_ENV;
-  process.env.NODE_ENV = "production";
-  try {
-    await build({
-      root: webDir,
-      configFile: join(webDir, "vite.config.ts"),
-      logLevel: "warn",
-      build: { outDir, emptyOutDir: true, sourcemap: false },
-    });
-  } finally {
-    process.env.NODE_ENV = nodeEnv;
-  }
-}
 
 async function signIn(page: Page, customer: string) {
   await page.goto(`${server.url}/#/sign-in`);

@@ -1,33 +1,21 @@
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { signDevToken } from "@shopmesh/auth";
 import { products } from "@shopmesh/e2e/fixtures";
-import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "@shopmesh/e2e/otlp-receiver";
-import { seedCatalog } from "@shopmesh/inventory/seed";
-import { createPool, databaseUrl } from "@shopmesh/pg";
-import { createTestNats, freePort, testInfrastructure, waitFor } from "@shopmesh/testing";
-import pg from "pg";
-import { build } from "vite";
+import type { ReceivedSpan } from "@shopmesh/e2e/otlp-receiver";
+import { type ServiceName, startTracedMesh, type TracedMesh } from "@shopmesh/e2e/traced-mesh";
+import { waitFor } from "@shopmesh/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LaunchedMesh, launchMesh, type ServiceName } from "../../tools/mesh-processes.js";
 import type { Middleware } from "../server/dev-endpoints.js";
 import { type StaticServer, serveStatic } from "../server/static-server.js";
-import { launchBrowser } from "./browser.js";
+import { buildStorefront, launchBrowser } from "./browser.js";
 
 // The services run as processes with OpenTelemetry, as deployed, and export to a local
 // OTLP receiver; the browser's spans reach the same receiver through the page's server.
-const webDir = fileURLToPath(new URL("..", import.meta.url));
 const services: ServiceName[] = ["order", "inventory", "payment"];
-const nats = createTestNats("storefront_trace");
-const databasePrefix = `t_storefront_trace_${randomBytes(5).toString("hex")}`;
-const key = randomBytes(32);
-const [lamp] = products(1, 50n).map((product) => ({ ...product, name: `Traced lamp ${databasePrefix.slice(-6)}` }));
+const [lamp] = products(1, 50n).map((product) => ({ ...product, name: `Traced lamp ${product.sku.slice(4, 12)}` }));
 const config: Record<string, unknown> = {};
-let receiver: OtlpReceiver;
-let mesh: LaunchedMesh;
+let mesh: TracedMesh;
 let server: StaticServer;
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let dist: string;
@@ -39,98 +27,35 @@ const browserExports: Middleware = (req, res, next) => {
     body += chunk.toString();
   });
   req.on("end", () => {
-    receiver.ingest(body);
+    mesh.receiver.ingest(body);
     res.writeHead(200, { "content-type": "application/json" }).end("{}");
   });
 };
 
 beforeAll(async () => {
-  receiver = await startOtlpReceiver();
   dist = await mkdtemp(join(tmpdir(), "shopmesh-web-trace-"));
-  await productionBuild(dist);
+  await buildStorefront(dist);
   server = await serveStatic(dist, {
-    dev: {
-      config,
-      signCustomerToken: (customer) =>
-        signDevToken(key, { role: "customer", subject: customer, issuer: "shopmesh-dev", audience: "shopmesh" }),
-    },
+    dev: { config, signCustomerToken: (customer) => mesh.customerToken(customer) },
     middleware: browserExports,
   });
   config.otlpTracesUrl = `${server.url}/v1/traces`;
-  const ports = Object.fromEntries(
-    await Promise.all(
-      services.map(async (name) => [
-        name,
-        { grpc: await freePort(), http: await freePort(), metrics: await freePort() },
-      ]),
-    ),
-  );
-  mesh = await launchMesh({
-    postgresUrl: testInfrastructure().databaseUrl,
-    natsUrl: nats.url,
-    authDevKey: key.toString("base64url"),
-    databasePrefix,
-    ports,
-    env: {
-      EVENT_NAMESPACE: nats.prefix,
-      LOG_LEVEL: "warn",
-      CORS_ORIGINS: server.url,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
-      OTEL_BSP_SCHEDULE_DELAY: "50",
-    },
-    onLine: () => {},
-    onExit: () => {},
-  });
-  const inventory = createPool({
-    url: databaseUrl(testInfrastructure().databaseUrl, `${databasePrefix}_inventory`),
-    applicationName: "storefront-trace-test",
-    onError: () => {},
-  });
-  try {
-    await seedCatalog(inventory, lamp ? [lamp] : []);
-  } finally {
-    await inventory.end();
-  }
-  config.orderUrl = `http://127.0.0.1:${ports.order?.http}`;
-  config.catalogUrl = `http://127.0.0.1:${ports.inventory?.http}`;
+  mesh = await startTracedMesh("storefront_trace", { env: { CORS_ORIGINS: server.url } });
+  await mesh.seed(lamp ? [lamp] : []);
+  config.orderUrl = `http://127.0.0.1:${mesh.port("order", "http")}`;
+  config.catalogUrl = `http://127.0.0.1:${mesh.port("inventory", "http")}`;
   browser = await launchBrowser();
 }, 180_000);
 
 afterAll(async () => {
   await browser?.close();
   await server?.close();
-  await mesh?.stop();
-  const admin = new pg.Client({ connectionString: testInfrastructure().databaseUrl });
-  await admin.connect();
-  try {
-    for (const name of services) await admin.query(`DROP DATABASE IF EXISTS ${databasePrefix}_${name} WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
-  await nats.cleanup();
-  await receiver?.close();
+  await mesh?.close();
   if (dist) await rm(dist, { recursive: true, force: true });
 }, 60_000);
 
-/** Builds the app as shipped (vitest sets NODE_ENV=test, which would make a development build). */
-async function productionBuild(outDir: string) {
-  const nodeEnv = process.env.NODE_ENV;
-  process.env.NODE_ENV = "production";
-  try {
-    await build({
-      root: webDir,
-      configFile: join(webDir, "vite.config.ts"),
-      logLevel: "warn",
-      build: { outDir, emptyOutDir: true, sourcemap: false },
-    });
-  } finally {
-    process.env.NODE_ENV = nodeEnv;
-  }
-}
-
 const isEvent = (span: ReceivedSpan, kind: number, suffix: string) =>
-  span.kind === kind && span.attributes["messaging.destination.name"] === `${nats.prefix}.${suffix}`;
+  span.kind === kind && span.attributes["messaging.destination.name"] === `${mesh.namespace}.${suffix}`;
 
 describe("a checkout traced from the browser", () => {
   it("is one trace whose root is the click, through every service to CONFIRMED", async () => {
@@ -154,10 +79,10 @@ describe("a checkout traced from the browser", () => {
     // and the page exports its spans in batches: it stays open until all have come.
     const trace = await waitFor(
       () => {
-        const placed = receiver.spans.find(
+        const placed = mesh.receiver.spans.find(
           (span) => span.service === "order" && span.kind === 2 && span.attributes["shopmesh.order.id"] === orderId,
         );
-        const spans = receiver.spans.filter((span) => span.traceId === placed?.traceId);
+        const spans = mesh.receiver.spans.filter((span) => span.traceId === placed?.traceId);
         const sold = spans.some((span) => span.service === "inventory" && isEvent(span, 5, "orders.confirmed"));
         const click = spans.find((span) => span.service === "storefront" && span.name === "checkout");
         const fetched = spans.some((span) => span.spanId === placed?.parentSpanId);

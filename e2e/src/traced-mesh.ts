@@ -1,0 +1,111 @@
+import { randomBytes } from "node:crypto";
+import { signDevToken } from "@shopmesh/auth";
+import { seedCatalog } from "@shopmesh/inventory/seed";
+import { createPool, databaseUrl } from "@shopmesh/pg";
+import { createTestNats, freePort, testInfrastructure } from "@shopmesh/testing";
+import pg from "pg";
+import { type LaunchedMesh, launchMesh, type ServiceName } from "../../tools/mesh-processes.js";
+import type { NewProduct } from "./fixtures.js";
+import { type OtlpReceiver, startOtlpReceiver } from "./otlp-receiver.js";
+
+export type { ServiceName };
+
+/** The three services as processes with OpenTelemetry, exporting to a local receiver. */
+export interface TracedMesh {
+  readonly receiver: OtlpReceiver;
+  /** Their event namespace: subjects are `${namespace}.orders.placed` and so on. */
+  readonly namespace: string;
+  port(service: ServiceName, listener: "grpc" | "http" | "metrics"): number;
+  customerToken(customerId: string): Promise<string>;
+  seed(products: readonly NewProduct[]): Promise<void>;
+  /** Stops the services, drops their databases and streams, closes the receiver. */
+  close(): Promise<void>;
+}
+
+/** What a test adds: service settings, and where their output lines go. */
+export interface TracedMeshOptions {
+  readonly env?: Record<string, string>;
+  readonly onLine?: (service: ServiceName, line: string) => void;
+}
+
+const services: ServiceName[] = ["order", "inventory", "payment"];
+
+/**
+ * Starts the services the way the images do (the telemetry register file imported
+ * first), on fresh databases, a NATS namespace and free ports, every span exported
+ * at once over OTLP/HTTP JSON to a receiver the test reads.
+ */
+export async function startTracedMesh(label: string, options: TracedMeshOptions = {}): Promise<TracedMesh> {
+  const receiver = await startOtlpReceiver();
+  const nats = createTestNats(label);
+  const adminUrl = testInfrastructure().databaseUrl;
+  const databasePrefix = `t_${label}_${randomBytes(5).toString("hex")}`;
+  const key = randomBytes(32);
+  const ports = Object.fromEntries(
+    await Promise.all(
+      services.map(async (name) => [
+        name,
+        { grpc: await freePort(), http: await freePort(), metrics: await freePort() },
+      ]),
+    ),
+  ) as Record<ServiceName, { grpc: number; http: number; metrics: number }>;
+  let mesh: LaunchedMesh | undefined;
+  const close = async () => {
+    await mesh?.stop();
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    try {
+      for (const name of services) {
+        await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(`${databasePrefix}_${name}`)} WITH (FORCE)`);
+      }
+    } finally {
+      await admin.end();
+    }
+    await nats.cleanup();
+    await receiver.close();
+  };
+  try {
+    mesh = await launchMesh({
+      postgresUrl: adminUrl,
+      natsUrl: nats.url,
+      authDevKey: key.toString("base64url"),
+      databasePrefix,
+      ports,
+      env: {
+        EVENT_NAMESPACE: nats.prefix,
+        SEED_CATALOG: "false",
+        LOG_LEVEL: "warn",
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+        OTEL_TRACES_SAMPLER: "parentbased_always_on",
+        OTEL_BSP_SCHEDULE_DELAY: "50",
+        ...options.env,
+      },
+      onLine: options.onLine ?? (() => {}),
+      onExit: (service, code) => options.onLine?.(service, `exited with ${code}`),
+    });
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return {
+    receiver,
+    namespace: nats.prefix,
+    port: (service, listener) => ports[service][listener],
+    customerToken: (customerId) =>
+      signDevToken(key, { role: "customer", subject: customerId, issuer: "shopmesh-dev", audience: "shopmesh" }),
+    async seed(products) {
+      const inventory = createPool({
+        url: databaseUrl(adminUrl, `${databasePrefix}_inventory`),
+        applicationName: "traced-mesh-seed",
+        onError: () => {},
+      });
+      try {
+        await seedCatalog(inventory, products);
+      } finally {
+        await inventory.end();
+      }
+    },
+    close,
+  };
+}

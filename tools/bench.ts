@@ -70,6 +70,8 @@ interface ScenarioResult {
   confirmP99Ms: number;
   errors: Record<string, number>;
   unfinished: number;
+  /** CPU time of the three services (user + system) per order confirmed in the window. */
+  serviceCpuMsPerOrder: number;
 }
 
 const key = randomBytes(32);
@@ -137,6 +139,7 @@ async function main() {
       console.log(`\n■ ${variant.name} (${JSON.stringify(variant.env)})`);
       current = { databasePrefix: `bench_${run}_${index}` };
       current.mesh = await startBenchMesh(infra, current.databasePrefix, { ...variant.env, ...sink.env });
+      meshPids = current.mesh.services.map(({ process: child }) => child.pid ?? 0);
       await raiseStock();
       const label = args.mode === "tracing" ? `${variant.name}: ` : "";
       if (args.mode !== "open") results.push(labelled(label, await closedLoop(Number(args.concurrency))));
@@ -234,6 +237,14 @@ function reportTracingOverhead(results: ScenarioResult[], received: { requests: 
   );
   console.log(
     `telemetry without tracing (metrics, context propagation) against none: −${round((1 - off / rate("no telemetry")) * 100)}%`,
+  );
+  const cpu = (name: string) =>
+    percentile(
+      results.filter((r) => r.scenario === `${name}: closed`).map((r) => r.serviceCpuMsPerOrder),
+      0.5,
+    );
+  console.log(
+    `services' CPU per confirmed order: ${tracingVariants.map(({ name }) => `${name} ${cpu(name)} ms`).join(", ")}`,
   );
   console.log(`spans exported: ${received.requests} OTLP requests, ${received.megabytes} MB`);
   console.log(`${overhead.full <= 10 ? "✔" : "✖"} ≤ 10% fewer confirmed/s at 100% sampling`);
@@ -336,6 +347,35 @@ function finalState(orderId: string): Promise<void> {
   });
 }
 
+/** The running services' process ids, for their CPU time. */
+let meshPids: number[] = [];
+
+/** User + system CPU time of the services so far, in ms (from /proc, in clock ticks of 10 ms). */
+function serviceCpuMs(): number {
+  return meshPids.reduce((sum, pid) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return sum + (Number(fields[11]) + Number(fields[12])) * 10;
+  }, 0);
+}
+
+/** Reads the services' CPU time at the start and the end of the measured window. */
+function measureCpu(warmupEnd: number, end: number) {
+  const at = { start: 0, end: 0 };
+  const timers = [
+    setTimeout(() => {
+      at.start = serviceCpuMs();
+    }, warmupEnd - performance.now()),
+    setTimeout(() => {
+      at.end = serviceCpuMs();
+    }, end - performance.now()),
+  ];
+  return () => {
+    for (const timer of timers) clearTimeout(timer);
+    return at.end - at.start;
+  };
+}
+
 async function closedLoop(concurrency: number): Promise<ScenarioResult> {
   console.log(
     `\n▶ closed loop: ${concurrency} customers, each waiting for the final state, ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s`,
@@ -344,6 +384,7 @@ async function closedLoop(concurrency: number): Promise<ScenarioResult> {
   const warmupEnd = performance.now() + warmupMs;
   const end = warmupEnd + durationMs;
   const progress = startProgress(warmupEnd);
+  const cpu = measureCpu(warmupEnd, end);
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < end) {
@@ -352,7 +393,7 @@ async function closedLoop(concurrency: number): Promise<ScenarioResult> {
       }
     }),
   );
-  return finish("closed", warmupEnd, end, errors, progress);
+  return finish("closed", warmupEnd, end, errors, progress, cpu);
 }
 
 async function openLoop(rate: number): Promise<ScenarioResult> {
@@ -362,6 +403,7 @@ async function openLoop(rate: number): Promise<ScenarioResult> {
   const warmupEnd = start + warmupMs;
   const end = warmupEnd + durationMs;
   const progress = startProgress(warmupEnd);
+  const cpu = measureCpu(warmupEnd, end);
   const inFlight = new Set<Promise<unknown>>();
   let sent = 0;
   while (performance.now() < end) {
@@ -374,7 +416,7 @@ async function openLoop(rate: number): Promise<ScenarioResult> {
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
   await Promise.all(inFlight);
-  return finish(`open ${rate}/s`, warmupEnd, end, errors, progress);
+  return finish(`open ${rate}/s`, warmupEnd, end, errors, progress, cpu);
 }
 
 function startProgress(measureFrom: number) {
@@ -407,6 +449,7 @@ async function finish(
   to: number,
   errors: Record<string, number>,
   stopProgress: () => void,
+  serviceCpu: () => number,
 ): Promise<ScenarioResult> {
   const measured = [...samples.values()].filter((s) => s.sentAt >= from && s.sentAt < to && s.acceptedAt !== undefined);
   const deadline = performance.now() + 60_000;
@@ -429,6 +472,7 @@ async function finish(
     confirmP99Ms: round(percentile(confirmLatencies, 0.99)),
     errors,
     unfinished: measured.filter((s) => s.finalAt === undefined).length,
+    serviceCpuMsPerOrder: round(serviceCpu() / confirmedInWindow),
   };
   samples.clear();
   return result;
@@ -446,11 +490,11 @@ function peakRss(mesh: LaunchedMesh): Record<string, number> {
 
 function report(results: ScenarioResult[], rss: Record<string, number>) {
   console.log(
-    "\nscenario        accepted/s  PlaceOrder p50/p99 ms  confirmed/s  place→CONFIRMED p50/p99 ms  errors  unfinished",
+    "\nscenario        accepted/s  PlaceOrder p50/p99 ms  confirmed/s  place→CONFIRMED p50/p99 ms  errors  unfinished  CPU ms/order",
   );
   for (const r of results) {
     console.log(
-      `${r.scenario.padEnd(16)}${String(r.acceptedPerS).padStart(10)}  ${`${r.placeOrderP50Ms} / ${r.placeOrderP99Ms}`.padStart(21)}  ${String(r.confirmedPerS).padStart(11)}  ${`${r.confirmP50Ms} / ${r.confirmP99Ms}`.padStart(26)}  ${JSON.stringify(r.errors).padStart(6)}  ${r.unfinished}`,
+      `${r.scenario.padEnd(16)}${String(r.acceptedPerS).padStart(10)}  ${`${r.placeOrderP50Ms} / ${r.placeOrderP99Ms}`.padStart(21)}  ${String(r.confirmedPerS).padStart(11)}  ${`${r.confirmP50Ms} / ${r.confirmP99Ms}`.padStart(26)}  ${JSON.stringify(r.errors).padStart(6)}  ${String(r.unfinished).padStart(10)}  ${r.serviceCpuMsPerOrder}`,
     );
   }
   console.log(

@@ -115,6 +115,10 @@ export async function runService<Extra extends z.ZodRawShape>(
       servers: config.NATS_URL.split(","),
       name: definition.name,
       maxReconnectAttempts: -1,
+      // Otherwise every JetStream publish builds two Error objects with stack traces,
+      // only to say where a request that times out was made: a measurable share of the
+      // relay's CPU. The error's message and subject remain.
+      noAsyncTraces: true,
     });
     closers.push(() => nats.drain());
     const js = jetstream(nats);

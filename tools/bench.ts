@@ -224,11 +224,12 @@ function maxRss(a: Record<string, number>, b: Record<string, number>): Record<st
 
 /** Confirmed orders per second with 100% and 10% sampling against tracing off. */
 function reportTracingOverhead(results: ScenarioResult[], received: { requests: number; megabytes: number }) {
-  const rate = (name: string) =>
+  const median = (name: string, field: "confirmedPerS" | "serviceCpuMsPerOrder") =>
     percentile(
-      results.filter((r) => r.scenario === `${name}: closed`).map((r) => r.confirmedPerS),
+      results.filter((r) => r.scenario === `${name}: closed`).map((r) => r[field]),
       0.5,
     );
+  const rate = (name: string) => median(name, "confirmedPerS");
   const off = rate("tracing off");
   const drop = (name: string) => round((1 - rate(name) / off) * 100);
   const overhead = { full: drop("100% sampled"), tenth: drop("10% sampled") };
@@ -238,13 +239,8 @@ function reportTracingOverhead(results: ScenarioResult[], received: { requests: 
   console.log(
     `telemetry without tracing (metrics, context propagation) against none: −${round((1 - off / rate("no telemetry")) * 100)}%`,
   );
-  const cpu = (name: string) =>
-    percentile(
-      results.filter((r) => r.scenario === `${name}: closed`).map((r) => r.serviceCpuMsPerOrder),
-      0.5,
-    );
   console.log(
-    `services' CPU per confirmed order: ${tracingVariants.map(({ name }) => `${name} ${cpu(name)} ms`).join(", ")}`,
+    `services' CPU per confirmed order: ${tracingVariants.map(({ name }) => `${name} ${median(name, "serviceCpuMsPerOrder")} ms`).join(", ")}`,
   );
   console.log(`spans exported: ${received.requests} OTLP requests, ${received.megabytes} MB`);
   console.log(`${overhead.full <= 10 ? "✔" : "✖"} ≤ 10% fewer confirmed/s at 100% sampling`);

@@ -41,6 +41,15 @@ export function Price({ amount }: { amount: Amount | undefined }) {
   return <span className="price">{amount ? formatMoney(amount) : "—"}</span>;
 }
 
+/** "Total: …" of a cart, one amount per currency. */
+export function CartTotal({ totals }: { totals: readonly Amount[] }) {
+  return (
+    <>
+      Total: <strong>{totals.map((total) => formatMoney(total)).join(" + ")}</strong>
+    </>
+  );
+}
+
 /** The page heading; focused after navigation so keyboard and screen-reader users land on it. */
 export function PageTitle({ children }: { children: ReactNode }) {
   return <h1 tabIndex={-1}>{children}</h1>;

@@ -13,18 +13,19 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { recordGetter, recordSetter } from "./header-carrier.js";
+import { durationBucketsMs } from "./metrics.js";
 
 const tracer = trace.getTracer("@shopmesh/telemetry");
 const meter = metrics.getMeter("@shopmesh/telemetry");
 const publishDelay = meter.createHistogram("shopmesh.outbox.publish.delay", {
   description: "Time from an outbox row's insert to its publish being acknowledged by JetStream",
   unit: "ms",
-  advice: { explicitBucketBoundaries: [1, 2.5, 5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 5120, 10240] },
+  advice: { explicitBucketBoundaries: [...durationBucketsMs, 10240] },
 });
 const processDuration = meter.createHistogram("shopmesh.consumer.process.duration", {
   description: "Time from pulling an event to acknowledging (or failing) it",
   unit: "ms",
-  advice: { explicitBucketBoundaries: [1, 2.5, 5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 5120] },
+  advice: { explicitBucketBoundaries: durationBucketsMs },
 });
 const processed = meter.createCounter("shopmesh.consumer.events", {
   description: "Events a consumer finished with, by outcome: applied, duplicate, retried, dead_lettered, ignored",

@@ -7,3 +7,6 @@ import { type Meter, metrics } from "@opentelemetry/api";
 export function createMeter(): Meter {
   return metrics.getMeter("shopmesh");
 }
+
+/** Bucket bounds of shopmesh's duration histograms, in ms: 1 ms to 5 s, doubling. */
+export const durationBucketsMs = [1, 2.5, 5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 5120];

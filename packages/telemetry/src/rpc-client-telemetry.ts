@@ -1,13 +1,14 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { context, metrics, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { recordSetter } from "./header-carrier.js";
+import { durationBucketsMs } from "./metrics.js";
 import { rpcAttributes, rpcStatusAttributes } from "./rpc-attributes.js";
 
 const tracer = trace.getTracer("@shopmesh/telemetry");
 const duration = metrics.getMeter("@shopmesh/telemetry").createHistogram("rpc.client.duration", {
   description: "Duration of RPCs made to other services, by method and status code",
   unit: "ms",
-  advice: { explicitBucketBoundaries: [1, 2.5, 5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 5120] },
+  advice: { explicitBucketBoundaries: durationBucketsMs },
 });
 
 /** A client call being traced. */

@@ -10,6 +10,7 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { headersGetter } from "./header-carrier.js";
+import { durationBucketsMs } from "./metrics.js";
 import { type RpcSystem, rpcAttributes, rpcStatusAttributes } from "./rpc-attributes.js";
 
 const tracer = trace.getTracer("@shopmesh/telemetry");
@@ -17,7 +18,7 @@ const meter = metrics.getMeter("@shopmesh/telemetry");
 const duration = meter.createHistogram("rpc.server.duration", {
   description: "Duration of RPCs served, by method and status code",
   unit: "ms",
-  advice: { explicitBucketBoundaries: [1, 2.5, 5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 5120] },
+  advice: { explicitBucketBoundaries: durationBucketsMs },
 });
 
 /**

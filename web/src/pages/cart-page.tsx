@@ -1,9 +1,8 @@
 import { useEffect, useState } from "react";
 import { type CartLine, cartTotals, maxQuantity, removeLine, setQuantity } from "../cart.js";
-import { formatMoney } from "../money.js";
 import { href } from "../route.js";
 import { useShop } from "../shop.js";
-import { PageTitle, Price } from "../ui.js";
+import { CartTotal, PageTitle, Price } from "../ui.js";
 
 /** The cart, kept in this browser: change quantities, remove lines, go to checkout. */
 export function CartPage() {
@@ -48,12 +47,7 @@ export function CartPage() {
         ))}
       </ul>
       <p className="total">
-        Total:{" "}
-        <strong>
-          {cartTotals(cart)
-            .map((total) => formatMoney(total))
-            .join(" + ")}
-        </strong>
+        <CartTotal totals={cartTotals(cart)} />
       </p>
       <p className="muted">Prices and stock are checked again when you place the order.</p>
       <p>

@@ -1,11 +1,10 @@
 import { type FormEvent, useRef, useState } from "react";
 import { cartTotals } from "../cart.js";
-import { formatMoney } from "../money.js";
 import { explain, type Problem } from "../problem.js";
 import { href } from "../route.js";
 import { useShop } from "../shop.js";
 import { traced } from "../tracing.js";
-import { PageTitle, Price, ProblemPanel } from "../ui.js";
+import { CartTotal, PageTitle, Price, ProblemPanel } from "../ui.js";
 import { newKey } from "../use-call.js";
 import { SignInForm } from "./sign-in.js";
 
@@ -90,13 +89,7 @@ export function CheckoutPage() {
           })}
         </ul>
         <p className="total">
-          Total:{" "}
-          <strong>
-            {cartTotals(cart)
-              .map((total) => formatMoney(total))
-              .join(" + ")}
-          </strong>{" "}
-          <a href={href({ page: "cart" })}>Change the cart</a>
+          <CartTotal totals={cartTotals(cart)} /> <a href={href({ page: "cart" })}>Change the cart</a>
         </p>
       </section>
       {session ? (

@@ -148,7 +148,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     durable_name: options.name,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    filter_subject: options.catalog.streamSubjects(options.stream),
+    filter_subject: filterSubject(options),
     ack_wait: nanos(options.ackWaitMs ?? 30_000),
     max_deliver: maxAttempts + 1,
     max_ack_pending: Math.max(1000, concurrency * 4),
@@ -183,6 +183,20 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       await deliveries.idle();
     },
   };
+}
+
+/**
+ * The subjects the server delivers: only the one subject when every subscription is
+ * on it, else the whole stream (events of other types are acked and ignored). A
+ * consumer that wants one event of a busy stream then costs nothing for the others —
+ * payment's ORDERS consumer skips two deliveries per checkout. nats-server 2.9 takes
+ * one filter subject per consumer; 2.10's `filter_subjects` would narrow every
+ * consumer to exactly its subjects.
+ */
+function filterSubject({ catalog, stream, subscriptions }: ConsumerOptions): string {
+  const subjects = new Set(subscriptions.map(({ schema }) => catalog.route(schema).subject));
+  const [only] = subjects;
+  return subjects.size === 1 && only !== undefined ? only : catalog.streamSubjects(stream);
 }
 
 /** Events at most applied together, per lane. */

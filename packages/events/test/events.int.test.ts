@@ -222,6 +222,41 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
     }
   });
 
+  it("delivers a consumer of one event type only that type; one of several types gets the whole stream", async () => {
+    const cancelled: string[] = [];
+    const start = (name: string, subscriptions: Parameters<typeof startConsumer>[0]["subscriptions"]) =>
+      startConsumer({ js, jsm, pool, logger, catalog, name, stream: "ORDERS", subscriptions });
+    const narrow = await start("narrow", [
+      on(OrderCancelledSchema, async (event) => void cancelled.push(event.orderId)),
+    ]);
+    const wide = await start("wide", [on(OrderCancelledSchema, async () => {}), on(OrderPlacedSchema, async () => {})]);
+    try {
+      const stream = catalog.streamName("ORDERS");
+      const delivered = async (name: string) => (await jsm.consumers.info(stream, name)).delivered.consumer_seq;
+      const caughtUp = async (name: string) => {
+        const info = await jsm.consumers.info(stream, name);
+        return info.num_pending === 0 && info.num_ack_pending === 0;
+      };
+      await waitFor(async () => (await caughtUp("narrow")) && (await caughtUp("wide")), {
+        description: "both consumers through the stream's earlier events",
+      });
+      const [narrowBefore, wideBefore] = [await delivered("narrow"), await delivered("wide")];
+      const target = orderId();
+      await publishEvent(js, catalog, OrderPlacedSchema, placed(orderId()));
+      await publishEvent(js, catalog, OrderCancelledSchema, { orderId: target, reason: "customer" });
+      await waitFor(async () => cancelled.includes(target) && (await delivered("wide")) === wideBefore + 2, {
+        description: "the cancellation handled by both consumers",
+      });
+      expect(await delivered("narrow")).toBe(narrowBefore + 1);
+      expect((await jsm.consumers.info(stream, "narrow")).config.filter_subject).toBe(
+        catalog.route(OrderCancelledSchema).subject,
+      );
+      expect((await jsm.consumers.info(stream, "wide")).config.filter_subject).toBe(catalog.streamSubjects("ORDERS"));
+    } finally {
+      await Promise.all([narrow.stop(), wide.stop()]);
+    }
+  });
+
   it("applies transactional events in batches: duplicates once, a failing event alone retried, the rest committed", async () => {
     const orders = Array.from({ length: 40 }, () => orderId());
     const bad = orders[17] ?? "";

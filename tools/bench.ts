@@ -20,7 +20,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
@@ -72,6 +72,8 @@ interface ScenarioResult {
   unfinished: number;
   /** CPU time of the three services (user + system) per order confirmed in the window. */
   serviceCpuMsPerOrder: number;
+  /** The services' CPU plus PostgreSQL's and NATS's (when they run on this machine). */
+  meshCpuMsPerOrder: number;
 }
 
 const key = randomBytes(32);
@@ -141,6 +143,7 @@ async function main() {
       current.mesh = await startBenchMesh(infra, current.databasePrefix, { ...variant.env, ...sink.env });
       meshPids = current.mesh.services.map(({ process: child }) => child.pid ?? 0);
       await raiseStock();
+      await checkpoint(infra.databaseUrl);
       const label = args.mode === "tracing" ? `${variant.name}: ` : "";
       if (args.mode !== "open") results.push(labelled(label, await closedLoop(Number(args.concurrency))));
       if (args.mode === "open" || args.mode === "both")
@@ -224,7 +227,7 @@ function maxRss(a: Record<string, number>, b: Record<string, number>): Record<st
 
 /** Confirmed orders per second with 100% and 10% sampling against tracing off. */
 function reportTracingOverhead(results: ScenarioResult[], received: { requests: number; megabytes: number }) {
-  const median = (name: string, field: "confirmedPerS" | "serviceCpuMsPerOrder") =>
+  const median = (name: string, field: "confirmedPerS" | "serviceCpuMsPerOrder" | "meshCpuMsPerOrder") =>
     percentile(
       results.filter((r) => r.scenario === `${name}: closed`).map((r) => r[field]),
       0.5,
@@ -241,6 +244,9 @@ function reportTracingOverhead(results: ScenarioResult[], received: { requests: 
   );
   console.log(
     `services' CPU per confirmed order: ${tracingVariants.map(({ name }) => `${name} ${median(name, "serviceCpuMsPerOrder")} ms`).join(", ")}`,
+  );
+  console.log(
+    `with PostgreSQL and NATS: ${tracingVariants.map(({ name }) => `${name} ${median(name, "meshCpuMsPerOrder")} ms`).join(", ")}`,
   );
   console.log(`spans exported: ${received.requests} OTLP requests, ${received.megabytes} MB`);
   console.log(`${overhead.full <= 10 ? "✔" : "✖"} ≤ 10% fewer confirmed/s at 100% sampling`);
@@ -346,29 +352,59 @@ function finalState(orderId: string): Promise<void> {
 /** The running services' process ids, for their CPU time. */
 let meshPids: number[] = [];
 
-/** User + system CPU time of the services so far, in ms (from /proc, in clock ticks of 10 ms). */
-function serviceCpuMs(): number {
-  return meshPids.reduce((sum, pid) => {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return sum + (Number(fields[11]) + Number(fields[12])) * 10;
-  }, 0);
+/** CPU time so far (user + system, ms) by process id, from /proc (clock ticks of 10 ms). */
+function cpuMsOf(pid: number | string): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-/** Reads the services' CPU time at the start and the end of the measured window. */
-function measureCpu(warmupEnd: number, end: number) {
-  const at = { start: 0, end: 0 };
+/**
+ * The CPU time of PostgreSQL's and NATS's processes on this machine (none when they
+ * run elsewhere), by process id: with the services', everything an order costs.
+ */
+function infrastructureCpuMs(): Map<string, number> {
+  const byPid = new Map<string, number>();
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+      if (comm.startsWith("postgres") || comm === "nats-server") byPid.set(pid, cpuMsOf(pid));
+    } catch {
+      // The process ended while the list was read.
+    }
+  }
+  return byPid;
+}
+
+/** CPU time used over a window: the services' and, separately, PostgreSQL's and NATS's. */
+interface WindowCpu {
+  readonly servicesMs: number;
+  readonly infrastructureMs: number;
+}
+
+/** Reads CPU times at the start and the end of the measured window. */
+function measureCpu(warmupEnd: number, end: number): () => WindowCpu {
+  const snapshot = () => ({
+    services: meshPids.reduce((sum, pid) => sum + cpuMsOf(pid), 0),
+    infrastructure: infrastructureCpuMs(),
+  });
+  const at: { start?: ReturnType<typeof snapshot>; end?: ReturnType<typeof snapshot> } = {};
   const timers = [
     setTimeout(() => {
-      at.start = serviceCpuMs();
+      at.start = snapshot();
     }, warmupEnd - performance.now()),
     setTimeout(() => {
-      at.end = serviceCpuMs();
+      at.end = snapshot();
     }, end - performance.now()),
   ];
   return () => {
     for (const timer of timers) clearTimeout(timer);
-    return at.end - at.start;
+    const { start, end: last } = at;
+    if (!start || !last) return { servicesMs: 0, infrastructureMs: 0 };
+    let infrastructureMs = 0;
+    for (const [pid, ms] of last.infrastructure) infrastructureMs += ms - (start.infrastructure.get(pid) ?? 0);
+    return { servicesMs: last.services - start.services, infrastructureMs };
   };
 }
 
@@ -445,7 +481,7 @@ async function finish(
   to: number,
   errors: Record<string, number>,
   stopProgress: () => void,
-  serviceCpu: () => number,
+  cpu: () => WindowCpu,
 ): Promise<ScenarioResult> {
   const measured = [...samples.values()].filter((s) => s.sentAt >= from && s.sentAt < to && s.acceptedAt !== undefined);
   const deadline = performance.now() + 60_000;
@@ -453,6 +489,7 @@ async function finish(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   stopProgress();
+  const used = cpu();
   const confirmedInWindow = count(from, to).confirmed;
   const placeLatencies = measured.map((s) => (s.acceptedAt ?? 0) - s.sentAt);
   const confirmLatencies = measured.filter((s) => s.outcome === "confirmed").map((s) => (s.finalAt ?? 0) - s.sentAt);
@@ -468,7 +505,8 @@ async function finish(
     confirmP99Ms: round(percentile(confirmLatencies, 0.99)),
     errors,
     unfinished: measured.filter((s) => s.finalAt === undefined).length,
-    serviceCpuMsPerOrder: round(serviceCpu() / confirmedInWindow),
+    serviceCpuMsPerOrder: round(used.servicesMs / confirmedInWindow),
+    meshCpuMsPerOrder: round((used.servicesMs + used.infrastructureMs) / confirmedInWindow),
   };
   samples.clear();
   return result;
@@ -486,11 +524,11 @@ function peakRss(mesh: LaunchedMesh): Record<string, number> {
 
 function report(results: ScenarioResult[], rss: Record<string, number>) {
   console.log(
-    "\nscenario        accepted/s  PlaceOrder p50/p99 ms  confirmed/s  place→CONFIRMED p50/p99 ms  errors  unfinished  CPU ms/order",
+    "\nscenario        accepted/s  PlaceOrder p50/p99 ms  confirmed/s  place→CONFIRMED p50/p99 ms  errors  unfinished  CPU ms/order: services, all",
   );
   for (const r of results) {
     console.log(
-      `${r.scenario.padEnd(16)}${String(r.acceptedPerS).padStart(10)}  ${`${r.placeOrderP50Ms} / ${r.placeOrderP99Ms}`.padStart(21)}  ${String(r.confirmedPerS).padStart(11)}  ${`${r.confirmP50Ms} / ${r.confirmP99Ms}`.padStart(26)}  ${JSON.stringify(r.errors).padStart(6)}  ${String(r.unfinished).padStart(10)}  ${r.serviceCpuMsPerOrder}`,
+      `${r.scenario.padEnd(16)}${String(r.acceptedPerS).padStart(10)}  ${`${r.placeOrderP50Ms} / ${r.placeOrderP99Ms}`.padStart(21)}  ${String(r.confirmedPerS).padStart(11)}  ${`${r.confirmP50Ms} / ${r.confirmP99Ms}`.padStart(26)}  ${JSON.stringify(r.errors).padStart(6)}  ${String(r.unfinished).padStart(10)}  ${r.serviceCpuMsPerOrder}, ${r.meshCpuMsPerOrder}`,
     );
   }
   console.log(
@@ -518,6 +556,23 @@ async function removeStreams(nats: NatsConnection) {
   const jsm = await jetstreamManager(nats);
   for await (const stream of jsm.streams.list()) {
     if (stream.config.name.startsWith(namespace)) await jsm.streams.delete(stream.config.name);
+  }
+}
+
+/**
+ * Starts a measurement right after a checkpoint: the first write to each page after
+ * one logs the whole page, so where a run falls in the checkpoint cycle would
+ * otherwise change what PostgreSQL does per order from run to run.
+ */
+async function checkpoint(adminUrl: string) {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query("CHECKPOINT");
+  } catch (error) {
+    console.log(`(no checkpoint before the run: ${error instanceof Error ? error.message : error})`);
+  } finally {
+    await client.end();
   }
 }
 

@@ -8,7 +8,7 @@ import type { KnownReservation, Movement, ReservationStatus, Shortage, StockItem
 /**
  * A condition that first takes the transaction-level "stock writer" lock. A batch of
  * saga events takes product locks in several statements (one per run of events of a
- * type), so two batches at once — two replicas, consumer lanes, an RPC — could lock
+ * type), so two batches at once — two replicas, two consumers, an RPC — could lock
  * the same products in opposite orders: deadlocks, and lock timeouts under load.
  * Every transaction that moves stock between buckets takes this lock before its first
  * row lock (an uncorrelated sub-select runs once, before any row is read), so they

@@ -7,13 +7,6 @@ import { advanceOrders, type OrderStep } from "./advance-order.js";
 import { orderMetrics } from "./order-metrics.js";
 
 /**
- * Batch loops per consumer: events of different orders touch different rows, and
- * several loops keep the saga's share of the process while it also takes orders
- * (with one, confirmations came in bursts every ~1.5 s under load).
- */
-const lanes = 4;
-
-/**
  * The saga outcomes the order service reacts to: stock reserved or rejected
  * (INVENTORY stream), payment captured or declined (PAYMENTS stream). Each maps to
  * an order event; a batch of them advances its orders with a few statements.
@@ -32,7 +25,6 @@ export function orderConsumers(outbox: Outbox): ConsumerSpec[] {
     {
       name: "order",
       stream: "INVENTORY",
-      lanes,
       subscriptions: [
         advance(StockReservedSchema, ({ orderId }) => ({ orderId, event: { kind: "stock-reserved" } })),
         advance(StockRejectedSchema, ({ orderId, shortages }) => ({
@@ -47,7 +39,6 @@ export function orderConsumers(outbox: Outbox): ConsumerSpec[] {
     {
       name: "order",
       stream: "PAYMENTS",
-      lanes,
       subscriptions: [
         advance(PaymentCapturedSchema, ({ orderId, paymentId }) => ({
           orderId,

@@ -85,7 +85,8 @@ export function onTx<Desc extends DescMessage>(schema: Desc, apply: Transactiona
 /**
  * Like {@link onTx}, but the handler gets every consecutive event of its type in the
  * batch at once (in stream order, grouped by key), so it can lock, read and write
- * them with a few set-based statements.
+ * them with a few set-based statements. Pass one handler for several event types and
+ * it gets the consecutive events of all of them together.
  */
 export function onTxBatch<Desc extends DescMessage>(
   schema: Desc,
@@ -94,17 +95,19 @@ export function onTxBatch<Desc extends DescMessage>(
   return { schema, applyAll: applyAll as TransactionalBatchHandler<DescMessage> };
 }
 
-/** A durable consumer of one stream, shared by every replica of a service. */
+/**
+ * A service's durable consumer, shared by every replica: one JetStream consumer on
+ * each stream its subscriptions' events travel on, all feeding one batch loop.
+ */
 export interface ConsumerOptions {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly pool: pg.Pool;
   readonly logger: Logger;
   readonly catalog: EventCatalog;
-  /** The durable name, which is also the inbox's consumer key, such as "inventory". */
+  /** The durable name on each stream, which is also the inbox's consumer key, such as "inventory". */
   readonly name: string;
-  /** The stream as named in the contracts, such as "ORDERS". */
-  readonly stream: string;
+  /** The events handled; their routes in the catalog say which streams are read. */
   readonly subscriptions: readonly EventSubscription[];
   /** Deliveries before an event that keeps failing is dead-lettered (default 5). */
   readonly maxAttempts?: number;
@@ -118,55 +121,75 @@ export interface ConsumerOptions {
   readonly ackWaitMs?: number;
 }
 
+/** A JetStream durable consumer: its stream (namespaced) and name. */
+export interface Durable {
+  readonly stream: string;
+  readonly name: string;
+}
+
 /** A running consumer. */
 export interface RunningConsumer {
+  /** The JetStream consumers it reads, for lag metrics. */
+  readonly durables: readonly Durable[];
   /** Stops pulling, finishes the events in hand, and returns. */
   stop(): Promise<void>;
 }
 
 /**
- * Declares the durable pull consumer (explicit acks, bounded deliveries) and handles
- * its events: decode, apply with the inbox in the same transaction, ack after commit.
- * Events that arrive while a batch is applied form the next batch (no added wait).
+ * Declares a durable pull consumer (explicit acks, bounded deliveries) on every stream
+ * the subscriptions read, and handles their events: decode, apply with the inbox in
+ * the same transaction, ack after commit. Events that arrive while a batch is applied
+ * form the next batch (no added wait), whichever stream they came from: the order
+ * service's saga outcomes (INVENTORY and PAYMENTS) are applied together, in fewer
+ * transactions and without two loops waiting on each other's order locks.
  * A failure is retried with `nak(delay)`; after maxAttempts, or at once for a
  * PermanentEventError or an undecodable message, the event is copied to the
  * dead-letter stream with the reason and terminated — never silently dropped.
  */
 export async function startConsumer(options: ConsumerOptions): Promise<RunningConsumer> {
-  const stream = options.catalog.streamName(options.stream);
   const maxAttempts = options.maxAttempts ?? 5;
   const concurrency = options.concurrency ?? 32;
-  const config = {
-    durable_name: options.name,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    filter_subject: filterSubject(options),
-    ack_wait: nanos(options.ackWaitMs ?? 30_000),
-    max_deliver: maxAttempts + 1,
-    max_ack_pending: Math.max(1000, concurrency * 4),
-  };
-  const exists = await options.jsm.consumers.info(stream, options.name).then(
-    () => true,
-    () => false,
-  );
-  if (exists) await options.jsm.consumers.update(stream, options.name, config);
-  else await options.jsm.consumers.add(stream, config);
+  const filters = filterSubjects(options);
+  for (const [stream, filter_subject] of filters) {
+    const config = {
+      durable_name: options.name,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject,
+      ack_wait: nanos(options.ackWaitMs ?? 30_000),
+      max_deliver: maxAttempts + 1,
+      max_ack_pending: Math.max(1000, concurrency * 4),
+    };
+    const exists = await options.jsm.consumers.info(stream, options.name).then(
+      () => true,
+      () => false,
+    );
+    if (exists) await options.jsm.consumers.update(stream, options.name, config);
+    else await options.jsm.consumers.add(stream, config);
+  }
 
   declareConsumer(
     options.name,
     options.subscriptions.map(({ schema }) => options.catalog.route(schema).subject),
   );
   const deliveries = createDeliveries({ ...options, maxAttempts });
-  const consumer = await options.js.consumers.get(stream, options.name);
-  const messages = await consumer.consume({ max_messages: Math.max(concurrency * 2, batchLimit) });
   const batches = createBatchLoop((batch) => deliveries.process(batch));
-  const pulling = (async () => {
-    for await (const message of messages) batches.push(message);
-  })().finally(() => batches.end());
+  const sources = await Promise.all(
+    [...filters.keys()].map(async (stream) => {
+      const consumer = await options.js.consumers.get(stream, options.name);
+      return consumer.consume({ max_messages: Math.max(concurrency * 2, batchLimit) });
+    }),
+  );
+  const pulling = Promise.all(
+    sources.map(async (messages) => {
+      for await (const message of messages) batches.push(message);
+    }),
+  ).finally(() => batches.end());
 
   return {
+    durables: [...filters.keys()].map((stream) => ({ stream, name: options.name })),
     async stop() {
-      await messages.close();
+      await Promise.all(sources.map((messages) => messages.close()));
       await pulling.catch(() => undefined);
       await batches.done;
       await deliveries.idle();
@@ -175,17 +198,28 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
 }
 
 /**
- * The subjects the server delivers: only the one subject when every subscription is
+ * The streams the subscriptions read (namespaced), each with the subjects the server
+ * delivers from it: only the one subject when every subscription on that stream is
  * on it, else the whole stream (events of other types are acked and ignored). A
  * consumer that wants one event of a busy stream then costs nothing for the others —
- * payment's ORDERS consumer skips two deliveries per checkout. nats-server 2.9 takes
- * one filter subject per consumer; 2.10's `filter_subjects` would narrow every
- * consumer to exactly its subjects.
+ * payment skips two ORDERS deliveries per checkout. nats-server 2.9 takes one filter
+ * subject per consumer; 2.10's `filter_subjects` would narrow every one to exactly
+ * its subjects.
  */
-function filterSubject({ catalog, stream, subscriptions }: ConsumerOptions): string {
-  const subjects = new Set(subscriptions.map(({ schema }) => catalog.route(schema).subject));
-  const [only] = subjects;
-  return subjects.size === 1 && only !== undefined ? only : catalog.streamSubjects(stream);
+function filterSubjects({ catalog, subscriptions }: ConsumerOptions): Map<string, string> {
+  const subjectsByStream = new Map<string, Set<string>>();
+  for (const { schema } of subscriptions) {
+    const route = catalog.route(schema);
+    const subjects = subjectsByStream.get(route.stream) ?? new Set<string>();
+    subjectsByStream.set(route.stream, subjects.add(route.subject));
+  }
+  const wholeStream = new Map(catalog.streams().map(({ name, subjects }) => [name, subjects]));
+  return new Map(
+    [...subjectsByStream].map(([stream, subjects]) => {
+      const [only] = subjects;
+      return [stream, subjects.size === 1 && only !== undefined ? only : (wholeStream.get(stream) ?? "")];
+    }),
+  );
 }
 
 /**

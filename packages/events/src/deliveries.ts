@@ -209,10 +209,16 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
   };
 }
 
+/**
+ * Consecutive events with the same handler: subscriptions of several event types that
+ * share one batch handler (the order service's saga outcomes) are applied as one run.
+ */
 function* runsOf(deliveries: readonly Delivery[]): Generator<Delivery[]> {
+  const handlerOf = (subscription: EventSubscription) =>
+    "applyAll" in subscription ? subscription.applyAll : subscription;
   let run: Delivery[] = [];
   for (const delivery of deliveries) {
-    if (run.length > 0 && run[0]?.subscription !== delivery.subscription) {
+    if (run[0] && handlerOf(run[0].subscription) !== handlerOf(delivery.subscription)) {
       yield run;
       run = [];
     }

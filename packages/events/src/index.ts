@@ -3,6 +3,7 @@ export {
   type BatchedEvent,
   type ConsumerOptions,
   type DeliveryInfo,
+  type Durable,
   type EventContext,
   type EventHandler,
   type EventSubscription,

@@ -115,7 +115,6 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
       logger,
       catalog,
       name: "applier",
-      stream: "ORDERS",
       maxAttempts: 3,
       retryDelaysMs: [20],
       subscriptions: [
@@ -193,7 +192,6 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
       logger,
       catalog,
       name: "strict",
-      stream: "ORDERS",
       maxAttempts: 2,
       retryDelaysMs: [10],
       subscriptions: [
@@ -225,7 +223,7 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
   it("delivers a consumer of one event type only that type; one of several types gets the whole stream", async () => {
     const cancelled: string[] = [];
     const start = (name: string, subscriptions: Parameters<typeof startConsumer>[0]["subscriptions"]) =>
-      startConsumer({ js, jsm, pool, logger, catalog, name, stream: "ORDERS", subscriptions });
+      startConsumer({ js, jsm, pool, logger, catalog, name, subscriptions });
     const narrow = await start("narrow", [
       on(OrderCancelledSchema, async (event) => void cancelled.push(event.orderId)),
     ]);
@@ -275,7 +273,6 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
       logger,
       catalog,
       name: "batcher",
-      stream: "ORDERS",
       maxAttempts: 3,
       retryDelaysMs: [10],
       subscriptions: [

@@ -171,7 +171,7 @@ export async function runService<Extra extends z.ZodRawShape>(
       pools: { [definition.name]: pool, [`${definition.name}-outbox-relay`]: relayPool },
       outboxPool: relayPool,
       jsm,
-      consumers: parts.consumers.map(({ stream, name }) => ({ stream: catalog.streamName(stream), name })),
+      consumers: consumers.flatMap(({ durables }) => durables),
       logger,
     });
     closers.push(async () => stopObserving());

@@ -28,7 +28,6 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 export function createOrderEventsConsumer({ events, logger }: { events: StockEvents; logger: Logger }): ConsumerSpec {
   return {
     name: "inventory",
-    stream: "ORDERS",
     subscriptions: [
       onTxBatch(OrderPlacedSchema, async (batch, tx) => {
         const requests = inPlacementOrder(batch).map(({ event }) => reservationOf(event));

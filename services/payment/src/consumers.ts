@@ -21,13 +21,14 @@ const consumer = "payment";
 /**
  * The payment service's durable consumers (both named "payment"): StockReserved on
  * INVENTORY charges the order; OrderCancelled on ORDERS refunds or voids its payment.
- * Other events of those streams are acknowledged and ignored.
+ * Each reads only its subject. They stay two: a consumer handles one order's events
+ * one at a time, and a cancellation must be able to act while that order's charge is
+ * still with the provider.
  */
 export function createPaymentConsumers(deps: PaymentDeps, logger: Logger): ConsumerSpec[] {
   return [
     {
       name: consumer,
-      stream: "INVENTORY",
       ...retryPolicy,
       subscriptions: [
         on(StockReservedSchema, async (event, context) => {
@@ -43,7 +44,6 @@ export function createPaymentConsumers(deps: PaymentDeps, logger: Logger): Consu
     },
     {
       name: consumer,
-      stream: "ORDERS",
       ...retryPolicy,
       subscriptions: [
         on(OrderCancelledSchema, async (event, context) => {

@@ -182,18 +182,17 @@ export function usePaymentService(label: string) {
 
     /**
      * Waits until the payment consumer of `stream` has finished (acked or
-     * dead-lettered) every message the stream holds now.
+     * dead-lettered) every message of the stream it reads — those on its subjects.
      */
     async waitUntilHandled(stream: "INVENTORY" | "ORDERS"): Promise<void> {
       const manager = need(jsm, "NATS");
       const name = catalog.streamName(stream);
-      const { state } = await manager.streams.info(name);
       await waitFor(
         async () => {
           const info = await manager.consumers.info(name, "payment");
-          return info.ack_floor.stream_seq >= state.last_seq && info.num_ack_pending === 0;
+          return info.num_pending === 0 && info.num_ack_pending === 0;
         },
-        { description: `payment consumer of ${name} past sequence ${state.last_seq}` },
+        { description: `payment consumer of ${name} with nothing pending` },
       );
     },
 

@@ -1,3 +1,4 @@
+import { trace } from "@opentelemetry/api";
 import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
 import { RuntimeNodeInstrumentation } from "@opentelemetry/instrumentation-runtime-node";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -21,7 +22,7 @@ let sdk: NodeSDK | undefined;
  * :9464/metrics (OTEL_METRICS_EXPORTER=prometheus; OTEL_EXPORTER_PROMETHEUS_PORT moves
  * it), and logs stay on stdout as JSON lines rather than going over OTLP.
  *
- * SQL spans come from the `pg` instrumentation and only inside a traced operation
+ * SQL spans come from the `pg` instrumentation and only inside a sampled operation
  * (an RPC, an event being processed): the outbox relay's polling is not traced. Its
  * metrics are dropped: the per-query histogram cost more CPU than every other metric
  * together (a statement's duration is in the sampled traces), and its pool gauges
@@ -39,12 +40,33 @@ export function startTelemetry(identity: TelemetryIdentity, env = process.env): 
     logRecordProcessors: [],
     views: [{ meterName: "@opentelemetry/instrumentation-pg", aggregation: { type: AggregationType.DROP } }],
     instrumentations: [
-      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
+      sqlSpansWhenSampled(new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true })),
       new RuntimeNodeInstrumentation(),
     ],
   });
   sdk.start();
   observeProcess();
+}
+
+type Query = (this: unknown, ...args: unknown[]) => unknown;
+
+/**
+ * The `pg` instrumentation, making SQL spans only in traces that are kept. As shipped
+ * (`requireParentSpan`) it builds a span, its attributes and a wrapped callback for
+ * every query under any span, recording or not — with 10% sampling, nine times in
+ * ten for nothing. It has no option for that, so its query patch (a private method,
+ * pinned by the version in package.json and checked by the e2e tests' SQL spans) is
+ * wrapped: a query whose active span does not record goes straight to `pg`.
+ */
+function sqlSpansWhenSampled(instrumentation: PgInstrumentation): PgInstrumentation {
+  const queryPatch = instrumentation["_getClientQueryPatch"] as () => (original: Query) => Query;
+  instrumentation["_getClientQueryPatch"] = () => (original: Query) => {
+    const traced = queryPatch.call(instrumentation)(original);
+    return function query(this: unknown, ...args: unknown[]) {
+      return trace.getActiveSpan()?.isRecording() ? traced.apply(this, args) : original.apply(this, args);
+    };
+  };
+  return instrumentation;
 }
 
 /** Flushes spans and metrics still buffered and stops the SDK (call last at shutdown). */

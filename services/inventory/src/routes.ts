@@ -14,6 +14,7 @@ import { toConnectError } from "./errors.js";
 import { batchGetProducts, getProduct } from "./get-products.js";
 import { listProducts } from "./list-products.js";
 import type { Product } from "./product.js";
+import { createProductLookup } from "./product-lookup.js";
 import { releaseStock } from "./release-stock.js";
 import { reserveStock } from "./reserve-stock.js";
 import { setStock } from "./set-stock.js";
@@ -28,16 +29,17 @@ export interface RouteDeps {
 
 /** The public catalog: read-only, for anyone. */
 export function createCatalogRoutes({ pool }: Pick<RouteDeps, "pool">): ServiceImpl<typeof CatalogService> {
+  const lookup = createProductLookup(pool);
   return {
     listProducts: (request) =>
       answer(async () => {
         const page = await listProducts(pool, request);
         return { ...page, products: page.products.map(productToProto) };
       }),
-    getProduct: (request) => answer(async () => ({ product: productToProto(await getProduct(pool, request.sku)) })),
+    getProduct: (request) => answer(async () => ({ product: productToProto(await getProduct(lookup, request.sku)) })),
     batchGetProducts: (request) =>
       answer(async () => {
-        const { products, missingSkus } = await batchGetProducts(pool, request.skus);
+        const { products, missingSkus } = await batchGetProducts(lookup, request.skus);
         return { products: products.map(productToProto), missingSkus };
       }),
   };

@@ -1,7 +1,8 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { createProductLookup } from "../src/product-lookup.js";
 import { generateCatalog } from "../src/seed.js";
 import { useInventoryService } from "./harness.js";
 
@@ -104,6 +105,29 @@ describe("CatalogService over gRPC", () => {
     });
     expect(answer.products.map((p) => p.sku)).toEqual(["SKU-000300", "SKU-000001", "SKU-000150"]);
     expect(answer.missingSkus).toEqual(["SKU-NOPE"]);
+  });
+
+  it("answers lookups that come while a query runs with one query, each with its own products", async () => {
+    const queries = vi.spyOn(inventory.pool, "query");
+    try {
+      const lookup = createProductLookup(inventory.pool);
+      const asked = Array.from({ length: 20 }, (_, index) => [
+        `SKU-${String(index + 1).padStart(6, "0")}`,
+        `SKU-${String(index + 101).padStart(6, "0")}`,
+      ]);
+      const answers = await Promise.all(asked.map((skus) => lookup([...skus, "SKU-NOPE"])));
+      answers.forEach((found, index) => {
+        for (const sku of asked[index] ?? []) expect(found.get(sku)?.sku).toBe(sku);
+        expect(found.has("SKU-NOPE")).toBe(false);
+      });
+      // The first lookup runs at once; the 19 that came meanwhile share the next query.
+      expect(queries).toHaveBeenCalledTimes(2);
+      queries.mockRejectedValueOnce(new Error("connection lost"));
+      const failed = await Promise.allSettled([lookup(["SKU-000001"]), lookup(["SKU-000002"])]);
+      expect(failed.map((result) => result.status)).toEqual(["rejected", "fulfilled"]);
+    } finally {
+      queries.mockRestore();
+    }
   });
 
   it("serves anonymous callers and callers with any token", async () => {

@@ -150,9 +150,12 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
 
   /**
    * Transactional events of a batch in one transaction; one by one if that fails.
-   * Applied in key (order id) order, stable within a key: every batch of every
-   * consumer then takes its row locks in the same order, so two consumers touching
-   * the same orders wait for each other instead of deadlocking.
+   * Each run is applied in key (order id) order, stable within a key: a handler then
+   * takes its row locks in the same order in every batch of every consumer, so two
+   * consumers touching the same orders wait for each other instead of deadlocking.
+   * (A later wave only revisits keys the first one locked. Where two handlers of a
+   * batch lock shared rows — inventory's products — the service serialises them with
+   * a lock taken first.)
    */
   const applyTogether = async (unsorted: readonly Delivery[]) => {
     const batch = [...unsorted].sort((a, b) => compare(keyOf(a.message), keyOf(b.message)));
@@ -210,21 +213,38 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
 }
 
 /**
- * Consecutive events with the same handler: subscriptions of several event types that
- * share one batch handler (the order service's saga outcomes) are applied as one run.
+ * A batch (in key order) as runs, each applied by one handler call: events of one key
+ * stay in their order (a key's second event waits for the next wave), and the events
+ * of a wave that share a handler form one run, whatever their order in the batch — so
+ * inventory's reservations and sales of a batch are two runs, not one per alternation.
+ * Subscriptions of several event types that share one batch handler (the order
+ * service's saga outcomes) share runs too.
  */
-function* runsOf(deliveries: readonly Delivery[]): Generator<Delivery[]> {
+export function* runsOf<D extends Pick<Delivery, "message" | "subscription">>(
+  deliveries: readonly D[],
+): Generator<D[]> {
   const handlerOf = (subscription: EventSubscription) =>
     "applyAll" in subscription ? subscription.applyAll : subscription;
-  let run: Delivery[] = [];
-  for (const delivery of deliveries) {
-    if (run[0] && handlerOf(run[0].subscription) !== handlerOf(delivery.subscription)) {
-      yield run;
-      run = [];
+  let pending = deliveries;
+  while (pending.length > 0) {
+    const keys = new Set<string>();
+    const runs = new Map<unknown, D[]>();
+    const later: D[] = [];
+    for (const delivery of pending) {
+      const key = keyOf(delivery.message);
+      if (keys.has(key)) {
+        later.push(delivery);
+        continue;
+      }
+      keys.add(key);
+      const handler = handlerOf(delivery.subscription);
+      const run = runs.get(handler);
+      if (run) run.push(delivery);
+      else runs.set(handler, [delivery]);
     }
-    run.push(delivery);
+    yield* runs.values();
+    pending = later;
   }
-  if (run.length > 0) yield run;
 }
 
 function compare(a: string, b: string): number {

@@ -439,7 +439,8 @@ async function openLoop(rate: number): Promise<ScenarioResult> {
   const inFlight = new Set<Promise<unknown>>();
   let sent = 0;
   while (performance.now() < end) {
-    const due = Math.floor(((performance.now() - start) / 1000) * rate);
+    // Order n is due at start + n/rate: the one whose time has come is sent now, not an interval late.
+    const due = Math.floor(((performance.now() - start) / 1000) * rate) + 1;
     for (; sent < due; sent++) {
       const sentAt = start + (sent / rate) * 1000;
       const call = placeOne(sentAt, sentAt < warmupEnd ? {} : errors).finally(() => inFlight.delete(call));

@@ -59,7 +59,9 @@ type Query = (this: unknown, ...args: unknown[]) => unknown;
  * wrapped: a query whose active span does not record goes straight to `pg`.
  */
 function sqlSpansWhenSampled(instrumentation: PgInstrumentation): PgInstrumentation {
+  // biome-ignore lint/complexity/useLiteralKeys: the method is private; TypeScript allows only this access.
   const queryPatch = instrumentation["_getClientQueryPatch"] as () => (original: Query) => Query;
+  // biome-ignore lint/complexity/useLiteralKeys: as above.
   instrumentation["_getClientQueryPatch"] = () => (original: Query) => {
     const traced = queryPatch.call(instrumentation)(original);
     return function query(this: unknown, ...args: unknown[]) {

@@ -1,3 +1,4 @@
+export { captureCallerContext, type InCallerContext } from "./caller-context.js";
 export { annotateActiveSpan, traceLogFields } from "./log-context.js";
 export {
   type Delivered,

@@ -3,6 +3,7 @@ import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { captureCallerContext } from "./caller-context.js";
 import { startProcess, startPublish, startSharedWork, traceContextHeaders } from "./messaging.js";
 
 const exporter = new InMemorySpanExporter();
@@ -68,5 +69,23 @@ describe("trace context across the outbox and JetStream", () => {
     expect(written.b).toContain(second.traceId);
     expect(written.b).toContain(processes[1]?.span.spanContext().spanId);
     expect(written.other).toContain(shared.span.spanContext().spanId);
+  });
+});
+
+describe("work done later for a caller", () => {
+  it("runs in the trace context captured from the caller, not in the one active when it runs", async () => {
+    const tracer = trace.getTracer("test");
+    const caller = tracer.startSpan("caller");
+    const other = tracer.startSpan("other");
+    const inCaller = context.with(trace.setSpan(ROOT_CONTEXT, caller), () => captureCallerContext());
+    const seen = await context.with(trace.setSpan(ROOT_CONTEXT, other), () =>
+      inCaller(async () => {
+        await Promise.resolve();
+        return trace.getActiveSpan();
+      }),
+    );
+    expect(seen?.spanContext().spanId).toBe(caller.spanContext().spanId);
+    caller.end();
+    other.end();
   });
 });

@@ -1,3 +1,4 @@
+import { captureCallerContext, type InCallerContext } from "@shopmesh/telemetry";
 import type { Product } from "./product.js";
 import { findProducts, type Queryable } from "./product-store.js";
 
@@ -6,6 +7,7 @@ export type ProductLookup = (skus: readonly string[]) => Promise<ReadonlyMap<str
 
 interface Waiting {
   readonly skus: readonly string[];
+  readonly inCallerContext: InCallerContext;
   resolve(found: ReadonlyMap<string, Product>): void;
   reject(error: unknown): void;
 }
@@ -14,8 +16,8 @@ interface Waiting {
  * Reads products by SKU for the catalog RPCs, one query at a time: lookups that come
  * while a query runs wait for it and are then answered together by the next one.
  * Every PlaceOrder prices its order here, so under load this turns a statement per
- * order into one per handful of orders; an idle service answers at once. The query
- * shows in the trace of the call that ran it.
+ * order into one per handful of orders; an idle service answers at once. Each query
+ * shows in the trace of the first call it answers.
  */
 export function createProductLookup(db: Queryable): ProductLookup {
   let waiting: Waiting[] = [];
@@ -25,8 +27,9 @@ export function createProductLookup(db: Queryable): ProductLookup {
     while (waiting.length > 0) {
       const batch = waiting;
       waiting = [];
+      const skus = [...new Set(batch.flatMap((lookup) => lookup.skus))];
       try {
-        const found = await findProducts(db, [...new Set(batch.flatMap(({ skus }) => skus))]);
+        const found = await (batch[0]?.inCallerContext ?? captureCallerContext())(() => findProducts(db, skus));
         for (const lookup of batch) lookup.resolve(found);
       } catch (error) {
         for (const lookup of batch) lookup.reject(error);
@@ -36,7 +39,7 @@ export function createProductLookup(db: Queryable): ProductLookup {
   };
   return (skus) =>
     new Promise((resolve, reject) => {
-      waiting.push({ skus, resolve, reject });
+      waiting.push({ skus, inCallerContext: captureCallerContext(), resolve, reject });
       if (!running) void drain();
     });
 }

@@ -175,6 +175,8 @@ function startBenchMesh(
     nodeFlags: [
       ...productionNodeFlags,
       ...(args.profile ? ["--cpu-prof", `--cpu-prof-dir=${process.cwd()}/.shopmesh/profiles`] : []),
+      // Flags to try on the services (some, like --experimental-async-context-frame, NODE_OPTIONS refuses).
+      ...(process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
     ],
     env: {
       EVENT_NAMESPACE: namespace,

@@ -166,10 +166,19 @@ describe("one checkout is one trace", () => {
       events: ["orders.placed", "inventory.stock.reserved", "payments.declined", "orders.cancelled"],
       sql: services,
     });
-    const release = trace.find(
-      (span) => span.kind === SpanKinds.consumer && span.service === "inventory" && event(span, "orders.cancelled"),
+    // Payment's consumer span also answers for orders.cancelled; inventory's may be exported later.
+    const release = await waitFor(
+      () =>
+        spans().find(
+          (span) =>
+            span.traceId === trace[0]?.traceId &&
+            span.kind === SpanKinds.consumer &&
+            span.service === "inventory" &&
+            event(span, "orders.cancelled"),
+        ),
+      { timeoutMs: 20_000, description: "inventory's consumer span for orders.cancelled" },
     );
-    expect(release?.attributes["shopmesh.consumer.outcome"]).toBe("applied");
+    expect(release.attributes["shopmesh.consumer.outcome"]).toBe("applied");
   });
 
   it("shows an out-of-stock rejection in one trace", async () => {

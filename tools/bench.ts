@@ -25,12 +25,13 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import { fromBinary } from "@bufbuild/protobuf";
+import { BinaryReader } from "@bufbuild/protobuf/wire";
+import { type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { signDevToken } from "@shopmesh/auth";
 import { StockService } from "@shopmesh/gen/shopmesh/inventory/v1/stock_service_pb.js";
-import { OrderConfirmedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
 import { createGrpcClient } from "@shopmesh/server";
 import { resolveInfrastructure } from "@shopmesh/testing/global-setup";
@@ -57,7 +58,85 @@ interface Sample {
   acceptedAt?: number;
   finalAt?: number;
   outcome?: "confirmed" | "rejected" | "cancelled";
+  /** Per event of the checkout (by subject): when its handler wrote it and when it reached NATS (ms, wall clock). */
+  events?: Record<string, { writtenAt: number; seenAt: number }>;
 }
+
+/**
+ * The hops of a confirmed checkout, each from one instant to the next (wall-clock ms):
+ * an event is "written" when its handler builds it inside the transaction (its
+ * occur_time) and "seen" when the bench receives it from NATS.
+ */
+const checkoutHops = [
+  ["PlaceOrder answered", (s: Sample) => wallClock(s.sentAt), (s: Sample) => wallClock(s.acceptedAt)],
+  [
+    "→ orders.placed published",
+    (s: Sample) => wallClock(s.acceptedAt),
+    (s: Sample) => s.events?.["orders.placed"]?.seenAt,
+  ],
+  [
+    "→ inventory handles it",
+    (s: Sample) => s.events?.["orders.placed"]?.seenAt,
+    (s: Sample) => s.events?.["inventory.stock.reserved"]?.writtenAt,
+  ],
+  [
+    "→ stock.reserved published",
+    (s: Sample) => s.events?.["inventory.stock.reserved"]?.writtenAt,
+    (s: Sample) => s.events?.["inventory.stock.reserved"]?.seenAt,
+  ],
+  [
+    "→ payment charged",
+    (s: Sample) => s.events?.["inventory.stock.reserved"]?.seenAt,
+    (s: Sample) => s.events?.["payments.captured"]?.writtenAt,
+  ],
+  [
+    "→ payments.captured published",
+    (s: Sample) => s.events?.["payments.captured"]?.writtenAt,
+    (s: Sample) => s.events?.["payments.captured"]?.seenAt,
+  ],
+  [
+    "→ order handles it",
+    (s: Sample) => s.events?.["payments.captured"]?.seenAt,
+    (s: Sample) => s.events?.["orders.confirmed"]?.writtenAt,
+  ],
+  [
+    "→ orders.confirmed published",
+    (s: Sample) => s.events?.["orders.confirmed"]?.writtenAt,
+    (s: Sample) => s.events?.["orders.confirmed"]?.seenAt,
+  ],
+] as const;
+
+/** The subjects of the events a checkout publishes (dead letters and others are not followed). */
+const checkoutSubjects = new Set([
+  "orders.placed",
+  "orders.confirmed",
+  "orders.rejected",
+  "orders.cancelled",
+  "inventory.stock.reserved",
+  "inventory.stock.rejected",
+  "payments.captured",
+  "payments.declined",
+]);
+
+/**
+ * The order id and occur time of any event: every event starts with event_id = 1,
+ * order_id = 2, occur_time = 3 (the fields after them differ by type).
+ */
+function readEnvelope(data: Uint8Array): { orderId: string; occurTime?: Timestamp } {
+  const reader = new BinaryReader(data);
+  let orderId = "";
+  let occurTime: Timestamp | undefined;
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === 2) orderId = reader.string();
+    else if (field === 3) occurTime = fromBinary(TimestampSchema, reader.bytes());
+    else reader.skip(wireType);
+  }
+  return { orderId, occurTime };
+}
+
+/** performance.now() as wall-clock ms, comparable with the events' occur times. */
+const wallClock = (at: number | undefined) => (at === undefined ? undefined : performance.timeOrigin + at);
 
 interface ScenarioResult {
   scenario: string;
@@ -74,6 +153,8 @@ interface ScenarioResult {
   serviceCpuMsPerOrder: number;
   /** The services' CPU plus PostgreSQL's and NATS's (when they run on this machine). */
   meshCpuMsPerOrder: number;
+  /** Where the time to confirm goes: the median of each hop of the confirmed checkouts (ms). */
+  hopsP50Ms: Record<string, number>;
 }
 
 const key = randomBytes(32);
@@ -299,21 +380,36 @@ async function raiseStock() {
   stock.close();
 }
 
-/** Records when each order's final event is published by the order service. */
+/**
+ * Records when each order's final event is published by the order service, and when
+ * every event of its checkout was written and published (the hop breakdown). Every
+ * event starts with event_id = 1, order_id = 2, occur_time = 3, so one schema reads
+ * them all.
+ */
 function followOutcomes(nats: NatsConnection) {
-  for (const outcome of ["confirmed", "rejected", "cancelled"] as const) {
-    nats.subscribe(`${namespace}.orders.${outcome}`, {
-      callback: (_error, message) => {
-        const { orderId } = fromBinary(OrderConfirmedSchema, message.data);
-        const sample = samples.get(orderId);
-        if (sample && sample.finalAt === undefined) {
-          sample.finalAt = performance.now();
-          sample.outcome = outcome;
-        }
-        finalWaiters.get(orderId)?.();
-      },
-    });
-  }
+  const outcomes = new Map(
+    (["confirmed", "rejected", "cancelled"] as const).map((outcome) => [`orders.${outcome}`, outcome]),
+  );
+  nats.subscribe(`${namespace}.>`, {
+    callback: (_error, message) => {
+      const seenAt = performance.now();
+      const subject = message.subject.slice(namespace.length + 1);
+      if (!checkoutSubjects.has(subject)) return;
+      const { orderId, occurTime } = readEnvelope(message.data);
+      const sample = samples.get(orderId);
+      if (sample && occurTime) {
+        const writtenAt = Number(occurTime.seconds) * 1000 + occurTime.nanos / 1e6;
+        sample.events = { ...sample.events, [subject]: { writtenAt, seenAt: performance.timeOrigin + seenAt } };
+      }
+      const outcome = outcomes.get(subject);
+      if (!outcome) return;
+      if (sample && sample.finalAt === undefined) {
+        sample.finalAt = seenAt;
+        sample.outcome = outcome;
+      }
+      finalWaiters.get(orderId)?.();
+    },
+  });
 }
 
 /** Places one order; answers its id once accepted (undefined when refused). */
@@ -510,9 +606,22 @@ async function finish(
     unfinished: measured.filter((s) => s.finalAt === undefined).length,
     serviceCpuMsPerOrder: round(used.servicesMs / confirmedInWindow),
     meshCpuMsPerOrder: round((used.servicesMs + used.infrastructureMs) / confirmedInWindow),
+    hopsP50Ms: hopMedians(measured.filter((s) => s.outcome === "confirmed")),
   };
   samples.clear();
   return result;
+}
+
+function hopMedians(confirmed: readonly Sample[]): Record<string, number> {
+  return Object.fromEntries(
+    checkoutHops.map(([name, from, to]) => {
+      const durations = confirmed.flatMap((sample) => {
+        const [start, end] = [from(sample), to(sample)];
+        return start === undefined || end === undefined ? [] : [end - start];
+      });
+      return [name, round(percentile(durations, 0.5))];
+    }),
+  );
 }
 
 function peakRss(mesh: LaunchedMesh): Record<string, number> {
@@ -533,6 +642,10 @@ function report(results: ScenarioResult[], rss: Record<string, number>) {
     console.log(
       `${r.scenario.padEnd(16)}${String(r.acceptedPerS).padStart(10)}  ${`${r.placeOrderP50Ms} / ${r.placeOrderP99Ms}`.padStart(21)}  ${String(r.confirmedPerS).padStart(11)}  ${`${r.confirmP50Ms} / ${r.confirmP99Ms}`.padStart(26)}  ${JSON.stringify(r.errors).padStart(6)}  ${String(r.unfinished).padStart(10)}  ${r.serviceCpuMsPerOrder}, ${r.meshCpuMsPerOrder}`,
     );
+  }
+  for (const r of results) {
+    const hops = Object.entries(r.hopsP50Ms).map(([hop, ms]) => `${hop} ${ms}`);
+    console.log(`${r.scenario}: median hops of a confirmed checkout (ms): ${hops.join(" ")}`);
   }
   console.log(
     `peak RSS MB: ${Object.entries(rss)

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { allEvents, createEventCatalog } from "@shopmesh/events";
 import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
@@ -129,6 +130,41 @@ describe("a service that is down catches up when it comes back", () => {
     });
     expect(dead?.header.get("Shopmesh-Dead-Letter-Reason")).toBe("undecodable payload");
     expect(dead?.header.get("Shopmesh-Original-Subject")).toBe(catalogOfEvents.route(OrderPlacedSchema).subject);
+  });
+
+  it("an order database that cannot take the work: PlaceOrder answers UNAVAILABLE, writes nothing, and a retry succeeds", async () => {
+    const sku = plenty[3]?.sku ?? "";
+    const orders = mesh.orders(token);
+    // More requests than the order service's pool has connections (DB_POOL_SIZE 10): the
+    // first ten wait for the table lock past lock_timeout, the others for a connection
+    // past DB_ACQUIRE_TIMEOUT_MS — both say "busy", neither is an internal error.
+    const keys = Array.from({ length: 14 }, () => randomUUID());
+    const place = (idempotencyKey: string) =>
+      orders.placeOrder(
+        { idempotencyKey, items: [{ sku, quantity: 1 }], paymentToken: "tok_visa" },
+        { timeoutMs: 10_000 },
+      );
+    const locker = await mesh.pools.order.connect();
+    let codes: string[];
+    try {
+      await locker.query("BEGIN");
+      await locker.query("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE");
+      const results = await Promise.allSettled(keys.map(place));
+      codes = results.map((result) =>
+        result.status === "fulfilled" ? "OK" : (Code[ConnectError.from(result.reason).code] ?? "?"),
+      );
+    } finally {
+      await locker.query("ROLLBACK");
+      locker.release();
+    }
+    expect(new Set(codes)).toEqual(new Set(["Unavailable"]));
+    const written = await mesh.pools.order.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM orders WHERE idempotency_key = ANY($1)",
+      [keys],
+    );
+    expect(written.rows[0]?.n).toBe(0);
+    const { order } = await place(keys[0] ?? "");
+    expect((await waitForStatus(mesh, token, order?.orderId ?? "")).status).toBe(OrderStatus.CONFIRMED);
   });
 
   it("keeps every invariant: orders final, one charge per order, money and stock conserved", async () => {

@@ -4,3 +4,4 @@ export { type MigrateOptions, migrate } from "./migrate.js";
 export { createPool, type PoolOptions } from "./pool.js";
 export { type Queryable, type Statement, statement } from "./statement.js";
 export { isRetryable, withTx } from "./transaction.js";
+export { isDatabaseUnavailable } from "./unavailable.js";

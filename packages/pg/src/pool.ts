@@ -9,6 +9,11 @@ export interface PoolOptions {
   readonly statementTimeoutMs?: number;
   /** Longest a statement waits for a lock (default 2 s). */
   readonly lockTimeoutMs?: number;
+  /**
+   * Longest a caller waits for a pooled connection before its query fails with an
+   * error that {@link isDatabaseUnavailable} recognises (default 5 s).
+   */
+  readonly acquireTimeoutMs?: number;
   /** Longest a transaction may sit idle before the server ends it (default 10 s). */
   readonly idleInTransactionTimeoutMs?: number;
   /**
@@ -32,7 +37,7 @@ export function createPool(options: PoolOptions): pg.Pool {
     statement_timeout: options.statementTimeoutMs ?? 5_000,
     lock_timeout: options.lockTimeoutMs ?? 2_000,
     idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 10_000,
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: options.acquireTimeoutMs ?? 5_000,
     ...(options.asynchronousCommit ? { options: "-c synchronous_commit=off" } : {}),
   });
   pool.on("error", options.onError);

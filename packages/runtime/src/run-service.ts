@@ -25,6 +25,7 @@ import {
 import { shutdownTelemetry, traceContextHeaders } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { createDatabaseUnavailableInterceptor } from "./database-unavailable.js";
 import { migrationDirs } from "./migrate-service.js";
 import { loadBoth, loadServiceConfig, type ServiceConfig, type ServiceDefaults } from "./service-config.js";
 import { observeService } from "./service-metrics.js";
@@ -36,7 +37,10 @@ export interface ServiceKit<Settings> {
   /** The service's own variables. */
   readonly settings: Settings;
   readonly logger: Logger;
+  /** The pool of RPC handlers. */
   readonly pool: pg.Pool;
+  /** The pool of event handlers (consumers get theirs through their transactions). */
+  readonly consumerPool: pg.Pool;
   readonly nats: NatsConnection;
   readonly js: JetStreamClient;
   readonly catalog: EventCatalog;
@@ -104,13 +108,25 @@ export async function runService<Extra extends z.ZodRawShape>(
       dir: migrationDirs(definition),
       log: (message) => logger.debug(message),
     });
+    // RPC handlers wait at most DB_ACQUIRE_TIMEOUT_MS for a connection, then answer
+    // UNAVAILABLE: under overload new requests are refused quickly instead of queueing
+    // until their deadline. Consumers have their own pool, so the checkout in progress
+    // keeps moving however many requests wait.
     const pool = createPool({
       url: config.DATABASE_URL,
       applicationName: definition.name,
       max: config.DB_POOL_SIZE,
+      acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS,
       onError: (error) => logger.warn({ err: error }, "idle database connection failed"),
     });
     closers.push(() => pool.end());
+    const consumerPool = createPool({
+      url: config.DATABASE_URL,
+      applicationName: `${definition.name}-consumers`,
+      max: config.DB_CONSUMER_POOL_SIZE,
+      onError: (error) => logger.warn({ err: error }, "idle consumer database connection failed"),
+    });
+    closers.push(() => consumerPool.end());
     const nats = await connect({
       servers: config.NATS_URL.split(","),
       name: definition.name,
@@ -140,7 +156,7 @@ export async function runService<Extra extends z.ZodRawShape>(
     const outbox = createOutbox(catalog, traceContextHeaders);
     outbox.onCommitted(relay.wake);
 
-    const kit = { config, settings, logger, pool, nats, js, catalog, outbox };
+    const kit = { config, settings, logger, pool, consumerPool, nats, js, catalog, outbox };
     const parts = await definition.build(kit);
     if (parts.close) closers.push(parts.close);
 
@@ -155,7 +171,11 @@ export async function runService<Extra extends z.ZodRawShape>(
       grpcAddress: config.GRPC_ADDRESS,
       httpAddress: config.HTTP_ADDRESS,
       services: parts.services,
-      interceptors: [createAuthInterceptor(verifier), createWakeRelayInterceptor(outbox)],
+      interceptors: [
+        createAuthInterceptor(verifier),
+        createWakeRelayInterceptor(outbox),
+        createDatabaseUnavailableInterceptor(),
+      ],
       corsOrigins: config.CORS_ORIGINS,
       shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     });
@@ -165,10 +185,16 @@ export async function runService<Extra extends z.ZodRawShape>(
     });
     closers.push(() => server.close());
     for (const spec of parts.consumers) {
-      consumers.push(await startConsumer({ ...spec, js, jsm, pool, logger, catalog, onCommitted: outbox.committed }));
+      consumers.push(
+        await startConsumer({ ...spec, js, jsm, pool: consumerPool, logger, catalog, onCommitted: outbox.committed }),
+      );
     }
     const stopObserving = observeService({
-      pools: { [definition.name]: pool, [`${definition.name}-outbox-relay`]: relayPool },
+      pools: {
+        [definition.name]: pool,
+        [`${definition.name}-consumers`]: consumerPool,
+        [`${definition.name}-outbox-relay`]: relayPool,
+      },
       outboxPool: relayPool,
       jsm,
       consumers: consumers.flatMap(({ durables }) => durables),

@@ -22,6 +22,8 @@ export function serviceConfigShape(defaults: ServiceDefaults) {
       .optional(),
     NATS_STREAM_REPLICAS: positiveInt().max(5).default(1),
     DB_POOL_SIZE: positiveInt().max(200).default(10),
+    DB_CONSUMER_POOL_SIZE: positiveInt().max(200).default(4),
+    DB_ACQUIRE_TIMEOUT_MS: positiveInt().max(60_000).default(1_000),
     AUTH_JWKS_URL: urlWithScheme("https", "http").optional(),
     AUTH_DEV_KEY: z
       .string()

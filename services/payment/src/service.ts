@@ -34,14 +34,13 @@ export function createPaymentService(options: PaymentServiceOptions = {}): Servi
     defaults: { grpcAddress: "0.0.0.0:50053", httpAddress: "0.0.0.0:8083" },
     config: paymentConfig,
     migrations: new URL("../migrations/", import.meta.url),
-    async build({ settings, pool, outbox, logger }) {
+    async build({ settings, pool, consumerPool, outbox, logger }) {
       const provider = instrumentedProvider(
         options.provider ?? createSimulatedProvider({ latencyMs: settings.PAYMENT_SIMULATOR_LATENCY_MS }),
       );
-      const deps = { pool, outbox, provider };
       return {
-        services: [registerService(PaymentService, createPaymentRoutes(deps))],
-        consumers: createPaymentConsumers(deps, logger),
+        services: [registerService(PaymentService, createPaymentRoutes({ pool, outbox, provider }))],
+        consumers: createPaymentConsumers({ pool: consumerPool, outbox, provider }, logger),
       };
     },
   };

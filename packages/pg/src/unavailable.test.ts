@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { isDatabaseUnavailable } from "./unavailable.js";
+
+const withCode = (code: string, message = "failed") => Object.assign(new Error(message), { code });
+
+describe("isDatabaseUnavailable", () => {
+  it("recognises a saturated pool, a broken connection and a server that cannot take work", () => {
+    for (const error of [
+      new Error("timeout exceeded when trying to connect"),
+      new Error("Connection terminated unexpectedly"),
+      withCode("ECONNREFUSED"),
+      withCode("08006"),
+      withCode("53300"),
+      withCode("55P03"),
+      withCode("57P01"),
+      withCode("57P03"),
+    ]) {
+      expect(isDatabaseUnavailable(error), String((error as { code?: string }).code ?? error.message)).toBe(true);
+    }
+  });
+
+  it("leaves errors of the request itself alone", () => {
+    for (const error of [
+      withCode("23505", "duplicate key"),
+      withCode("40001", "serialization failure"),
+      withCode("22P02", "invalid input syntax"),
+      new Error("something else"),
+      "timeout exceeded when trying to connect",
+      undefined,
+    ]) {
+      expect(isDatabaseUnavailable(error)).toBe(false);
+    }
+  });
+});

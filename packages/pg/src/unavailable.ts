@@ -1,0 +1,34 @@
+/**
+ * SQLSTATE classes and codes that say the server cannot take the work now, not that
+ * the work is wrong: connection exceptions (08), too many connections (53300), a lock
+ * not granted within `lock_timeout` (55P03), and a server shutting down or starting
+ * up (57P01–57P03).
+ */
+const unavailableStates = new Set(["53300", "55P03", "57P01", "57P02", "57P03"]);
+
+/** Socket errors of a database that is down or restarting. */
+const socketErrors = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND"]);
+
+/**
+ * Whether an error means the database is unavailable or saturated — the same request
+ * may succeed shortly — rather than that the request failed: no pooled connection
+ * within the pool's acquire timeout, a lock held elsewhere past `lock_timeout`, a
+ * refused or broken connection, or a server that is shutting down, starting or out of
+ * connections. RPCs answer these as
+ * UNAVAILABLE, which clients retry (with their idempotency key); anything else stays
+ * an internal error.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && (unavailableStates.has(code) || code.startsWith("08") || socketErrors.has(code))) {
+    return true;
+  }
+  // node-postgres gives these no code: pg-pool's acquire timeout, and a client whose
+  // connection ended under it.
+  return (
+    error.message === "timeout exceeded when trying to connect" ||
+    error.message === "Connection terminated unexpectedly" ||
+    error.message === "Connection terminated due to connection timeout"
+  );
+}

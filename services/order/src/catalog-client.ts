@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { CatalogService } from "@shopmesh/gen/shopmesh/inventory/v1/catalog_service_pb.js";
-import { createGrpcClient } from "@shopmesh/server";
+import { coalesce, createGrpcClient } from "@shopmesh/server";
 import { OrderError } from "./errors.js";
 
 /** What the catalog says about a product when an order is priced. */
@@ -21,7 +21,8 @@ export interface CatalogPort {
 const cacheLimit = 50_000;
 
 /**
- * The catalog over gRPC (inventory's CatalogService), every call with a deadline.
+ * The catalog over gRPC (inventory's CatalogService), every call with a deadline (the
+ * earliest of the lookups it answers).
  * Prices seen in the last `staleTtlMs` are kept: when inventory is unavailable, an
  * order whose SKUs were all priced recently is still accepted at those prices
  * (stale-if-error), and its reservation — the authority on stock — happens when
@@ -45,20 +46,33 @@ export function createCatalogClient(target: string, staleTtlMs: number): Catalog
     }
     return entries;
   };
+  // Lookups that come while a call is in flight share the next call: the prices are
+  // still inventory's at the time of the order, at one RPC per handful of orders.
+  const fetchPrices = coalesce(async (lookups: readonly { skus: readonly string[]; deadline: number }[]) => {
+    const skus = [...new Set(lookups.flatMap((lookup) => lookup.skus))];
+    const timeoutMs = Math.max(1, Math.min(...lookups.map((lookup) => lookup.deadline)) - Date.now());
+    const { products } = await client.batchGetProducts({ skus }, { timeoutMs });
+    const entries = new Map<string, CatalogEntry>();
+    for (const product of products) {
+      const entry = {
+        name: product.name,
+        priceMinor: product.price?.amountMinor ?? 0n,
+        currency: product.price?.currencyCode ?? "",
+        available: product.available,
+      };
+      entries.set(product.sku, entry);
+      if (staleTtlMs > 0) remember(product.sku, entry);
+    }
+    return entries;
+  });
   return {
     async lookup(skus, timeoutMs) {
       try {
-        const { products } = await client.batchGetProducts({ skus: [...skus] }, { timeoutMs });
+        const shared = await fetchPrices({ skus, deadline: Date.now() + timeoutMs });
         const entries = new Map<string, CatalogEntry>();
-        for (const product of products) {
-          const entry = {
-            name: product.name,
-            priceMinor: product.price?.amountMinor ?? 0n,
-            currency: product.price?.currencyCode ?? "",
-            available: product.available,
-          };
-          entries.set(product.sku, entry);
-          if (staleTtlMs > 0) remember(product.sku, entry);
+        for (const sku of skus) {
+          const entry = shared.get(sku);
+          if (entry) entries.set(sku, entry);
         }
         return entries;
       } catch (error) {

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { coalesce } from "./coalesce.js";
+
+/** A run whose completion the test controls, recording the inputs of each run. */
+function controlledRun() {
+  const runs: string[][] = [];
+  const finishers: ((fail?: Error) => void)[] = [];
+  const run = (inputs: readonly string[]) =>
+    new Promise<string>((resolve, reject) => {
+      runs.push([...inputs]);
+      finishers.push((fail) => (fail ? reject(fail) : resolve(`run ${runs.length}: ${inputs.join(",")}`)));
+    });
+  const finish = (index: number, fail?: Error) => finishers[index]?.(fail);
+  return { run, runs, finish };
+}
+
+describe("coalesce", () => {
+  it("serves an idle caller at once and the callers that came meanwhile with one next run", async () => {
+    const { run, runs, finish } = controlledRun();
+    const call = coalesce(run);
+    const first = call("a");
+    const second = call("b");
+    const third = call("c");
+    await Promise.resolve();
+    expect(runs).toEqual([["a"]]);
+    finish(0);
+    expect(await first).toBe("run 1: a");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(runs).toEqual([["a"], ["b", "c"]]);
+    finish(1);
+    expect(await Promise.all([second, third])).toEqual(["run 2: b,c", "run 2: b,c"]);
+  });
+
+  it("fails only the callers of a failed run; the next run serves the others", async () => {
+    const { run, runs, finish } = controlledRun();
+    const call = coalesce(run);
+    const failed = call("a");
+    const later = call("b");
+    finish(0, new Error("down"));
+    await expect(failed).rejects.toThrow("down");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(runs).toEqual([["a"], ["b"]]);
+    finish(1);
+    expect(await later).toBe("run 2: b");
+  });
+});

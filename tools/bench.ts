@@ -15,6 +15,8 @@
  * NATS, and prints orders accepted/s, PlaceOrder p50/p99, confirmed/s end to end,
  * placement→CONFIRMED p50/p99, errors by code and each service's peak RSS, with a
  * progress line every second and a JSON summary line (`BENCH_RESULT {...}`) at the end.
+ * `--hops` also follows every event of each checkout and prints the median of each hop
+ * (handler wrote the event → it reached NATS → the next handler wrote its own).
  * The services run compiled (it builds them first); `--profile` writes a CPU profile
  * per service to .shopmesh/profiles.
  */
@@ -29,7 +31,7 @@ import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { type Timestamp, TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { signDevToken } from "@shopmesh/auth";
 import { StockService } from "@shopmesh/gen/shopmesh/inventory/v1/stock_service_pb.js";
 import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
@@ -47,6 +49,7 @@ const { values: args } = parseArgs({
     warmup: { type: "string", default: "3" },
     profile: { type: "boolean", default: false },
     rounds: { type: "string", default: "1" },
+    hops: { type: "boolean", default: false },
   },
 });
 const durationMs = Number(args.duration) * 1000;
@@ -153,7 +156,7 @@ interface ScenarioResult {
   serviceCpuMsPerOrder: number;
   /** The services' CPU plus PostgreSQL's and NATS's (when they run on this machine). */
   meshCpuMsPerOrder: number;
-  /** Where the time to confirm goes: the median of each hop of the confirmed checkouts (ms). */
+  /** With --hops, where the time to confirm goes: the median of each hop of the confirmed checkouts (ms). */
   hopsP50Ms: Record<string, number>;
 }
 
@@ -381,8 +384,8 @@ async function raiseStock() {
 }
 
 /**
- * Records when each order's final event is published by the order service, and when
- * every event of its checkout was written and published (the hop breakdown). Every
+ * Records when each order's final event is published by the order service, and (with
+ * `--hops`) when every event of its checkout was written and published. Every
  * event starts with event_id = 1, order_id = 2, occur_time = 3, so one schema reads
  * them all.
  */
@@ -390,26 +393,28 @@ function followOutcomes(nats: NatsConnection) {
   const outcomes = new Map(
     (["confirmed", "rejected", "cancelled"] as const).map((outcome) => [`orders.${outcome}`, outcome]),
   );
-  nats.subscribe(`${namespace}.>`, {
-    callback: (_error, message) => {
-      const seenAt = performance.now();
-      const subject = message.subject.slice(namespace.length + 1);
-      if (!checkoutSubjects.has(subject)) return;
-      const { orderId, occurTime } = readEnvelope(message.data);
-      const sample = samples.get(orderId);
-      if (sample && occurTime) {
-        const writtenAt = Number(occurTime.seconds) * 1000 + occurTime.nanos / 1e6;
-        sample.events = { ...sample.events, [subject]: { writtenAt, seenAt: performance.timeOrigin + seenAt } };
-      }
-      const outcome = outcomes.get(subject);
-      if (!outcome) return;
-      if (sample && sample.finalAt === undefined) {
-        sample.finalAt = seenAt;
-        sample.outcome = outcome;
-      }
-      finalWaiters.get(orderId)?.();
-    },
-  });
+  // Following every event costs NATS and this process ~8 deliveries per order instead
+  // of one: only with --hops.
+  const subjects = args.hops ? [`${namespace}.>`] : [...outcomes.keys()].map((subject) => `${namespace}.${subject}`);
+  for (const subject of subjects) nats.subscribe(subject, { callback: onEvent });
+  function onEvent(_error: unknown, message: Msg) {
+    const seenAt = performance.now();
+    const subject = message.subject.slice(namespace.length + 1);
+    if (!checkoutSubjects.has(subject)) return;
+    const { orderId, occurTime } = readEnvelope(message.data);
+    const sample = samples.get(orderId);
+    if (sample && occurTime) {
+      const writtenAt = Number(occurTime.seconds) * 1000 + occurTime.nanos / 1e6;
+      sample.events = { ...sample.events, [subject]: { writtenAt, seenAt: performance.timeOrigin + seenAt } };
+    }
+    const outcome = outcomes.get(subject);
+    if (!outcome) return;
+    if (sample && sample.finalAt === undefined) {
+      sample.finalAt = seenAt;
+      sample.outcome = outcome;
+    }
+    finalWaiters.get(orderId)?.();
+  }
 }
 
 /** Places one order; answers its id once accepted (undefined when refused). */
@@ -606,7 +611,7 @@ async function finish(
     unfinished: measured.filter((s) => s.finalAt === undefined).length,
     serviceCpuMsPerOrder: round(used.servicesMs / confirmedInWindow),
     meshCpuMsPerOrder: round((used.servicesMs + used.infrastructureMs) / confirmedInWindow),
-    hopsP50Ms: hopMedians(measured.filter((s) => s.outcome === "confirmed")),
+    hopsP50Ms: args.hops ? hopMedians(measured.filter((s) => s.outcome === "confirmed")) : {},
   };
   samples.clear();
   return result;
@@ -643,7 +648,7 @@ function report(results: ScenarioResult[], rss: Record<string, number>) {
       `${r.scenario.padEnd(16)}${String(r.acceptedPerS).padStart(10)}  ${`${r.placeOrderP50Ms} / ${r.placeOrderP99Ms}`.padStart(21)}  ${String(r.confirmedPerS).padStart(11)}  ${`${r.confirmP50Ms} / ${r.confirmP99Ms}`.padStart(26)}  ${JSON.stringify(r.errors).padStart(6)}  ${String(r.unfinished).padStart(10)}  ${r.serviceCpuMsPerOrder}, ${r.meshCpuMsPerOrder}`,
     );
   }
-  for (const r of results) {
+  for (const r of args.hops ? results : []) {
     const hops = Object.entries(r.hopsP50Ms).map(([hop, ms]) => `${hop} ${ms}`);
     console.log(`${r.scenario}: median hops of a confirmed checkout (ms): ${hops.join(" ")}`);
   }

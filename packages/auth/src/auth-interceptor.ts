@@ -1,4 +1,4 @@
-import { getOption } from "@bufbuild/protobuf";
+import { type DescService, getOption } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Access, access } from "@shopmesh/gen/shopmesh/common/v1/access_pb.js";
 import { type Caller, callerKey } from "./caller.js";
@@ -10,8 +10,17 @@ import type { TokenVerifier } from "./token-verifier.js";
  * needed is UNAUTHENTICATED; a valid token of the wrong role is PERMISSION_DENIED.
  */
 export function createAuthInterceptor(verify: TokenVerifier): Interceptor {
+  // Reading an option decodes it from the descriptor's options: once per service, not per call.
+  const accessOf = new WeakMap<DescService, Access>();
+  const requiredFor = (service: DescService) => {
+    const known = accessOf.get(service);
+    if (known !== undefined) return known;
+    const required = getOption(service, access);
+    accessOf.set(service, required);
+    return required;
+  };
   return (next) => async (req) => {
-    const required = getOption(req.service, access);
+    const required = requiredFor(req.service);
     const caller = await callerOf(req.header.get("authorization"), verify, required);
     if (required === Access.CUSTOMER && caller.kind !== "customer") {
       throw denied(caller, "a customer token is required");

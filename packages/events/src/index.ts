@@ -22,6 +22,7 @@ export {
   type Outbox,
   type OutboxEvent,
   type OutboxRow,
+  outboxInsertManyGuardedSql,
   outboxInsertManySql,
   outboxInsertSql,
   outboxManyParams,

@@ -79,6 +79,24 @@ export function outboxInsertManySql(first: number): string {
           SELECT * FROM unnest(${p(0)}::uuid[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::bytea[], ${p(4)}::jsonb[])`;
 }
 
+/**
+ * Like {@link outboxInsertManySql}, for a data-modifying CTE that writes each row only
+ * when the CTE `guard` produced a row whose `column` equals the row's key — the
+ * element of the array parameter `keys` (such as `$4::uuid[]`) at the row's position.
+ * A statement that changes several records announces the changes that happened.
+ */
+export function outboxInsertManyGuardedSql(
+  first: number,
+  guard: { readonly keys: string; readonly cte: string; readonly column: string },
+): string {
+  const p = (offset: number) => `$${first + offset}`;
+  return `INSERT INTO outbox (event_id, subject, event_type, payload, headers)
+          SELECT o.event_id, o.subject, o.event_type, o.payload, o.headers
+            FROM unnest(${p(0)}::uuid[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::bytea[], ${p(4)}::jsonb[], ${guard.keys})
+                 AS o(event_id, subject, event_type, payload, headers, key)
+            JOIN ${guard.cte} ON ${guard.cte}.${guard.column} = o.key`;
+}
+
 /** The parameters of {@link outboxInsertManySql} for rows. */
 export function outboxManyParams(rows: readonly OutboxRow[]): unknown[] {
   return [

@@ -6,16 +6,17 @@ function controlledRun() {
   const runs: string[][] = [];
   const finishers: ((fail?: Error) => void)[] = [];
   const run = (inputs: readonly string[]) =>
-    new Promise<string>((resolve, reject) => {
+    new Promise<string[]>((resolve, reject) => {
       runs.push([...inputs]);
-      finishers.push((fail) => (fail ? reject(fail) : resolve(`run ${runs.length}: ${inputs.join(",")}`)));
+      const number = runs.length;
+      finishers.push((fail) => (fail ? reject(fail) : resolve(inputs.map((input) => `run ${number}: ${input}`))));
     });
   const finish = (index: number, fail?: Error) => finishers[index]?.(fail);
   return { run, runs, finish };
 }
 
 describe("coalesce", () => {
-  it("serves an idle caller at once and the callers that came meanwhile with one next run", async () => {
+  it("serves an idle caller at once and the callers that came meanwhile with one next run, each its own output", async () => {
     const { run, runs, finish } = controlledRun();
     const call = coalesce(run);
     const first = call("a");
@@ -28,7 +29,7 @@ describe("coalesce", () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(runs).toEqual([["a"], ["b", "c"]]);
     finish(1);
-    expect(await Promise.all([second, third])).toEqual(["run 2: b,c", "run 2: b,c"]);
+    expect(await Promise.all([second, third])).toEqual(["run 2: b", "run 2: c"]);
   });
 
   it("fails only the callers of a failed run; the next run serves the others", async () => {

@@ -10,17 +10,21 @@ interface Waiting<Input, Output> {
 /**
  * Runs `run` one call at a time for many callers: callers that come while a run is in
  * flight wait for it and are then served together by the next run, which gets all
- * their inputs and answers each of them with its one result. Under load this turns a
- * round trip per request into one per handful of requests; an idle caller is served
- * at once. Each run executes in the trace context of the first caller it serves.
+ * their inputs and answers with one output per input, in their order. Under load this
+ * turns a round trip per request into one per handful of requests; an idle caller is
+ * served at once. A run that throws fails all its callers. Each run executes in the
+ * trace context of the first caller it serves.
  *
  * ```ts
- * const lookup = coalesce((skuLists: readonly string[][]) => findProducts(db, skuLists.flat()));
+ * const lookup = coalesce(async (skuLists: readonly string[][]) => {
+ *   const found = await findProducts(db, skuLists.flat());
+ *   return skuLists.map(() => found);
+ * });
  * const products = await lookup(["SKU-1", "SKU-2"]);
  * ```
  */
 export function coalesce<Input, Output>(
-  run: (inputs: readonly Input[]) => Promise<Output>,
+  run: (inputs: readonly Input[]) => Promise<readonly Output[]>,
 ): (input: Input) => Promise<Output> {
   let waiting: Waiting<Input, Output>[] = [];
   let running = false;
@@ -31,8 +35,10 @@ export function coalesce<Input, Output>(
       waiting = [];
       const first = batch[0]?.inCallerContext ?? captureCallerContext();
       try {
-        const output = await first(() => run(batch.map(({ input }) => input)));
-        for (const caller of batch) caller.resolve(output);
+        const outputs = await first(() => run(batch.map(({ input }) => input)));
+        if (outputs.length !== batch.length)
+          throw new Error(`coalesced run answered ${outputs.length} of ${batch.length}`);
+        batch.forEach((caller, index) => caller.resolve(outputs[index] as Output));
       } catch (error) {
         for (const caller of batch) caller.reject(error);
       }

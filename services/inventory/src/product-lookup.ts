@@ -12,5 +12,8 @@ export type ProductLookup = (skus: readonly string[]) => Promise<ReadonlyMap<str
  * handful of orders.
  */
 export function createProductLookup(db: Queryable): ProductLookup {
-  return coalesce((skuLists: readonly (readonly string[])[]) => findProducts(db, [...new Set(skuLists.flat())]));
+  return coalesce(async (skuLists: readonly (readonly string[])[]) => {
+    const found = await findProducts(db, [...new Set(skuLists.flat())]);
+    return skuLists.map(() => found);
+  });
 }

@@ -63,7 +63,7 @@ export function createCatalogClient(target: string, staleTtlMs: number): Catalog
       entries.set(product.sku, entry);
       if (staleTtlMs > 0) remember(product.sku, entry);
     }
-    return entries;
+    return lookups.map(() => entries);
   });
   return {
     async lookup(skus, timeoutMs) {

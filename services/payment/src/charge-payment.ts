@@ -10,7 +10,7 @@ import {
 } from "./payment.js";
 import { outcomeEvent, refundEvent } from "./payment-events.js";
 import type { ChargeOutcome } from "./payment-provider.js";
-import { beginCharge, findPayment, type InboxEntry, recordOutcome, refundVoided } from "./payment-store.js";
+import { findPayment, type InboxEntry, refundVoided } from "./payment-store.js";
 import type { PaymentDeps } from "./use-case.js";
 
 /**
@@ -35,7 +35,7 @@ export async function chargePayment(
   inbox?: InboxEntry,
 ): Promise<VisiblePayment> {
   assertChargeable(request);
-  const state = await beginCharge(deps.pool, request.orderId);
+  const state = await deps.charges.begin(request.orderId);
   const decision = decideCharge(request, state);
   if (decision.kind === "settled") return decision.payment;
   const outcome = await deps.provider.charge({
@@ -63,7 +63,7 @@ interface Charge {
 
 function recordCharge({ deps, request, outcome, attempts, inbox }: Charge): Promise<Payment | undefined> {
   const charged = { paymentId: randomUUID(), orderId: request.orderId, amount: request.amount, outcome, attempts };
-  return recordOutcome(deps.pool, charged, outcomeEvent(deps.outbox, charged), inbox);
+  return deps.charges.record({ outcome: charged, event: outcomeEvent(deps.outbox, charged), inbox });
 }
 
 /**

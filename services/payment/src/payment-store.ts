@@ -1,4 +1,10 @@
-import { type OutboxRow, outboxInsertSql, outboxParams } from "@shopmesh/events";
+import {
+  type OutboxRow,
+  outboxInsertManyGuardedSql,
+  outboxInsertSql,
+  outboxManyParams,
+  outboxParams,
+} from "@shopmesh/events";
 import type pg from "pg";
 import type { ChargeState, Money, Payment } from "./payment.js";
 import type { ChargeOutcome } from "./payment-provider.js";
@@ -35,33 +41,42 @@ export async function findPayment(db: Db, orderId: string): Promise<Payment | un
 }
 
 /**
- * Reads an order's payment and, when there is none yet, records the provider call
- * about to be made — in one statement, so the happy path costs one round trip. The
- * record is written before the call so that a crash after it leaves a trace.
+ * Reads the payment of each order and, for those that have none yet, records the
+ * provider call about to be made — one statement for all, so the happy path costs one
+ * round trip however many charges start together. The record is written before the
+ * call so that a crash after it leaves a trace. The orders must all be different (a
+ * statement changes a row once); the states come back in their order.
  */
-export async function beginCharge(db: Db, orderId: string): Promise<ChargeState> {
-  const { rows } = await db.query<Partial<PaymentRow> & { attempts_made: number }>({
-    name: "payment-begin-charge",
-    text: `WITH current AS (
-       SELECT * FROM payments WHERE order_id = $1
+export async function beginCharges(db: Db, orderIds: readonly string[]): Promise<ChargeState[]> {
+  const { rows } = await db.query<Partial<PaymentRow> & { input_order_id: string; attempts_made: number }>({
+    name: "payment-begin-charges",
+    text: `WITH input AS (
+       SELECT unnest($1::uuid[]) AS order_id
+     ), current AS (
+       SELECT payments.* FROM payments JOIN input USING (order_id)
      ), attempt AS (
        INSERT INTO charge_attempts AS a (order_id, attempts)
-       SELECT $1, 1 WHERE NOT EXISTS (SELECT FROM current)
+       SELECT order_id, 1 FROM input WHERE order_id NOT IN (SELECT order_id FROM current)
+        ORDER BY order_id
        ON CONFLICT (order_id) DO UPDATE SET attempts = a.attempts + 1, updated_at = now()
-       RETURNING attempts
+       RETURNING order_id, attempts
      )
-     SELECT current.*,
-            coalesce((SELECT attempts FROM attempt),
-                     (SELECT attempts FROM charge_attempts WHERE order_id = $1), 0) AS attempts_made
-       FROM (SELECT) AS one LEFT JOIN current ON true`,
-    values: [orderId],
+     SELECT input.order_id AS input_order_id, current.*,
+            coalesce(attempt.attempts,
+                     (SELECT attempts FROM charge_attempts c WHERE c.order_id = input.order_id), 0) AS attempts_made
+       FROM input LEFT JOIN current ON current.order_id = input.order_id
+                  LEFT JOIN attempt ON attempt.order_id = input.order_id`,
+    values: [orderIds],
   });
-  const row = rows[0];
-  if (row === undefined) throw new Error("beginCharge returned no row");
-  return {
-    payment: row.order_id === null || row.order_id === undefined ? undefined : rowToPayment(row as PaymentRow),
-    attemptsMade: row.attempts_made,
-  };
+  const byOrder = new Map(rows.map((row) => [row.input_order_id, row]));
+  return orderIds.map((orderId) => {
+    const row = byOrder.get(orderId);
+    if (row === undefined) throw new Error(`beginCharges returned no row for ${orderId}`);
+    return {
+      payment: row.order_id === null || row.order_id === undefined ? undefined : rowToPayment(row as PaymentRow),
+      attemptsMade: row.attempts_made,
+    };
+  });
 }
 
 /**
@@ -83,6 +98,13 @@ export interface NewOutcome {
   readonly attempts: number;
 }
 
+/** An outcome to record with the event announcing it and the consumer's inbox row (none for an RPC). */
+export interface OutcomeRecord {
+  readonly outcome: NewOutcome;
+  readonly event: OutboxRow;
+  readonly inbox?: InboxEntry;
+}
+
 /**
  * Records a charge's outcome with its event and the inbox row, in one statement;
  * undefined when the order already has a payment row (another delivery, the RPC, or
@@ -94,31 +116,60 @@ export async function recordOutcome(
   event: OutboxRow,
   inbox?: InboxEntry,
 ): Promise<Payment | undefined> {
-  const captured = outcome.outcome.outcome === "captured";
-  return recordChange(
-    db,
-    {
-      name: "payment-record-outcome",
-      sql: `INSERT INTO payments
-              (payment_id, order_id, status, amount_minor, currency, provider_reference, decline_reason, attempts)
-            SELECT $3::uuid, $4::uuid, $5::text, $6::bigint, $7::text, $8::text, $9::text, $10::int
-             WHERE ${notYetApplied}
-            ON CONFLICT (order_id) DO NOTHING
-            RETURNING *`,
-      values: [
-        outcome.paymentId,
-        outcome.orderId,
-        outcome.outcome.outcome,
-        outcome.amount.amountMinor.toString(),
-        outcome.amount.currency,
-        captured ? outcome.outcome.reference : null,
-        captured ? null : outcome.outcome.reason,
-        outcome.attempts,
-      ],
-    },
-    inbox,
-    event,
-  );
+  const [recorded] = await recordOutcomes(db, [{ outcome, event, inbox }]);
+  return recorded;
+}
+
+/**
+ * Records the outcomes of several charges (of different orders), each with its event
+ * and inbox row, in one statement — the payment, event and inbox row of one order
+ * commit together, and only where its payment row was written: an order that already
+ * has one, or an event already applied, gets undefined and writes nothing.
+ */
+export async function recordOutcomes(db: Db, records: readonly OutcomeRecord[]): Promise<(Payment | undefined)[]> {
+  const column = <T>(value: (record: OutcomeRecord) => T) => records.map(value);
+  const { rows } = await db.query<PaymentRow>({
+    name: "payment-record-outcomes",
+    text: `WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::bigint[], $7::text[],
+                            $8::text[], $9::text[], $10::int[])
+         AS i(consumer, event_id, payment_id, order_id, status, amount_minor, currency, provider_reference,
+              decline_reason, attempts)
+     ), changed AS (
+       INSERT INTO payments
+         (payment_id, order_id, status, amount_minor, currency, provider_reference, decline_reason, attempts)
+       SELECT payment_id, order_id, status, amount_minor, currency, provider_reference, decline_reason, attempts
+         FROM input i
+        WHERE i.consumer IS NULL
+           OR NOT EXISTS (SELECT FROM inbox WHERE inbox.consumer = i.consumer AND inbox.event_id = i.event_id)
+        ORDER BY order_id
+       ON CONFLICT (order_id) DO NOTHING
+       RETURNING *
+     ), applied AS (
+       INSERT INTO inbox (consumer, event_id)
+       SELECT i.consumer, i.event_id FROM changed JOIN input i ON i.order_id = changed.order_id
+        WHERE i.consumer IS NOT NULL
+       ON CONFLICT DO NOTHING
+     ), announced AS (
+       ${outboxInsertManyGuardedSql(11, { keys: "$4::uuid[]", cte: "changed", column: "order_id" })}
+     )
+     SELECT * FROM changed`,
+    values: [
+      column((record) => record.inbox?.consumer ?? null),
+      column((record) => record.inbox?.eventId ?? null),
+      column((record) => record.outcome.paymentId),
+      column((record) => record.outcome.orderId),
+      column((record) => record.outcome.outcome.outcome),
+      column((record) => record.outcome.amount.amountMinor.toString()),
+      column((record) => record.outcome.amount.currency),
+      column(({ outcome: { outcome } }) => (outcome.outcome === "captured" ? outcome.reference : null)),
+      column(({ outcome: { outcome } }) => (outcome.outcome === "declined" ? outcome.reason : null)),
+      column((record) => record.outcome.attempts),
+      ...outboxManyParams(records.map((record) => record.event)),
+    ],
+  });
+  const byOrder = new Map(rows.map((row) => [row.order_id, rowToPayment(row)]));
+  return records.map((record) => byOrder.get(record.outcome.orderId));
 }
 
 /**

@@ -2,6 +2,7 @@ import { z } from "@shopmesh/config";
 import { PaymentService } from "@shopmesh/gen/shopmesh/payment/v1/payment_service_pb.js";
 import type { ServiceDefinition } from "@shopmesh/runtime";
 import { registerService } from "@shopmesh/server";
+import { createChargeStore } from "./charge-store.js";
 import { createPaymentConsumers } from "./consumers.js";
 import { instrumentedProvider } from "./instrumented-provider.js";
 import type { PaymentProvider } from "./payment-provider.js";
@@ -39,8 +40,16 @@ export function createPaymentService(options: PaymentServiceOptions = {}): Servi
         options.provider ?? createSimulatedProvider({ latencyMs: settings.PAYMENT_SIMULATOR_LATENCY_MS }),
       );
       return {
-        services: [registerService(PaymentService, createPaymentRoutes({ pool, outbox, provider }))],
-        consumers: createPaymentConsumers({ pool: consumerPool, outbox, provider }, logger),
+        services: [
+          registerService(
+            PaymentService,
+            createPaymentRoutes({ pool, charges: createChargeStore(pool), outbox, provider }),
+          ),
+        ],
+        consumers: createPaymentConsumers(
+          { pool: consumerPool, charges: createChargeStore(consumerPool), outbox, provider },
+          logger,
+        ),
       };
     },
   };

@@ -1,5 +1,6 @@
 import type { Outbox } from "@shopmesh/events";
 import type pg from "pg";
+import type { ChargeStore } from "./charge-store.js";
 import type { PaymentProvider } from "./payment-provider.js";
 
 /**
@@ -9,6 +10,8 @@ import type { PaymentProvider } from "./payment-provider.js";
  */
 export interface PaymentDeps {
   readonly pool: pg.Pool;
+  /** Where charges start and end, shared by the charges in flight together. */
+  readonly charges: ChargeStore;
   readonly outbox: Outbox;
   readonly provider: PaymentProvider;
 }

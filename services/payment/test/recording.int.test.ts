@@ -8,6 +8,7 @@ import {
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { chargePayment } from "../src/charge-payment.js";
+import { createChargeStore } from "../src/charge-store.js";
 import { outcomeEvent, refundEvent } from "../src/payment-events.js";
 import type { ChargeOutcome } from "../src/payment-provider.js";
 import {
@@ -76,7 +77,7 @@ describe("a StockReserved charge", () => {
   test("costs two statements and no transaction: read-and-count the attempt, then record", async () => {
     const orderId = randomUUID();
     const inbox = inboxOf();
-    const deps = { pool, outbox: payment.outbox, provider: payment.simulator };
+    const deps = { pool, charges: createChargeStore(pool), outbox: payment.outbox, provider: payment.simulator };
     statements.length = 0;
     const charged = await chargePayment(deps, { orderId, amount: usd, token: "tok_visa" }, inbox);
 
@@ -87,6 +88,44 @@ describe("a StockReserved charge", () => {
     expect(await outboxEvents(orderId)).toEqual([
       expect.objectContaining({ type: PaymentCapturedSchema.typeName, paymentId: charged.paymentId }),
     ]);
+  });
+});
+
+describe("charges in flight together", () => {
+  test("share their statements, and each records its own payment, event and inbox row", async () => {
+    const deps = { pool, charges: createChargeStore(pool), outbox: payment.outbox, provider: payment.simulator };
+    const charges = Array.from({ length: 12 }, () => ({ orderId: randomUUID(), inbox: inboxOf() }));
+    statements.length = 0;
+    const charged = await Promise.all(
+      charges.map(({ orderId, inbox }) => chargePayment(deps, { orderId, amount: usd, token: "tok_visa" }, inbox)),
+    );
+
+    // One statement for the first charge's start, one for the starts that queued behind
+    // it, and likewise for the records: far fewer than two per charge.
+    expect(statements.length).toBeLessThanOrEqual(6);
+    expect(new Set(charged.map((payment) => payment.paymentId)).size).toBe(12);
+    for (const [index, { orderId, inbox }] of charges.entries()) {
+      expect(charged[index]).toMatchObject({ orderId, status: "captured", attempts: 1 });
+      expect(await inboxHas(inbox.eventId)).toBe(true);
+      expect(await outboxEvents(orderId)).toEqual([
+        expect.objectContaining({ type: PaymentCapturedSchema.typeName, paymentId: charged[index]?.paymentId }),
+      ]);
+    }
+  });
+
+  test("of the same order (a redelivery beside the Charge RPC) record one payment and answer it to both", async () => {
+    const deps = { pool, charges: createChargeStore(pool), outbox: payment.outbox, provider: payment.simulator };
+    const orderId = randomUUID();
+    const request = { orderId, amount: usd, token: "tok_visa" };
+    const [first, second, third] = await Promise.all([
+      chargePayment(deps, request, inboxOf()),
+      chargePayment(deps, request, inboxOf()),
+      chargePayment(deps, request),
+    ]);
+
+    expect(second?.paymentId).toBe(first?.paymentId);
+    expect(third?.paymentId).toBe(first?.paymentId);
+    expect(await outboxEvents(orderId)).toHaveLength(1);
   });
 });
 

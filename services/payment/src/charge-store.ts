@@ -1,0 +1,69 @@
+import { coalesce } from "@shopmesh/server";
+import type pg from "pg";
+import type { ChargeState, Payment } from "./payment.js";
+import { beginCharges, type OutcomeRecord, recordOutcomes } from "./payment-store.js";
+
+/**
+ * Where charges start and end. Charges in flight together (the StockReserved consumer
+ * handles many at once) share these statements: each charge still waits for its own
+ * state and its own record, but under load the two statements per charge become two
+ * per handful of charges.
+ */
+export interface ChargeStore {
+  /** The order's payment, recording the provider call about to be made when there is none. */
+  begin(orderId: string): Promise<ChargeState>;
+  /** Records an outcome with its event and inbox row; undefined when the order already had a payment or the event was applied. */
+  record(record: OutcomeRecord): Promise<Payment | undefined>;
+}
+
+/** A charge store on a pool, one statement in flight per kind at a time. */
+export function createChargeStore(pool: pg.Pool): ChargeStore {
+  return {
+    begin: coalesce((orderIds: readonly string[]) =>
+      inWaves(
+        orderIds,
+        (orderId) => orderId,
+        (wave) => beginCharges(pool, wave),
+      ),
+    ),
+    record: coalesce((records: readonly OutcomeRecord[]) =>
+      inWaves(
+        records,
+        (record) => record.outcome.orderId,
+        (wave) => recordOutcomes(pool, wave),
+      ),
+    ),
+  };
+}
+
+/**
+ * Runs inputs in waves in which no key repeats — a statement may change a row only
+ * once — one wave after the other, answering in the order of the inputs.
+ */
+async function inWaves<Input, Output>(
+  inputs: readonly Input[],
+  keyOf: (input: Input) => string,
+  runWave: (wave: readonly Input[]) => Promise<readonly Output[]>,
+): Promise<Output[]> {
+  const outputs: Output[] = new Array(inputs.length);
+  let pending = inputs.map((input, index) => ({ input, index }));
+  while (pending.length > 0) {
+    const keys = new Set<string>();
+    const wave: typeof pending = [];
+    const later: typeof pending = [];
+    for (const item of pending) {
+      const key = keyOf(item.input);
+      if (keys.has(key)) later.push(item);
+      else {
+        keys.add(key);
+        wave.push(item);
+      }
+    }
+    const answered = await runWave(wave.map(({ input }) => input));
+    wave.forEach(({ index }, position) => {
+      outputs[index] = answered[position] as Output;
+    });
+    pending = later;
+  }
+  return outputs;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { coalesce } from "./coalesce.js";
+import { coalesce, inWaves } from "./coalesce.js";
 
 /** A run whose completion the test controls, recording the inputs of each run. */
 function controlledRun() {
@@ -43,5 +43,21 @@ describe("coalesce", () => {
     expect(runs).toEqual([["a"], ["b"]]);
     finish(1);
     expect(await later).toBe("run 2: b");
+  });
+});
+
+describe("inWaves", () => {
+  it("runs repeated keys in later waves and answers in input order", async () => {
+    const waves: string[][] = [];
+    const outputs = await inWaves(
+      ["a1", "b1", "a2", "c1", "a3", "b2"],
+      (input) => input.charAt(0),
+      async (wave) => {
+        waves.push([...wave]);
+        return wave.map((input) => input.toUpperCase());
+      },
+    );
+    expect(waves).toEqual([["a1", "b1", "c1"], ["a2", "b2"], ["a3"]]);
+    expect(outputs).toEqual(["A1", "B1", "A2", "C1", "A3", "B2"]);
   });
 });

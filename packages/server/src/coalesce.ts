@@ -51,3 +51,40 @@ export function coalesce<Input, Output>(
       if (!running) void drain();
     });
 }
+
+/**
+ * Runs inputs in waves in which no key repeats — a statement may change a row only
+ * once — one wave after the other, answering in the order of the inputs. For a
+ * coalesced run whose callers may name the same record.
+ *
+ * ```ts
+ * const begin = coalesce((orderIds: readonly string[]) => inWaves(orderIds, (id) => id, (wave) => beginCharges(pool, wave)));
+ * ```
+ */
+export async function inWaves<Input, Output>(
+  inputs: readonly Input[],
+  keyOf: (input: Input) => string,
+  runWave: (wave: readonly Input[]) => Promise<readonly Output[]>,
+): Promise<Output[]> {
+  const outputs: Output[] = new Array(inputs.length);
+  let pending = inputs.map((input, index) => ({ input, index }));
+  while (pending.length > 0) {
+    const keys = new Set<string>();
+    const wave: typeof pending = [];
+    const later: typeof pending = [];
+    for (const item of pending) {
+      const key = keyOf(item.input);
+      if (keys.has(key)) later.push(item);
+      else {
+        keys.add(key);
+        wave.push(item);
+      }
+    }
+    const answered = await runWave(wave.map(({ input }) => input));
+    wave.forEach(({ index }, position) => {
+      outputs[index] = answered[position] as Output;
+    });
+    pending = later;
+  }
+  return outputs;
+}

@@ -1,4 +1,4 @@
-import { coalesce } from "@shopmesh/server";
+import { coalesce, inWaves } from "@shopmesh/server";
 import type pg from "pg";
 import type { ChargeState, Payment } from "./payment.js";
 import { beginCharges, type OutcomeRecord, recordOutcomes } from "./payment-store.js";
@@ -34,36 +34,4 @@ export function createChargeStore(pool: pg.Pool): ChargeStore {
       ),
     ),
   };
-}
-
-/**
- * Runs inputs in waves in which no key repeats — a statement may change a row only
- * once — one wave after the other, answering in the order of the inputs.
- */
-async function inWaves<Input, Output>(
-  inputs: readonly Input[],
-  keyOf: (input: Input) => string,
-  runWave: (wave: readonly Input[]) => Promise<readonly Output[]>,
-): Promise<Output[]> {
-  const outputs: Output[] = new Array(inputs.length);
-  let pending = inputs.map((input, index) => ({ input, index }));
-  while (pending.length > 0) {
-    const keys = new Set<string>();
-    const wave: typeof pending = [];
-    const later: typeof pending = [];
-    for (const item of pending) {
-      const key = keyOf(item.input);
-      if (keys.has(key)) later.push(item);
-      else {
-        keys.add(key);
-        wave.push(item);
-      }
-    }
-    const answered = await runWave(wave.map(({ input }) => input));
-    wave.forEach(({ index }, position) => {
-      outputs[index] = answered[position] as Output;
-    });
-    pending = later;
-  }
-  return outputs;
 }

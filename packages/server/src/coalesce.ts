@@ -38,7 +38,7 @@ export function coalesce<Input, Output>(
         const outputs = await first(() => run(batch.map(({ input }) => input)));
         if (outputs.length !== batch.length)
           throw new Error(`coalesced run answered ${outputs.length} of ${batch.length}`);
-        batch.forEach((caller, index) => caller.resolve(outputs[index] as Output));
+        for (const [index, caller] of batch.entries()) caller.resolve(outputs[index] as Output);
       } catch (error) {
         for (const caller of batch) caller.reject(error);
       }

@@ -41,8 +41,8 @@ export interface OutboxMessageRow {
  * other replicas or left by a crashed one), claims unpublished rows with a lease
  * (`FOR UPDATE SKIP LOCKED`, so any number of replicas share the table), publishes a
  * batch with every publish in flight at once and `Nats-Msg-Id` = the outbox id
- * (JetStream drops a duplicate inside its window), then marks the rows published. A
- * failed publish releases the lease for a prompt retry.
+ * (JetStream drops a duplicate inside its window), and marks the rows published with
+ * its next claim. A failed publish releases the lease for a prompt retry.
  */
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const batchSize = options.batchSize ?? 256;
@@ -55,13 +55,22 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     wake?.();
   };
 
+  // Rows published but not yet marked: the next claim marks them in the same statement
+  // (an idle relay's next claim is its fallback poll, well inside the lease).
+  let unmarked: string[] = [];
   const loop = (async () => {
     while (running) {
       pending = false;
-      const published = await relayBatch(options, batchSize).catch((error: unknown) => {
-        options.logger.warn({ err: error }, "outbox relay batch failed; will retry");
-        return 0;
-      });
+      const published = await relayBatch(options, batchSize, unmarked).then(
+        (ids) => {
+          unmarked = ids;
+          return ids.length;
+        },
+        (error: unknown) => {
+          options.logger.warn({ err: error }, "outbox relay batch failed; will retry");
+          return 0;
+        },
+      );
       if (published === batchSize || pending || !running) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, fallbackPollMs);
@@ -71,6 +80,11 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         };
       });
       wake = undefined;
+    }
+    if (unmarked.length > 0) {
+      await markPublished(options.pool, [unmarked]).catch((error: unknown) => {
+        options.logger.warn({ err: error }, "outbox rows published but not marked; they will be re-sent");
+      });
     }
   })();
 
@@ -87,11 +101,16 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 /** How long a claimed batch is reserved for the relay that claimed it. */
 const leaseSeconds = 30;
 
-const claimBatch = statement<OutboxMessageRow>(
-  "events.outbox-claim",
-  `UPDATE outbox SET claimed_until = now() + make_interval(secs => $2)
+/** Marks the rows of the previous batch published ($3) and claims the next batch, in one statement. */
+const markAndClaim = statement<OutboxMessageRow>(
+  "events.outbox-mark-and-claim",
+  `WITH marked AS (
+     UPDATE outbox SET published_at = now() WHERE id = ANY($3::bigint[])
+   )
+   UPDATE outbox SET claimed_until = now() + make_interval(secs => $2)
     WHERE id IN (SELECT id FROM outbox
                   WHERE published_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
+                    AND id <> ALL($3::bigint[])
                   ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
     RETURNING id, event_id, subject, event_type, payload, headers, created_at`,
 );
@@ -105,14 +124,19 @@ const markPublished = statement(
 );
 
 /**
- * Claims unpublished rows with a lease, publishes them, then marks them published:
- * two statements and no transaction held open while publishing. A relay that dies
- * after publishing leaves its rows to be re-published when the lease ends — within
- * JetStream's 2-minute duplicate window, so the stream drops the copies.
+ * Marks the previous batch published and claims unpublished rows with a lease (one
+ * statement, no transaction held open while publishing), then publishes them and
+ * answers their ids — for the next call to mark. A relay that dies after publishing
+ * leaves its rows to be re-published when the lease ends — within JetStream's
+ * 2-minute duplicate window, so the stream drops the copies.
  */
-async function relayBatch({ pool, js }: OutboxRelayOptions, batchSize: number): Promise<number> {
-  const { rows } = await claimBatch(pool, [batchSize, leaseSeconds]);
-  if (rows.length === 0) return 0;
+async function relayBatch(
+  { pool, js }: OutboxRelayOptions,
+  batchSize: number,
+  published: readonly string[],
+): Promise<string[]> {
+  const { rows } = await markAndClaim(pool, [batchSize, leaseSeconds, published]);
+  if (rows.length === 0) return [];
   rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
   try {
     await publishRows(js, rows);
@@ -120,8 +144,7 @@ async function relayBatch({ pool, js }: OutboxRelayOptions, batchSize: number): 
     await releaseClaims(pool, [rows.map((row) => row.id)]);
     throw error;
   }
-  await markPublished(pool, [rows.map((row) => row.id)]);
-  return rows.length;
+  return rows.map((row) => row.id);
 }
 
 /**

@@ -65,49 +65,25 @@ interface Sample {
   events?: Record<string, { writtenAt: number; seenAt: number }>;
 }
 
+/** When the bench saw an event of the checkout reach NATS, or when its handler wrote it (its occur_time). */
+const eventAt = (subject: string, at: "writtenAt" | "seenAt") => (s: Sample) => s.events?.[subject]?.[at];
+
 /**
- * The hops of a confirmed checkout, each from one instant to the next (wall-clock ms):
- * an event is "written" when its handler builds it inside the transaction (its
- * occur_time) and "seen" when the bench receives it from NATS.
+ * The instants of a confirmed checkout in their order (wall-clock ms), each named for
+ * the hop that ends there: an event is "written" when its handler builds it inside
+ * the transaction and "published" when the bench receives it from NATS.
  */
-const checkoutHops = [
-  ["PlaceOrder answered", (s: Sample) => wallClock(s.sentAt), (s: Sample) => wallClock(s.acceptedAt)],
-  [
-    "→ orders.placed published",
-    (s: Sample) => wallClock(s.acceptedAt),
-    (s: Sample) => s.events?.["orders.placed"]?.seenAt,
-  ],
-  [
-    "→ inventory handles it",
-    (s: Sample) => s.events?.["orders.placed"]?.seenAt,
-    (s: Sample) => s.events?.["inventory.stock.reserved"]?.writtenAt,
-  ],
-  [
-    "→ stock.reserved published",
-    (s: Sample) => s.events?.["inventory.stock.reserved"]?.writtenAt,
-    (s: Sample) => s.events?.["inventory.stock.reserved"]?.seenAt,
-  ],
-  [
-    "→ payment charged",
-    (s: Sample) => s.events?.["inventory.stock.reserved"]?.seenAt,
-    (s: Sample) => s.events?.["payments.captured"]?.writtenAt,
-  ],
-  [
-    "→ payments.captured published",
-    (s: Sample) => s.events?.["payments.captured"]?.writtenAt,
-    (s: Sample) => s.events?.["payments.captured"]?.seenAt,
-  ],
-  [
-    "→ order handles it",
-    (s: Sample) => s.events?.["payments.captured"]?.seenAt,
-    (s: Sample) => s.events?.["orders.confirmed"]?.writtenAt,
-  ],
-  [
-    "→ orders.confirmed published",
-    (s: Sample) => s.events?.["orders.confirmed"]?.writtenAt,
-    (s: Sample) => s.events?.["orders.confirmed"]?.seenAt,
-  ],
-] as const;
+const checkoutInstants: readonly (readonly [string, (s: Sample) => number | undefined])[] = [
+  ["sent", (s) => wallClock(s.sentAt)],
+  ["PlaceOrder answered", (s) => wallClock(s.acceptedAt)],
+  ["→ orders.placed published", eventAt("orders.placed", "seenAt")],
+  ["→ inventory handles it", eventAt("inventory.stock.reserved", "writtenAt")],
+  ["→ stock.reserved published", eventAt("inventory.stock.reserved", "seenAt")],
+  ["→ payment charged", eventAt("payments.captured", "writtenAt")],
+  ["→ payments.captured published", eventAt("payments.captured", "seenAt")],
+  ["→ order handles it", eventAt("orders.confirmed", "writtenAt")],
+  ["→ orders.confirmed published", eventAt("orders.confirmed", "seenAt")],
+];
 
 /** The subjects of the events a checkout publishes (dead letters and others are not followed). */
 const checkoutSubjects = new Set([
@@ -619,7 +595,8 @@ async function finish(
 
 function hopMedians(confirmed: readonly Sample[]): Record<string, number> {
   return Object.fromEntries(
-    checkoutHops.map(([name, from, to]) => {
+    checkoutInstants.slice(1).map(([name, to], index) => {
+      const from = checkoutInstants[index]?.[1] ?? to;
       const durations = confirmed.flatMap((sample) => {
         const [start, end] = [from(sample), to(sample)];
         return start === undefined || end === undefined ? [] : [end - start];

@@ -14,9 +14,8 @@ const socketErrors = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT"
  * may succeed shortly — rather than that the request failed: no pooled connection
  * within the pool's acquire timeout, a lock held elsewhere past `lock_timeout`, a
  * refused or broken connection, or a server that is shutting down, starting or out of
- * connections. RPCs answer these as
- * UNAVAILABLE, which clients retry (with their idempotency key); anything else stays
- * an internal error.
+ * connections. RPCs answer these as UNAVAILABLE, which clients retry (with their
+ * idempotency key); anything else stays an internal error.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

@@ -106,21 +106,6 @@ export interface OutcomeRecord {
 }
 
 /**
- * Records a charge's outcome with its event and the inbox row, in one statement;
- * undefined when the order already has a payment row (another delivery, the RPC, or
- * a tombstone) or the event was already applied.
- */
-export async function recordOutcome(
-  db: Db,
-  outcome: NewOutcome,
-  event: OutboxRow,
-  inbox?: InboxEntry,
-): Promise<Payment | undefined> {
-  const [recorded] = await recordOutcomes(db, [{ outcome, event, inbox }]);
-  return recorded;
-}
-
-/**
  * Records the outcomes of several charges (of different orders), each with its event
  * and inbox row, in one statement — the payment, event and inbox row of one order
  * commit together, and only where its payment row was written: an order that already

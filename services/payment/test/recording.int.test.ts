@@ -16,7 +16,7 @@ import {
   insertVoided,
   markRefunded,
   type NewOutcome,
-  recordOutcome,
+  recordOutcomes,
   refundVoided,
 } from "../src/payment-store.js";
 import { usePaymentService } from "./harness.js";
@@ -50,8 +50,9 @@ function outcomeOf(orderId: string, outcome: ChargeOutcome = captured): NewOutco
   return { paymentId: randomUUID(), orderId, amount: usd, outcome, attempts: 1 };
 }
 
-function record(outcome: NewOutcome, inbox?: InboxEntry) {
-  return recordOutcome(pool, outcome, outcomeEvent(payment.outbox, outcome), inbox);
+async function record(outcome: NewOutcome, inbox?: InboxEntry) {
+  const [recorded] = await recordOutcomes(pool, [{ outcome, event: outcomeEvent(payment.outbox, outcome), inbox }]);
+  return recorded;
 }
 
 async function inboxHas(eventId: string): Promise<boolean> {

@@ -1,3 +1,3 @@
-import { defineConfig } from "vitest/config";
+import { defineShopmeshConfig } from "@shopmesh/testing/vitest-preset";
 
-export default defineConfig({ test: { include: ["src/**/*.test.ts"] } });
+export default defineShopmeshConfig();

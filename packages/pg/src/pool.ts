@@ -26,8 +26,24 @@ export interface PoolOptions {
 }
 
 /**
- * Creates a pg pool with the server-side timeouts every shopmesh service wants, and
- * the idle-client error handler node-postgres requires.
+ * Session settings of every connection: plans that look rows up through an index.
+ *
+ * Every statement of the services finds its rows by key (an order id, an event id, a
+ * SKU, the unpublished end of the outbox). PostgreSQL plans a named statement once and
+ * keeps the plan until the table's next ANALYZE; planned while a table is new and
+ * empty — and never re-planned where autovacuum is off or has not run yet — a lookup
+ * becomes a sequential or bitmap scan of a table that grows with every order, and costs
+ * more with each one. With these two off, the planner takes the index whatever its
+ * statistics say; a plain index scan also marks the entries of dead rows it passes
+ * (which a bitmap scan does not), so the outbox's unpublished-rows index stays small
+ * without vacuum. A statement with no index to use still runs, as a scan. See
+ * docs/decisions/0013-plans-that-stay-index-lookups.md.
+ */
+const indexLookupSettings = { enable_seqscan: "off", enable_bitmapscan: "off" } as const;
+
+/**
+ * Creates a pg pool with the server-side timeouts and planner settings every shopmesh
+ * service wants, and the idle-client error handler node-postgres requires.
  */
 export function createPool(options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
@@ -38,7 +54,12 @@ export function createPool(options: PoolOptions): pg.Pool {
     lock_timeout: options.lockTimeoutMs ?? 2_000,
     idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 10_000,
     connectionTimeoutMillis: options.acquireTimeoutMs ?? 5_000,
-    ...(options.asynchronousCommit ? { options: "-c synchronous_commit=off" } : {}),
+    options: Object.entries({
+      ...indexLookupSettings,
+      ...(options.asynchronousCommit ? { synchronous_commit: "off" } : {}),
+    })
+      .map(([name, value]) => `-c ${name}=${value}`)
+      .join(" "),
   });
   pool.on("error", options.onError);
   return pool;

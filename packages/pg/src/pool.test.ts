@@ -1,0 +1,76 @@
+import { useTestDatabase } from "@shopmesh/testing";
+import pg from "pg";
+import { describe, expect, test } from "vitest";
+import { createPool } from "./pool.js";
+
+const db = useTestDatabase("pg pool");
+
+/**
+ * What a service meets before anything has analyzed its tables (a new database, or
+ * autovacuum off): a named statement planned while the table held a few rows, its plan
+ * kept while the table grows. Answers the scan nodes of that plan once the table holds
+ * 20,000 rows.
+ */
+async function scansOfAPlanMadeOnASmallTable(client: pg.ClientBase, table: string): Promise<string[]> {
+  await client.query("SET plan_cache_mode = force_generic_plan");
+  await client.query(
+    `CREATE TABLE ${table} (id uuid PRIMARY KEY, customer_id uuid, status text, reason text, total bigint,
+                           currency text, created_at timestamptz, updated_at timestamptz)`,
+  );
+  const lookup = {
+    name: `lookup-${table}`,
+    text: `SELECT id, status FROM ${table} WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+    values: [[]],
+  };
+  await client.query(`INSERT INTO ${table} (id) SELECT gen_random_uuid() FROM generate_series(1, 5)`);
+  await client.query(lookup);
+  await client.query(`INSERT INTO ${table} (id) SELECT gen_random_uuid() FROM generate_series(1, 20000)`);
+  const { rows } = await client.query<{ "QUERY PLAN": [{ Plan: PlanNode }] }>(
+    `EXPLAIN (FORMAT JSON) EXECUTE "${lookup.name}"('{}')`,
+  );
+  const scans: string[] = [];
+  const visit = (node: PlanNode) => {
+    if (node["Node Type"].endsWith("Scan")) scans.push(node["Node Type"]);
+    for (const child of node.Plans ?? []) visit(child);
+  };
+  visit(rows[0]?.["QUERY PLAN"][0].Plan ?? { "Node Type": "none" });
+  return scans;
+}
+
+interface PlanNode {
+  readonly "Node Type": string;
+  readonly Plans?: readonly PlanNode[];
+}
+
+describe("a service pool's connections", () => {
+  test("keep looking rows up by index as a table grows past the plan made when it was small", async () => {
+    // The hazard itself: with PostgreSQL's defaults, that plan reads the whole table.
+    const plain = new pg.Client({ connectionString: db.url });
+    await plain.connect();
+    try {
+      expect(await scansOfAPlanMadeOnASmallTable(plain, "plain_lookups")).toEqual(["Seq Scan"]);
+    } finally {
+      await plain.end();
+    }
+
+    const pool = createPool({ url: db.url, applicationName: "pool test", onError: () => {} });
+    const client = await pool.connect();
+    try {
+      expect(await scansOfAPlanMadeOnASmallTable(client, "service_lookups")).toEqual(["Index Scan"]);
+    } finally {
+      client.release();
+      await pool.end();
+    }
+  });
+
+  test("commit asynchronously only when asked", async () => {
+    const settingOf = async (pool: pg.Pool) => {
+      const { rows } = await pool.query<{ synchronous_commit: string }>("SHOW synchronous_commit");
+      await pool.end();
+      return rows[0]?.synchronous_commit;
+    };
+    const options = { url: db.url, applicationName: "pool test", onError: () => {} };
+    expect(await settingOf(createPool(options))).toBe("on");
+    expect(await settingOf(createPool({ ...options, asynchronousCommit: true }))).toBe("off");
+  });
+});

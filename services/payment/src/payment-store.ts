@@ -125,8 +125,12 @@ export async function recordOutcomes(db: Db, records: readonly OutcomeRecord[]):
          (payment_id, order_id, status, amount_minor, currency, provider_reference, decline_reason, attempts)
        SELECT payment_id, order_id, status, amount_minor, currency, provider_reference, decline_reason, attempts
          FROM input i
-        WHERE i.consumer IS NULL
-           OR NOT EXISTS (SELECT FROM inbox WHERE inbox.consumer = i.consumer AND inbox.event_id = i.event_id)
+              -- one index probe per input row (LIMIT keeps the planner from turning the
+              -- check into a join that reads the whole inbox)
+              LEFT JOIN LATERAL (SELECT true AS applied FROM inbox
+                                  WHERE inbox.consumer = i.consumer AND inbox.event_id = i.event_id LIMIT 1) seen
+                ON true
+        WHERE i.consumer IS NULL OR seen.applied IS NULL
         ORDER BY order_id
        ON CONFLICT (order_id) DO NOTHING
        RETURNING *

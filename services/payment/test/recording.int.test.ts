@@ -5,6 +5,7 @@ import {
   PaymentDeclinedSchema,
   PaymentRefundedSchema,
 } from "@shopmesh/gen/shopmesh/payment/v1/payment_events_pb.js";
+import { createPool } from "@shopmesh/pg";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { chargePayment } from "../src/charge-payment.js";
@@ -12,6 +13,7 @@ import { createChargeStore } from "../src/charge-store.js";
 import { outcomeEvent, refundEvent } from "../src/payment-events.js";
 import type { ChargeOutcome } from "../src/payment-provider.js";
 import {
+  beginCharges,
   type InboxEntry,
   insertVoided,
   markRefunded,
@@ -252,5 +254,50 @@ describe("refunding a captured payment in one statement", () => {
       PaymentCapturedSchema.typeName,
       PaymentRefundedSchema.typeName,
     ]);
+  });
+});
+
+describe("a charge's statements on grown tables", () => {
+  test("look up only their own rows, with plans made while the tables were nearly empty", async () => {
+    // What a service connection meets where nothing has analyzed the tables yet (a new
+    // database, or autovacuum off): the plan of each named statement was made when the
+    // tables held a few rows, and is kept as they grow.
+    const servicePool = createPool({ url: payment.databaseUrl, applicationName: "payment test", onError: () => {} });
+    const client = await servicePool.connect();
+    const charges = () => [outcomeOf(randomUUID()), outcomeOf(randomUUID())];
+    const recordBoth = (outcomes: NewOutcome[]) =>
+      recordOutcomes(
+        client,
+        outcomes.map((outcome) => ({ outcome, event: outcomeEvent(payment.outbox, outcome), inbox: inboxOf() })),
+      );
+    try {
+      await client.query("SET plan_cache_mode = force_generic_plan");
+      await recordBoth(charges());
+      await beginCharges(client, [randomUUID(), randomUUID()]);
+
+      await client.query("BEGIN");
+      await client.query(
+        `INSERT INTO inbox (consumer, event_id) SELECT 'payment', gen_random_uuid() FROM generate_series(1, 20000);
+         INSERT INTO payments (order_id, status) SELECT gen_random_uuid(), 'voided' FROM generate_series(1, 20000)`,
+      );
+      const rowsRead = async () => {
+        const { rows } = await client.query<{ read: string }>(
+          `SELECT sum(pg_stat_get_xact_tuples_returned(oid) + pg_stat_get_xact_tuples_fetched(oid)) AS read
+             FROM pg_class WHERE relname IN ('inbox', 'inbox_pkey', 'payments', 'payments_pkey')`,
+        );
+        return Number(rows[0]?.read);
+      };
+      const before = await rowsRead();
+      const outcomes = charges();
+      const orderIds = outcomes.map((outcome) => outcome.orderId);
+      expect(await beginCharges(client, orderIds)).toHaveLength(2);
+      expect((await recordBoth(outcomes)).map((recorded) => recorded?.status)).toEqual(["captured", "captured"]);
+      // A scan would read the 40,000 rows; lookups read what they find (here: nothing).
+      expect(await rowsRead()).toBeLessThan(before + 50);
+    } finally {
+      await client.query("ROLLBACK");
+      client.release();
+      await servicePool.end();
+    }
   });
 });

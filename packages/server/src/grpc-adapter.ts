@@ -16,10 +16,12 @@ import type { ServiceRegistration } from "./service-registration.js";
 type Message = MessageShape<DescMethod["input"]>;
 
 /**
- * Why a finished call's context is aborted (to release its listeners). Passing a
- * ready-made reason spares Node building an AbortError with a stack on every call.
+ * Why a finished call's context is aborted (to release its listeners), and why a call's
+ * request signal is when the client cancels. Passing a ready-made reason spares Node
+ * building an AbortError with a stack each time.
  */
 const callFinished = new Error("call finished");
+const callCancelled = new Error("call cancelled by the client");
 type AnyImpl = Parameters<typeof invokeWithInterceptors>[1];
 
 /**
@@ -77,11 +79,11 @@ function unaryHandler({ method, impl, interceptors, shutdownSignal }: MethodCall
       ({ messages, header, trailer }) => {
         sendHeader(call, header);
         callback(null, messages as Message, grpcMetadata(trailer));
-        context.abort(callFinished);
+        context.finish();
       },
       (error: unknown) => {
         callback(toGrpcServiceError(error, context.responseTrailer));
-        context.abort(callFinished);
+        context.finish();
       },
     );
   };
@@ -106,10 +108,10 @@ function serverStreamingHandler({ method, impl, interceptors, shutdownSignal }: 
       call.end(grpcMetadata(trailer));
     };
     run().then(
-      () => context.abort(callFinished),
+      () => context.finish(),
       (error: unknown) => {
         if (!call.cancelled) call.emit("error", toGrpcServiceError(error, context.responseTrailer));
-        context.abort(callFinished);
+        context.finish();
       },
     );
   };
@@ -119,11 +121,12 @@ function handlerContext(
   method: DescMethod,
   call: ServerUnaryCall<Message, Message> | ServerWritableStream<Message, Message>,
   shutdownSignal: AbortSignal,
-): HandlerContext & { abort(reason?: unknown): void } {
+): HandlerContext & { finish(): void } {
   const requestAbort = new AbortController();
-  call.once("cancelled", () => requestAbort.abort());
+  const cancelled = () => requestAbort.abort(callCancelled);
+  call.once("cancelled", cancelled);
   const deadline = Number(call.getDeadline());
-  return createHandlerContext({
+  const context = createHandlerContext({
     service: method.parent,
     method,
     protocolName: "grpc",
@@ -133,6 +136,16 @@ function handlerContext(
     requestSignal: requestAbort.signal,
     shutdownSignal,
     requestHeader: headersFromMetadata(call.metadata),
+  });
+  return Object.assign(context, {
+    /**
+     * Ends the call's context. grpc-js emits "cancelled" once it has sent a call's
+     * status, whatever it was; a finished call has nothing left to cancel.
+     */
+    finish() {
+      call.off("cancelled", cancelled);
+      context.abort(callFinished);
+    },
   });
 }
 

@@ -40,6 +40,9 @@ describe("one implementation served over gRPC (grpc-js) and Connect (connect-nod
   let health: StockClient;
   let catalog: StockClient;
   let stock: StockClient;
+  /** ListProducts calls the handler has started, and why their signals were aborted. */
+  let listStarted = 0;
+  const listAborted: unknown[] = [];
 
   beforeAll(async () => {
     server = await startServer({
@@ -53,7 +56,9 @@ describe("one implementation served over gRPC (grpc-js) and Connect (connect-nod
             return { product: { sku, name: `Product ${sku}` } };
           },
           async listProducts(_request, context) {
+            listStarted++;
             await new Promise((resolve) => context.signal.addEventListener("abort", resolve));
+            listAborted.push(context.signal.reason);
             throw ConnectError.from(context.signal.reason);
           },
           batchGetProducts({ skus }) {
@@ -161,6 +166,27 @@ describe("one implementation served over gRPC (grpc-js) and Connect (connect-nod
       },
     );
     expect(((await response.json()) as { code: string }).code).toBe("deadline_exceeded");
+  });
+
+  it("aborts the handler's signal when a gRPC client cancels the call", async () => {
+    const until = async (condition: () => boolean) => {
+      const deadline = Date.now() + 2_000;
+      while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    listAborted.length = 0;
+    const started = listStarted;
+    const call = (catalog.client as unknown as Record<string, (...args: unknown[]) => grpc.ClientUnaryCall>)
+      .listProducts;
+    let pending: grpc.ClientUnaryCall | undefined;
+    const outcome = new Promise<grpc.ServiceError>((resolve) => {
+      pending = call?.call(catalog.client, {}, new grpc.Metadata(), {}, resolve);
+    });
+    await until(() => listStarted > started);
+    pending?.cancel();
+    expect((await outcome).code).toBe(grpc.status.CANCELLED);
+    await until(() => listAborted.length > 0);
+    expect(listAborted).toHaveLength(1);
+    expect(ConnectError.from(listAborted[0]).message).toContain("call cancelled by the client");
   });
 
   it("serves internal services over gRPC only, never on the public Connect listener", async () => {

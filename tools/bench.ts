@@ -259,6 +259,8 @@ function startBenchMesh(
  * would against Jaeger while the sink costs next to nothing.
  */
 async function startTraceSink() {
+  // The protocol the services use, as OTEL_EXPORTER_OTLP_PROTOCOL says (HTTP only: the sink speaks no gRPC).
+  const protocol = process.env.OTEL_EXPORTER_OTLP_PROTOCOL === "http/json" ? "http/json" : "http/protobuf";
   let bytes = 0;
   let requests = 0;
   const server = createServer((request, response) => {
@@ -267,13 +269,15 @@ async function startTraceSink() {
     });
     request.on("end", () => {
       requests++;
-      response.writeHead(200, { "content-type": "application/x-protobuf" }).end();
+      response
+        .writeHead(200, { "content-type": protocol === "http/json" ? "application/json" : "application/x-protobuf" })
+        .end(protocol === "http/json" ? "{}" : undefined);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" },
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_PROTOCOL: protocol },
     received: () => ({ requests, megabytes: round(bytes / 1024 / 1024) }),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

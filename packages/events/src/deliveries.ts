@@ -12,6 +12,8 @@ import { PermanentEventError } from "./permanent-event-error.js";
 /** A message decoded and matched to its subscription. */
 interface Delivery extends DeliveryInfo {
   readonly message: JsMsg;
+  /** The order (or, failing that, the message) the event belongs to: batches are ordered and split by it. */
+  readonly key: string;
   /** The event's consumer span, a child of its producer span. */
   readonly traced: TracedProcess;
   readonly event: MessageShape<DescMessage>;
@@ -69,12 +71,13 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
 
   const decode = async (message: JsMsg): Promise<Delivery | undefined> => {
     const deliveryCount = message.info.deliveryCount;
+    const orderId = message.headers?.get("Shopmesh-Key") || undefined;
     const traced = startProcess({
       consumer: options.name,
       subject: message.subject,
       messageId: message.headers?.get("Shopmesh-Event-Id") || String(message.seq),
       eventType: message.headers?.get("Shopmesh-Event-Type") ?? "",
-      orderId: message.headers?.get("Shopmesh-Key") || undefined,
+      orderId,
       deliveryCount,
       header: (name) => message.headers?.get(name) || undefined,
     });
@@ -99,7 +102,8 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
     const eventId = (event as { eventId?: string }).eventId ?? "";
     if (!uuid.test(eventId)) return reject(`invalid event id "${eventId}"`);
     if (deliveryCount > options.maxAttempts) return reject(`delivered ${deliveryCount} times without completing`);
-    return { message, traced, event, subscription, eventId, subject: message.subject, deliveryCount };
+    const key = orderId ?? String(message.seq);
+    return { message, key, traced, event, subscription, eventId, subject: message.subject, deliveryCount };
   };
 
   /** Consecutive events of one subscription, through its batch or per-event handler. */
@@ -158,7 +162,7 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
    * a lock taken first.)
    */
   const applyTogether = async (unsorted: readonly Delivery[]) => {
-    const batch = [...unsorted].sort((a, b) => compare(keyOf(a.message), keyOf(b.message)));
+    const batch = [...unsorted].sort((a, b) => compare(a.key, b.key));
     if (batch.length === 1 && batch[0]) return applyOne(batch[0]);
     const started = performance.now();
     const shared = startSharedWork(
@@ -203,7 +207,7 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
       const together = decoded.filter((delivery) => !("handle" in delivery.subscription));
       for (const delivery of decoded) {
         if ("handle" in delivery.subscription) {
-          await queue.push(keyOf(delivery.message), () => applyOne(delivery));
+          await queue.push(delivery.key, () => applyOne(delivery));
         }
       }
       if (together.length > 0) await applyTogether(together);
@@ -220,9 +224,7 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
  * Subscriptions of several event types that share one batch handler (the order
  * service's saga outcomes) share runs too.
  */
-export function* runsOf<D extends Pick<Delivery, "message" | "subscription">>(
-  deliveries: readonly D[],
-): Generator<D[]> {
+export function* runsOf<D extends Pick<Delivery, "key" | "subscription">>(deliveries: readonly D[]): Generator<D[]> {
   const handlerOf = (subscription: EventSubscription) =>
     "applyAll" in subscription ? subscription.applyAll : subscription;
   let pending = deliveries;
@@ -231,7 +233,7 @@ export function* runsOf<D extends Pick<Delivery, "message" | "subscription">>(
     const runs = new Map<unknown, D[]>();
     const later: D[] = [];
     for (const delivery of pending) {
-      const key = keyOf(delivery.message);
+      const { key } = delivery;
       if (keys.has(key)) {
         later.push(delivery);
         continue;
@@ -249,9 +251,4 @@ export function* runsOf<D extends Pick<Delivery, "message" | "subscription">>(
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** The order (or, failing that, the message) an event belongs to. */
-export function keyOf(message: JsMsg): string {
-  return message.headers?.get("Shopmesh-Key") || String(message.seq);
 }

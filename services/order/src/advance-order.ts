@@ -1,4 +1,4 @@
-import { type Outbox, type OutboxEvent, PermanentEventError } from "@shopmesh/events";
+import { type Outbox, type OutboxEvent, type OutboxRow, PermanentEventError } from "@shopmesh/events";
 import {
   OrderCancelledSchema,
   OrderConfirmedSchema,
@@ -16,10 +16,10 @@ export interface OrderStep {
 }
 
 /**
- * Moves orders by saga events inside the caller's transaction, with a few set-based
- * statements whatever the number of events: lock the orders (in id order), ask the
- * state machine for each event in turn, record every allowed transition, and announce
- * them through the outbox. Events that change nothing (stale or repeated) are skipped.
+ * Moves orders by saga events inside the caller's transaction, with two statements
+ * whatever the number of events: lock the orders (in id order), ask the state machine
+ * for each event in turn, then record every allowed transition with the events that
+ * announce them. Events that change nothing (stale or repeated) are skipped.
  * Answers each step's transition and the order it moved (undefined when skipped).
  */
 export async function advanceOrders(
@@ -29,7 +29,7 @@ export async function advanceOrders(
 ): Promise<(AdvancedOrder | undefined)[]> {
   const orders = await lockOrders(tx, [...new Set(steps.map((step) => step.orderId))]);
   const changes: { orderId: string; next: Transition }[] = [];
-  const announcements: OutboxEvent[] = [];
+  const announcements: OutboxRow[] = [];
   const outcomes = steps.map(({ orderId, event }) => {
     const order = orders.get(orderId);
     if (!order) throw new PermanentEventError(`no order ${orderId}`);
@@ -38,11 +38,10 @@ export async function advanceOrders(
     order.status = next.status;
     changes.push({ orderId, next });
     const announcement = announce(orderId, order, next, event);
-    if (announcement) announcements.push(announcement);
+    if (announcement) announcements.push(outbox.prepare(announcement.schema, announcement.event));
     return { orderId, order, next };
   });
-  await applyTransitions(tx, changes);
-  await outbox.appendMany(tx, announcements);
+  await applyTransitions(tx, changes, announcements);
   return outcomes;
 }
 

@@ -1,4 +1,4 @@
-import { type OutboxRow, outboxInsertSql, outboxParams } from "@shopmesh/events";
+import { type OutboxRow, outboxInsertManySql, outboxInsertSql, outboxManyParams, outboxParams } from "@shopmesh/events";
 import type pg from "pg";
 import type { Order, OrderLine, OrderStatus, Transition } from "./order.js";
 
@@ -201,12 +201,14 @@ export async function lockOrders(tx: pg.ClientBase, orderIds: readonly string[])
 
 /**
  * Records allowed transitions in one statement: each order's latest status, a
- * history entry per transition (in order), and a change notification per order that
- * a WatchOrder stream follows (see order-watch.ts).
+ * history entry per transition (in order), the events announcing them (outbox rows),
+ * and a change notification per order that a WatchOrder stream follows (see
+ * order-watch.ts).
  */
 export async function applyTransitions(
   tx: pg.ClientBase,
   changes: readonly { orderId: string; next: Transition }[],
+  announcements: readonly OutboxRow[],
 ): Promise<void> {
   if (changes.length === 0) return;
   await tx.query({
@@ -230,6 +232,8 @@ export async function applyTransitions(
               c.status, c.reason, now()
          FROM change c
        RETURNING order_id
+     ), announced AS (
+       ${outboxInsertManySql(6)}
      )
      SELECT pg_notify($5, order_id::text) FROM (SELECT DISTINCT order_id FROM recorded) changed
       WHERE EXISTS (SELECT FROM order_watches w WHERE w.order_id = changed.order_id AND w.watched_until > now())`,
@@ -239,6 +243,7 @@ export async function applyTransitions(
       changes.map((change) => change.next.reason),
       changes.map((change) => change.next.paymentId ?? ""),
       orderChangedChannel,
+      ...outboxManyParams(announcements),
     ],
   });
 }

@@ -35,7 +35,7 @@ async function newOrder(): Promise<string> {
 }
 
 const reserve = (orderId: string) =>
-  withTx(pool, (tx) => applyTransitions(tx, [{ orderId, next: { status: "reserved", reason: "" } }]));
+  withTx(pool, (tx) => applyTransitions(tx, [{ orderId, next: { status: "reserved", reason: "" } }], []));
 
 describe("order change notifications", () => {
   it("are sent for watched orders only, and stop when the watch ends", async () => {
@@ -59,7 +59,7 @@ describe("order change notifications", () => {
       await reserve(unwatchedLater);
       await registerWatches(pool, watcher, [unwatched]);
       await withTx(pool, (tx) =>
-        applyTransitions(tx, [{ orderId: unwatched, next: { status: "confirmed", reason: "", paymentId: "p" } }]),
+        applyTransitions(tx, [{ orderId: unwatched, next: { status: "confirmed", reason: "", paymentId: "p" } }], []),
       );
       await waitFor(() => received.length > 1, { timeoutMs: 5_000, description: "a second notification" });
       expect(received).toEqual([watched, unwatched]);

@@ -37,6 +37,7 @@ import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node"
 import { signDevToken } from "@shopmesh/auth";
 import { StockService } from "@shopmesh/gen/shopmesh/inventory/v1/stock_service_pb.js";
 import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
+import { databaseUrl } from "@shopmesh/pg";
 import { createGrpcClient } from "@shopmesh/server";
 import { resolveInfrastructure } from "@shopmesh/testing/global-setup";
 import pg from "pg";
@@ -131,6 +132,12 @@ interface ScenarioResult {
   confirmP99Ms: number;
   errors: Record<string, number>;
   unfinished: number;
+  /**
+   * The status the order database holds for each unfinished order, counted: a final
+   * status means the bench missed its event (a core NATS subscription drops messages
+   * for a slow subscriber); any other, that the order is still on its way.
+   */
+  unfinishedStatuses: Record<string, number>;
   /** CPU time of the three services (user + system) per order confirmed in the window. */
   serviceCpuMsPerOrder: number;
   /** The services' CPU plus PostgreSQL's and NATS's (when they run on this machine). */
@@ -205,6 +212,7 @@ async function main() {
       current = { databasePrefix: `bench_${run}_${index}` };
       current.mesh = await startBenchMesh(infra, current.databasePrefix, { ...variant.env, ...sink.env });
       meshPids = current.mesh.services.map(({ process: child }) => child.pid ?? 0);
+      orderDatabaseUrl = databaseUrl(infra.databaseUrl, `${current.databasePrefix}_order`);
       await raiseStock();
       await checkpoint(infra.databaseUrl);
       const label = args.mode === "tracing" ? `${variant.name}: ` : "";
@@ -394,14 +402,17 @@ function followOutcomes(nats: NatsConnection) {
     const subject = message.subject.slice(namespace.length + 1);
     if (!checkoutSubjects.has(subject)) return;
     const { orderId, occurTime } = readEnvelope(message.data);
-    const sample = samples.get(orderId);
-    if (sample && occurTime) {
+    // An event can be read before the PlaceOrder answer that names its order (this
+    // process is busy): keep it, for placeOne to merge when the answer comes.
+    const sample = samples.get(orderId) ?? { sentAt: Number.POSITIVE_INFINITY };
+    samples.set(orderId, sample);
+    if (occurTime) {
       const writtenAt = Number(occurTime.seconds) * 1000 + occurTime.nanos / 1e6;
       sample.events = { ...sample.events, [subject]: { writtenAt, seenAt: performance.timeOrigin + seenAt } };
     }
     const outcome = outcomes.get(subject);
     if (!outcome) return;
-    if (sample && sample.finalAt === undefined) {
+    if (sample.finalAt === undefined) {
       sample.finalAt = seenAt;
       sample.outcome = outcome;
     }
@@ -446,6 +457,25 @@ function finalState(orderId: string): Promise<void> {
 
 /** The running services' process ids, for their CPU time. */
 let meshPids: number[] = [];
+
+/** The running mesh's order database, where unfinished orders are looked up. */
+let orderDatabaseUrl = "";
+
+/** How many of these orders the order database holds in each status. */
+async function statusesOf(orderIds: readonly string[]): Promise<Record<string, number>> {
+  if (orderIds.length === 0) return {};
+  const client = new pg.Client({ connectionString: orderDatabaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ status: string; orders: number }>(
+      "SELECT status, count(*)::int AS orders FROM orders WHERE order_id = ANY($1::uuid[]) GROUP BY status",
+      [orderIds],
+    );
+    return Object.fromEntries(rows.map((row) => [row.status, row.orders]));
+  } finally {
+    await client.end();
+  }
+}
 
 /** CPU time so far (user + system, ms) by process id, from /proc (clock ticks of 10 ms). */
 function cpuMsOf(pid: number | string): number {
@@ -579,7 +609,8 @@ async function finish(
   stopProgress: () => void,
   cpu: () => WindowCpu,
 ): Promise<ScenarioResult> {
-  const measured = [...samples.values()].filter((s) => s.sentAt >= from && s.sentAt < to && s.acceptedAt !== undefined);
+  const measuredById = [...samples].filter(([, s]) => s.sentAt >= from && s.sentAt < to && s.acceptedAt !== undefined);
+  const measured = measuredById.map(([, sample]) => sample);
   const deadline = performance.now() + 60_000;
   while (measured.some((s) => s.finalAt === undefined) && performance.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -587,6 +618,7 @@ async function finish(
   stopProgress();
   const used = cpu();
   const confirmedInWindow = count(from, to).confirmed;
+  const unfinished = measuredById.filter(([, s]) => s.finalAt === undefined).map(([orderId]) => orderId);
   const placeLatencies = measured.map((s) => (s.acceptedAt ?? 0) - s.sentAt);
   const confirmLatencies = measured.filter((s) => s.outcome === "confirmed").map((s) => (s.finalAt ?? 0) - s.sentAt);
   const seconds = (to - from) / 1000;
@@ -600,7 +632,8 @@ async function finish(
     confirmP50Ms: round(percentile(confirmLatencies, 0.5)),
     confirmP99Ms: round(percentile(confirmLatencies, 0.99)),
     errors,
-    unfinished: measured.filter((s) => s.finalAt === undefined).length,
+    unfinished: unfinished.length,
+    unfinishedStatuses: await statusesOf(unfinished),
     serviceCpuMsPerOrder: round(used.servicesMs / confirmedInWindow),
     meshCpuMsPerOrder: round((used.servicesMs + used.infrastructureMs) / confirmedInWindow),
     hopsP50Ms: args.hops ? hopMedians(measured.filter((s) => s.outcome === "confirmed")) : {},
@@ -639,6 +672,11 @@ function report(results: ScenarioResult[], rss: Record<string, number>) {
   for (const r of results) {
     console.log(
       `${r.scenario.padEnd(16)}${String(r.acceptedPerS).padStart(10)}  ${`${r.placeOrderP50Ms} / ${r.placeOrderP99Ms}`.padStart(21)}  ${String(r.confirmedPerS).padStart(11)}  ${`${r.confirmP50Ms} / ${r.confirmP99Ms}`.padStart(26)}  ${JSON.stringify(r.errors).padStart(6)}  ${String(r.unfinished).padStart(10)}  ${r.serviceCpuMsPerOrder}, ${r.meshCpuMsPerOrder}`,
+    );
+  }
+  for (const r of results.filter((result) => result.unfinished > 0)) {
+    console.log(
+      `${r.scenario}: unfinished orders by status in the order database: ${JSON.stringify(r.unfinishedStatuses)}`,
     );
   }
   for (const r of args.hops ? results : []) {

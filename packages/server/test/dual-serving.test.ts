@@ -6,7 +6,7 @@ import { BadRequestSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "@shopmesh/gen/google/rpc/status_pb.js";
 import { CatalogService } from "@shopmesh/gen/shopmesh/inventory/v1/catalog_service_pb.js";
 import { StockService } from "@shopmesh/gen/shopmesh/inventory/v1/stock_service_pb.js";
-import { type StockClient, stockGrpcClient } from "@shopmesh/testing";
+import { type StockClient, stockGrpcClient, waitFor } from "@shopmesh/testing";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningServer, registerService, startServer } from "../src/index.js";
@@ -169,10 +169,6 @@ describe("one implementation served over gRPC (grpc-js) and Connect (connect-nod
   });
 
   it("aborts the handler's signal when a gRPC client cancels the call", async () => {
-    const until = async (condition: () => boolean) => {
-      const deadline = Date.now() + 2_000;
-      while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    };
     listAborted.length = 0;
     const started = listStarted;
     const call = (catalog.client as unknown as Record<string, (...args: unknown[]) => grpc.ClientUnaryCall>)
@@ -181,10 +177,10 @@ describe("one implementation served over gRPC (grpc-js) and Connect (connect-nod
     const outcome = new Promise<grpc.ServiceError>((resolve) => {
       pending = call?.call(catalog.client, {}, new grpc.Metadata(), {}, resolve);
     });
-    await until(() => listStarted > started);
+    await waitFor(() => listStarted > started, { description: "the handler to start" });
     pending?.cancel();
     expect((await outcome).code).toBe(grpc.status.CANCELLED);
-    await until(() => listAborted.length > 0);
+    await waitFor(() => listAborted.length > 0, { description: "the handler's signal to abort" });
     expect(listAborted).toHaveLength(1);
     expect(ConnectError.from(listAborted[0]).message).toContain("call cancelled by the client");
   });

@@ -9,7 +9,6 @@ const appendOne = statement(
   "events.outbox-append",
   "INSERT INTO outbox (event_id, subject, event_type, payload, headers) VALUES ($1, $2, $3, $4, $5)",
 );
-const appendSeveral = statement("events.outbox-append-many", outboxInsertManySql(1));
 
 /** Fields every event has; the outbox fills them in. */
 type EventEnvelope = "eventId" | "occurTime";
@@ -32,8 +31,6 @@ export type NewEvent<Desc extends DescMessage> = Omit<MessageInitShape<Desc>, Ev
  */
 export interface Outbox {
   append<Desc extends DescMessage>(tx: pg.ClientBase, schema: Desc, event: NewEvent<Desc>): Promise<MessageShape<Desc>>;
-  /** Writes several events (of any types) with one statement. */
-  appendMany(tx: pg.ClientBase, events: readonly OutboxEvent[]): Promise<void>;
   /**
    * The outbox row of an event, for a store that writes it in the same statement as
    * its state change (see {@link outboxInsertSql}).
@@ -113,7 +110,7 @@ export function outboxParams(row: OutboxRow): unknown[] {
   return [row.eventId, row.subject, row.eventType, Buffer.from(row.payload), JSON.stringify(row.headers)];
 }
 
-/** An event for {@link Outbox.appendMany}. */
+/** An event to write (see {@link Outbox.prepare}): its type and its fields. */
 export interface OutboxEvent {
   readonly schema: DescMessage;
   readonly event: NewEvent<DescMessage>;
@@ -165,11 +162,6 @@ export function createOutbox(
     },
     prepare(schema, init) {
       return outboxRow(catalog, headers, schema, init as NewEvent<DescMessage>);
-    },
-    async appendMany(tx, events) {
-      if (events.length === 0) return;
-      const rows = events.map(({ schema, event }) => outboxRow(catalog, headers, schema, event));
-      await appendSeveral(tx, outboxManyParams(rows));
     },
   };
 }

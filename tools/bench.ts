@@ -304,18 +304,8 @@ function maxRss(a: Record<string, number>, b: Record<string, number>): Record<st
 
 /** Confirmed orders per second with 100% and 10% sampling against tracing off. */
 function reportTracingOverhead(results: ScenarioResult[], received: { requests: number; megabytes: number }) {
-  const median = (name: string, field: "confirmedPerS" | "serviceCpuMsPerOrder" | "meshCpuMsPerOrder") => {
-    // With an even number of rounds, the mean of the middle two: picking one would
-    // favour the faster or the slower round.
-    const sorted = results
-      .filter((r) => r.scenario === `${name}: closed`)
-      .map((r) => r[field])
-      .sort((a, b) => a - b);
-    const upper = Math.floor(sorted.length / 2);
-    return round(
-      sorted.length % 2 === 1 ? (sorted[upper] ?? Number.NaN) : ((sorted[upper - 1] ?? 0) + (sorted[upper] ?? 0)) / 2,
-    );
-  };
+  const median = (name: string, field: "confirmedPerS" | "serviceCpuMsPerOrder" | "meshCpuMsPerOrder") =>
+    round(middle(results.filter((r) => r.scenario === `${name}: closed`).map((r) => r[field])));
   const rate = (name: string) => median(name, "confirmedPerS");
   const off = rate("tracing off");
   const drop = (name: string) => round((1 - rate(name) / off) * 100);
@@ -735,6 +725,14 @@ async function dropDatabases(adminUrl: string, prefix: string) {
     await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(`${prefix}_${service}`)} WITH (FORCE)`);
   }
   await client.end();
+}
+
+/** The median; with an even number of values, the mean of the middle two (one of them would favour a side). */
+function middle(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const upper = Math.floor(sorted.length / 2);
+  if (sorted.length % 2 === 1) return sorted[upper] ?? Number.NaN;
+  return ((sorted[upper - 1] ?? Number.NaN) + (sorted[upper] ?? Number.NaN)) / 2;
 }
 
 function percentile(values: number[], p: number): number {

@@ -2,6 +2,7 @@ import { useTestDatabase } from "@shopmesh/testing";
 import pg from "pg";
 import { describe, expect, test } from "vitest";
 import { createPool } from "./pool.js";
+import { withTx } from "./transaction.js";
 
 const db = useTestDatabase("pg pool");
 
@@ -72,5 +73,31 @@ describe("a service pool's connections", () => {
     const options = { url: db.url, applicationName: "pool test", onError: () => {} };
     expect(await settingOf(createPool(options))).toBe("on");
     expect(await settingOf(createPool({ ...options, asynchronousCommit: true }))).toBe("off");
+  });
+
+  test("send a transaction's BEGIN with its first statement, which still runs inside the transaction", async () => {
+    const pool = createPool({ url: db.url, applicationName: "pool test", onError: () => {} });
+    try {
+      await pool.query("CREATE TABLE pipelined (n int)");
+      const inTransaction = await withTx(pool, async (tx) => {
+        expect(tx.pipeline).toBe(true);
+        const { rows } = await tx.query<{ in_transaction: boolean }>(
+          "SELECT xact_start < query_start AS in_transaction FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+        );
+        return rows[0]?.in_transaction;
+      });
+      expect(inTransaction).toBe(true);
+
+      // Work that fails after writing leaves nothing behind: BEGIN did take effect.
+      await expect(
+        withTx(pool, async (tx) => {
+          await tx.query("INSERT INTO pipelined VALUES (1)");
+          throw new Error("work failed");
+        }),
+      ).rejects.toThrow("work failed");
+      expect((await pool.query("SELECT count(*)::int AS n FROM pipelined")).rows[0].n).toBe(0);
+    } finally {
+      await pool.end();
+    }
   });
 });

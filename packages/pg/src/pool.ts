@@ -54,6 +54,9 @@ export function createPool(options: PoolOptions): pg.Pool {
     lock_timeout: options.lockTimeoutMs ?? 2_000,
     idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 10_000,
     connectionTimeoutMillis: options.acquireTimeoutMs ?? 5_000,
+    // Statements issued without waiting for the previous answer go out at once (a
+    // transaction's BEGIN with its first statement, see withTx) instead of queueing.
+    pipeline: true,
     options: Object.entries({
       ...indexLookupSettings,
       ...(options.asynchronousCommit ? { synchronous_commit: "off" } : {}),

@@ -185,8 +185,13 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
       await context.with(shared?.context ?? single?.traced.context ?? context.active(), () =>
         withTx(options.pool, async (tx) => {
           const claimed = claimInboxBatch(tx, [options.name, batch.map((delivery) => delivery.eventId)]);
-          claimed.catch(() => undefined); // awaited below; a handler's earlier throw must not leave it unhandled
-          for (const run of runsOf(batch)) await applyRun(run, tx);
+          claimed.catch(() => undefined); // awaited below, whatever the handlers do
+          try {
+            for (const run of runsOf(batch)) await applyRun(run, tx);
+          } catch (error) {
+            await claimed; // a failed claim aborted the transaction: its error is the cause
+            throw error;
+          }
           const { rows } = await claimed;
           if (rows.length < batch.length) throw new AppliedBefore();
         }),

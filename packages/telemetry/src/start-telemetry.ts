@@ -40,7 +40,10 @@ export function startTelemetry(identity: TelemetryIdentity, env = process.env): 
       "deployment.environment.name": env.DEPLOYMENT_ENVIRONMENT ?? "development",
     }),
     logRecordProcessors: [],
-    instrumentations: [sqlSpans, new RuntimeNodeInstrumentation()],
+    // The event-loop delay is sampled by a timer that wakes an idle loop at each sample:
+    // every 10 ms by default, which costs an idle service ~7 ms of CPU a second here;
+    // every 50 ms, ~1.8 ms — and still 300 samples between two 15 s scrapes.
+    instrumentations: [sqlSpans, new RuntimeNodeInstrumentation({ monitoringPrecision: 50 })],
   });
   sdk.start();
   // After start: the SDK gives every instrumentation its meter provider as it starts.

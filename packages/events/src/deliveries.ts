@@ -207,8 +207,10 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
         "batch applied",
       );
     } catch (error) {
-      // A single event's failure is logged (and retried) by applyOne.
-      if (shared && !(error instanceof AppliedBefore)) {
+      const appliedBefore = error instanceof AppliedBefore;
+      // A single event that failed is retried or dead-lettered now, not applied again.
+      if (single && !appliedBefore) return context.with(single.traced.context, () => failed(single, error));
+      if (shared && !appliedBefore) {
         shared.span.recordException(error instanceof Error ? error : String(error));
         options.logger.warn(
           { err: error, consumer: options.name, events: batch.length },

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
 import { PaymentStatus } from "@shopmesh/gen/shopmesh/payment/v1/payment_pb.js";
+import { createCatalogClient } from "@shopmesh/order/catalog-client";
 import { type StockClient, stockGrpcClient, waitFor } from "@shopmesh/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { products, stockLevel, stockOf, waitForStatus } from "../src/fixtures.js";
@@ -231,6 +232,22 @@ describe("checkout end to end across order, inventory and payment", () => {
     expect(error?.rawMessage).toMatch(/each SKU may appear only once/);
     expect(await errorCode(place(alice, "NO-SUCH-SKU", 1))).toBe("NotFound");
     expect((await mesh.pools.order.query("SELECT count(*)::int AS n FROM orders")).rows[0].n).toBe(before);
+  });
+
+  it("prices a burst of orders that name more products than one catalog call may", async () => {
+    const many = products(150, 1n);
+    await mesh.seed(many);
+    const catalogClient = createCatalogClient(`127.0.0.1:${mesh.ports.inventory.grpc}`, 0);
+    try {
+      // Asked in one tick: the first lookup is sent at once and the other 149 share what
+      // follows it — more SKUs than BatchGetProducts takes in one call (100).
+      const found = await Promise.all(many.map(({ sku }) => catalogClient.lookup([sku], 5_000)));
+      expect(found.map((entries, index) => entries.get(many[index]?.sku ?? "")?.priceMinor)).toEqual(
+        many.map(({ price }) => price.amountMinor),
+      );
+    } finally {
+      catalogClient.close();
+    }
   });
 
   it("keeps every invariant after all of the above", async () => {

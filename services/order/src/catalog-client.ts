@@ -20,6 +20,38 @@ export interface CatalogPort {
 
 const cacheLimit = 50_000;
 
+/** The most SKUs one BatchGetProducts call may name (its contract). */
+const skusPerCall = 100;
+
+/** One order's lookup, waiting to share a call. */
+interface Lookup {
+  readonly skus: readonly string[];
+  readonly deadline: number;
+}
+
+/**
+ * Consecutive lookups in groups that each name at most `limit` distinct SKUs — so that
+ * a burst of orders is priced by as many calls as the catalog's contract needs. A
+ * lookup is never split (an order names at most 50 SKUs).
+ */
+export function inGroupsOfSkus<L extends Pick<Lookup, "skus">>(lookups: readonly L[], limit: number): L[][] {
+  const groups: L[][] = [];
+  let group: L[] = [];
+  let named = new Set<string>();
+  for (const lookup of lookups) {
+    const added = lookup.skus.filter((sku) => !named.has(sku));
+    if (group.length > 0 && named.size + new Set(added).size > limit) {
+      groups.push(group);
+      group = [];
+      named = new Set();
+    }
+    group.push(lookup);
+    for (const sku of lookup.skus) named.add(sku);
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
 /**
  * The catalog over gRPC (inventory's CatalogService), every call with a deadline (the
  * earliest of the lookups it answers).
@@ -46,9 +78,7 @@ export function createCatalogClient(target: string, staleTtlMs: number): Catalog
     }
     return entries;
   };
-  // Lookups that come while a call is in flight share the next call: the prices are
-  // still inventory's at the time of the order, at one RPC per handful of orders.
-  const fetchPrices = coalesce(async (lookups: readonly { skus: readonly string[]; deadline: number }[]) => {
+  const fetchGroup = async (lookups: readonly Lookup[]) => {
     const skus = [...new Set(lookups.flatMap((lookup) => lookup.skus))];
     const timeoutMs = Math.max(1, Math.min(...lookups.map((lookup) => lookup.deadline)) - Date.now());
     const { products } = await client.batchGetProducts({ skus }, { timeoutMs });
@@ -64,7 +94,13 @@ export function createCatalogClient(target: string, staleTtlMs: number): Catalog
       if (staleTtlMs > 0) remember(product.sku, entry);
     }
     return lookups.map(() => entries);
-  });
+  };
+  // Lookups that come while a call is in flight share the next call: the prices are
+  // still inventory's at the time of the order, at one RPC per handful of orders — or
+  // a few calls at once when they name more products than one call may.
+  const fetchPrices = coalesce(async (lookups: readonly Lookup[]) =>
+    (await Promise.all(inGroupsOfSkus(lookups, skusPerCall).map(fetchGroup))).flat(),
+  );
   return {
     async lookup(skus, timeoutMs) {
       try {

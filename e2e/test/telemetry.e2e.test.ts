@@ -137,6 +137,9 @@ describe("one checkout is one trace", () => {
       callerSpan,
     );
     expect(trace[0]?.traceId).toBe(callerTrace);
+    // A transaction's BEGIN leaves with its first statement and gets no span; its COMMIT does.
+    expect(trace.some((span) => span.name.startsWith("pg.query:COMMIT"))).toBe(true);
+    expect(trace.filter((span) => span.name.startsWith("pg.query:BEGIN")).map((span) => span.name)).toEqual([]);
     const served = trace.find((span) => span.name === "shopmesh.order.v1.OrderService/PlaceOrder");
     expect(served?.attributes).toMatchObject({
       "rpc.system": "connect_rpc",

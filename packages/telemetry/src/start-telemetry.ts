@@ -59,7 +59,9 @@ type Query = (this: unknown, ...args: unknown[]) => unknown;
  * every query under any span, recording or not — with 10% sampling, nine times in
  * ten for nothing. It has no option for that, so its query patch (a private method,
  * pinned by the version in package.json and checked by the e2e tests' SQL spans) is
- * wrapped: a query whose active span does not record goes straight to `pg`.
+ * wrapped: a query whose active span does not record goes straight to `pg`. So does a
+ * transaction's BEGIN: `withTx` sends it with the first statement without waiting, so
+ * its span would time nothing — and there is one per transaction.
  */
 function sqlSpansWhenSampled(instrumentation: PgInstrumentation): PgInstrumentation {
   // biome-ignore lint/complexity/useLiteralKeys: the method is private; TypeScript allows only this access.
@@ -68,7 +70,8 @@ function sqlSpansWhenSampled(instrumentation: PgInstrumentation): PgInstrumentat
   instrumentation["_getClientQueryPatch"] = () => (original: Query) => {
     const traced = queryPatch.call(instrumentation)(original);
     return function query(this: unknown, ...args: unknown[]) {
-      return trace.getActiveSpan()?.isRecording() ? traced.apply(this, args) : original.apply(this, args);
+      const recorded = args[0] !== "BEGIN" && trace.getActiveSpan()?.isRecording();
+      return recorded ? traced.apply(this, args) : original.apply(this, args);
     };
   };
   return instrumentation;

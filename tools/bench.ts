@@ -9,9 +9,10 @@
  *   --mode open     a fixed arrival rate, latency measured from the intended send time
  *                   (no coordinated omission);
  *   --mode both     closed, then open (default);
- *   --mode tracing  the closed loop with no telemetry at all, tracing off (metrics
- *                   only), 100% sampled and 10% sampled (parent-based), `--rounds N` times in rotating order, and the
- *                   overhead of each (medians).
+ *   --mode tracing  the closed loop with no telemetry at all, 100% sampled and 10%
+ *                   sampled (parent-based), `--rounds N` times, each run between two
+ *                   with tracing off (metrics only); the overhead of each is the median,
+ *                   over rounds, of its rate against the mean of the two runs around it.
  * Spans go to an OTLP sink in this process; except in tracing mode, 10% are sampled.
  * It follows each order to its final state through the order service's events on
  * NATS, and prints orders accepted/s, PlaceOrder p50/p99, confirmed/s end to end,
@@ -142,6 +143,8 @@ interface ScenarioResult {
   serviceCpuMsPerOrder: number;
   /** The services' CPU plus PostgreSQL's and NATS's (when they run on this machine). */
   meshCpuMsPerOrder: number;
+  /** Times the threads of all those processes went to sleep, per order: the wake-ups an order costs. */
+  sleepsPerOrder: number;
   /** With --hops, where the time to confirm goes: the median of each hop of the confirmed checkouts (ms). */
   hopsP50Ms: Record<string, number>;
 }
@@ -161,6 +164,23 @@ const tracingVariants = [
 ] as const;
 /** The other modes trace as a production deployment would: 10% of checkouts. */
 const defaultVariant = tracingVariants[3];
+const tracingOff = tracingVariants[1];
+
+/**
+ * The runs of tracing mode: tracing off, then each other variant followed by tracing
+ * off again, `rounds` times. The machine's speed drifts by 10–15% over the minutes a
+ * round takes; a variant compared with the runs just before and after it sees that
+ * drift on both sides of the comparison, where medians of whole rounds do not.
+ */
+function tracingSchedule(rounds: number): TracingVariant[] {
+  const compared = tracingVariants.filter((variant) => variant !== tracingOff);
+  return [
+    tracingOff,
+    ...Array.from({ length: rounds }, () => compared.flatMap((variant) => [variant, tracingOff])).flat(),
+  ];
+}
+
+type TracingVariant = (typeof tracingVariants)[number];
 
 async function main() {
   buildServices();
@@ -196,14 +216,7 @@ async function main() {
     });
   }
   try {
-    // In tracing mode, rounds alternate the variants so that drift in what else the
-    // machine does weighs on each alike; the overhead compares their medians.
-    const variants =
-      args.mode === "tracing"
-        ? Array.from({ length: Number(args.rounds) }, (_, round) =>
-            tracingVariants.map((_, index) => tracingVariants[(index + round) % tracingVariants.length]),
-          ).flat()
-        : [defaultVariant];
+    const variants = args.mode === "tracing" ? tracingSchedule(Number(args.rounds)) : [defaultVariant];
     const results: ScenarioResult[] = [];
     let rss: Record<string, number> = {};
     for (const [index, variant] of variants.entries()) {
@@ -302,27 +315,46 @@ function maxRss(a: Record<string, number>, b: Record<string, number>): Record<st
   return Object.fromEntries(Object.entries(b).map(([name, mb]) => [name, Math.max(mb, a[name] ?? 0)]));
 }
 
-/** Confirmed orders per second with 100% and 10% sampling against tracing off. */
+/**
+ * Confirmed orders per second with no telemetry, 100% and 10% sampling against tracing
+ * off: each run against the mean of the tracing-off runs before and after it (see
+ * {@link tracingSchedule}), the median over rounds.
+ */
 function reportTracingOverhead(results: ScenarioResult[], received: { requests: number; megabytes: number }) {
-  const median = (name: string, field: "confirmedPerS" | "serviceCpuMsPerOrder" | "meshCpuMsPerOrder") =>
-    round(middle(results.filter((r) => r.scenario === `${name}: closed`).map((r) => r[field])));
+  const median = (
+    name: string,
+    field: "confirmedPerS" | "serviceCpuMsPerOrder" | "meshCpuMsPerOrder" | "sleepsPerOrder",
+  ) => round(middle(results.filter((r) => r.scenario === `${name}: closed`).map((r) => r[field])));
   const rate = (name: string) => median(name, "confirmedPerS");
-  const off = rate("tracing off");
-  const drop = (name: string) => round((1 - rate(name) / off) * 100);
+  const off = rate(tracingOff.name);
+  /** Each run of a variant with the mean confirmed/s of the tracing-off runs just before and after it. */
+  const withOffAround = (name: string) =>
+    results.flatMap((result, index) => {
+      const before = results[index - 1]?.confirmedPerS ?? Number.NaN;
+      const after = results[index + 1]?.confirmedPerS ?? Number.NaN;
+      return result.scenario === `${name}: closed` ? [{ rate: result.confirmedPerS, off: (before + after) / 2 }] : [];
+    });
+  /** Per cent fewer confirmed/s with a variant than with tracing off around it, median over rounds. */
+  const drop = (name: string) => round(middle(withOffAround(name).map(({ rate, off }) => (1 - rate / off) * 100)));
+  /** Per cent fewer confirmed/s with tracing off than with no telemetry around it, likewise. */
+  const telemetryCost = round(
+    middle(withOffAround("no telemetry").map(({ rate: none, off }) => (1 - off / none) * 100)),
+  );
   const overhead = { full: drop("100% sampled"), tenth: drop("10% sampled") };
   /** A change in confirmed/s as a signed percentage: "−12%" fewer, "+3%" more. */
   const change = (fewerPercent: number) => `${fewerPercent > 0 ? "−" : "+"}${Math.abs(fewerPercent)}%`;
   console.log(
-    `\ntracing overhead (confirmed/s against tracing off): 100% sampled ${change(overhead.full)}, 10% sampled ${change(overhead.tenth)}`,
+    `\ntracing overhead (confirmed/s against the tracing-off runs around each run, median over rounds): 100% sampled ${change(overhead.full)}, 10% sampled ${change(overhead.tenth)}`,
   );
-  console.log(
-    `telemetry without tracing (metrics, context propagation) against none: ${change(round((1 - off / rate("no telemetry")) * 100))}`,
-  );
+  console.log(`telemetry without tracing (metrics, context propagation) against none: ${change(telemetryCost)}`);
   console.log(
     `services' CPU per confirmed order: ${tracingVariants.map(({ name }) => `${name} ${median(name, "serviceCpuMsPerOrder")} ms`).join(", ")}`,
   );
   console.log(
     `with PostgreSQL and NATS: ${tracingVariants.map(({ name }) => `${name} ${median(name, "meshCpuMsPerOrder")} ms`).join(", ")}`,
+  );
+  console.log(
+    `sleeps per confirmed order: ${tracingVariants.map(({ name }) => `${name} ${median(name, "sleepsPerOrder")}`).join(", ")}`,
   );
   console.log(`spans exported: ${received.requests} OTLP requests, ${received.megabytes} MB`);
   console.log(`${overhead.full <= 10 ? "✔" : "✖"} ≤ 10% fewer confirmed/s at 100% sampling`);
@@ -467,24 +499,45 @@ async function statusesOf(orderIds: readonly string[]): Promise<Record<string, n
   }
 }
 
-/** CPU time so far (user + system, ms) by process id, from /proc (clock ticks of 10 ms). */
-function cpuMsOf(pid: number | string): number {
+/** What a process has used so far, from /proc. */
+interface ProcessUse {
+  /** User + system CPU time (clock ticks of 10 ms). */
+  readonly cpuMs: number;
+  /**
+   * Times any of its threads went to sleep waiting (voluntary context switches): each
+   * is a wake-up later, and on this machine a wake-up is what an order costs most.
+   */
+  readonly sleeps: number;
+}
+
+function useOf(pid: number | string): ProcessUse {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  let sleeps = 0;
+  for (const thread of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const status = readFileSync(`/proc/${pid}/task/${thread}/status`, "utf8");
+      sleeps += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    } catch {
+      // The thread ended while the list was read.
+    }
+  }
+  return { cpuMs: (Number(fields[11]) + Number(fields[12])) * 10, sleeps };
 }
 
 /**
- * The CPU time of PostgreSQL's and NATS's processes on this machine (none when they
- * run elsewhere), by process id: with the services', everything an order costs.
+ * What the services and PostgreSQL's and NATS's processes on this machine (none when
+ * they run elsewhere) have used so far, by process id: everything an order costs.
  */
-function infrastructureCpuMs(): Map<string, number> {
-  const byPid = new Map<string, number>();
+function meshUse(): Map<string, ProcessUse & { readonly service: boolean }> {
+  const byPid = new Map<string, ProcessUse & { service: boolean }>();
+  const services = new Set(meshPids.map(String));
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-      if (comm.startsWith("postgres") || comm === "nats-server") byPid.set(pid, cpuMsOf(pid));
+      const service = services.has(pid);
+      if (service || comm.startsWith("postgres") || comm === "nats-server") byPid.set(pid, { ...useOf(pid), service });
     } catch {
       // The process ended while the list was read.
     }
@@ -492,34 +545,36 @@ function infrastructureCpuMs(): Map<string, number> {
   return byPid;
 }
 
-/** CPU time used over a window: the services' and, separately, PostgreSQL's and NATS's. */
-interface WindowCpu {
+/** What the mesh used over a window: the services' CPU, PostgreSQL's and NATS's, and everyone's sleeps. */
+interface WindowUse {
   readonly servicesMs: number;
   readonly infrastructureMs: number;
+  readonly sleeps: number;
 }
 
-/** Reads CPU times at the start and the end of the measured window. */
-function measureCpu(warmupEnd: number, end: number): () => WindowCpu {
-  const snapshot = () => ({
-    services: meshPids.reduce((sum, pid) => sum + cpuMsOf(pid), 0),
-    infrastructure: infrastructureCpuMs(),
-  });
-  const at: { start?: ReturnType<typeof snapshot>; end?: ReturnType<typeof snapshot> } = {};
+/** Reads what the mesh has used at the start and the end of the measured window. */
+function measureUse(warmupEnd: number, end: number): () => WindowUse {
+  const at: { start?: ReturnType<typeof meshUse>; end?: ReturnType<typeof meshUse> } = {};
   const timers = [
     setTimeout(() => {
-      at.start = snapshot();
+      at.start = meshUse();
     }, warmupEnd - performance.now()),
     setTimeout(() => {
-      at.end = snapshot();
+      at.end = meshUse();
     }, end - performance.now()),
   ];
   return () => {
     for (const timer of timers) clearTimeout(timer);
+    const used = { servicesMs: 0, infrastructureMs: 0, sleeps: 0 };
     const { start, end: last } = at;
-    if (!start || !last) return { servicesMs: 0, infrastructureMs: 0 };
-    let infrastructureMs = 0;
-    for (const [pid, ms] of last.infrastructure) infrastructureMs += ms - (start.infrastructure.get(pid) ?? 0);
-    return { servicesMs: last.services - start.services, infrastructureMs };
+    if (!start || !last) return used;
+    for (const [pid, { cpuMs, sleeps, service }] of last) {
+      const before = start.get(pid) ?? { cpuMs: 0, sleeps: 0 };
+      if (service) used.servicesMs += cpuMs - before.cpuMs;
+      else used.infrastructureMs += cpuMs - before.cpuMs;
+      used.sleeps += sleeps - before.sleeps;
+    }
+    return used;
   };
 }
 
@@ -531,7 +586,7 @@ async function closedLoop(concurrency: number): Promise<ScenarioResult> {
   const warmupEnd = performance.now() + warmupMs;
   const end = warmupEnd + durationMs;
   const progress = startProgress(warmupEnd);
-  const cpu = measureCpu(warmupEnd, end);
+  const use = measureUse(warmupEnd, end);
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < end) {
@@ -540,7 +595,7 @@ async function closedLoop(concurrency: number): Promise<ScenarioResult> {
       }
     }),
   );
-  return finish("closed", warmupEnd, end, errors, progress, cpu);
+  return finish("closed", warmupEnd, end, errors, progress, use);
 }
 
 async function openLoop(rate: number): Promise<ScenarioResult> {
@@ -550,7 +605,7 @@ async function openLoop(rate: number): Promise<ScenarioResult> {
   const warmupEnd = start + warmupMs;
   const end = warmupEnd + durationMs;
   const progress = startProgress(warmupEnd);
-  const cpu = measureCpu(warmupEnd, end);
+  const use = measureUse(warmupEnd, end);
   const inFlight = new Set<Promise<unknown>>();
   let sent = 0;
   while (performance.now() < end) {
@@ -564,7 +619,7 @@ async function openLoop(rate: number): Promise<ScenarioResult> {
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
   await Promise.all(inFlight);
-  return finish(`open ${rate}/s`, warmupEnd, end, errors, progress, cpu);
+  return finish(`open ${rate}/s`, warmupEnd, end, errors, progress, use);
 }
 
 function startProgress(measureFrom: number) {
@@ -597,7 +652,7 @@ async function finish(
   to: number,
   errors: Record<string, number>,
   stopProgress: () => void,
-  cpu: () => WindowCpu,
+  use: () => WindowUse,
 ): Promise<ScenarioResult> {
   const measuredById = [...samples].filter(([, s]) => s.sentAt >= from && s.sentAt < to && s.acceptedAt !== undefined);
   const measured = measuredById.map(([, sample]) => sample);
@@ -606,7 +661,7 @@ async function finish(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   stopProgress();
-  const used = cpu();
+  const used = use();
   const confirmedInWindow = count(from, to).confirmed;
   const unfinished = measuredById.filter(([, s]) => s.finalAt === undefined).map(([orderId]) => orderId);
   const placeLatencies = measured.map((s) => (s.acceptedAt ?? 0) - s.sentAt);
@@ -626,6 +681,7 @@ async function finish(
     unfinishedStatuses: await statusesOf(unfinished),
     serviceCpuMsPerOrder: round(used.servicesMs / confirmedInWindow),
     meshCpuMsPerOrder: round((used.servicesMs + used.infrastructureMs) / confirmedInWindow),
+    sleepsPerOrder: round(used.sleeps / confirmedInWindow),
     hopsP50Ms: args.hops ? hopMedians(measured.filter((s) => s.outcome === "confirmed")) : {},
   };
   samples.clear();
@@ -657,11 +713,11 @@ function peakRss(mesh: LaunchedMesh): Record<string, number> {
 
 function report(results: ScenarioResult[], rss: Record<string, number>) {
   console.log(
-    "\nscenario        accepted/s  PlaceOrder p50/p99 ms  confirmed/s  place→CONFIRMED p50/p99 ms  errors  unfinished  CPU ms/order: services, all",
+    "\nscenario        accepted/s  PlaceOrder p50/p99 ms  confirmed/s  place→CONFIRMED p50/p99 ms  errors  unfinished  CPU ms/order: services, all  sleeps/order",
   );
   for (const r of results) {
     console.log(
-      `${r.scenario.padEnd(16)}${String(r.acceptedPerS).padStart(10)}  ${`${r.placeOrderP50Ms} / ${r.placeOrderP99Ms}`.padStart(21)}  ${String(r.confirmedPerS).padStart(11)}  ${`${r.confirmP50Ms} / ${r.confirmP99Ms}`.padStart(26)}  ${JSON.stringify(r.errors).padStart(6)}  ${String(r.unfinished).padStart(10)}  ${r.serviceCpuMsPerOrder}, ${r.meshCpuMsPerOrder}`,
+      `${r.scenario.padEnd(16)}${String(r.acceptedPerS).padStart(10)}  ${`${r.placeOrderP50Ms} / ${r.placeOrderP99Ms}`.padStart(21)}  ${String(r.confirmedPerS).padStart(11)}  ${`${r.confirmP50Ms} / ${r.confirmP99Ms}`.padStart(26)}  ${JSON.stringify(r.errors).padStart(6)}  ${String(r.unfinished).padStart(10)}  ${`${r.serviceCpuMsPerOrder}, ${r.meshCpuMsPerOrder}`.padEnd(29)}  ${r.sleepsPerOrder}`,
     );
   }
   for (const r of results.filter((result) => result.unfinished > 0)) {

@@ -145,6 +145,8 @@ interface ScenarioResult {
   meshCpuMsPerOrder: number;
   /** Times the threads of all those processes went to sleep, per order: the wake-ups an order costs. */
   sleepsPerOrder: number;
+  /** The same by service, and for PostgreSQL's and NATS's processes. */
+  sleepsPerOrderBy: Record<string, number>;
   /** With --hops, where the time to confirm goes: the median of each hop of the confirmed checkouts (ms). */
   hopsP50Ms: Record<string, number>;
 }
@@ -224,7 +226,7 @@ async function main() {
       console.log(`\n■ ${variant.name} (${JSON.stringify(variant.env)})`);
       current = { databasePrefix: `bench_${run}_${index}` };
       current.mesh = await startBenchMesh(infra, current.databasePrefix, { ...variant.env, ...sink.env });
-      meshPids = current.mesh.services.map(({ process: child }) => child.pid ?? 0);
+      meshServices = new Map(current.mesh.services.map(({ name, process: child }) => [String(child.pid), name]));
       orderDatabaseUrl = databaseUrl(infra.databaseUrl, `${current.databasePrefix}_order`);
       await raiseStock();
       await checkpoint(infra.databaseUrl);
@@ -477,8 +479,8 @@ function finalState(orderId: string): Promise<void> {
   });
 }
 
-/** The running services' process ids, for their CPU time. */
-let meshPids: number[] = [];
+/** The running services' names by process id, for their CPU time and sleeps. */
+let meshServices = new Map<string, string>();
 
 /** The running mesh's order database, where unfinished orders are looked up. */
 let orderDatabaseUrl = "";
@@ -525,19 +527,25 @@ function useOf(pid: number | string): ProcessUse {
   return { cpuMs: (Number(fields[11]) + Number(fields[12])) * 10, sleeps };
 }
 
+/** A process of the mesh: a service (by its name), or PostgreSQL's or NATS's. */
+interface MeshProcessUse extends ProcessUse {
+  readonly kind: string;
+  readonly service: boolean;
+}
+
 /**
  * What the services and PostgreSQL's and NATS's processes on this machine (none when
  * they run elsewhere) have used so far, by process id: everything an order costs.
  */
-function meshUse(): Map<string, ProcessUse & { readonly service: boolean }> {
-  const byPid = new Map<string, ProcessUse & { service: boolean }>();
-  const services = new Set(meshPids.map(String));
+function meshUse(): Map<string, MeshProcessUse> {
+  const byPid = new Map<string, MeshProcessUse>();
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     try {
+      const service = meshServices.get(pid);
       const comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-      const service = services.has(pid);
-      if (service || comm.startsWith("postgres") || comm === "nats-server") byPid.set(pid, { ...useOf(pid), service });
+      const kind = service ?? (comm.startsWith("postgres") ? "postgres" : comm === "nats-server" ? comm : undefined);
+      if (kind) byPid.set(pid, { ...useOf(pid), kind, service: service !== undefined });
     } catch {
       // The process ended while the list was read.
     }
@@ -545,11 +553,11 @@ function meshUse(): Map<string, ProcessUse & { readonly service: boolean }> {
   return byPid;
 }
 
-/** What the mesh used over a window: the services' CPU, PostgreSQL's and NATS's, and everyone's sleeps. */
+/** What the mesh used over a window: the services' CPU, PostgreSQL's and NATS's, and the sleeps of each kind of process. */
 interface WindowUse {
   readonly servicesMs: number;
   readonly infrastructureMs: number;
-  readonly sleeps: number;
+  readonly sleeps: Record<string, number>;
 }
 
 /** Reads what the mesh has used at the start and the end of the measured window. */
@@ -565,14 +573,14 @@ function measureUse(warmupEnd: number, end: number): () => WindowUse {
   ];
   return () => {
     for (const timer of timers) clearTimeout(timer);
-    const used = { servicesMs: 0, infrastructureMs: 0, sleeps: 0 };
+    const used = { servicesMs: 0, infrastructureMs: 0, sleeps: {} as Record<string, number> };
     const { start, end: last } = at;
     if (!start || !last) return used;
-    for (const [pid, { cpuMs, sleeps, service }] of last) {
+    for (const [pid, { cpuMs, sleeps, kind, service }] of last) {
       const before = start.get(pid) ?? { cpuMs: 0, sleeps: 0 };
       if (service) used.servicesMs += cpuMs - before.cpuMs;
       else used.infrastructureMs += cpuMs - before.cpuMs;
-      used.sleeps += sleeps - before.sleeps;
+      used.sleeps[kind] = (used.sleeps[kind] ?? 0) + sleeps - before.sleeps;
     }
     return used;
   };
@@ -681,7 +689,10 @@ async function finish(
     unfinishedStatuses: await statusesOf(unfinished),
     serviceCpuMsPerOrder: round(used.servicesMs / confirmedInWindow),
     meshCpuMsPerOrder: round((used.servicesMs + used.infrastructureMs) / confirmedInWindow),
-    sleepsPerOrder: round(used.sleeps / confirmedInWindow),
+    sleepsPerOrder: round(Object.values(used.sleeps).reduce((sum, sleeps) => sum + sleeps, 0) / confirmedInWindow),
+    sleepsPerOrderBy: Object.fromEntries(
+      Object.entries(used.sleeps).map(([kind, sleeps]) => [kind, round(sleeps / confirmedInWindow)]),
+    ),
     hopsP50Ms: args.hops ? hopMedians(measured.filter((s) => s.outcome === "confirmed")) : {},
   };
   samples.clear();
@@ -719,6 +730,10 @@ function report(results: ScenarioResult[], rss: Record<string, number>) {
     console.log(
       `${r.scenario.padEnd(16)}${String(r.acceptedPerS).padStart(10)}  ${`${r.placeOrderP50Ms} / ${r.placeOrderP99Ms}`.padStart(21)}  ${String(r.confirmedPerS).padStart(11)}  ${`${r.confirmP50Ms} / ${r.confirmP99Ms}`.padStart(26)}  ${JSON.stringify(r.errors).padStart(6)}  ${String(r.unfinished).padStart(10)}  ${`${r.serviceCpuMsPerOrder}, ${r.meshCpuMsPerOrder}`.padEnd(29)}  ${r.sleepsPerOrder}`,
     );
+  }
+  for (const r of results) {
+    const sleeps = Object.entries(r.sleepsPerOrderBy).map(([kind, perOrder]) => `${kind} ${perOrder}`);
+    console.log(`${r.scenario}: sleeps per order by process: ${sleeps.join(", ")}`);
   }
   for (const r of results.filter((result) => result.unfinished > 0)) {
     console.log(

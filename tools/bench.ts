@@ -157,7 +157,7 @@ const namespace = `BENCH_${run.toUpperCase()}`;
 const samples = new Map<string, Sample>();
 const finalWaiters = new Map<string, () => void>();
 
-/** How the services trace, by bench variant (`--mode tracing` runs all three). */
+/** How the services trace, by bench variant (`--mode tracing` runs them all). */
 const tracingVariants = [
   { name: "no telemetry", env: { OTEL_SDK_DISABLED: "true" } },
   { name: "tracing off", env: { OTEL_TRACES_SAMPLER: "always_off" } },
@@ -167,6 +167,7 @@ const tracingVariants = [
 /** The other modes trace as a production deployment would: 10% of checkouts. */
 const defaultVariant = tracingVariants[3];
 const tracingOff = tracingVariants[1];
+type TracingVariant = (typeof tracingVariants)[number];
 
 /**
  * The runs of tracing mode: tracing off, then each other variant followed by tracing
@@ -181,8 +182,6 @@ function tracingSchedule(rounds: number): TracingVariant[] {
     ...Array.from({ length: rounds }, () => compared.flatMap((variant) => [variant, tracingOff])).flat(),
   ];
 }
-
-type TracingVariant = (typeof tracingVariants)[number];
 
 async function main() {
   buildServices();

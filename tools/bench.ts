@@ -529,7 +529,6 @@ function useOf(pid: number | string): ProcessUse {
 /** A process of the mesh: a service (by its name), or PostgreSQL's or NATS's. */
 interface MeshProcessUse extends ProcessUse {
   readonly kind: string;
-  readonly service: boolean;
 }
 
 /**
@@ -544,7 +543,7 @@ function meshUse(): Map<string, MeshProcessUse> {
       const service = meshServices.get(pid);
       const comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
       const kind = service ?? (comm.startsWith("postgres") ? "postgres" : comm === "nats-server" ? comm : undefined);
-      if (kind) byPid.set(pid, { ...useOf(pid), kind, service: service !== undefined });
+      if (kind) byPid.set(pid, { ...useOf(pid), kind });
     } catch {
       // The process ended while the list was read.
     }
@@ -575,9 +574,9 @@ function measureUse(warmupEnd: number, end: number): () => WindowUse {
     const used = { servicesMs: 0, infrastructureMs: 0, sleeps: {} as Record<string, number> };
     const { start, end: last } = at;
     if (!start || !last) return used;
-    for (const [pid, { cpuMs, sleeps, kind, service }] of last) {
+    for (const [pid, { cpuMs, sleeps, kind }] of last) {
       const before = start.get(pid) ?? { cpuMs: 0, sleeps: 0 };
-      if (service) used.servicesMs += cpuMs - before.cpuMs;
+      if (meshServices.has(pid)) used.servicesMs += cpuMs - before.cpuMs;
       else used.infrastructureMs += cpuMs - before.cpuMs;
       used.sleeps[kind] = (used.sleeps[kind] ?? 0) + sleeps - before.sleeps;
     }

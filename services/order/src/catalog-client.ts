@@ -39,8 +39,8 @@ export function inGroupsOfSkus<L extends Pick<Lookup, "skus">>(lookups: readonly
   let group: L[] = [];
   let named = new Set<string>();
   for (const lookup of lookups) {
-    const added = lookup.skus.filter((sku) => !named.has(sku));
-    if (group.length > 0 && named.size + new Set(added).size > limit) {
+    const added = new Set(lookup.skus.filter((sku) => !named.has(sku)));
+    if (group.length > 0 && named.size + added.size > limit) {
       groups.push(group);
       group = [];
       named = new Set();

@@ -2,7 +2,7 @@ import { useTestDatabase } from "@shopmesh/testing";
 import pg from "pg";
 import { describe, expect, test } from "vitest";
 import { createPool } from "./pool.js";
-import { withTx } from "./transaction.js";
+import { awaitAtCommit, withTx } from "./transaction.js";
 
 const db = useTestDatabase("pg pool");
 
@@ -96,6 +96,59 @@ describe("a service pool's connections", () => {
         }),
       ).rejects.toThrow("work failed");
       expect((await pool.query("SELECT count(*)::int AS n FROM pipelined")).rows[0].n).toBe(0);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  test("send COMMIT right behind a last statement nothing waits for, and commit only if it succeeds", async () => {
+    const pool = createPool({ url: db.url, applicationName: "pool test", onError: () => {} });
+    try {
+      await pool.query("CREATE TABLE committed_behind (n int)");
+      let answered = false;
+      let answeredBeforeCommit: boolean | undefined;
+      // The pool's one connection, which withTx will use: note whether the slow
+      // statement had been answered when COMMIT was sent.
+      const connection = await pool.connect();
+      connection.release();
+      const query = connection.query;
+      connection.query = function (this: pg.PoolClient, ...args: unknown[]) {
+        if (args[0] === "COMMIT") answeredBeforeCommit ??= answered;
+        return Reflect.apply(query, this, args);
+      } as typeof query;
+      try {
+        await withTx(pool, async (tx) => {
+          const slow = tx.query("INSERT INTO committed_behind SELECT 1 FROM pg_sleep(0.2)");
+          void slow.then(() => {
+            answered = true;
+          });
+          await awaitAtCommit(tx, slow);
+        });
+      } finally {
+        connection.query = query;
+      }
+      expect(answeredBeforeCommit).toBe(false);
+      expect(answered).toBe(true);
+      expect((await pool.query("SELECT count(*)::int AS n FROM committed_behind")).rows[0].n).toBe(1);
+
+      // A last statement that fails fails the transaction, with its own error, and nothing commits.
+      await expect(
+        withTx(pool, async (tx) => {
+          await tx.query("INSERT INTO committed_behind VALUES (2)");
+          await awaitAtCommit(tx, tx.query("INSERT INTO committed_behind VALUES (1 / 0)"));
+        }),
+      ).rejects.toThrow("division by zero");
+      expect((await pool.query("SELECT count(*)::int AS n FROM committed_behind")).rows[0].n).toBe(1);
+
+      // Outside withTx it waits, as a plain await would.
+      const own = await pool.connect();
+      try {
+        await own.query("BEGIN");
+        await expect(awaitAtCommit(own, own.query("SELECT 1 / 0"))).rejects.toThrow("division by zero");
+      } finally {
+        await own.query("ROLLBACK");
+        own.release();
+      }
     } finally {
       await pool.end();
     }

@@ -3,25 +3,34 @@ import type pg from "pg";
 /** SQLSTATEs after which the whole transaction may simply be run again. */
 const retryable = new Set(["40001", "40P01"]);
 
+/** The clients withTx hands its work, with every statement issued through them. */
+const statementsOf = new WeakMap<pg.PoolClient, Promise<unknown>[]>();
+
 /**
  * Runs `work` in a transaction on one pooled client: COMMIT when it resolves,
  * ROLLBACK when it throws. A serialization failure or deadlock (40001, 40P01) is
  * retried from the start, up to `attempts` times in all.
  *
- * BEGIN is not awaited before `work` starts: on a pipelining client (every pool from
- * {@link createPool}) it goes out with the work's first statement, one round trip
- * fewer per transaction. A BEGIN that fails means the connection failed, and the
- * statements behind it with it; its error is rethrown before COMMIT in any case.
+ * Neither BEGIN nor, with {@link awaitAtCommit}, the work's last statement is waited
+ * for: on a pipelining client (every pool from {@link createPool}) BEGIN goes out with
+ * the work's first statement and COMMIT right behind its last, two round trips fewer
+ * per transaction. Every statement the work issued must still succeed before the
+ * transaction counts as committed; the first failure is what withTx throws. (After a
+ * failed statement PostgreSQL answers the COMMIT behind it with ROLLBACK.)
  */
 export async function withTx<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, attempts = 3): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
+    const issued: Promise<unknown>[] = [];
+    const tx = tracking(client, issued);
     try {
-      const begun = client.query("BEGIN");
-      begun.catch(() => undefined); // awaited below; this only keeps an early throw of `work` from leaving it unhandled
-      const result = await work(client);
-      await begun;
-      await client.query("COMMIT");
+      void tx.query("BEGIN");
+      const result = await work(tx);
+      const committed = client.query("COMMIT");
+      committed.catch(() => undefined); // awaited below unless a statement failed
+      await Promise.all(issued);
+      const { command } = await committed;
+      if (command !== "COMMIT") throw new Error(`the transaction ended with ${command}, not COMMIT`);
       return result;
     } catch (error) {
       await client.query("ROLLBACK").catch(() => undefined);
@@ -30,6 +39,44 @@ export async function withTx<T>(pool: pg.Pool, work: (client: pg.PoolClient) => 
       client.release();
     }
   }
+}
+
+/**
+ * Lets a statement the work does not need the answer of go unwaited inside
+ * {@link withTx}: COMMIT follows it in the same round trip, and withTx fails the
+ * transaction if it fails. Outside withTx (a client in a transaction of its own) it
+ * waits for the statement, as a plain `await` would.
+ *
+ * ```ts
+ * const orders = await lockOrders(tx, orderIds);                   // needed to decide
+ * await awaitAtCommit(tx, applyTransitions(tx, changes, events));  // not needed
+ * ```
+ */
+export async function awaitAtCommit(tx: pg.ClientBase, statement: Promise<unknown>): Promise<void> {
+  const issued = statementsOf.get(tx as pg.PoolClient);
+  if (!issued) {
+    await statement;
+    return;
+  }
+  statement.catch(() => undefined); // withTx awaits it, unless the work failed first
+  issued.push(statement);
+}
+
+/** The client, recording each statement issued through it (kept from unhandled rejections: withTx awaits them). */
+function tracking(client: pg.PoolClient, issued: Promise<unknown>[]): pg.PoolClient {
+  const query = (...args: unknown[]) => {
+    const answer: unknown = Reflect.apply(client.query, client, args);
+    if (answer instanceof Promise) {
+      answer.catch(() => undefined);
+      issued.push(answer);
+    }
+    return answer;
+  };
+  const tx = new Proxy(client, {
+    get: (target, property, receiver) => (property === "query" ? query : Reflect.get(target, property, receiver)),
+  });
+  statementsOf.set(tx, issued);
+  return tx;
 }
 
 /** Whether a pg error is a serialization failure or a deadlock. */

@@ -1,4 +1,5 @@
 import type { OutboxRow } from "@shopmesh/events";
+import { awaitAtCommit } from "@shopmesh/pg";
 import type pg from "pg";
 import { claimReservations, findReservations, saveReservations } from "./reservation-store.js";
 import {
@@ -74,7 +75,7 @@ export async function reserveStocks(
     }
     return allocation;
   });
-  if (claimed.size > 0) await saveReservations(tx, { held, refused, events: announced });
+  if (claimed.size > 0) await awaitAtCommit(tx, saveReservations(tx, { held, refused, events: announced }));
   return answers;
 }
 

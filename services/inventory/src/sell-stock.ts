@@ -1,3 +1,4 @@
+import { awaitAtCommit } from "@shopmesh/pg";
 import type pg from "pg";
 import { findReservations, moveItems, type ReservationMove } from "./reservation-store.js";
 import { onOrderConfirmed, type Transition } from "./stock.js";
@@ -22,6 +23,6 @@ export async function sellReservedStocks(tx: pg.ClientBase, orderIds: readonly s
     }
     return step;
   });
-  if (moves.length > 0) await moveItems(tx, moves, []);
+  if (moves.length > 0) await awaitAtCommit(tx, moveItems(tx, moves, []));
   return steps;
 }

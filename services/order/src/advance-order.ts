@@ -4,6 +4,7 @@ import {
   OrderConfirmedSchema,
   OrderRejectedSchema,
 } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import { awaitAtCommit } from "@shopmesh/pg";
 import type pg from "pg";
 import { type OrderEvent, type Transition, transition } from "./order.js";
 import { toMoney } from "./order-message.js";
@@ -41,7 +42,7 @@ export async function advanceOrders(
     if (announcement) announcements.push(outbox.prepare(announcement.schema, announcement.event));
     return { orderId, order, next };
   });
-  await applyTransitions(tx, changes, announcements);
+  await awaitAtCommit(tx, applyTransitions(tx, changes, announcements));
   return outcomes;
 }
 

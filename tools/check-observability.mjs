@@ -12,7 +12,7 @@
  *    provisioned datasource uids;
  * 4. `promtool check config`, `promtool check rules` and the alerts' unit tests
  *    (`promtool test rules prometheus/alerts.test.yml`), with the promtool of
- *    tools/promtool.mjs (fetched from Debian's packages where it is missing); skipped,
+ *    tools/prometheus.mjs (fetched from Debian's packages where it is missing); skipped,
  *    saying so, only where no promtool can be had. Debian's build has no Kubernetes
  *    service discovery, so prometheus-kubernetes.yml gets the checks of 1–3 only.
  *
@@ -22,7 +22,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { promtool } from "./promtool.mjs";
+import { prometheusBinary } from "./prometheus.mjs";
 import { root } from "./run.mjs";
 
 const dir = join(root, "deploy/observability");
@@ -131,7 +131,7 @@ for (const [file, dashboard] of documents) {
 if (dashboardUids.size === 0) problem(dir, "no dashboards found");
 
 // 4. promtool, where it can be had.
-const promtoolPath = promtool();
+const promtoolPath = prometheusBinary("promtool");
 if (promtoolPath) {
   for (const args of [
     ["check", "config", "--syntax-only", join(dir, "prometheus/prometheus.yml")],

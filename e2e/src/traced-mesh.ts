@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { signDevToken } from "@shopmesh/auth";
 import { seedCatalog } from "@shopmesh/inventory/seed";
 import { createPool, databaseUrl } from "@shopmesh/pg";
-import { createTestNats, freePort, testInfrastructure } from "@shopmesh/testing";
+import { createTestNats, freePort, testInfrastructure, waitFor } from "@shopmesh/testing";
 import pg from "pg";
 import { type LaunchedMesh, launchMesh, type ServiceName } from "../../tools/mesh-processes.js";
 import type { NewProduct } from "./fixtures.js";
@@ -18,9 +18,23 @@ export interface TracedMesh {
   port(service: ServiceName, listener: "grpc" | "http" | "metrics"): number;
   customerToken(customerId: string): Promise<string>;
   seed(products: readonly NewProduct[]): Promise<void>;
+  /**
+   * Places a one-item order with the Connect protocol (JSON), as a browser would, and
+   * waits for its final status: the order as GetOrder then answers it.
+   */
+  checkout(token: string, order: CheckoutRequest): Promise<{ orderId: string; status: string }>;
   /** Stops the services, drops their databases and streams, closes the receiver. */
   close(): Promise<void>;
 }
+
+/** One item of one SKU, paid with a test card; `headers` go with PlaceOrder (a `traceparent`, say). */
+export interface CheckoutRequest {
+  readonly sku: string;
+  readonly paymentToken: string;
+  readonly headers?: Record<string, string>;
+}
+
+const finalStatuses = ["ORDER_STATUS_CONFIRMED", "ORDER_STATUS_REJECTED", "ORDER_STATUS_CANCELLED"];
 
 /** What a test adds: service settings, and where their output lines go. */
 export interface TracedMeshOptions {
@@ -105,6 +119,31 @@ export async function startTracedMesh(label: string, options: TracedMeshOptions 
       } finally {
         await inventory.end();
       }
+    },
+    async checkout(token, { sku, paymentToken, headers = {} }) {
+      const callOrders = async (method: string, body: unknown, extraHeaders: Record<string, string> = {}) => {
+        const response = await fetch(`http://127.0.0.1:${ports.order.http}/shopmesh.order.v1.OrderService/${method}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...extraHeaders },
+          body: JSON.stringify(body),
+        });
+        const json = (await response.json()) as { order?: { orderId: string; status: string } };
+        if (!response.ok || !json.order)
+          throw new Error(`${method} failed: ${response.status} ${JSON.stringify(json)}`);
+        return json.order;
+      };
+      const placed = await callOrders(
+        "PlaceOrder",
+        { idempotencyKey: randomUUID(), items: [{ sku, quantity: 1 }], paymentToken },
+        headers,
+      );
+      return waitFor(
+        async () => {
+          const current = await callOrders("GetOrder", { orderId: placed.orderId });
+          return finalStatuses.includes(current.status) ? current : undefined;
+        },
+        { timeoutMs: 20_000, description: `order ${placed.orderId} to settle` },
+      );
     },
     close,
   };

@@ -15,7 +15,6 @@ import { type ServiceName, startTracedMesh, type TracedMesh } from "../src/trace
 const services: ServiceName[] = ["order", "inventory", "payment"];
 const inStock = products(2, 100n);
 const soldOut = products(1, 0n);
-const finalStatuses = ["ORDER_STATUS_CONFIRMED", "ORDER_STATUS_REJECTED", "ORDER_STATUS_CANCELLED"];
 const logs: { service: ServiceName; line: string }[] = [];
 let mesh: TracedMesh;
 let token: string;
@@ -34,32 +33,9 @@ afterAll(() => mesh?.close(), 60_000);
 const port = (name: ServiceName, listener: "grpc" | "http" | "metrics") => mesh.port(name, listener);
 const spans = () => mesh.receiver.spans;
 
-/** Calls an OrderService RPC with the Connect protocol (JSON), as a browser would. */
-async function callOrders(method: string, body: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`http://127.0.0.1:${port("order", "http")}/shopmesh.order.v1.OrderService/${method}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...headers },
-    body: JSON.stringify(body),
-  });
-  const json = (await response.json()) as { order?: { orderId: string; status: string } };
-  if (!response.ok || !json.order) throw new Error(`${method} failed: ${response.status} ${JSON.stringify(json)}`);
-  return json.order;
-}
-
-async function checkout(sku: string, paymentToken: string, traceparent?: string) {
-  const order = await callOrders(
-    "PlaceOrder",
-    { idempotencyKey: randomUUID(), items: [{ sku, quantity: 1 }], paymentToken },
-    traceparent ? { traceparent } : {},
-  );
-  return waitFor(
-    async () => {
-      const current = await callOrders("GetOrder", { orderId: order.orderId });
-      return finalStatuses.includes(current.status) ? current : undefined;
-    },
-    { timeoutMs: 20_000, description: `order ${order.orderId} to settle` },
-  );
-}
+/** A checkout over the Connect protocol (JSON), as a browser places one, to its final status. */
+const checkout = (sku: string, paymentToken: string, traceparent?: string) =>
+  mesh.checkout(token, { sku, paymentToken, headers: traceparent ? { traceparent } : {} });
 
 /** The PlaceOrder server span of an order: where its trace starts in the mesh. */
 function placeOrderSpan(orderId: string): ReceivedSpan | undefined {

@@ -33,15 +33,22 @@ beforeAll(async () => {
     "ORDER_STATUS_CONFIRMED",
     "ORDER_STATUS_REJECTED",
   ]);
-  // Until Prometheus holds three scrapes of every final status: a rate needs two
-  // samples, and the other services' counters moved before the order service's.
-  await waitFor(
+  // Until Prometheus has scraped every final status, then every service twice more:
+  // a rate needs two samples of each series the checkouts started.
+  const seenAt = await waitFor(
     async () => {
-      const samples = await prometheus.query("count_over_time(shopmesh_orders_total[1m])");
-      return samples.length >= 4 && samples.every(({ value }) => Number(value[1]) >= 3);
+      const [finals] = await prometheus.query(
+        'sum(shopmesh_orders_total{order_status=~"confirmed|rejected|cancelled"})',
+      );
+      return Number(finals?.value[1]) === 3 && finals?.value[0];
     },
-    { timeoutMs: 20_000, intervalMs: 250, description: "Prometheus to scrape the orders' outcomes three times" },
+    { timeoutMs: 20_000, intervalMs: 250, description: "Prometheus to scrape the three final statuses" },
   );
+  await waitFor(async () => Number((await prometheus.query("min(timestamp(up))"))[0]?.value[1]) > seenAt + 2, {
+    timeoutMs: 20_000,
+    intervalMs: 250,
+    description: "two more scrapes of every service",
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -115,6 +122,17 @@ describe("deploy/observability on a running mesh", () => {
       if (series === 0 && !failuresOnly.has(name)) empty.push(`${name}: ${queries.join(" ; ")}`);
     }
     expect(empty).toEqual([]);
+  });
+
+  it("counts the checkouts in the stat panels, each service's first included", async () => {
+    const total = async (panel: string) => {
+      const query = dashboardPanels().find(({ name }) => name === `shopmesh mesh overview / ${panel}`)?.queries[0];
+      if (!query) throw new Error(`no panel ${panel}`);
+      return Math.round(Number((await prometheus.query(query))[0]?.value[1] ?? 0));
+    };
+    // Counts that start at zero when a service starts, so increase() sees the first order.
+    expect(await total("Confirmed in range")).toBe(1);
+    expect(await total("Rejected or cancelled in range")).toBe(2);
   });
 
   it("evaluates every alert rule without error, and none is pending or firing on a healthy mesh", async () => {

@@ -17,6 +17,16 @@ const settleTime = meter.createHistogram("shopmesh.orders.settle.duration", {
 
 /** Business measurements of the checkout, recorded at the edges once the effect is known. */
 export const orderMetrics = {
+  /**
+   * Starts every status's count at zero: a series that first appears at 1 is invisible
+   * to PromQL's increase() and rate(), so a fresh process's first order of each status
+   * would be missing from the dashboards. (Revenue is by currency, which only orders
+   * reveal: a process's first revenue in a currency is counted from its second order.)
+   */
+  declare(): void {
+    const statuses: CountedStatus[] = ["placed", "confirmed", "rejected", "cancelled"];
+    for (const status of statuses) orders.add(0, { "order.status": status });
+  },
   placed(): void {
     orders.add(1, { "order.status": "placed" });
   },
@@ -35,6 +45,8 @@ export const orderMetrics = {
     }
   },
 };
+
+type CountedStatus = "placed" | NonNullable<AdvancedOrder["next"]["announce"]>;
 
 function finalStatusOf({ next }: AdvancedOrder): AdvancedOrder["next"]["announce"] {
   return next.announce;

@@ -4,6 +4,7 @@ import type { ServiceDefinition } from "@shopmesh/runtime";
 import { registerService } from "@shopmesh/server";
 import { createCatalogClient } from "./catalog-client.js";
 import { orderConsumers } from "./consumers.js";
+import { orderMetrics } from "./order-metrics.js";
 import { createOrderWatcher } from "./order-watch.js";
 import { createOrderRoutes } from "./routes.js";
 
@@ -23,6 +24,7 @@ export const orderService: ServiceDefinition<typeof config> = {
   config,
   migrations: new URL("../migrations/", import.meta.url),
   async build({ config: common, settings, pool, outbox, logger }) {
+    orderMetrics.declare();
     const catalog = createCatalogClient(settings.INVENTORY_TARGET, settings.CATALOG_STALE_TTL_MS);
     const watcher = createOrderWatcher(pool, common.DATABASE_URL, logger);
     const routes = createOrderRoutes({

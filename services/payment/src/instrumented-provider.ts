@@ -1,6 +1,6 @@
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { createMeter } from "@shopmesh/telemetry";
-import type { PaymentProvider } from "./payment-provider.js";
+import type { ChargeOutcome, PaymentProvider } from "./payment-provider.js";
 
 const tracer = trace.getTracer("@shopmesh/payment");
 const meter = createMeter();
@@ -11,13 +11,21 @@ const refunds = meter.createCounter("shopmesh.payments.refunds", {
   description: "Provider refund calls by outcome: refunded, provider_error (retried later)",
 });
 
+/** What the charges counter counts: the provider's answers, and calls that failed. */
+type CountedCharge = ChargeOutcome["outcome"] | "provider_error";
+
 /**
  * The provider with a client span around each call, so a trace shows how long the
  * provider took, and the payment outcome on the span that handles the payment — the
  * attribute a person searching for declined checkouts filters on — and counted by
- * outcome, so a surge of declines or provider failures can raise an alert.
+ * outcome, so a surge of declines or provider failures can raise an alert. Every
+ * outcome's count starts at zero: a series that first appears at 1 is invisible to
+ * PromQL's increase() and rate(), which would miss a fresh process's first charge.
  */
 export function instrumentedProvider(provider: PaymentProvider): PaymentProvider {
+  const counted: CountedCharge[] = ["captured", "declined", "provider_error"];
+  for (const outcome of counted) charges.add(0, { outcome });
+  for (const outcome of ["refunded", "provider_error"]) refunds.add(0, { outcome });
   return {
     charge: (instruction) => {
       const handling = trace.getActiveSpan();

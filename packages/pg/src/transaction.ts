@@ -15,8 +15,10 @@ const statementsOf = new WeakMap<pg.PoolClient, Promise<unknown>[]>();
  * for: on a pipelining client (every pool from {@link createPool}) BEGIN goes out with
  * the work's first statement and COMMIT right behind its last, two round trips fewer
  * per transaction. Every statement the work issued must still succeed before the
- * transaction counts as committed; the first failure is what withTx throws. (After a
- * failed statement PostgreSQL answers the COMMIT behind it with ROLLBACK.)
+ * transaction counts as committed; the first failure is what withTx throws, even one
+ * the work caught (so work that recovers from a failed statement with a savepoint
+ * does not belong in withTx). After a failed statement PostgreSQL answers the COMMIT
+ * behind it with ROLLBACK.
  */
 export async function withTx<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, attempts = 3): Promise<T> {
   for (let attempt = 1; ; attempt++) {

@@ -87,6 +87,9 @@ function withVariables(expr: string): string {
   });
 }
 
+/** Every panel of the shipped dashboards. */
+const panels = dashboardPanels();
+
 /**
  * The panels that show only failures, and so nothing on a mesh where nothing failed
  * (their queries are still evaluated: they must be valid PromQL). Every other panel
@@ -108,7 +111,6 @@ describe("deploy/observability on a running mesh", () => {
   });
 
   it("evaluates every dashboard query, and every panel but the failures' shows the checkouts", async () => {
-    const panels = dashboardPanels();
     expect(panels.length).toBeGreaterThan(20);
     const empty: string[] = [];
     for (const { name, queries } of panels) {
@@ -126,7 +128,7 @@ describe("deploy/observability on a running mesh", () => {
 
   it("counts the checkouts in the stat panels, each service's first included", async () => {
     const total = async (panel: string) => {
-      const query = dashboardPanels().find(({ name }) => name === `shopmesh mesh overview / ${panel}`)?.queries[0];
+      const query = panels.find(({ name }) => name === `shopmesh mesh overview / ${panel}`)?.queries[0];
       if (!query) throw new Error(`no panel ${panel}`);
       return Math.round(Number((await prometheus.query(query))[0]?.value[1] ?? 0));
     };

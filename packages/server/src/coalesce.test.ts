@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { coalesce, inWaves } from "./coalesce.js";
+import { batchPerTick, coalesce, inWaves } from "./coalesce.js";
 
 /** A run whose completion the test controls, recording the inputs of each run. */
 function controlledRun() {
@@ -43,6 +43,40 @@ describe("coalesce", () => {
     expect(runs).toEqual([["a"], ["b"]]);
     finish(1);
     expect(await later).toBe("run 2: b");
+  });
+});
+
+describe("batchPerTick", () => {
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it("serves the calls of one turn with one run, and a later turn's at once, without waiting for it", async () => {
+    const { run, runs, finish } = controlledRun();
+    const call = batchPerTick(run);
+    const first = [call("a"), call("b")];
+    await nextTurn();
+    const second = call("c");
+    await nextTurn();
+    expect(runs).toEqual([["a", "b"], ["c"]]);
+    finish(1);
+    expect(await second).toBe("run 2: c");
+    finish(0);
+    expect(await Promise.all(first)).toEqual(["run 1: a", "run 1: b"]);
+  });
+
+  it("repeats a failed run one input at a time, so that only the input that fails it fails its caller", async () => {
+    const runs: string[][] = [];
+    const call = batchPerTick(async (inputs: readonly string[]) => {
+      runs.push([...inputs]);
+      if (inputs.includes("bad")) throw new Error(`run of ${inputs.length} refused`);
+      return inputs.map((input) => input.toUpperCase());
+    });
+    const answers = await Promise.allSettled([call("a"), call("bad"), call("b")]);
+    expect(runs).toEqual([["a", "bad", "b"], ["a"], ["bad"], ["b"]]);
+    expect(answers).toEqual([
+      { status: "fulfilled", value: "A" },
+      { status: "rejected", reason: new Error("run of 1 refused") },
+      { status: "fulfilled", value: "B" },
+    ]);
   });
 });
 

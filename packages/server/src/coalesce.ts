@@ -1,11 +1,14 @@
-import { captureCallerContext, type InCallerContext } from "@shopmesh/telemetry";
+import { type CallerContext, captureCallerContext, runForCallers } from "@shopmesh/telemetry";
 
 interface Waiting<Input, Output> {
   readonly input: Input;
-  readonly inCallerContext: InCallerContext;
+  readonly caller: CallerContext;
   resolve(output: Output): void;
   reject(error: unknown): void;
 }
+
+/** A run that answers with one output per input, in their order. */
+type Run<Input, Output> = (inputs: readonly Input[]) => Promise<readonly Output[]>;
 
 /**
  * Runs `run` one call at a time for many callers: callers that come while a run is in
@@ -13,7 +16,7 @@ interface Waiting<Input, Output> {
  * their inputs and answers with one output per input, in their order. Under load this
  * turns a round trip per request into one per handful of requests; an idle caller is
  * served at once. A run that throws fails all its callers. Each run executes in the
- * trace context of the first caller it serves.
+ * trace context of one of its callers (see runForCallers).
  *
  * ```ts
  * const lookup = coalesce(async (skuLists: readonly string[][]) => {
@@ -23,9 +26,7 @@ interface Waiting<Input, Output> {
  * const products = await lookup(["SKU-1", "SKU-2"]);
  * ```
  */
-export function coalesce<Input, Output>(
-  run: (inputs: readonly Input[]) => Promise<readonly Output[]>,
-): (input: Input) => Promise<Output> {
+export function coalesce<Input, Output>(run: Run<Input, Output>): (input: Input) => Promise<Output> {
   let waiting: Waiting<Input, Output>[] = [];
   let running = false;
   const drain = async () => {
@@ -33,23 +34,63 @@ export function coalesce<Input, Output>(
     while (waiting.length > 0) {
       const batch = waiting;
       waiting = [];
-      const first = batch[0]?.inCallerContext ?? captureCallerContext();
-      try {
-        const outputs = await first(() => run(batch.map(({ input }) => input)));
-        if (outputs.length !== batch.length)
-          throw new Error(`coalesced run answered ${outputs.length} of ${batch.length}`);
-        for (const [index, caller] of batch.entries()) caller.resolve(outputs[index] as Output);
-      } catch (error) {
+      await serve(run, batch).catch((error: unknown) => {
         for (const caller of batch) caller.reject(error);
-      }
+      });
     }
     running = false;
   };
   return (input) =>
     new Promise((resolve, reject) => {
-      waiting.push({ input, inCallerContext: captureCallerContext(), resolve, reject });
+      waiting.push({ input, caller: captureCallerContext(), resolve, reject });
       if (!running) void drain();
     });
+}
+
+/**
+ * Runs `run` once per turn of the event loop for the callers of that turn: calls made
+ * together — the requests that one answer released, say — share one run, and runs of
+ * different turns do not wait for each other (unlike {@link coalesce}, nothing is
+ * held back while a run is in flight). A run that throws is repeated one input at a
+ * time, so that an input the run cannot take fails only its own caller: `run` must be
+ * all or nothing, such as one statement. Each run executes in the trace context of one
+ * of its callers (see runForCallers).
+ *
+ * ```ts
+ * const insert = batchPerTick((orders: readonly NewOrder[]) => insertOrders(pool, orders));
+ * const created = await insert(order);
+ * ```
+ */
+export function batchPerTick<Input, Output>(run: Run<Input, Output>): (input: Input) => Promise<Output> {
+  let gathering: Waiting<Input, Output>[] | undefined;
+  const serveAlone = (caller: Waiting<Input, Output>) => serve(run, [caller]).catch(caller.reject);
+  const flush = (batch: Waiting<Input, Output>[]) =>
+    serve(run, batch).catch((error: unknown) => {
+      if (batch.length === 1) batch[0]?.reject(error);
+      else for (const caller of batch) void serveAlone(caller);
+    });
+  return (input) =>
+    new Promise((resolve, reject) => {
+      if (gathering === undefined) {
+        const batch: Waiting<Input, Output>[] = [];
+        gathering = batch;
+        setImmediate(() => {
+          gathering = undefined;
+          void flush(batch);
+        });
+      }
+      gathering.push({ input, caller: captureCallerContext(), resolve, reject });
+    });
+}
+
+/** Runs a batch for its callers and hands each its output; throws what the run threw. */
+async function serve<Input, Output>(run: Run<Input, Output>, batch: readonly Waiting<Input, Output>[]) {
+  const outputs = await runForCallers(
+    batch.map(({ caller }) => caller),
+    () => run(batch.map(({ input }) => input)),
+  );
+  if (outputs.length !== batch.length) throw new Error(`batched run answered ${outputs.length} of ${batch.length}`);
+  for (const [index, caller] of batch.entries()) caller.resolve(outputs[index] as Output);
 }
 
 /**

@@ -1,4 +1,4 @@
-export { coalesce, inWaves } from "./coalesce.js";
+export { batchPerTick, coalesce, inWaves } from "./coalesce.js";
 export { createConnectHandler } from "./connect-adapter.js";
 export { createErrorInterceptor, normalizeError } from "./errors.js";
 export { addGrpcService } from "./grpc-adapter.js";

@@ -1,15 +1,35 @@
-import { context } from "@opentelemetry/api";
+import { type Context, context, TraceFlags, trace } from "@opentelemetry/api";
 
-/** Runs work in the trace context that was active when it was captured. */
-export type InCallerContext = <T>(work: () => T) => T;
+/** The trace context a call was made in, kept for work done later on its behalf. */
+export type CallerContext = Context;
+
+/** Captures the active trace context, for work done later on the caller's behalf. */
+export function captureCallerContext(): CallerContext {
+  return context.active();
+}
 
 /**
- * Captures the active trace context, for work done later on the caller's behalf: code
- * that gathers several callers' requests into one query runs it in its first caller's
- * context, so the query's span belongs to that call's trace and not to whichever call
- * happened to start the loop.
+ * Runs work done for several callers at once (one query for many requests) in the
+ * context of the first caller whose trace is sampled, else of the first — so the
+ * work's spans (its SQL) belong to a call's trace, one that is recorded when any is,
+ * and not to whichever call happened to start the loop. The chosen caller's span and
+ * every other recorded caller's span are linked both ways, so each of those traces
+ * points at the one that shows the shared work.
  */
-export function captureCallerContext(): InCallerContext {
-  const caller = context.active();
-  return (work) => context.with(caller, work);
+export function runForCallers<T>(callers: readonly CallerContext[], work: () => T): T {
+  const chosen = callers.find(isSampled) ?? callers[0] ?? context.active();
+  const span = trace.getSpan(chosen);
+  if (span?.isRecording()) {
+    for (const caller of callers) {
+      const other = trace.getSpan(caller);
+      if (other === undefined || other === span || !other.isRecording()) continue;
+      other.addLink({ context: span.spanContext() });
+      span.addLink({ context: other.spanContext() });
+    }
+  }
+  return context.with(chosen, work);
+}
+
+function isSampled(caller: Context): boolean {
+  return ((trace.getSpanContext(caller)?.traceFlags ?? TraceFlags.NONE) & TraceFlags.SAMPLED) !== 0;
 }

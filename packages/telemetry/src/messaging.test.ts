@@ -1,9 +1,9 @@
-import { context, propagation, ROOT_CONTEXT, trace } from "@opentelemetry/api";
+import { context, propagation, ROOT_CONTEXT, TraceFlags, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { captureCallerContext } from "./caller-context.js";
+import { captureCallerContext, runForCallers } from "./caller-context.js";
 import { startProcess, startPublish, startSharedWork, traceContextHeaders } from "./messaging.js";
 
 const exporter = new InMemorySpanExporter();
@@ -72,14 +72,14 @@ describe("trace context across the outbox and JetStream", () => {
   });
 });
 
-describe("work done later for a caller", () => {
+describe("work done later for callers", () => {
   it("runs in the trace context captured from the caller, not in the one active when it runs", async () => {
     const tracer = trace.getTracer("test");
     const caller = tracer.startSpan("caller");
     const other = tracer.startSpan("other");
-    const inCaller = context.with(trace.setSpan(ROOT_CONTEXT, caller), () => captureCallerContext());
+    const captured = context.with(trace.setSpan(ROOT_CONTEXT, caller), () => captureCallerContext());
     const seen = await context.with(trace.setSpan(ROOT_CONTEXT, other), () =>
-      inCaller(async () => {
+      runForCallers([captured], async () => {
         await Promise.resolve();
         return trace.getActiveSpan();
       }),
@@ -87,5 +87,30 @@ describe("work done later for a caller", () => {
     expect(seen?.spanContext().spanId).toBe(caller.spanContext().spanId);
     caller.end();
     other.end();
+  });
+
+  it("shared by several callers, runs in the first sampled caller's context, linked both ways to the other recorded ones", () => {
+    const tracer = trace.getTracer("test");
+    const unsampled = trace.wrapSpanContext({
+      traceId: "0af7651916cd43dd8448eb211c80319c",
+      spanId: "b7ad6b7169203331",
+      traceFlags: TraceFlags.NONE,
+    });
+    const [first, second] = [tracer.startSpan("first sampled"), tracer.startSpan("second sampled")];
+    const callers = [unsampled, first, second].map((span) =>
+      context.with(trace.setSpan(ROOT_CONTEXT, span), () => captureCallerContext()),
+    );
+    const ranUnder = runForCallers(callers, () => trace.getActiveSpan()?.spanContext().spanId);
+    first.end();
+    second.end();
+
+    expect(ranUnder).toBe(first.spanContext().spanId);
+    const linksOf = (span: typeof first) =>
+      exporter
+        .getFinishedSpans()
+        .find((finished) => finished.spanContext().spanId === span.spanContext().spanId)
+        ?.links.map((link) => link.context.spanId);
+    expect(linksOf(first)).toEqual([second.spanContext().spanId]);
+    expect(linksOf(second)).toEqual([first.spanContext().spanId]);
   });
 });

@@ -1,4 +1,5 @@
-import { type OutboxRow, outboxInsertManySql, outboxInsertSql, outboxManyParams, outboxParams } from "@shopmesh/events";
+import { type OutboxRow, outboxInsertManyGuardedSql, outboxInsertManySql, outboxManyParams } from "@shopmesh/events";
+import { batchPerTick } from "@shopmesh/server";
 import type pg from "pg";
 import type { Order, OrderLine, OrderStatus, Transition } from "./order.js";
 
@@ -69,47 +70,80 @@ function rowToOrder(row: OrderRow): StoredOrder {
   };
 }
 
+/** A new order and the event announcing it. */
+export interface OrderInsert {
+  readonly order: NewOrder;
+  readonly placed: OutboxRow;
+}
+
 /**
- * Inserts an order, its lines, its first history entry and the event announcing it
- * (an outbox row) in one statement — atomic without BEGIN/COMMIT round trips. No
- * watcher can be waiting for an order that did not exist, so nothing is notified.
- * Answers undefined when the customer already has an order with this idempotency key
- * (nothing is written).
+ * Inserts orders, their lines, their first history entries and the events announcing
+ * them (outbox rows) in one statement — atomic without BEGIN/COMMIT round trips, and
+ * one round trip and one commit for all the orders placed together. No watcher can
+ * be waiting for an order that did not exist, so nothing is notified. Answers, per
+ * order, when it was created — or undefined when the customer already has an order
+ * with its idempotency key (for that order nothing is written; of two in the same
+ * call with one key, the first is inserted).
  */
-export async function insertOrder(db: pg.Pool | pg.ClientBase, order: NewOrder, event: OutboxRow) {
-  const { rows } = await db.query<{ created_at: Date }>({
+export async function insertOrders(db: pg.Pool | pg.ClientBase, inserts: readonly OrderInsert[]) {
+  const orders = inserts.map(({ order }) => order);
+  const lines = orders.flatMap((order) =>
+    order.lines.map((line, index) => ({ orderId: order.orderId, no: index + 1, line })),
+  );
+  const { rows } = await db.query<{ order_id: string; created_at: Date }>({
     name: "order.insert",
     text: `WITH created AS (
        INSERT INTO orders (order_id, customer_id, status, total_minor, currency, idempotency_key, request_hash)
-       VALUES ($1, $2, 'pending', $3, $4, $5, $6)
+       SELECT o.order_id, o.customer_id, 'pending', o.total_minor, o.currency, o.idempotency_key, o.request_hash
+         FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])
+              WITH ORDINALITY AS o(order_id, customer_id, total_minor, currency, idempotency_key, request_hash, n)
+        ORDER BY o.n
        ON CONFLICT (customer_id, idempotency_key) DO NOTHING
        RETURNING order_id, created_at
      ), lines AS (
        INSERT INTO order_lines (order_id, line_no, sku, name, quantity, unit_price_minor)
-       SELECT created.order_id, line.no, line.sku, line.name, line.quantity, line.price
-         FROM created, unnest($7::text[], $8::text[], $9::int[], $10::bigint[]) WITH ORDINALITY
-              AS line(sku, name, quantity, price, no)
+       SELECT line.order_id, line.no, line.sku, line.name, line.quantity, line.price
+         FROM unnest($7::uuid[], $8::int[], $9::text[], $10::text[], $11::int[], $12::bigint[])
+              AS line(order_id, no, sku, name, quantity, price)
+         JOIN created USING (order_id)
      ), history AS (
        INSERT INTO order_history (order_id, seq, status, at) SELECT order_id, 1, 'pending', created_at FROM created
      ), announced AS (
-       ${outboxInsertSql(11, "created")}
+       ${outboxInsertManyGuardedSql(13, { keys: "$18::uuid[]", cte: "created", column: "order_id" })}
      )
-     SELECT created_at FROM created`,
+     SELECT order_id, created_at FROM created`,
     values: [
-      order.orderId,
-      order.customerId,
-      order.totalMinor.toString(),
-      order.currency,
-      order.idempotencyKey,
-      order.requestHash,
-      order.lines.map((line) => line.sku),
-      order.lines.map((line) => line.name),
-      order.lines.map((line) => line.quantity),
-      order.lines.map((line) => line.unitPriceMinor.toString()),
-      ...outboxParams(event),
+      orders.map((order) => order.orderId),
+      orders.map((order) => order.customerId),
+      orders.map((order) => order.totalMinor.toString()),
+      orders.map((order) => order.currency),
+      orders.map((order) => order.idempotencyKey),
+      orders.map((order) => order.requestHash),
+      lines.map(({ orderId }) => orderId),
+      lines.map(({ no }) => no),
+      lines.map(({ line }) => line.sku),
+      lines.map(({ line }) => line.name),
+      lines.map(({ line }) => line.quantity),
+      lines.map(({ line }) => line.unitPriceMinor.toString()),
+      ...outboxManyParams(inserts.map(({ placed }) => placed)),
+      orders.map((order) => order.orderId),
     ],
   });
-  return rows[0] && { createdAt: rows[0].created_at };
+  const created = new Map(rows.map((row) => [row.order_id, { createdAt: row.created_at }]));
+  return orders.map((order) => created.get(order.orderId));
+}
+
+/** Inserts an order; see {@link createOrderInserter}. */
+export type OrderInserter = (insert: OrderInsert) => Promise<{ createdAt: Date } | undefined>;
+
+/**
+ * Inserts each order together with the others placed in the same turn of the event
+ * loop — under load, the PlaceOrders one catalog answer released — with one
+ * statement (see insertOrders), instead of a statement, a connection and a commit
+ * each.
+ */
+export function createOrderInserter(pool: pg.Pool): OrderInserter {
+  return batchPerTick((inserts: readonly OrderInsert[]) => insertOrders(pool, inserts));
 }
 
 /** The customer's order with this idempotency key, if any. */

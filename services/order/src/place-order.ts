@@ -8,7 +8,7 @@ import { OrderError } from "./errors.js";
 import { type Order, type OrderLine, totalOf } from "./order.js";
 import { toMoney, toPricedLine } from "./order-message.js";
 import { orderMetrics } from "./order-metrics.js";
-import { findByIdempotencyKey, insertOrder, type StoredOrder } from "./order-store.js";
+import { findByIdempotencyKey, type OrderInserter, type StoredOrder } from "./order-store.js";
 
 /** What a customer asks to order. */
 export interface PlaceOrderCommand {
@@ -21,6 +21,8 @@ export interface PlaceOrderCommand {
 /** What placing an order needs. */
 export interface PlaceOrderDeps {
   readonly pool: pg.Pool;
+  /** Writes the order and its OrderPlaced event (see createOrderInserter). */
+  readonly insertOrder: OrderInserter;
   readonly outbox: Outbox;
   readonly catalog: CatalogPort;
   /** Longest wait for the catalog (the caller's remaining deadline caps it). */
@@ -59,7 +61,7 @@ export async function placeOrder(deps: PlaceOrderDeps, command: PlaceOrderComman
     total: toMoney(order.totalMinor, currency),
     paymentToken: command.paymentToken,
   });
-  const created = await insertOrder(deps.pool, order, placed);
+  const created = await deps.insertOrder({ order, placed });
   if (!created) {
     const earlier = await findByIdempotencyKey(deps.pool, command.customerId, command.idempotencyKey);
     if (!earlier) throw new Error("idempotency key conflict without an order");

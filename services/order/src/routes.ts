@@ -8,6 +8,7 @@ import { cancelOrder } from "./cancel-order.js";
 import type { CatalogPort } from "./catalog-client.js";
 import { toRpcError } from "./errors.js";
 import { toOrderMessage } from "./order-message.js";
+import { createOrderInserter } from "./order-store.js";
 import type { OrderWatcher } from "./order-watch.js";
 import { placeOrder } from "./place-order.js";
 import { getOrder, listOrders, watchOrder } from "./read-orders.js";
@@ -24,10 +25,11 @@ export interface OrderRoutesDeps {
 
 /** The OrderService RPCs: wiring between the contract and the use cases. */
 export function createOrderRoutes(deps: OrderRoutesDeps): ServiceImpl<typeof OrderService> {
+  const placing = { ...deps, insertOrder: createOrderInserter(deps.pool) };
   return {
     placeOrder: rpc(async (request, context) => {
       const order = await placeOrder(
-        deps,
+        placing,
         {
           customerId: customerIdOf(context),
           idempotencyKey: request.idempotencyKey,

@@ -1,0 +1,115 @@
+import { randomUUID } from "node:crypto";
+import { createEventCatalog, createOutbox } from "@shopmesh/events";
+import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import { migrate } from "@shopmesh/pg";
+import { migrationDirs } from "@shopmesh/runtime";
+import { useTestDatabase } from "@shopmesh/testing";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { OrderLine } from "./order.js";
+import { createOrderInserter, insertOrders, type NewOrder, type OrderInsert } from "./order-store.js";
+
+const db = useTestDatabase("order store");
+let pool: pg.Pool;
+
+beforeAll(async () => {
+  await migrate({
+    databaseUrl: db.url,
+    dir: migrationDirs({ migrations: new URL("../migrations/", import.meta.url) }),
+  });
+  pool = new pg.Pool({ connectionString: db.url });
+});
+
+afterAll(async () => {
+  await pool.end();
+});
+
+const outbox = createOutbox(createEventCatalog([OrderPlacedSchema]));
+
+/** A new order for a customer, with its OrderPlaced outbox row. */
+function newOrder(customerId: string, idempotencyKey: string, lines: OrderLine[]): OrderInsert {
+  const order: NewOrder = {
+    orderId: randomUUID(),
+    customerId,
+    lines,
+    totalMinor: lines.reduce((sum, line) => sum + line.unitPriceMinor * BigInt(line.quantity), 0n),
+    currency: "EUR",
+    idempotencyKey,
+    requestHash: `hash of ${idempotencyKey}`,
+  };
+  return { order, placed: outbox.prepare(OrderPlacedSchema, { orderId: order.orderId, customerId }) };
+}
+
+const line = (sku: string, quantity: number): OrderLine => ({
+  sku,
+  name: `Product ${sku}`,
+  quantity,
+  unitPriceMinor: 250n,
+});
+
+async function stored(orderId: string) {
+  const [orders, lines, history, events] = await Promise.all([
+    pool.query("SELECT created_at FROM orders WHERE order_id = $1", [orderId]),
+    pool.query("SELECT line_no, sku, quantity FROM order_lines WHERE order_id = $1 ORDER BY line_no", [orderId]),
+    pool.query("SELECT seq, status FROM order_history WHERE order_id = $1", [orderId]),
+    pool.query("SELECT event_type FROM outbox WHERE headers->>'Shopmesh-Key' = $1", [orderId]),
+  ]);
+  return {
+    createdAt: orders.rows[0]?.created_at as Date | undefined,
+    lines: lines.rows,
+    history: history.rows,
+    events: events.rows.map((row) => row.event_type),
+  };
+}
+
+describe("insertOrders", () => {
+  it("writes each order with its own lines, history and event; a repeated key writes nothing for the later order", async () => {
+    const first = newOrder("alice", "key-1", [line("SKU-1", 2), line("SKU-2", 1)]);
+    const sameKey = newOrder("alice", "key-1", [line("SKU-3", 1)]);
+    const otherCustomer = newOrder("bob", "key-1", [line("SKU-3", 4)]);
+    const answers = await insertOrders(pool, [first, sameKey, otherCustomer]);
+
+    expect(answers.map((answer) => answer !== undefined)).toEqual([true, false, true]);
+    expect(await stored(first.order.orderId)).toEqual({
+      createdAt: answers[0]?.createdAt,
+      lines: [
+        { line_no: 1, sku: "SKU-1", quantity: 2 },
+        { line_no: 2, sku: "SKU-2", quantity: 1 },
+      ],
+      history: [{ seq: 1, status: "pending" }],
+      events: ["shopmesh.order.v1.OrderPlaced"],
+    });
+    expect(await stored(sameKey.order.orderId)).toEqual({ createdAt: undefined, lines: [], history: [], events: [] });
+    expect((await stored(otherCustomer.order.orderId)).lines).toEqual([{ line_no: 1, sku: "SKU-3", quantity: 4 }]);
+  });
+});
+
+describe("createOrderInserter", () => {
+  it("inserts the orders placed in one turn of the event loop with one statement, and later ones with another", async () => {
+    const insert = createOrderInserter(pool);
+    const together = await Promise.all([
+      insert(newOrder("carol", randomUUID(), [line("SKU-1", 1)])),
+      insert(newOrder("dave", randomUUID(), [line("SKU-2", 1)])),
+      insert(newOrder("erin", randomUUID(), [line("SKU-3", 1)])),
+    ]);
+    const later = await insert(newOrder("carol", randomUUID(), [line("SKU-1", 1)]));
+
+    // now() is the statement's transaction start: one statement, one creation time.
+    const times = together.map((answer) => answer?.createdAt?.getTime());
+    expect(new Set(times).size).toBe(1);
+    expect(times[0]).toBeDefined();
+    expect(later?.createdAt.getTime()).not.toBe(times[0]);
+  });
+
+  it("fails only the order a shared statement cannot take; the others of its turn are inserted", async () => {
+    const insert = createOrderInserter(pool);
+    const good = newOrder("frank", randomUUID(), [line("SKU-1", 1)]);
+    const bad = newOrder("grace", randomUUID(), [line("SKU-2", 0)]);
+    const [goodAnswer, badAnswer] = await Promise.allSettled([insert(good), insert(bad)]);
+
+    expect(goodAnswer.status).toBe("fulfilled");
+    expect(badAnswer).toMatchObject({ status: "rejected", reason: { code: "23514" } });
+    expect((await stored(good.order.orderId)).events).toEqual(["shopmesh.order.v1.OrderPlaced"]);
+    expect(await stored(bad.order.orderId)).toEqual({ createdAt: undefined, lines: [], history: [], events: [] });
+  });
+});

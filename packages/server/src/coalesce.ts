@@ -57,8 +57,8 @@ export function coalesce<Input, Output>(run: Run<Input, Output>): (input: Input)
  * of its callers (see runForCallers).
  *
  * ```ts
- * const insert = batchPerTick((orders: readonly NewOrder[]) => insertOrders(pool, orders));
- * const created = await insert(order);
+ * const insert = batchPerTick((inserts: readonly OrderInsert[]) => insertOrders(pool, inserts));
+ * const created = await insert({ order, placed });
  * ```
  */
 export function batchPerTick<Input, Output>(run: Run<Input, Output>): (input: Input) => Promise<Output> {

@@ -34,9 +34,11 @@ export function coalesce<Input, Output>(run: Run<Input, Output>): (input: Input)
     while (waiting.length > 0) {
       const batch = waiting;
       waiting = [];
-      await serve(run, batch).catch((error: unknown) => {
+      try {
+        settle(batch, await runFor(run, batch));
+      } catch (error) {
         for (const caller of batch) caller.reject(error);
-      });
+      }
     }
     running = false;
   };
@@ -63,12 +65,14 @@ export function coalesce<Input, Output>(run: Run<Input, Output>): (input: Input)
  */
 export function batchPerTick<Input, Output>(run: Run<Input, Output>): (input: Input) => Promise<Output> {
   let gathering: Waiting<Input, Output>[] | undefined;
-  const serveAlone = (caller: Waiting<Input, Output>) => serve(run, [caller]).catch(caller.reject);
-  const flush = (batch: Waiting<Input, Output>[]) =>
-    serve(run, batch).catch((error: unknown) => {
+  const flush = async (batch: Waiting<Input, Output>[]) => {
+    try {
+      settle(batch, await runFor(run, batch));
+    } catch (error) {
       if (batch.length === 1) batch[0]?.reject(error);
-      else for (const caller of batch) void serveAlone(caller);
-    });
+      else for (const caller of batch) void flush([caller]);
+    }
+  };
   return (input) =>
     new Promise((resolve, reject) => {
       if (gathering === undefined) {
@@ -83,13 +87,21 @@ export function batchPerTick<Input, Output>(run: Run<Input, Output>): (input: In
     });
 }
 
-/** Runs a batch for its callers and hands each its output; throws what the run threw. */
-async function serve<Input, Output>(run: Run<Input, Output>, batch: readonly Waiting<Input, Output>[]) {
+/** Runs a batch in the trace context of its callers; throws what the run threw. */
+async function runFor<Input, Output>(run: Run<Input, Output>, batch: readonly Waiting<Input, Output>[]) {
   const outputs = await runForCallers(
     batch.map(({ caller }) => caller),
     () => run(batch.map(({ input }) => input)),
   );
   if (outputs.length !== batch.length) throw new Error(`batched run answered ${outputs.length} of ${batch.length}`);
+  return outputs;
+}
+
+/**
+ * Hands each caller its output. Called right where the run's answer is awaited, so a
+ * coalesced loop is idle again before any caller's code goes on.
+ */
+function settle<Input, Output>(batch: readonly Waiting<Input, Output>[], outputs: readonly Output[]) {
   for (const [index, caller] of batch.entries()) caller.resolve(outputs[index] as Output);
 }
 

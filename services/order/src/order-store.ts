@@ -109,7 +109,7 @@ export async function insertOrders(db: pg.Pool | pg.ClientBase, inserts: readonl
      ), history AS (
        INSERT INTO order_history (order_id, seq, status, at) SELECT order_id, 1, 'pending', created_at FROM created
      ), announced AS (
-       ${outboxInsertManyGuardedSql(13, { keys: "$18::uuid[]", cte: "created", column: "order_id" })}
+       ${outboxInsertManyGuardedSql(13, { keys: "$1::uuid[]", cte: "created", column: "order_id" })}
      )
      SELECT order_id, created_at FROM created`,
     values: [
@@ -126,7 +126,6 @@ export async function insertOrders(db: pg.Pool | pg.ClientBase, inserts: readonl
       lines.map(({ line }) => line.quantity),
       lines.map(({ line }) => line.unitPriceMinor.toString()),
       ...outboxManyParams(inserts.map(({ placed }) => placed)),
-      orders.map((order) => order.orderId),
     ],
   });
   const created = new Map(rows.map((row) => [row.order_id, { createdAt: row.created_at }]));

@@ -11,7 +11,8 @@ import { type ServiceName, startTracedMesh, type TracedMesh } from "../src/trace
 // jobs and alert rules, scraping the services as processes, and every query of the
 // shipped Grafana dashboards evaluated on what it scraped.
 const services: ServiceName[] = ["order", "inventory", "payment"];
-const inStock = products(1, 100n);
+const priceMinor = 1_250;
+const inStock = products(1, 100n, BigInt(priceMinor));
 const soldOut = products(1, 0n);
 const dashboards = join(new URL("../../", import.meta.url).pathname, "deploy/observability/grafana/dashboards");
 let mesh: TracedMesh;
@@ -135,6 +136,8 @@ describe("deploy/observability on a running mesh", () => {
     // Counts that start at zero when a service starts, so increase() sees the first order.
     expect(await total("Confirmed in range")).toBe(1);
     expect(await total("Rejected or cancelled in range")).toBe(2);
+    // Revenue's series appears with its currency, at the first confirmed order: still counted.
+    expect(Math.round((await total("Revenue in range")) / priceMinor)).toBe(1);
   });
 
   it("evaluates every alert rule without error, and none is pending or firing on a healthy mesh", async () => {

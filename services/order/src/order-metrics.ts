@@ -5,10 +5,25 @@ const meter = createMeter();
 const orders = meter.createCounter("shopmesh.orders", {
   description: "Orders by the status they reached: placed, confirmed, rejected, cancelled",
 });
-const revenue = meter.createCounter("shopmesh.orders.revenue", {
-  description: "Total of confirmed orders, in minor units of their currency",
-  unit: "{minor_unit}",
-});
+/**
+ * Revenue confirmed by this process, per currency. Which currencies occur only orders
+ * reveal, so a series cannot be started at 0 in advance like the status counts: a
+ * currency's first collection reports 0 instead of its total, and the next one the
+ * total — so increase() and rate() count the first order of each currency too. (With
+ * several metric readers, the first to collect a currency is the one that sees its 0.)
+ */
+const revenueByCurrency = new Map<string, { totalMinor: number; collected: boolean }>();
+meter
+  .createObservableCounter("shopmesh.orders.revenue", {
+    description: "Total of confirmed orders, in minor units of their currency",
+    unit: "{minor_unit}",
+  })
+  .addCallback((result) => {
+    for (const [currency, revenue] of revenueByCurrency) {
+      result.observe(revenue.collected ? revenue.totalMinor : 0, { currency });
+      revenue.collected = true;
+    }
+  });
 const settleTime = meter.createHistogram("shopmesh.orders.settle.duration", {
   description: "Time from an order being placed to its final status (confirmed, rejected or cancelled)",
   unit: "ms",
@@ -20,8 +35,8 @@ export const orderMetrics = {
   /**
    * Starts every status's count at zero: a series that first appears at 1 is invisible
    * to PromQL's increase() and rate(), so a fresh process's first order of each status
-   * would be missing from the dashboards. (Revenue is by currency, which only orders
-   * reveal: a process's first revenue in a currency is counted from its second order.)
+   * would be missing from the dashboards. (Revenue starts each currency at zero as it
+   * first occurs: see `revenueByCurrency`.)
    */
   declare(): void {
     const statuses: CountedStatus[] = ["placed", "confirmed", "rejected", "cancelled"];
@@ -41,10 +56,16 @@ export const orderMetrics = {
       if (!step || !status) continue;
       orders.add(1, { "order.status": status });
       settleTime.record(now - step.order.createdAt.getTime(), { "order.status": status });
-      if (status === "confirmed") revenue.add(Number(step.order.totalMinor), { currency: step.order.currency });
+      if (status === "confirmed") addRevenue(step.order.currency, Number(step.order.totalMinor));
     }
   },
 };
+
+function addRevenue(currency: string, amountMinor: number): void {
+  const revenue = revenueByCurrency.get(currency);
+  if (revenue) revenue.totalMinor += amountMinor;
+  else revenueByCurrency.set(currency, { totalMinor: amountMinor, collected: false });
+}
 
 type CountedStatus = "placed" | NonNullable<AdvancedOrder["next"]["announce"]>;
 

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
@@ -146,10 +147,14 @@ describe("waitFor", () => {
   });
 });
 
-test("freePort finds a port nothing listens on", async () => {
-  const port = await freePort();
-  expect(port).toBeGreaterThan(0);
-  expect(await isListening(port)).toBe(false);
+test("freePort finds a port nothing listens on, outside the range outgoing connections draw from", async () => {
+  const [ephemeralStart] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/);
+  const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
+  for (const port of ports) {
+    expect(port).toBeGreaterThan(1_024);
+    expect(port).toBeLessThan(Number(ephemeralStart));
+    expect(await isListening(port)).toBe(false);
+  }
 });
 
 describe("global setup", () => {

@@ -84,6 +84,7 @@ export async function launchMesh(options: LaunchOptions): Promise<LaunchedMesh> 
   ] as const;
   let stopping = false;
   const services: LaunchedService[] = [];
+  const starting: StartingService[] = [];
   for (const { name, offset, env } of layout) {
     const database = `${options.databasePrefix}_${name}`;
     await ensureDatabase(options.postgresUrl, database);
@@ -120,22 +121,28 @@ export async function launchMesh(options: LaunchOptions): Promise<LaunchedMesh> 
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    const recentOutput: string[] = [];
     for (const stream of [child.stdout, child.stderr]) {
       stream?.on("data", (chunk: Buffer) => {
-        for (const line of chunk.toString().trimEnd().split("\n")) options.onLine(name, line);
+        for (const line of chunk.toString().trimEnd().split("\n")) {
+          recentOutput.push(line);
+          if (recentOutput.length > recentLines) recentOutput.shift();
+          options.onLine(name, line);
+        }
       });
     }
     child.once("exit", (code, signal) => {
       if (!stopping) options.onExit(name, code, signal);
     });
     services.push({ name, grpcPort, httpPort, metricsPort, process: child });
+    starting.push({ name, grpcPort, process: child, recentOutput });
   }
   const stop = async () => {
     stopping = true;
     await Promise.all(services.map(({ process: child }) => terminate(child)));
   };
   try {
-    for (const service of services) await untilServing(service);
+    for (const service of starting) await untilServing(service);
   } catch (error) {
     await stop();
     throw error;
@@ -155,13 +162,39 @@ function terminate(child: ChildProcess): Promise<void> {
   });
 }
 
-async function untilServing({ name, grpcPort }: LaunchedService) {
+/** Lines of a service's output kept to explain why it did not start. */
+const recentLines = 40;
+
+interface StartingService {
+  readonly name: ServiceName;
+  readonly grpcPort: number;
+  readonly process: ChildProcess;
+  /** Its last lines of output, for the error when it does not start. */
+  readonly recentOutput: readonly string[];
+}
+
+/**
+ * Waits until a service reports SERVING. A service that exits first fails at once,
+ * and one that exits or times out fails with its last output: a test harness whose
+ * caller collects the lines (or drops them) still says why.
+ */
+async function untilServing({ name, grpcPort, process: child, recentOutput }: StartingService) {
   const health = createGrpcClient(Health, { target: `127.0.0.1:${grpcPort}`, defaultTimeoutMs: 500 });
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
+  const failure = (what: string) =>
+    `${name} ${what} before reporting SERVING on :${grpcPort}; its last output:\n${recentOutput.join("\n")}`;
   try {
-    await waitFor(
-      async () => (await health.check({ service: "" })).status === HealthCheckResponse_ServingStatus.SERVING,
+    const outcome = await waitFor(
+      async () => {
+        if (exited()) return "exited";
+        const { status } = await health.check({ service: "" });
+        return status === HealthCheckResponse_ServingStatus.SERVING && "serving";
+      },
       { timeoutMs: 90_000, intervalMs: 250, description: `${name} to report SERVING on :${grpcPort}` },
-    );
+    ).catch((error: unknown) => {
+      throw new Error(failure("did not start in 90 s"), { cause: error });
+    });
+    if (outcome === "exited") throw new Error(failure(`exited (${child.signalCode ?? `code ${child.exitCode}`})`));
   } finally {
     health.close();
   }

@@ -3,8 +3,10 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/gen/grpc/health/v1/health_pb.js";
 import { createGrpcClient } from "@shopmesh/server";
-import { freePort, useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
+import { freePort, testInfrastructure, useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
+import pg from "pg";
 import { describe, expect, it } from "vitest";
+import { launchMesh, type ServiceName } from "../../tools/mesh-processes.js";
 
 const database = useTestDatabase("process");
 const nats = useTestNats("process");
@@ -72,6 +74,46 @@ describe("a service as a real process", () => {
     expect(output).not.toMatch(/\bat .*\.ts:\d+/);
     for (const variable of ["DATABASE_URL", "GRPC_ADDRESS", "AUTH_DEV_KEY", "INVENTORY_TIMEOUT_MS"]) {
       expect(output).toContain(variable);
+    }
+  });
+
+  it("a mesh whose service cannot start fails at once, with that service's last output", async () => {
+    const services: ServiceName[] = ["order", "inventory", "payment"];
+    const databasePrefix = `t_launch_${randomBytes(5).toString("hex")}`;
+    const adminUrl = testInfrastructure().databaseUrl;
+    const ports = Object.fromEntries(
+      await Promise.all(
+        services.map(async (name) => [
+          name,
+          { grpc: await freePort(), http: await freePort(), metrics: await freePort() },
+        ]),
+      ),
+    ) as Record<ServiceName, { grpc: number; http: number; metrics: number }>;
+    try {
+      // A signing key too short to use: every service refuses its configuration and exits.
+      const launched = launchMesh({
+        postgresUrl: adminUrl,
+        natsUrl: nats.url,
+        authDevKey: "short",
+        databasePrefix,
+        ports,
+        env: { EVENT_NAMESPACE: nats.prefix },
+        onLine: () => {},
+        onExit: () => {},
+      });
+      await expect(launched).rejects.toThrow(
+        /^inventory exited \(code 1\) before reporting SERVING on :\d+; its last output:\n[\s\S]*AUTH_DEV_KEY/,
+      );
+    } finally {
+      const admin = new pg.Client({ connectionString: adminUrl });
+      await admin.connect();
+      try {
+        for (const name of services) {
+          await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(`${databasePrefix}_${name}`)} WITH (FORCE)`);
+        }
+      } finally {
+        await admin.end();
+      }
     }
   });
 });

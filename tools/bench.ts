@@ -21,11 +21,13 @@
  * `--hops` also follows every event of each checkout and prints the median of each hop
  * (handler wrote the event → it reached NATS → the next handler wrote its own).
  * The services run compiled (it builds them first); `--profile` writes a CPU profile
- * per service to .shopmesh/profiles.
+ * per service to .shopmesh/profiles. `--spans FILE` has them export OTLP/JSON and
+ * writes every export the sink receives to FILE, a line each, for
+ * `npm run span-report -- FILE` (the spans a checkout makes, where PlaceOrder's time goes).
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
@@ -55,6 +57,7 @@ const { values: args } = parseArgs({
     profile: { type: "boolean", default: false },
     rounds: { type: "string", default: "1" },
     hops: { type: "boolean", default: false },
+    spans: { type: "string" },
   },
 });
 const durationMs = Number(args.duration) * 1000;
@@ -164,8 +167,14 @@ const tracingVariants = [
   { name: "100% sampled", env: { OTEL_TRACES_SAMPLER: "always_on" } },
   { name: "10% sampled", env: { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" } },
 ] as const;
-/** The other modes trace as a production deployment would: 10% of checkouts. */
-const defaultVariant = tracingVariants[3];
+/**
+ * The other modes trace as a production deployment would, 10% of checkouts — or as
+ * OTEL_TRACES_SAMPLER (and its argument) in the bench's environment say, which the
+ * services inherit.
+ */
+const defaultVariant: { readonly name: string; readonly env: Record<string, string> } = process.env.OTEL_TRACES_SAMPLER
+  ? { name: `sampler ${process.env.OTEL_TRACES_SAMPLER}`, env: {} }
+  : tracingVariants[3];
 const tracingOff = tracingVariants[1];
 type TracingVariant = (typeof tracingVariants)[number];
 
@@ -284,16 +293,22 @@ function startBenchMesh(
  * would against Jaeger while the sink costs next to nothing.
  */
 async function startTraceSink() {
-  // The protocol the services use, as OTEL_EXPORTER_OTLP_PROTOCOL says (HTTP only: the sink speaks no gRPC).
-  const protocol = process.env.OTEL_EXPORTER_OTLP_PROTOCOL === "http/json" ? "http/json" : "http/protobuf";
+  // The protocol the services use, as OTEL_EXPORTER_OTLP_PROTOCOL says (HTTP only: the sink speaks no gRPC);
+  // JSON when the exports are kept, so that they can be read.
+  const keepIn = args.spans;
+  const protocol = keepIn || process.env.OTEL_EXPORTER_OTLP_PROTOCOL === "http/json" ? "http/json" : "http/protobuf";
+  if (keepIn) writeFileSync(keepIn, "");
   let bytes = 0;
   let requests = 0;
   const server = createServer((request, response) => {
+    const body: Buffer[] = [];
     request.on("data", (chunk: Buffer) => {
       bytes += chunk.length;
+      if (keepIn) body.push(chunk);
     });
     request.on("end", () => {
       requests++;
+      if (keepIn) appendFileSync(keepIn, `${Buffer.concat(body).toString().replaceAll("\n", " ")}\n`);
       response
         .writeHead(200, { "content-type": protocol === "http/json" ? "application/json" : "application/x-protobuf" })
         .end(protocol === "http/json" ? "{}" : undefined);

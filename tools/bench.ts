@@ -44,7 +44,7 @@ import { databaseUrl } from "@shopmesh/pg";
 import { createGrpcClient } from "@shopmesh/server";
 import { resolveInfrastructure } from "@shopmesh/testing/global-setup";
 import pg from "pg";
-import { type LaunchedMesh, launchMesh, productionNodeFlags } from "./mesh-processes.js";
+import { dropMeshDatabases, type LaunchedMesh, launchMesh, productionNodeFlags } from "./mesh-processes.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -206,7 +206,7 @@ async function main() {
     if (!running) return;
     await running.mesh?.stop();
     await removeStreams(nats);
-    await dropDatabases(infra.databaseUrl, running.databasePrefix);
+    await dropMeshDatabases(infra.databaseUrl, running.databasePrefix);
   };
   let cleaned: Promise<void> | undefined;
   const cleanUp = () => {
@@ -800,15 +800,6 @@ async function checkpoint(adminUrl: string) {
   } finally {
     await client.end();
   }
-}
-
-async function dropDatabases(adminUrl: string, prefix: string) {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  for (const service of ["order", "inventory", "payment"]) {
-    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(`${prefix}_${service}`)} WITH (FORCE)`);
-  }
-  await client.end();
 }
 
 /** The median; with an even number of values, the mean of the middle two (one of them would favour a side). */

@@ -8,7 +8,8 @@ import { fileURLToPath } from "node:url";
 import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/gen/grpc/health/v1/health_pb.js";
 import { databaseUrl, ensureDatabase } from "@shopmesh/pg";
 import { createGrpcClient } from "@shopmesh/server";
-import { waitFor } from "@shopmesh/testing";
+import { freePort, waitFor } from "@shopmesh/testing";
+import pg from "pg";
 
 export type ServiceName = "order" | "inventory" | "payment";
 
@@ -60,6 +61,32 @@ export interface LaunchOptions {
   readonly onLine: (service: ServiceName, line: string) => void;
   /** Called when a service exits on its own. */
   readonly onExit: (service: ServiceName, code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+/** Every service of the mesh. */
+export const meshServiceNames: readonly ServiceName[] = ["order", "inventory", "payment"];
+
+/** A free port for every listener of every service (see freePort): a mesh that shares the machine with others. */
+export async function freeMeshPorts(): Promise<Record<ServiceName, ServicePorts>> {
+  const ports = async (): Promise<ServicePorts> => ({
+    grpc: await freePort(),
+    http: await freePort(),
+    metrics: await freePort(),
+  });
+  return { order: await ports(), inventory: await ports(), payment: await ports() };
+}
+
+/** Drops the databases launchMesh created under `databasePrefix` (stop the mesh first). */
+export async function dropMeshDatabases(postgresUrl: string, databasePrefix: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: postgresUrl });
+  await admin.connect();
+  try {
+    for (const name of meshServiceNames) {
+      await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(`${databasePrefix}_${name}`)} WITH (FORCE)`);
+    }
+  } finally {
+    await admin.end();
+  }
 }
 
 /** The running mesh. */

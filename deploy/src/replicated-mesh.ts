@@ -3,10 +3,16 @@ import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { databaseUrl, ensureDatabase } from "@shopmesh/pg";
 import pg from "pg";
-import { type LaunchedMesh, launchMesh, type ServiceName } from "../../tools/mesh-processes.js";
+import {
+  dropMeshDatabases,
+  type LaunchedMesh,
+  launchMesh,
+  meshServiceNames,
+  type ServiceName,
+} from "../../tools/mesh-processes.js";
 
 export type { ServiceName };
-export const serviceNames: readonly ServiceName[] = ["order", "inventory", "payment"];
+export const serviceNames = meshServiceNames;
 
 /** Where one replica of each service listens. */
 export interface ReplicaPorts {
@@ -120,11 +126,10 @@ export async function startReplicatedMesh(options: ReplicatedMeshOptions): Promi
 
 /** Drops what startReplicatedMesh created in PostgreSQL: the databases and the roles. */
 export async function dropReplicatedMeshDatabases(postgresUrl: string, prefix: string, replicas: number) {
+  await dropMeshDatabases(postgresUrl, prefix);
   const admin = new pg.Client({ connectionString: postgresUrl });
   await admin.connect();
   try {
-    for (const name of serviceNames)
-      await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(`${prefix}_${name}`)} WITH (FORCE)`);
     for (let index = 1; index <= replicas; index++)
       await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(`${prefix}_r${index}`)}`);
   } finally {

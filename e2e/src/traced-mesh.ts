@@ -2,9 +2,14 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { signDevToken } from "@shopmesh/auth";
 import { seedCatalog } from "@shopmesh/inventory/seed";
 import { createPool, databaseUrl } from "@shopmesh/pg";
-import { createTestNats, freePort, testInfrastructure, waitFor } from "@shopmesh/testing";
-import pg from "pg";
-import { type LaunchedMesh, launchMesh, type ServiceName } from "../../tools/mesh-processes.js";
+import { createTestNats, testInfrastructure, waitFor } from "@shopmesh/testing";
+import {
+  dropMeshDatabases,
+  freeMeshPorts,
+  type LaunchedMesh,
+  launchMesh,
+  type ServiceName,
+} from "../../tools/mesh-processes.js";
 import type { NewProduct } from "./fixtures.js";
 import { type OtlpReceiver, startOtlpReceiver } from "./otlp-receiver.js";
 
@@ -42,8 +47,6 @@ export interface TracedMeshOptions {
   readonly onLine?: (service: ServiceName, line: string) => void;
 }
 
-const services: ServiceName[] = ["order", "inventory", "payment"];
-
 /**
  * Starts the services the way the images do (the telemetry register file imported
  * first), on fresh databases, a NATS namespace and free ports, every span exported
@@ -55,26 +58,11 @@ export async function startTracedMesh(label: string, options: TracedMeshOptions 
   const adminUrl = testInfrastructure().databaseUrl;
   const databasePrefix = `t_${label}_${randomBytes(5).toString("hex")}`;
   const key = randomBytes(32);
-  const ports = Object.fromEntries(
-    await Promise.all(
-      services.map(async (name) => [
-        name,
-        { grpc: await freePort(), http: await freePort(), metrics: await freePort() },
-      ]),
-    ),
-  ) as Record<ServiceName, { grpc: number; http: number; metrics: number }>;
+  const ports = await freeMeshPorts();
   let mesh: LaunchedMesh | undefined;
   const close = async () => {
     await mesh?.stop();
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    try {
-      for (const name of services) {
-        await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(`${databasePrefix}_${name}`)} WITH (FORCE)`);
-      }
-    } finally {
-      await admin.end();
-    }
+    await dropMeshDatabases(adminUrl, databasePrefix);
     await nats.cleanup();
     await receiver.close();
   };

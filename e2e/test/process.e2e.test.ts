@@ -4,9 +4,8 @@ import { fileURLToPath } from "node:url";
 import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/gen/grpc/health/v1/health_pb.js";
 import { createGrpcClient } from "@shopmesh/server";
 import { freePort, testInfrastructure, useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
-import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { launchMesh, type ServiceName } from "../../tools/mesh-processes.js";
+import { dropMeshDatabases, freeMeshPorts, launchMesh } from "../../tools/mesh-processes.js";
 
 const database = useTestDatabase("process");
 const nats = useTestNats("process");
@@ -78,17 +77,8 @@ describe("a service as a real process", () => {
   });
 
   it("a mesh whose service cannot start fails at once, with that service's last output", async () => {
-    const services: ServiceName[] = ["order", "inventory", "payment"];
     const databasePrefix = `t_launch_${randomBytes(5).toString("hex")}`;
     const adminUrl = testInfrastructure().databaseUrl;
-    const ports = Object.fromEntries(
-      await Promise.all(
-        services.map(async (name) => [
-          name,
-          { grpc: await freePort(), http: await freePort(), metrics: await freePort() },
-        ]),
-      ),
-    ) as Record<ServiceName, { grpc: number; http: number; metrics: number }>;
     try {
       // A signing key too short to use: every service refuses its configuration and exits.
       const launched = launchMesh({
@@ -96,7 +86,7 @@ describe("a service as a real process", () => {
         natsUrl: nats.url,
         authDevKey: "short",
         databasePrefix,
-        ports,
+        ports: await freeMeshPorts(),
         env: { EVENT_NAMESPACE: nats.prefix },
         onLine: () => {},
         onExit: () => {},
@@ -105,15 +95,7 @@ describe("a service as a real process", () => {
         /^inventory exited \(code 1\) before reporting SERVING on :\d+; its last output:\n[\s\S]*AUTH_DEV_KEY/,
       );
     } finally {
-      const admin = new pg.Client({ connectionString: adminUrl });
-      await admin.connect();
-      try {
-        for (const name of services) {
-          await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(`${databasePrefix}_${name}`)} WITH (FORCE)`);
-        }
-      } finally {
-        await admin.end();
-      }
+      await dropMeshDatabases(adminUrl, databasePrefix);
     }
   });
 });

@@ -1,5 +1,11 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { CatalogService } from "@shopmesh/gen/shopmesh/inventory/v1/catalog_service_pb.js";
+import { registerService, startServer } from "@shopmesh/server";
+import { freePort } from "@shopmesh/testing";
+import { pino } from "pino";
 import { describe, expect, test } from "vitest";
-import { inGroupsOfSkus } from "./catalog-client.js";
+import { createCatalogClient, inGroupsOfSkus } from "./catalog-client.js";
+import { OrderError } from "./errors.js";
 
 describe("catalog lookups sharing calls", () => {
   test("group consecutive lookups so that no call names more SKUs than the limit", () => {
@@ -18,5 +24,47 @@ describe("catalog lookups sharing calls", () => {
     const lookups = [["A"], ["B", "C", "D"], ["E"]].map((skus) => ({ skus }));
     expect(inGroupsOfSkus(lookups, 3).map((group) => group.length)).toEqual([1, 1, 1]);
     expect(inGroupsOfSkus([], 3)).toEqual([]);
+  });
+});
+
+describe("a call shared by several lookups", () => {
+  test("a caller whose deadline is near fails alone, not the others waiting with it", async () => {
+    const answerAfterMs = 150;
+    const port = await freePort();
+    const server = await startServer({
+      logger: pino({ level: "silent" }),
+      grpcAddress: `127.0.0.1:${port}`,
+      httpAddress: "127.0.0.1:0",
+      shutdownGraceMs: 200,
+      services: [
+        registerService(CatalogService, {
+          getProduct: () => ({}),
+          listProducts: () => ({ products: [] }),
+          // An inventory that takes its time: every call answers after answerAfterMs.
+          batchGetProducts: async ({ skus }) => {
+            await sleep(answerAfterMs);
+            return {
+              products: skus.map((sku) => ({ sku, name: sku, price: { amountMinor: 100n, currencyCode: "USD" } })),
+            };
+          },
+        }),
+      ],
+    });
+    server.markServing();
+    const catalog = createCatalogClient(`127.0.0.1:${port}`, 0);
+    try {
+      const [first, patient, hurried] = await Promise.allSettled([
+        catalog.lookup(["SKU-A"], 5_000),
+        // These two wait for the first call and then share the next one.
+        catalog.lookup(["SKU-B"], 5_000),
+        catalog.lookup(["SKU-C"], answerAfterMs / 2),
+      ]);
+      expect(first.status).toBe("fulfilled");
+      expect(hurried.status === "rejected" && hurried.reason).toBeInstanceOf(OrderError);
+      expect(patient.status === "fulfilled" && patient.value.get("SKU-B")?.priceMinor).toBe(100n);
+    } finally {
+      catalog.close();
+      await server.close();
+    }
   });
 });

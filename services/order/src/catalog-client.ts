@@ -53,8 +53,9 @@ export function inGroupsOfSkus<L extends Pick<Lookup, "skus">>(lookups: readonly
 }
 
 /**
- * The catalog over gRPC (inventory's CatalogService), every call with a deadline (the
- * earliest of the lookups it answers).
+ * The catalog over gRPC (inventory's CatalogService). A call shared by several
+ * lookups has the deadline of the most patient of them, and each lookup gives up at
+ * its own deadline: a caller in a hurry fails alone, never the others in its call.
  * Prices seen in the last `staleTtlMs` are kept: when inventory is unavailable, an
  * order whose SKUs were all priced recently is still accepted at those prices
  * (stale-if-error), and its reservation — the authority on stock — happens when
@@ -80,7 +81,7 @@ export function createCatalogClient(target: string, staleTtlMs: number): Catalog
   };
   const fetchGroup = async (lookups: readonly Lookup[]) => {
     const skus = [...new Set(lookups.flatMap((lookup) => lookup.skus))];
-    const timeoutMs = Math.max(1, Math.min(...lookups.map((lookup) => lookup.deadline)) - Date.now());
+    const timeoutMs = Math.max(1, Math.max(...lookups.map((lookup) => lookup.deadline)) - Date.now());
     const { products } = await client.batchGetProducts({ skus }, { timeoutMs });
     const entries = new Map<string, CatalogEntry>();
     for (const product of products) {
@@ -93,18 +94,24 @@ export function createCatalogClient(target: string, staleTtlMs: number): Catalog
       entries.set(product.sku, entry);
       if (staleTtlMs > 0) remember(product.sku, entry);
     }
-    return lookups.map(() => entries);
+    return entries;
   };
   // Lookups that come while a call is in flight share the next call: the prices are
   // still inventory's at the time of the order, at one RPC per handful of orders — or
-  // a few calls at once when they name more products than one call may.
-  const fetchPrices = coalesce(async (lookups: readonly Lookup[]) =>
-    (await Promise.all(inGroupsOfSkus(lookups, skusPerCall).map(fetchGroup))).flat(),
-  );
+  // a few calls at once when they name more products than one call may, each call's
+  // failure its own lookups' alone.
+  const fetchPrices = coalesce(async (lookups: readonly Lookup[]) => {
+    const groups = inGroupsOfSkus(lookups, skusPerCall);
+    const answers = await Promise.allSettled(groups.map(fetchGroup));
+    return groups.flatMap((group, index) => group.map(() => answers[index] as (typeof answers)[number]));
+  });
   return {
     async lookup(skus, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
       try {
-        const shared = await fetchPrices({ skus, deadline: Date.now() + timeoutMs });
+        const answer = await untilDeadline(fetchPrices({ skus, deadline }), deadline);
+        if (answer.status === "rejected") throw answer.reason;
+        const shared = answer.value;
         const entries = new Map<string, CatalogEntry>();
         for (const sku of skus) {
           const entry = shared.get(sku);
@@ -121,4 +128,20 @@ export function createCatalogClient(target: string, staleTtlMs: number): Catalog
     },
     close: () => client.close(),
   };
+}
+
+/** The promise's outcome, or DEADLINE_EXCEEDED at `deadline` (ms since the epoch) if it has none by then. */
+async function untilDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ConnectError("the catalog did not answer in time", Code.DeadlineExceeded)),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

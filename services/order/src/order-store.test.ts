@@ -6,8 +6,10 @@ import { migrationDirs } from "@shopmesh/runtime";
 import { useTestDatabase } from "@shopmesh/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OrderError } from "./errors.js";
 import type { OrderLine } from "./order.js";
 import { createOrderInserter, insertOrders, type NewOrder, type OrderInsert } from "./order-store.js";
+import { listOrders } from "./read-orders.js";
 
 const db = useTestDatabase("order store");
 let pool: pg.Pool;
@@ -111,5 +113,33 @@ describe("createOrderInserter", () => {
     expect(badAnswer).toMatchObject({ status: "rejected", reason: { code: "23514" } });
     expect((await stored(good.order.orderId)).events).toEqual(["shopmesh.order.v1.OrderPlaced"]);
     expect(await stored(bad.order.orderId)).toEqual({ createdAt: undefined, lines: [], history: [], events: [] });
+  });
+});
+
+describe("listing a customer's orders", () => {
+  it("pages with the token it issued, and answers INVALID_ARGUMENT to a token it could not have issued", async () => {
+    const customerId = `customer-${randomUUID()}`;
+    const older = newOrder(customerId, "first", [line("A", 1)]);
+    const newer = newOrder(customerId, "second", [line("B", 1)]);
+    await insertOrders(pool, [older]);
+    await insertOrders(pool, [newer]);
+    const first = await listOrders(pool, customerId, 1, "");
+    const second = await listOrders(pool, customerId, 1, first.nextPageToken);
+    expect([...first.orders, ...second.orders].map((order) => order.orderId)).toEqual([
+      newer.order.orderId,
+      older.order.orderId,
+    ]);
+
+    const forged = (cursor: unknown) => Buffer.from(JSON.stringify(cursor)).toString("base64url");
+    for (const token of [
+      "not a token",
+      forged({ createdAt: "yesterday-ish", orderId: randomUUID() }),
+      forged({ createdAt: "2026-13-45 10:00:00+00", orderId: randomUUID() }),
+      forged({ createdAt: first.nextPageToken, orderId: "-".repeat(36) }),
+    ]) {
+      const answer = await listOrders(pool, customerId, 1, token).catch((error: unknown) => error);
+      expect(answer, token).toBeInstanceOf(OrderError);
+      expect((answer as OrderError).reason).toBe("ORDER_INVALID_PAGE_TOKEN");
+    }
   });
 });

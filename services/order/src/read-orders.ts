@@ -13,7 +13,13 @@ export async function getOrder(pool: pg.Pool, customerId: string, orderId: strin
 
 /** A page of the customer's orders, newest first, with an opaque token for the next page. */
 export async function listOrders(pool: pg.Pool, customerId: string, pageSize: number, pageToken: string) {
-  const { orders, next } = await listCustomerOrders(pool, customerId, pageSize || 20, decodeToken(pageToken));
+  const after = decodeToken(pageToken);
+  const { orders, next } = await listCustomerOrders(pool, customerId, pageSize || 20, after).catch((error: unknown) => {
+    // A data exception (class 22) here can only come from the token's values, which a
+    // client can forge: a time PostgreSQL cannot read, say.
+    if (after && isDataException(error)) throw invalidPageToken();
+    throw error;
+  });
   return { orders, nextPageToken: next ? Buffer.from(JSON.stringify(next)).toString("base64url") : "" };
 }
 
@@ -46,11 +52,24 @@ export async function* watchOrder(
   }
 }
 
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 function decodeToken(token: string): OrderCursor | undefined {
   if (token === "") return undefined;
   try {
     const cursor = JSON.parse(Buffer.from(token, "base64url").toString()) as OrderCursor;
-    if (typeof cursor.createdAt === "string" && /^[0-9a-f-]{36}$/.test(cursor.orderId)) return cursor;
+    if (typeof cursor.createdAt === "string" && typeof cursor.orderId === "string" && uuid.test(cursor.orderId)) {
+      return { createdAt: cursor.createdAt, orderId: cursor.orderId };
+    }
   } catch {}
-  throw new OrderError("ORDER_INVALID_PAGE_TOKEN", "page_token is not a token this service issued");
+  throw invalidPageToken();
+}
+
+function invalidPageToken(): OrderError {
+  return new OrderError("ORDER_INVALID_PAGE_TOKEN", "page_token is not a token this service issued");
+}
+
+function isDataException(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("22");
 }

@@ -1,13 +1,14 @@
 import type { OutboxRow } from "@shopmesh/events";
 import type pg from "pg";
 import { findReservations, insertTombstones, moveItems, type ReservationMove } from "./reservation-store.js";
-import { onOrderCancelled, type StockItem } from "./stock.js";
+import { onReleaseRequested, type ReservationStatus, type StockItem, type Transition } from "./stock.js";
 import type { StockEvents } from "./stock-events.js";
 
 /**
- * Releases orders' stock in the caller's transaction (OrderCancelled, or
- * ReleaseStock), with two statements whatever their number: reserved units go back
- * on sale, and so do sold ones when a confirmed order is cancelled; StockReleased
+ * Releases orders' stock in the caller's transaction, with two statements whatever
+ * their number, as `decide` says of each reservation: for OrderCancelled
+ * (`onOrderCancelled`) reserved units go back on sale, and so do sold ones;
+ * for ReleaseStock ({@link onReleaseRequested}) reserved ones only. StockReleased
  * announces what moved. An order with no reservation yet gets a tombstone, so a
  * reservation arriving later is refused. Idempotent: a released order answers no
  * items. Answers the items each order released, in order.
@@ -16,6 +17,7 @@ export async function releaseStocks(
   tx: pg.ClientBase,
   events: StockEvents,
   orderIds: readonly string[],
+  decide: (status: ReservationStatus | undefined) => Transition,
 ): Promise<StockItem[][]> {
   for (let attempt = 1; attempt <= 3; attempt++) {
     const reservations = await findReservations(tx, [...new Set(orderIds)], { lock: true });
@@ -24,7 +26,7 @@ export async function releaseStocks(
     const moves: ReservationMove[] = [];
     const announced: OutboxRow[] = [];
     const released = orderIds.map((orderId) => {
-      const step = onOrderCancelled(statuses.get(orderId));
+      const step = decide(statuses.get(orderId));
       if (step.kind === "tombstone") {
         tombstones.push(orderId);
         statuses.set(orderId, "released");
@@ -43,8 +45,8 @@ export async function releaseStocks(
   throw new Error(`could not settle the reservations of orders ${orderIds.join(", ")}; will retry`);
 }
 
-/** One order's release: {@link releaseStocks} for a single order. */
+/** ReleaseStock: {@link releaseStocks} of one order's reserved units. */
 export async function releaseStock(tx: pg.ClientBase, events: StockEvents, orderId: string): Promise<StockItem[]> {
-  const [released] = await releaseStocks(tx, events, [orderId]);
+  const [released] = await releaseStocks(tx, events, [orderId], onReleaseRequested);
   return released ?? [];
 }

@@ -9,6 +9,7 @@ import {
   normalizeItems,
   onOrderCancelled,
   onOrderConfirmed,
+  onReleaseRequested,
   type ReservationStatus,
   repeatAnswer,
 } from "./stock.js";
@@ -34,6 +35,14 @@ describe("order events on a reservation", () => {
     expect(onOrderCancelled(undefined)).toEqual({ kind: "tombstone" });
     expect(onOrderCancelled("released").kind).toBe("none");
     expect(onOrderCancelled("rejected").kind).toBe("none");
+  });
+
+  it("ReleaseStock returns held units, but never a confirmed order's sold ones", () => {
+    expect(onReleaseRequested("reserved")).toEqual({ kind: "move", movement: movements.release, to: "released" });
+    expect(onReleaseRequested(undefined)).toEqual({ kind: "tombstone" });
+    for (const status of ["sold", "released", "rejected"] as const) {
+      expect(onReleaseRequested(status).kind).toBe("none");
+    }
   });
 
   it("a repeated reservation answers the first outcome", () => {

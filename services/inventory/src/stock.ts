@@ -108,6 +108,17 @@ export function onOrderCancelled(status: ReservationStatus | undefined): Transit
   }
 }
 
+/**
+ * ReleaseStock, an operator's request: held units go back on sale, and an order with
+ * no reservation yet gets its tombstone, as for OrderCancelled. Sold units stay sold:
+ * a confirmed order's stock returns only with its cancellation, which refunds it.
+ */
+export function onReleaseRequested(status: ReservationStatus | undefined): Transition {
+  return status === "sold"
+    ? { kind: "none", reason: "sold: only cancelling the order returns it" }
+    : onOrderCancelled(status);
+}
+
 /** The answer a repeated reservation request gets: the first outcome. */
 export function answerOf(status: ReservationStatus, shortages: readonly Shortage[]): ReservationAnswer {
   switch (status) {

@@ -7,6 +7,7 @@ import { describe, expect, it, vi } from "vitest";
 import { releaseStock, releaseStocks } from "../src/release-stock.js";
 import { type ReservationRequest, reserveStock, reserveStocks } from "../src/reserve-stock.js";
 import { sellReservedStocks } from "../src/sell-stock.js";
+import { onOrderCancelled } from "../src/stock.js";
 import { createStockEvents, type StockEvents } from "../src/stock-events.js";
 import { addProducts, reservationStatusOf, stockOf, useInventoryService } from "./harness.js";
 
@@ -166,7 +167,7 @@ describe("sellReservedStocks and releaseStocks", () => {
     const early = randomUUID();
 
     const ids = [held.orderId, early, sold.orderId, held.orderId, early];
-    const { result, statements } = await counted((tx) => releaseStocks(tx, events(), ids));
+    const { result, statements } = await counted((tx) => releaseStocks(tx, events(), ids, onOrderCancelled));
 
     expect(statements).toBe(3);
     expect(result).toEqual([

@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ReservationStatus, StockService } from "@shopmesh/gen/shopmesh/inventory/v1/stock_service_pb.js";
+import { withTx } from "@shopmesh/pg";
 import { createGrpcClient } from "@shopmesh/server";
 import { describe, expect, it } from "vitest";
+import { sellReservedStocks } from "../src/sell-stock.js";
 import { addProducts, reservationStatusOf, stockOf, useInventoryService } from "./harness.js";
 
 const inventory = useInventoryService("stock");
@@ -193,6 +195,16 @@ describe("ReleaseStock", () => {
     const late = await inventory.stockClient.reserveStock({ orderId, items: [{ sku: "TOMB-A", quantity: 3 }] });
     expect(late.status).toBe(ReservationStatus.RELEASED);
     expect(await stockOf(inventory, "TOMB-A")).toEqual({ available: 10, reserved: 0, sold: 0 });
+    expect(await outboxTypes(orderId)).toEqual([]);
+  });
+  it("of a confirmed order releases nothing: its units stay sold", async () => {
+    await addProducts(inventory, { "SOLD-A": 10 });
+    const orderId = randomUUID();
+    await inventory.stockClient.reserveStock({ orderId, items: [{ sku: "SOLD-A", quantity: 4 }] });
+    await withTx(inventory.pool, (tx) => sellReservedStocks(tx, [orderId]));
+    expect((await inventory.stockClient.releaseStock({ orderId })).released).toEqual([]);
+    expect(await stockOf(inventory, "SOLD-A")).toEqual({ available: 6, reserved: 0, sold: 4 });
+    expect(await reservationStatusOf(inventory, orderId)).toBe("sold");
     expect(await outboxTypes(orderId)).toEqual([]);
   });
 });

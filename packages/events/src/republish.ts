@@ -18,9 +18,10 @@ export async function republishOutbox(pool: pg.Pool, js: JetStreamClient, fromId
       [start.toString(), end.toString()],
     );
     await publishRows(js, rows);
-    await pool.query("UPDATE outbox SET published_at = now() WHERE id BETWEEN $1 AND $2 AND published_at IS NULL", [
-      start.toString(),
-      end.toString(),
+    // Only the rows sent: a row of the range that committed after the SELECT (its id
+    // was taken before) is still the relays' to publish.
+    await pool.query("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[]) AND published_at IS NULL", [
+      rows.map((row) => row.id),
     ]);
     sent += rows.length;
   }

@@ -104,6 +104,36 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
     expect(await streamCount()).toBe(before);
   });
 
+  it("re-publishing marks published only the rows it sent, not one that committed meanwhile", async () => {
+    // A transaction takes an outbox id and stays open while a later one commits.
+    const late = await pool.connect();
+    try {
+      await late.query("BEGIN");
+      const lateEvent = await outbox.append(late, OrderPlacedSchema, placed(orderId()));
+      await withTx(pool, (tx) => outbox.append(tx, OrderPlacedSchema, placed(orderId())));
+      const { rows } = await pool.query<{ hi: string }>("SELECT max(id)::text AS hi FROM outbox");
+      // The late transaction commits while the range's rows are being published.
+      let committed = false;
+      const committingJs = {
+        publish: async (...args: Parameters<JetStreamClient["publish"]>) => {
+          if (!committed) {
+            committed = true;
+            await late.query("COMMIT");
+          }
+          return js.publish(...args);
+        },
+      } as JetStreamClient;
+      await republishOutbox(pool, committingJs, BigInt(rows[0]?.hi ?? 0) - 10n, BigInt(rows[0]?.hi ?? 0));
+      expect(committed).toBe(true);
+      const { rows: marked } = await pool.query("SELECT published_at FROM outbox WHERE event_id = $1", [
+        lateEvent.eventId,
+      ]);
+      expect(marked[0]?.published_at).toBeNull();
+    } finally {
+      late.release();
+    }
+  });
+
   it("applies an event once however often it is delivered, retries failures, dead-letters poison", async () => {
     const failingOrder = orderId();
     const poisonOrder = orderId();

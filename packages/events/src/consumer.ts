@@ -144,7 +144,8 @@ export interface RunningConsumer {
  * transactions and without two loops waiting on each other's order locks.
  * A failure is retried with `nak(delay)`; after maxAttempts, or at once for a
  * PermanentEventError or an undecodable message, the event is copied to the
- * dead-letter stream with the reason and terminated — never silently dropped.
+ * dead-letter stream with the reason and terminated — never silently dropped: until
+ * the copy is written, the event keeps coming back.
  */
 export async function startConsumer(options: ConsumerOptions): Promise<RunningConsumer> {
   const maxAttempts = options.maxAttempts ?? 5;
@@ -157,7 +158,10 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       deliver_policy: DeliverPolicy.All,
       filter_subject,
       ack_wait: nanos(options.ackWaitMs ?? 30_000),
-      max_deliver: maxAttempts + 1,
+      // Unbounded: the consumer bounds attempts itself and dead-letters the event, and
+      // an event whose dead-letter copy could not be written must come back to be
+      // copied again — a server-side bound would drop it silently.
+      max_deliver: -1,
       max_ack_pending: Math.max(1000, concurrency * 4),
     };
     const exists = await options.jsm.consumers.info(stream, options.name).then(

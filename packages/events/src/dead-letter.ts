@@ -1,11 +1,13 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { ConsumerOptions } from "./consumer.js";
+import { defaultRetryDelaysMs } from "./retry-delays.js";
 
 /**
  * Copies a message that cannot be applied to the dead-letter stream, with the
  * reason and where it came from, then terminates it. If the copy cannot be written
- * the message is nak'ed instead, so it is never lost.
+ * the message is nak'ed instead (for the longest of the retry delays), so it comes
+ * back to be copied again: its consumer has no server-side delivery bound.
  */
 export async function deadLetter(options: ConsumerOptions, message: JsMsg, reason: string, error?: unknown) {
   const { js, catalog, logger, name } = options;
@@ -30,6 +32,6 @@ export async function deadLetter(options: ConsumerOptions, message: JsMsg, reaso
     message.term();
   } catch (publishError) {
     logger.error({ err: publishError, reason }, "could not dead-letter event; will retry");
-    message.nak(5_000);
+    message.nak(Math.max(...(options.retryDelaysMs ?? defaultRetryDelaysMs)));
   }
 }

@@ -8,6 +8,7 @@ import type { ConsumerOptions, DeliveryInfo, EventContext, EventSubscription } f
 import { deadLetter } from "./dead-letter.js";
 import { createKeyedQueue } from "./keyed-queue.js";
 import { PermanentEventError } from "./permanent-event-error.js";
+import { defaultRetryDelaysMs } from "./retry-delays.js";
 
 /** A message decoded and matched to its subscription. */
 interface Delivery extends DeliveryInfo {
@@ -56,7 +57,7 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
       delivery.traced.end("dead_lettered", error);
       return;
     }
-    const delays = options.retryDelaysMs ?? [100, 500, 2_000, 5_000];
+    const delays = options.retryDelaysMs ?? defaultRetryDelaysMs;
     const delay = delays[Math.min(delivery.deliveryCount - 1, delays.length - 1)] ?? 1_000;
     options.logger.warn(
       {

@@ -250,6 +250,48 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
     }
   });
 
+  it("keeps an event whose dead-letter copy fails, and dead-letters it once the copy can be written", async () => {
+    // Streams of their own, so that the consumer sees this test's one event only.
+    const own = createEventCatalog(allEvents, `${testNats.prefix}_DL`);
+    await ensureStreams(jsm, own);
+    const copyFailures: string[] = [];
+    const watching = pino({ level: "error" }, { write: (line: string) => void copyFailures.push(line) });
+    const consumer = await startConsumer({
+      js,
+      jsm,
+      pool,
+      logger: watching,
+      catalog: own,
+      name: "no-dead-letters",
+      maxAttempts: 1,
+      retryDelaysMs: [200],
+      subscriptions: [
+        on(OrderCancelledSchema, async () => {
+          throw new Error("always fails");
+        }),
+      ],
+    });
+    try {
+      await jsm.streams.delete(own.deadLetterStream);
+      await publishEvent(js, own, OrderCancelledSchema, { orderId: orderId(), reason: "x" });
+      // More deliveries than a server-side bound of attempts + 1 would allow.
+      await waitFor(() => copyFailures.filter((line) => line.includes("could not dead-letter")).length >= 3, {
+        description: "three failed dead-letter copies of the event",
+      });
+      await ensureStreams(jsm, own);
+      const copied = await waitFor(
+        () =>
+          jsm.streams
+            .getMessage(own.deadLetterStream, { last_by_subj: own.deadLetterSubject("no-dead-letters") })
+            .catch(() => undefined),
+        { description: "the event dead-lettered once the stream is back" },
+      );
+      expect(copied?.header.get("Shopmesh-Original-Subject")).toBe(own.route(OrderCancelledSchema).subject);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
   it("delivers a consumer of one event type only that type; one of several types gets the whole stream", async () => {
     const cancelled: string[] = [];
     const start = (name: string, subscriptions: Parameters<typeof startConsumer>[0]["subscriptions"]) =>

@@ -1,3 +1,4 @@
+export { canonicalUuid } from "./canonical-uuid.js";
 export { batchPerTick, coalesce, inWaves } from "./coalesce.js";
 export { createConnectHandler } from "./connect-adapter.js";
 export { createErrorInterceptor, normalizeError } from "./errors.js";

@@ -9,6 +9,7 @@ import {
   type StockService,
 } from "@shopmesh/gen/shopmesh/inventory/v1/stock_service_pb.js";
 import { withTx } from "@shopmesh/pg";
+import { canonicalUuid } from "@shopmesh/server";
 import type pg from "pg";
 import { toConnectError } from "./errors.js";
 import { batchGetProducts, getProduct } from "./get-products.js";
@@ -51,10 +52,13 @@ export function createStockRoutes({ pool, events }: RouteDeps): ServiceImpl<type
     reserveStock: (request) =>
       answer(async () => {
         const items = request.items.map(({ sku, quantity }) => ({ sku, quantity }));
-        return answerToProto(await withTx(pool, (tx) => reserveStock(tx, events, { orderId: request.orderId, items })));
+        const orderId = canonicalUuid(request.orderId);
+        return answerToProto(await withTx(pool, (tx) => reserveStock(tx, events, { orderId, items })));
       }),
     releaseStock: (request) =>
-      answer(async () => ({ released: await withTx(pool, (tx) => releaseStock(tx, events, request.orderId)) })),
+      answer(async () => ({
+        released: await withTx(pool, (tx) => releaseStock(tx, events, canonicalUuid(request.orderId))),
+      })),
     setStock: (request) =>
       answer(async () => ({ stock: stockLevelToProto(await setStock(pool, request.sku, request.onHand)) })),
   };

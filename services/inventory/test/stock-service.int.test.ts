@@ -197,6 +197,20 @@ describe("ReleaseStock", () => {
     expect(await stockOf(inventory, "TOMB-A")).toEqual({ available: 10, reserved: 0, sold: 0 });
     expect(await outboxTypes(orderId)).toEqual([]);
   });
+  it("takes an order id in upper case as the same order", async () => {
+    await addProducts(inventory, { "UC-A": 10 });
+    const orderId = randomUUID();
+    const reserved = await inventory.stockClient.reserveStock({
+      orderId: orderId.toUpperCase(),
+      items: [{ sku: "UC-A", quantity: 3 }],
+    });
+    expect(reserved.status).toBe(ReservationStatus.RESERVED);
+    const released = await inventory.stockClient.releaseStock({ orderId: orderId.toUpperCase() });
+    expect(released.released.map(({ sku, quantity }) => ({ sku, quantity }))).toEqual([{ sku: "UC-A", quantity: 3 }]);
+    expect(await stockOf(inventory, "UC-A")).toEqual({ available: 10, reserved: 0, sold: 0 });
+    expect(await reservationStatusOf(inventory, orderId)).toBe("released");
+  });
+
   it("of a confirmed order releases nothing: its units stay sold", async () => {
     await addProducts(inventory, { "SOLD-A": 10 });
     const orderId = randomUUID();

@@ -3,6 +3,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { type PaymentSchema, PaymentStatus } from "@shopmesh/gen/shopmesh/payment/v1/payment_pb.js";
 import type { PaymentService } from "@shopmesh/gen/shopmesh/payment/v1/payment_service_pb.js";
+import { canonicalUuid } from "@shopmesh/server";
 import { chargePayment } from "./charge-payment.js";
 import { toConnectError } from "./errors.js";
 import { type VisiblePayment, visiblePayment } from "./payment.js";
@@ -18,7 +19,7 @@ export function createPaymentRoutes(deps: PaymentDeps): ServiceImpl<typeof Payme
   return {
     async charge({ orderId, amount, paymentToken }) {
       const request = {
-        orderId,
+        orderId: canonicalUuid(orderId),
         amount: { amountMinor: amount?.amountMinor ?? 0n, currency: amount?.currencyCode ?? "" },
         token: paymentToken,
       };
@@ -26,12 +27,12 @@ export function createPaymentRoutes(deps: PaymentDeps): ServiceImpl<typeof Payme
       return { payment: toMessage(payment) };
     },
     async refund({ orderId }) {
-      const payment = await refundPayment(deps, orderId).catch(rethrow);
+      const payment = await refundPayment(deps, canonicalUuid(orderId)).catch(rethrow);
       return { payment: toMessage(payment) };
     },
     async getPayment({ orderId }) {
-      const payment = await findPayment(deps.pool, orderId)
-        .then((found) => visiblePayment(orderId, found))
+      const payment = await findPayment(deps.pool, canonicalUuid(orderId))
+        .then((found) => visiblePayment(canonicalUuid(orderId), found))
         .catch(rethrow);
       return { payment: toMessage(payment) };
     },

@@ -43,6 +43,28 @@ describe("PaymentService.Charge", () => {
     expect((await client.getPayment({ orderId })).payment).toEqual(first.payment);
   });
 
+  test("takes an order id in upper case as the same order, alone or with other charges in flight", async () => {
+    const client = await payment.client("service");
+    const orderIds = Array.from({ length: 6 }, () => randomUUID());
+    const charged = await Promise.all(
+      orderIds.map((orderId, index) =>
+        client.charge({
+          orderId: index === 2 ? orderId.toUpperCase() : orderId,
+          amount: usd(100n),
+          paymentToken: "tok_visa",
+        }),
+      ),
+    );
+    expect(charged.map(({ payment }) => [payment?.orderId, payment?.status])).toEqual(
+      orderIds.map((orderId) => [orderId, PaymentStatus.CAPTURED]),
+    );
+    const upper = orderIds[2]?.toUpperCase() ?? "";
+    const again = await client.charge({ orderId: upper, amount: usd(100n), paymentToken: "tok_visa" });
+    expect(again.payment).toEqual(charged[2]?.payment);
+    expect((await client.getPayment({ orderId: upper })).payment).toEqual(charged[2]?.payment);
+    expect(payment.simulator.chargeOf(orderIds[2] ?? "")?.calls).toBe(1);
+  });
+
   test("a declined charge answers DECLINED with the reason", async () => {
     const client = await payment.client("service");
     const { payment: declined } = await client.charge({

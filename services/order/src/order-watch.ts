@@ -36,10 +36,22 @@ export function createOrderWatcher(pool: pg.Pool, databaseUrl: string, logger: L
   const wakeOrders = (orderIds: Iterable<string>) => {
     for (const orderId of orderIds) for (const wakeOne of watchers.get(orderId) ?? []) wakeOne();
   };
+  // Registrations and unregistrations run one after the other, in the order they were
+  // asked for: on two pooled connections, a watch ended and one begun at once for the
+  // same order could be deleted after its new registration.
+  let registrations = Promise.resolve();
+  const inTurn = (work: () => Promise<unknown>) => {
+    registrations = registrations.then(work).then(
+      () => undefined,
+      () => undefined,
+    );
+  };
   const register = (orderIds: string[]) =>
-    registerWatches(pool, watcherId, orderIds)
-      .catch((error: unknown) => logger.warn({ err: error }, "could not register watched orders"))
-      .finally(() => wakeOrders(orderIds));
+    inTurn(() =>
+      registerWatches(pool, watcherId, orderIds)
+        .catch((error: unknown) => logger.warn({ err: error }, "could not register watched orders"))
+        .finally(() => wakeOrders(orderIds)),
+    );
   const listen = () => {
     refresh = setInterval(() => {
       refreshWatches(pool, watcherId).catch((error: unknown) =>
@@ -51,14 +63,16 @@ export function createOrderWatcher(pool: pg.Pool, databaseUrl: string, logger: L
       channel: orderChangedChannel,
       applicationName: "order-watch",
       onNotify: (orderId) => wakeOrders([orderId]),
-      onConnect: () => void register([...watchers.keys()]),
+      onConnect: () => register([...watchers.keys()]),
       onError: (error) => logger.warn({ err: error }, "order LISTEN connection failed; reconnecting"),
     });
   };
+  // The listener is let go at once: a watch that begins while it closes opens another.
   const stopListening = async () => {
     clearInterval(refresh);
-    await listener?.close();
+    const closing = listener;
     listener = undefined;
+    await closing?.close();
   };
   return {
     subscribe(orderId) {
@@ -72,7 +86,7 @@ export function createOrderWatcher(pool: pg.Pool, databaseUrl: string, logger: L
       const set = known ?? new Set();
       watchers.set(orderId, set.add(wake));
       if (listener) {
-        if (!known) void register([orderId]);
+        if (!known) register([orderId]);
       } else {
         listener = listen();
       }
@@ -97,8 +111,10 @@ export function createOrderWatcher(pool: pg.Pool, databaseUrl: string, logger: L
           set.delete(wake);
           if (set.size > 0) return;
           watchers.delete(orderId);
-          unregisterWatch(pool, watcherId, orderId).catch((error: unknown) =>
-            logger.warn({ err: error }, "could not unregister a watched order"),
+          inTurn(() =>
+            unregisterWatch(pool, watcherId, orderId).catch((error: unknown) =>
+              logger.warn({ err: error }, "could not unregister a watched order"),
+            ),
           );
           if (watchers.size === 0) void stopListening();
         },

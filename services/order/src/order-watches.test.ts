@@ -3,8 +3,10 @@ import { fileURLToPath } from "node:url";
 import { createPool, migrate, withTx } from "@shopmesh/pg";
 import { useTestDatabase, waitFor } from "@shopmesh/testing";
 import pg from "pg";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyTransitions, orderChangedChannel, registerWatches, unregisterWatch } from "./order-store.js";
+import { createOrderWatcher, type OrderSubscription } from "./order-watch.js";
 
 const database = useTestDatabase("order_watches");
 let pool: pg.Pool;
@@ -65,6 +67,45 @@ describe("order change notifications", () => {
       expect(received).toEqual([watched, unwatched]);
     } finally {
       await listener.end();
+    }
+  });
+});
+
+describe("a process's order watcher", () => {
+  /** Whether the subscription's next wake-up has come; `woken()` answers it. */
+  function nextWake(subscription: OrderSubscription, signal: AbortSignal) {
+    let woken = false;
+    void subscription.next(signal).then(() => {
+      woken = true;
+    });
+    return () => woken;
+  }
+
+  it("wakes a watch that began while the previous one's listener was closing", async () => {
+    const orderId = await newOrder();
+    const watcher = createOrderWatcher(pool, database.url, pino({ level: "silent" }));
+    const ending = new AbortController();
+    try {
+      const first = watcher.subscribe(orderId);
+      await waitFor(nextWake(first, ending.signal), { timeoutMs: 5_000, description: "the first watch registered" });
+      // The process's last watch ends and a new one begins at once (a page reloaded).
+      first.close();
+      const second = watcher.subscribe(orderId);
+      await waitFor(nextWake(second, ending.signal), { timeoutMs: 5_000, description: "the second watch registered" });
+      const listening = async () =>
+        (
+          await pool.query(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'order-watch' AND datname = current_database()",
+          )
+        ).rows[0]?.n === 1;
+      await waitFor(listening, { timeoutMs: 5_000, description: "one LISTEN connection, the closing one gone" });
+      const changed = nextWake(second, ending.signal);
+      await reserve(orderId);
+      await waitFor(changed, { timeoutMs: 5_000, description: "the change to wake the second watch" });
+      second.close();
+    } finally {
+      ending.abort();
+      await watcher.close();
     }
   });
 });

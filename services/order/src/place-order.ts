@@ -33,18 +33,27 @@ export interface PlaceOrderDeps {
  * Places an order: the items are priced from the catalog, and the PENDING order with
  * its lines and an OrderPlaced event commit in one statement. A repeated idempotency
  * key writes nothing and answers the order it created (ALREADY_EXISTS for a
- * different request) — checked on conflict, so first attempts pay no extra lookup.
- * The checkout goes on asynchronously.
+ * different request) — checked on conflict, or when the items cannot be priced now,
+ * so first attempts pay no extra lookup. The checkout goes on asynchronously.
  */
 export async function placeOrder(deps: PlaceOrderDeps, command: PlaceOrderCommand, remainingMs?: number) {
   const requestHash = hashRequest(command);
   const timeoutMs = Math.min(deps.catalogTimeoutMs, remainingMs ?? Number.POSITIVE_INFINITY);
-  const entries = await deps.catalog.lookup(
-    command.items.map((item) => item.sku),
-    timeoutMs,
-  );
-  const lines = priceLines(command.items, entries);
-  const currency = entries.get(lines[0]?.sku ?? "")?.currency ?? "";
+  let priced: { lines: OrderLine[]; currency: string };
+  try {
+    priced = await priceItems(deps.catalog, command.items, timeoutMs);
+  } catch (error) {
+    // A retry of an order placed before (its answer lost) may find the catalog unable
+    // to price it now — unavailable, or a SKU since withdrawn: the key still answers
+    // the order it created.
+    const earlier =
+      error instanceof OrderError
+        ? await findByIdempotencyKey(deps.pool, command.customerId, command.idempotencyKey)
+        : undefined;
+    if (earlier) return sameRequestOrThrow(earlier, requestHash);
+    throw error;
+  }
+  const { lines, currency } = priced;
   const order = {
     orderId: randomUUID(),
     customerId: command.customerId,
@@ -90,6 +99,15 @@ export async function placeOrder(deps: PlaceOrderDeps, command: PlaceOrderComman
  * reservation is the only authority (stock may change a moment later), and an order
  * it cannot serve is REJECTED, visibly, rather than refused.
  */
+async function priceItems(catalog: CatalogPort, items: PlaceOrderCommand["items"], timeoutMs: number) {
+  const entries = await catalog.lookup(
+    items.map((item) => item.sku),
+    timeoutMs,
+  );
+  const lines = priceLines(items, entries);
+  return { lines, currency: entries.get(lines[0]?.sku ?? "")?.currency ?? "" };
+}
+
 function priceLines(items: PlaceOrderCommand["items"], entries: Map<string, CatalogEntry>): OrderLine[] {
   const missing = items.filter((item) => !entries.has(item.sku)).map((item) => item.sku);
   if (missing.length > 0) {

@@ -1,0 +1,80 @@
+import { randomUUID } from "node:crypto";
+import { createEventCatalog, createOutbox } from "@shopmesh/events";
+import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import { migrate } from "@shopmesh/pg";
+import { migrationDirs } from "@shopmesh/runtime";
+import { useTestDatabase } from "@shopmesh/testing";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CatalogEntry, CatalogPort } from "./catalog-client.js";
+import { OrderError } from "./errors.js";
+import { createOrderInserter } from "./order-store.js";
+import { type PlaceOrderCommand, type PlaceOrderDeps, placeOrder } from "./place-order.js";
+
+const db = useTestDatabase("place order");
+let pool: pg.Pool;
+
+beforeAll(async () => {
+  await migrate({
+    databaseUrl: db.url,
+    dir: migrationDirs({ migrations: new URL("../migrations/", import.meta.url) }),
+  });
+  pool = new pg.Pool({ connectionString: db.url });
+});
+
+afterAll(async () => {
+  await pool.end();
+});
+
+/** A catalog that prices every SKU at 5.00 USD until it is taken down, then is unavailable. */
+function switchableCatalog() {
+  let up = true;
+  const catalog: CatalogPort = {
+    async lookup(skus) {
+      if (!up) throw new OrderError("ORDER_INVENTORY_UNAVAILABLE", "the catalog is unavailable; try again shortly");
+      const entry: CatalogEntry = { name: "Product", priceMinor: 500n, currency: "USD", available: 10n };
+      return new Map(skus.map((sku) => [sku, entry]));
+    },
+    close() {},
+  };
+  return { catalog, takeDown: () => void (up = false) };
+}
+
+function depsWith(catalog: CatalogPort): PlaceOrderDeps {
+  const outbox = createOutbox(createEventCatalog([OrderPlacedSchema]));
+  return { pool, insertOrder: createOrderInserter(pool), outbox, catalog, catalogTimeoutMs: 1_000 };
+}
+
+describe("PlaceOrder repeated with its idempotency key", () => {
+  const command = (): PlaceOrderCommand => ({
+    customerId: `customer-${randomUUID()}`,
+    idempotencyKey: randomUUID(),
+    items: [{ sku: "SKU-000001", quantity: 2 }],
+    paymentToken: "tok_visa",
+  });
+
+  it("answers the order it created even when the catalog cannot price the items any more", async () => {
+    const { catalog, takeDown } = switchableCatalog();
+    const deps = depsWith(catalog);
+    const placed = command();
+    const first = await placeOrder(deps, placed);
+    takeDown();
+    const retried = await placeOrder(deps, placed);
+    expect(retried.orderId).toBe(first.orderId);
+    expect(retried.totalMinor).toBe(1_000n);
+  });
+
+  it("still refuses another request with that key, and fails a new order while the catalog is down", async () => {
+    const { catalog, takeDown } = switchableCatalog();
+    const deps = depsWith(catalog);
+    const placed = command();
+    await placeOrder(deps, placed);
+    takeDown();
+    const reused = await placeOrder(deps, { ...placed, items: [{ sku: "SKU-000002", quantity: 1 }] }).catch(
+      (error: unknown) => error,
+    );
+    expect((reused as OrderError).reason).toBe("ORDER_IDEMPOTENCY_KEY_REUSED");
+    const fresh = await placeOrder(deps, command()).catch((error: unknown) => error);
+    expect((fresh as OrderError).reason).toBe("ORDER_INVENTORY_UNAVAILABLE");
+  });
+});

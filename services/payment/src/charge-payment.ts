@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import {
+  amountMismatch,
   assertChargeable,
+  assertSameAmount,
   type ChargeRequest,
   decideCharge,
   orderCancelled,
@@ -9,7 +11,7 @@ import {
   type VisiblePayment,
 } from "./payment.js";
 import { outcomeEvent, refundEvent } from "./payment-events.js";
-import type { ChargeOutcome } from "./payment-provider.js";
+import { type ChargeOutcome, IdempotencyConflictError } from "./payment-provider.js";
 import { findPayment, type InboxEntry, refundVoided } from "./payment-store.js";
 import type { PaymentDeps } from "./use-case.js";
 
@@ -38,18 +40,29 @@ export async function chargePayment(
   const state = await deps.charges.begin(request.orderId);
   const decision = decideCharge(request, state);
   if (decision.kind === "settled") return decision.payment;
-  const outcome = await deps.provider.charge({
-    idempotencyKey: request.orderId,
-    amount: request.amount.amountMinor,
-    currency: request.amount.currency,
-    token: request.token,
-  });
+  const outcome = await deps.provider
+    .charge({
+      idempotencyKey: request.orderId,
+      amount: request.amount.amountMinor,
+      currency: request.amount.currency,
+      token: request.token,
+    })
+    .catch((error: unknown) => {
+      // Another charge of the order, for another amount, reached the provider first.
+      if (!(error instanceof IdempotencyConflictError)) throw error;
+      throw amountMismatch(
+        request.orderId,
+        { amountMinor: error.first.amount, currency: error.first.currency },
+        request.amount,
+      );
+    });
   const charge = { deps, request, outcome, attempts: state.attemptsMade, inbox };
   if (decision.kind === "compensate") return refundCancelledCharge(charge);
   const recorded = await recordCharge(charge);
   if (recorded) return visibleOrCancelled(request.orderId, recorded);
   const current = await findPayment(deps.pool, request.orderId);
   if (current?.status === "voided" && outcome.outcome === "captured") return refundCancelledCharge(charge);
+  if (current && "amount" in current) assertSameAmount(request, current);
   return visibleOrCancelled(request.orderId, current);
 }
 

@@ -50,3 +50,19 @@ export interface PaymentProvider {
 export class TransientProviderError extends Error {
   override name = "TransientProviderError";
 }
+
+/**
+ * The provider refused a charge whose idempotency key it had seen with another amount
+ * or currency, and charged nothing — as real providers refuse a key reused with
+ * other parameters. Not worth retrying.
+ */
+export class IdempotencyConflictError extends Error {
+  override name = "IdempotencyConflictError";
+  constructor(
+    message: string,
+    /** What the key was first used for. */
+    readonly first: { readonly amount: bigint; readonly currency: string },
+  ) {
+    super(message);
+  }
+}

@@ -111,13 +111,21 @@ export function decideCharge(request: ChargeRequest, state: ChargeState): Charge
     if (state.attemptsMade > 0) return { kind: "compensate" };
     throw orderCancelled(request.orderId);
   }
-  if (!sameMoney(payment.amount, request.amount)) {
-    throw new PaymentError(
-      "PAYMENT.AMOUNT_MISMATCH",
-      `order ${request.orderId} was already charged ${format(payment.amount)}, not ${format(request.amount)}`,
-    );
-  }
+  assertSameAmount(request, payment);
   return { kind: "settled", payment };
+}
+
+/** Throws AMOUNT_MISMATCH unless the order's payment is for the amount requested. */
+export function assertSameAmount(request: ChargeRequest, payment: { readonly amount: Money }): void {
+  if (!sameMoney(payment.amount, request.amount)) throw amountMismatch(request.orderId, payment.amount, request.amount);
+}
+
+/** The order is (being) charged another amount than this request's. */
+export function amountMismatch(orderId: string, charged: Money, requested: Money): PaymentError {
+  return new PaymentError(
+    "PAYMENT.AMOUNT_MISMATCH",
+    `order ${orderId} was already charged ${format(charged)}, not ${format(requested)}`,
+  );
 }
 
 /** What a refund request leads to: refund a captured payment, answer a refunded one again. */

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, test } from "vitest";
-import { TransientProviderError } from "./payment-provider.js";
+import { IdempotencyConflictError, TransientProviderError } from "./payment-provider.js";
 import { createSimulatedProvider, slowTokenLatencyMs } from "./simulated-provider.js";
 
 const charge = (token: string, idempotencyKey: string = randomUUID(), amount = 1999n) => ({
@@ -63,6 +63,16 @@ describe("simulated payment provider", () => {
     expect(new Set(results.map((result) => JSON.stringify(result))).size).toBe(1);
     expect(provider.chargeOf(capturedKey)?.calls).toBe(5);
     expect(provider.counts()).toMatchObject({ chargeCalls: 7, captures: 1, declines: 1 });
+  });
+
+  test("a key reused with another amount is refused and charges nothing", async () => {
+    const provider = createSimulatedProvider();
+    const key = randomUUID();
+    const first = await provider.charge(charge("tok_visa", key, 1000n));
+    await expect(provider.charge(charge("tok_visa", key, 5000n))).rejects.toBeInstanceOf(IdempotencyConflictError);
+    expect(await provider.charge(charge("tok_visa", key, 1000n))).toEqual(first);
+    expect(provider.counts()).toMatchObject({ captures: 1 });
+    expect(provider.chargeOf(key)?.amount).toBe(1000n);
   });
 
   test("_slow adds 200 ms and PAYMENT_SIMULATOR_LATENCY_MS adds to every call", async () => {

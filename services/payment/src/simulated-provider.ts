@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import {
   type ChargeInstruction,
   type ChargeOutcome,
+  IdempotencyConflictError,
   type PaymentProvider,
   type RefundInstruction,
   TransientProviderError,
@@ -72,7 +73,8 @@ const fixedTokens: Record<string, Behaviour> = {
  * first n calls per idempotency key and then captures, a `_slow` suffix adds 200 ms;
  * any other token is declined as "unknown test token". Like a real provider it keeps
  * the first outcome per idempotency key and replays it, so a key never captures
- * twice. The outcome is decided before any latency, so concurrent calls with one key
+ * twice, and refuses the key with another amount or currency
+ * ({@link IdempotencyConflictError}). The outcome is decided before any latency, so concurrent calls with one key
  * cannot both capture. The ledger lives in the process: each replica has its own.
  *
  * ```ts
@@ -91,6 +93,13 @@ export function createSimulatedProvider(options: SimulatedProviderOptions = {}):
 
   const decide = (instruction: ChargeInstruction, behaviour: Behaviour): SimulatedCharge => {
     const previous = charges.get(instruction.idempotencyKey);
+    if (previous && (previous.amount !== instruction.amount || previous.currency !== instruction.currency)) {
+      counts.chargeCalls++;
+      throw new IdempotencyConflictError(
+        `key ${instruction.idempotencyKey} was used for ${previous.amount} ${previous.currency}`,
+        previous,
+      );
+    }
     const entry = {
       calls: (previous?.calls ?? 0) + 1,
       transientFailures: previous?.transientFailures ?? 0,

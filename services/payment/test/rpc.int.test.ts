@@ -84,6 +84,20 @@ describe("PaymentService.Charge", () => {
     );
   });
 
+  test("a charge of another amount while the first is at the provider is ALREADY_EXISTS; the first is recorded", async () => {
+    const client = await payment.client("service");
+    const orderId = randomUUID();
+    const held = payment.hold(orderId);
+    const first = client.charge({ orderId, amount: usd(1000n), paymentToken: "tok_visa" });
+    await held.reached;
+    const second = await codeOf(client.charge({ orderId, amount: usd(5000n), paymentToken: "tok_visa" }));
+    held.release();
+    expect(second).toBe(Code.AlreadyExists);
+    expect((await first).payment?.amount?.amountMinor).toBe(1000n);
+    expect((await client.getPayment({ orderId })).payment?.amount?.amountMinor).toBe(1000n);
+    expect((await client.refund({ orderId })).payment?.status).toBe(PaymentStatus.REFUNDED);
+  });
+
   test("a transient provider failure is UNAVAILABLE, and a retry with the same order captures once", async () => {
     const client = await payment.client("service");
     const orderId = randomUUID();

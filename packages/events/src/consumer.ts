@@ -111,6 +111,12 @@ export interface ConsumerOptions {
   readonly subscriptions: readonly EventSubscription[];
   /** Deliveries before an event that keeps failing is dead-lettered (default 5). */
   readonly maxAttempts?: number;
+  /**
+   * Deliveries before any event not yet done is dead-lettered (default 100): one whose
+   * handler failed only because the database was unavailable (not counted by
+   * maxAttempts), or was never answered (a crash, a handler past `ackWaitMs`).
+   */
+  readonly maxDeliveries?: number;
   /** Delay before each retry; the last applies to any further one (default 100 ms … 5 s). */
   readonly retryDelaysMs?: readonly number[];
   /** Events handled at once (default 32); events of the same order never run together. */
@@ -142,7 +148,8 @@ export interface RunningConsumer {
  * form the next batch (no added wait), whichever stream they came from: the order
  * service's saga outcomes (INVENTORY and PAYMENTS) are applied together, in fewer
  * transactions and without two loops waiting on each other's order locks.
- * A failure is retried with `nak(delay)`; after maxAttempts, or at once for a
+ * A failure is retried with `nak(delay)`; after maxAttempts (failures of an
+ * unavailable database not counted, up to maxDeliveries), or at once for a
  * PermanentEventError or an undecodable message, the event is copied to the
  * dead-letter stream with the reason and terminated — never silently dropped: until
  * the copy is written, the event keeps coming back.
@@ -176,7 +183,8 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     options.name,
     options.subscriptions.map(({ schema }) => options.catalog.route(schema).subject),
   );
-  const deliveries = createDeliveries({ ...options, maxAttempts });
+  const maxDeliveries = Math.max(options.maxDeliveries ?? 100, maxAttempts);
+  const deliveries = createDeliveries({ ...options, maxAttempts, maxDeliveries });
   const batches = createBatchLoop((batch) => deliveries.process(batch));
   const sources = await Promise.all(
     [...filters.keys()].map(async (stream) => {

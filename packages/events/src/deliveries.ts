@@ -1,7 +1,7 @@
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import type { JsMsg } from "@nats-io/jetstream";
 import { context } from "@opentelemetry/api";
-import { statement, withTx } from "@shopmesh/pg";
+import { isDatabaseUnavailable, statement, withTx } from "@shopmesh/pg";
 import { type ProcessOutcome, startProcess, startSharedWork, type TracedProcess } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { ConsumerOptions, DeliveryInfo, EventContext, EventSubscription } from "./consumer.js";
@@ -44,7 +44,9 @@ const claimInboxBatch = statement<{ event_id: string }>(
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The delivery logic of a consumer: decoding, inbox transactions, acks, retries, dead letters. */
-export function createDeliveries(options: ConsumerOptions & { maxAttempts: number }): Deliveries {
+export function createDeliveries(
+  options: ConsumerOptions & { maxAttempts: number; maxDeliveries: number },
+): Deliveries {
   const handlers = new Map(options.subscriptions.map((subscription) => [subscription.schema.typeName, subscription]));
   const queue = createKeyedQueue(options.concurrency ?? 32);
   const claimOne = (tx: pg.ClientBase, eventId: string) => claimInbox(tx, [options.name, eventId]);
@@ -52,7 +54,10 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
   const fail = (message: JsMsg, reason: string, error?: unknown) => deadLetter(options, message, reason, error);
 
   const failed = async (delivery: Delivery, error: unknown) => {
-    if (error instanceof PermanentEventError || delivery.deliveryCount >= options.maxAttempts) {
+    // An unavailable database (restarting, saturated) says nothing of the event: such
+    // failures are retried without counting towards maxAttempts, up to maxDeliveries.
+    const counted = !isDatabaseUnavailable(error);
+    if (error instanceof PermanentEventError || (counted && delivery.deliveryCount >= options.maxAttempts)) {
       await fail(delivery.message, error instanceof Error ? error.message : String(error), error);
       delivery.traced.end("dead_lettered", error);
       return;
@@ -105,7 +110,7 @@ export function createDeliveries(options: ConsumerOptions & { maxAttempts: numbe
     }
     const eventId = (event as { eventId?: string }).eventId ?? "";
     if (!uuid.test(eventId)) return reject(`invalid event id "${eventId}"`);
-    if (deliveryCount > options.maxAttempts) return reject(`delivered ${deliveryCount} times without completing`);
+    if (deliveryCount > options.maxDeliveries) return reject(`delivered ${deliveryCount} times without completing`);
     const key = orderId ?? String(message.seq);
     return { message, key, traced, event, subscription, eventId, subject: message.subject, deliveryCount };
   };

@@ -4,7 +4,7 @@ import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManage
 import { type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node";
 import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import { createPool, migrate, withTx } from "@shopmesh/pg";
-import { useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
+import { freePort, useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
 import type pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -289,6 +289,50 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
       expect(copied?.header.get("Shopmesh-Original-Subject")).toBe(own.route(OrderCancelledSchema).subject);
     } finally {
       await consumer.stop();
+    }
+  });
+
+  it("retries an event past maxAttempts while its database is unavailable, then applies it", async () => {
+    const own = createEventCatalog(allEvents, `${testNats.prefix}_DB`);
+    await ensureStreams(jsm, own);
+    // A database nothing listens on: its queries fail as a restarting server's do.
+    const down = createPool({
+      url: `postgres://root@127.0.0.1:${await freePort()}/postgres`,
+      applicationName: "events-test-down",
+      onError: () => undefined,
+    });
+    const outageDeliveries = 4;
+    let deliveries = 0;
+    const consumer = await startConsumer({
+      js,
+      jsm,
+      pool,
+      logger,
+      catalog: own,
+      name: "through-outage",
+      maxAttempts: 2,
+      retryDelaysMs: [20],
+      subscriptions: [
+        on(OrderCancelledSchema, async (event, context) => {
+          deliveries++;
+          await (deliveries <= outageDeliveries ? down : pool).query("SELECT 1");
+          await context.transaction((tx) =>
+            tx.query("INSERT INTO applied (event_id, order_id) VALUES ($1, $2)", [event.eventId, event.orderId]),
+          );
+        }),
+      ],
+    });
+    try {
+      const event = await publishEvent(js, own, OrderCancelledSchema, { orderId: orderId(), reason: "x" });
+      await waitFor(
+        async () => (await pool.query("SELECT 1 FROM applied WHERE event_id = $1", [event.eventId])).rowCount === 1,
+        { description: "the event applied once the database is back" },
+      );
+      expect(deliveries).toBe(outageDeliveries + 1);
+      expect((await jsm.streams.info(own.deadLetterStream)).state.messages).toBe(0);
+    } finally {
+      await consumer.stop();
+      await down.end();
     }
   });
 

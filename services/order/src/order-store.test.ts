@@ -1,30 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { createEventCatalog, createOutbox } from "@shopmesh/events";
 import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
-import { migrate } from "@shopmesh/pg";
-import { migrationDirs } from "@shopmesh/runtime";
-import { useTestDatabase } from "@shopmesh/testing";
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { useOrderDatabase } from "../test/order-database.js";
 import { OrderError } from "./errors.js";
 import type { OrderLine } from "./order.js";
 import { createOrderInserter, insertOrders, type NewOrder, type OrderInsert } from "./order-store.js";
 import { listOrders } from "./read-orders.js";
 
-const db = useTestDatabase("order store");
-let pool: pg.Pool;
-
-beforeAll(async () => {
-  await migrate({
-    databaseUrl: db.url,
-    dir: migrationDirs({ migrations: new URL("../migrations/", import.meta.url) }),
-  });
-  pool = new pg.Pool({ connectionString: db.url });
-});
-
-afterAll(async () => {
-  await pool.end();
-});
+const database = useOrderDatabase("order store");
 
 const outbox = createOutbox(createEventCatalog([OrderPlacedSchema]));
 
@@ -51,10 +35,12 @@ const line = (sku: string, quantity: number): OrderLine => ({
 
 async function stored(orderId: string) {
   const [orders, lines, history, events] = await Promise.all([
-    pool.query("SELECT created_at FROM orders WHERE order_id = $1", [orderId]),
-    pool.query("SELECT line_no, sku, quantity FROM order_lines WHERE order_id = $1 ORDER BY line_no", [orderId]),
-    pool.query("SELECT seq, status FROM order_history WHERE order_id = $1", [orderId]),
-    pool.query("SELECT event_type FROM outbox WHERE headers->>'Shopmesh-Key' = $1", [orderId]),
+    database.pool().query("SELECT created_at FROM orders WHERE order_id = $1", [orderId]),
+    database
+      .pool()
+      .query("SELECT line_no, sku, quantity FROM order_lines WHERE order_id = $1 ORDER BY line_no", [orderId]),
+    database.pool().query("SELECT seq, status FROM order_history WHERE order_id = $1", [orderId]),
+    database.pool().query("SELECT event_type FROM outbox WHERE headers->>'Shopmesh-Key' = $1", [orderId]),
   ]);
   return {
     createdAt: orders.rows[0]?.created_at as Date | undefined,
@@ -69,7 +55,7 @@ describe("insertOrders", () => {
     const first = newOrder("alice", "key-1", [line("SKU-1", 2), line("SKU-2", 1)]);
     const sameKey = newOrder("alice", "key-1", [line("SKU-3", 1)]);
     const otherCustomer = newOrder("bob", "key-1", [line("SKU-3", 4)]);
-    const answers = await insertOrders(pool, [first, sameKey, otherCustomer]);
+    const answers = await insertOrders(database.pool(), [first, sameKey, otherCustomer]);
 
     expect(answers.map((answer) => answer !== undefined)).toEqual([true, false, true]);
     expect(await stored(first.order.orderId)).toEqual({
@@ -88,7 +74,7 @@ describe("insertOrders", () => {
 
 describe("createOrderInserter", () => {
   it("inserts the orders placed in one turn of the event loop with one statement, and later ones with another", async () => {
-    const insert = createOrderInserter(pool);
+    const insert = createOrderInserter(database.pool());
     const together = await Promise.all([
       insert(newOrder("carol", randomUUID(), [line("SKU-1", 1)])),
       insert(newOrder("dave", randomUUID(), [line("SKU-2", 1)])),
@@ -104,7 +90,7 @@ describe("createOrderInserter", () => {
   });
 
   it("fails only the order a shared statement cannot take; the others of its turn are inserted", async () => {
-    const insert = createOrderInserter(pool);
+    const insert = createOrderInserter(database.pool());
     const good = newOrder("frank", randomUUID(), [line("SKU-1", 1)]);
     const bad = newOrder("grace", randomUUID(), [line("SKU-2", 0)]);
     const [goodAnswer, badAnswer] = await Promise.allSettled([insert(good), insert(bad)]);
@@ -121,10 +107,10 @@ describe("listing a customer's orders", () => {
     const customerId = `customer-${randomUUID()}`;
     const older = newOrder(customerId, "first", [line("A", 1)]);
     const newer = newOrder(customerId, "second", [line("B", 1)]);
-    await insertOrders(pool, [older]);
-    await insertOrders(pool, [newer]);
-    const first = await listOrders(pool, customerId, 1, "");
-    const second = await listOrders(pool, customerId, 1, first.nextPageToken);
+    await insertOrders(database.pool(), [older]);
+    await insertOrders(database.pool(), [newer]);
+    const first = await listOrders(database.pool(), customerId, 1, "");
+    const second = await listOrders(database.pool(), customerId, 1, first.nextPageToken);
     expect([...first.orders, ...second.orders].map((order) => order.orderId)).toEqual([
       newer.order.orderId,
       older.order.orderId,
@@ -137,7 +123,7 @@ describe("listing a customer's orders", () => {
       forged({ createdAt: "2026-13-45 10:00:00+00", orderId: randomUUID() }),
       forged({ createdAt: first.nextPageToken, orderId: "-".repeat(36) }),
     ]) {
-      const answer = await listOrders(pool, customerId, 1, token).catch((error: unknown) => error);
+      const answer = await listOrders(database.pool(), customerId, 1, token).catch((error: unknown) => error);
       expect(answer, token).toBeInstanceOf(OrderError);
       expect((answer as OrderError).reason).toBe("ORDER_INVALID_PAGE_TOKEN");
     }

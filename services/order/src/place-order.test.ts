@@ -1,30 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { createEventCatalog, createOutbox } from "@shopmesh/events";
 import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
-import { migrate } from "@shopmesh/pg";
-import { migrationDirs } from "@shopmesh/runtime";
-import { useTestDatabase } from "@shopmesh/testing";
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { useOrderDatabase } from "../test/order-database.js";
 import type { CatalogEntry, CatalogPort } from "./catalog-client.js";
 import { OrderError } from "./errors.js";
 import { createOrderInserter } from "./order-store.js";
 import { type PlaceOrderCommand, type PlaceOrderDeps, placeOrder } from "./place-order.js";
 
-const db = useTestDatabase("place order");
-let pool: pg.Pool;
-
-beforeAll(async () => {
-  await migrate({
-    databaseUrl: db.url,
-    dir: migrationDirs({ migrations: new URL("../migrations/", import.meta.url) }),
-  });
-  pool = new pg.Pool({ connectionString: db.url });
-});
-
-afterAll(async () => {
-  await pool.end();
-});
+const database = useOrderDatabase("place order");
 
 /** A catalog that prices every SKU at 5.00 USD until it is taken down, then is unavailable. */
 function switchableCatalog() {
@@ -37,11 +21,17 @@ function switchableCatalog() {
     },
     close() {},
   };
-  return { catalog, takeDown: () => void (up = false) };
+  return {
+    catalog,
+    takeDown: () => {
+      up = false;
+    },
+  };
 }
 
 function depsWith(catalog: CatalogPort): PlaceOrderDeps {
   const outbox = createOutbox(createEventCatalog([OrderPlacedSchema]));
+  const pool = database.pool();
   return { pool, insertOrder: createOrderInserter(pool), outbox, catalog, catalogTimeoutMs: 1_000 };
 }
 

@@ -1,16 +1,25 @@
 import type { MessageShape } from "@bufbuild/protobuf";
 import { type BatchedEvent, type Outbox, onTxBatch } from "@shopmesh/events";
-import { StockRejectedSchema, StockReservedSchema } from "@shopmesh/gen/shopmesh/inventory/v1/inventory_events_pb.js";
-import { PaymentCapturedSchema, PaymentDeclinedSchema } from "@shopmesh/gen/shopmesh/payment/v1/payment_events_pb.js";
+import {
+  StockRejectedSchema,
+  StockReleasedSchema,
+  StockReservedSchema,
+} from "@shopmesh/gen/shopmesh/inventory/v1/inventory_events_pb.js";
+import {
+  PaymentCapturedSchema,
+  PaymentDeclinedSchema,
+  PaymentRefundedSchema,
+} from "@shopmesh/gen/shopmesh/payment/v1/payment_events_pb.js";
 import type { ConsumerSpec } from "@shopmesh/runtime";
 import type pg from "pg";
 import { advanceOrders, type OrderStep } from "./advance-order.js";
 import { orderMetrics } from "./order-metrics.js";
 
 /**
- * The saga outcomes the order service reacts to: stock reserved or rejected
- * (INVENTORY stream), payment captured or declined (PAYMENTS stream), read by one
- * consumer. Each maps to an order event; the outcomes at hand, whatever their types,
+ * The saga outcomes the order service reacts to: stock reserved, rejected or
+ * released (INVENTORY stream), payment captured, declined or refunded (PAYMENTS
+ * stream), read by one consumer. (Releases and refunds matter when an operator's
+ * RPC made them; see order.ts.) Each maps to an order event; the outcomes at hand, whatever their types,
  * advance their orders together with a few statements.
  */
 export function orderConsumers(outbox: Outbox): ConsumerSpec[] {
@@ -30,7 +39,14 @@ export function orderConsumers(outbox: Outbox): ConsumerSpec[] {
   ];
 }
 
-const sagaOutcomes = [StockReservedSchema, StockRejectedSchema, PaymentCapturedSchema, PaymentDeclinedSchema];
+const sagaOutcomes = [
+  StockReservedSchema,
+  StockRejectedSchema,
+  StockReleasedSchema,
+  PaymentCapturedSchema,
+  PaymentDeclinedSchema,
+  PaymentRefundedSchema,
+];
 
 type SagaOutcome = (typeof sagaOutcomes)[number];
 
@@ -51,5 +67,9 @@ function stepOf(event: MessageShape<SagaOutcome>): OrderStep {
       return { orderId, event: { kind: "payment-captured", paymentId: event.paymentId } };
     case "shopmesh.payment.v1.PaymentDeclined":
       return { orderId, event: { kind: "payment-declined", reason: event.reason || "payment declined" } };
+    case "shopmesh.inventory.v1.StockReleased":
+      return { orderId, event: { kind: "stock-released" } };
+    case "shopmesh.payment.v1.PaymentRefunded":
+      return { orderId, event: { kind: "payment-refunded" } };
   }
 }

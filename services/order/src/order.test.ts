@@ -8,6 +8,8 @@ const events: OrderEvent[] = [
   { kind: "payment-captured", paymentId: "p1" },
   { kind: "payment-declined", reason: "card declined" },
   { kind: "cancelled-by-customer", reason: "" },
+  { kind: "stock-released" },
+  { kind: "payment-refunded" },
 ];
 
 describe("order state machine", () => {
@@ -53,13 +55,36 @@ describe("order state machine", () => {
     }
   });
 
-  it("never leaves a final status except a confirmed order cancelled by its customer", () => {
+  it("never leaves a final status except to cancel a confirmed order", () => {
     for (const status of statuses.filter(isFinal)) {
       for (const event of events) {
         const next = transition(status, event);
-        if (next) expect([status, event.kind]).toEqual(["confirmed", "cancelled-by-customer"]);
+        if (next) expect([status, next.status, next.announce]).toEqual(["confirmed", "cancelled", "cancelled"]);
       }
     }
+  });
+
+  it("cancels a live order whose stock an operator released or whose payment was refunded", () => {
+    for (const status of ["pending", "reserved", "confirmed"] as const) {
+      expect(transition(status, { kind: "stock-released" })).toEqual({
+        status: "cancelled",
+        reason: "its stock was released",
+        announce: "cancelled",
+      });
+      expect(transition(status, { kind: "payment-refunded" })).toMatchObject({
+        status: "cancelled",
+        announce: "cancelled",
+      });
+    }
+  });
+
+  it("cancels a confirmed order when inventory rejects it after all (captured by a Charge RPC first)", () => {
+    expect(transition("confirmed", events[1] as OrderEvent)).toEqual({
+      status: "cancelled",
+      reason: "out of stock: SKU-1",
+      announce: "cancelled",
+    });
+    expect(transition("reserved", events[1] as OrderEvent)).toBeUndefined();
   });
 
   it("totals lines in minor units without rounding", () => {

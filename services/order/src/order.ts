@@ -14,7 +14,10 @@ export type OrderEvent =
   | { readonly kind: "stock-rejected"; readonly reason: string }
   | { readonly kind: "payment-captured"; readonly paymentId: string }
   | { readonly kind: "payment-declined"; readonly reason: string }
-  | { readonly kind: "cancelled-by-customer"; readonly reason: string };
+  | { readonly kind: "cancelled-by-customer"; readonly reason: string }
+  /** Its stock was released, or its payment refunded, by an operator (internal RPCs). */
+  | { readonly kind: "stock-released" }
+  | { readonly kind: "payment-refunded" };
 
 /** The outcome of an allowed transition. */
 export interface Transition {
@@ -39,13 +42,22 @@ export function isFinal(status: OrderStatus): boolean {
  * pending|reserved ─payment-declined→ cancelled
  * pending|reserved|confirmed ─cancelled-by-customer→ cancelled
  * A capture may overtake its reservation (different streams): pending ─payment-captured→ confirmed.
+ *
+ * An operator's internal RPCs can change stock or money under a live order; the
+ * order follows, so that it never stays confirmed without both:
+ * pending|reserved|confirmed ─stock-released|payment-refunded→ cancelled
+ * confirmed ─stock-rejected→ cancelled (captured by a Charge RPC before inventory decided)
+ * The cancellation's OrderCancelled makes payment refund and inventory release
+ * whatever is left; for orders already cancelled these events are the compensation's
+ * own echoes, and change nothing.
  */
 export function transition(status: OrderStatus, event: OrderEvent): Transition | undefined {
   switch (event.kind) {
     case "stock-reserved":
       return status === "pending" ? { status: "reserved", reason: "" } : undefined;
     case "stock-rejected":
-      return status === "pending" ? { status: "rejected", reason: event.reason, announce: "rejected" } : undefined;
+      if (status === "pending") return { status: "rejected", reason: event.reason, announce: "rejected" };
+      return status === "confirmed" ? { status: "cancelled", reason: event.reason, announce: "cancelled" } : undefined;
     case "payment-captured":
       return status === "pending" || status === "reserved"
         ? { status: "confirmed", reason: "", paymentId: event.paymentId, announce: "confirmed" }
@@ -58,8 +70,18 @@ export function transition(status: OrderStatus, event: OrderEvent): Transition |
       return status === "pending" || status === "reserved" || status === "confirmed"
         ? { status: "cancelled", reason: event.reason || "cancelled by customer", announce: "cancelled" }
         : undefined;
+    case "stock-released":
+    case "payment-refunded":
+      return status === "pending" || status === "reserved" || status === "confirmed"
+        ? { status: "cancelled", reason: operatorReasons[event.kind], announce: "cancelled" }
+        : undefined;
   }
 }
+
+const operatorReasons = {
+  "stock-released": "its stock was released",
+  "payment-refunded": "its payment was refunded",
+} as const;
 
 /** A priced line of an order. */
 export interface OrderLine {

@@ -1,0 +1,85 @@
+import { randomUUID } from "node:crypto";
+import { OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
+import { PaymentStatus } from "@shopmesh/gen/shopmesh/payment/v1/payment_pb.js";
+import { waitFor } from "@shopmesh/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { products, stockLevel, stockOf, waitForStatus } from "../src/fixtures.js";
+import { checkInvariants } from "../src/invariants.js";
+import { type Mesh, startMesh } from "../src/mesh.js";
+
+// An operator's internal RPCs (ReleaseStock, Refund) used on an order whose saga is
+// still running, or done: the order follows them, and the mesh's invariants hold.
+let mesh: Mesh;
+let customer: string;
+const catalog = products(2, 100n);
+const [releasedSku, refundedSku] = catalog.map((product) => product.sku) as [string, string];
+
+beforeAll(async () => {
+  mesh = await startMesh("operator");
+  await mesh.seed(catalog);
+  customer = await mesh.customerToken(`customer-${randomUUID()}`);
+});
+
+afterAll(async () => {
+  await mesh?.close();
+});
+
+const place = (sku: string, paymentToken: string) =>
+  mesh.orders(customer).placeOrder({ idempotencyKey: randomUUID(), items: [{ sku, quantity: 3 }], paymentToken });
+
+const reservationStatus = async (orderId: string) =>
+  (
+    await mesh.pools.inventory.query<{ status: string }>("SELECT status FROM reservations WHERE order_id = $1", [
+      orderId,
+    ])
+  ).rows[0]?.status;
+
+describe("an operator's RPCs on a live order", () => {
+  it("ReleaseStock while the payment is still being retried: the order ends CANCELLED, nothing kept", async () => {
+    // Three transient failures, each answered 200 ms late: the payment takes about a second.
+    const { order } = await place(releasedSku, "tok_transient_3_slow");
+    const orderId = order?.orderId ?? "";
+    await waitFor(async () => (await reservationStatus(orderId)) === "reserved", { description: "the reservation" });
+    const operator = await mesh.serviceToken();
+    await mesh.stock(operator).releaseStock({ orderId });
+
+    const final = await waitForStatus(mesh, customer, orderId);
+    expect(final.status).toBe(OrderStatus.CANCELLED);
+    expect(final.statusReason).toBe("its stock was released");
+    const payment = await waitFor(
+      async () => {
+        const found = (
+          await mesh
+            .payments(operator)
+            .getPayment({ orderId })
+            .catch(() => undefined)
+        )?.payment;
+        return found && found.status !== PaymentStatus.CAPTURED ? found : undefined;
+      },
+      { description: "the payment refunded, or never captured" },
+    ).catch(() => undefined);
+    expect(payment?.status ?? PaymentStatus.UNSPECIFIED).not.toBe(PaymentStatus.CAPTURED);
+    expect(await stockLevel(mesh, releasedSku)).toEqual({ available: 100n, reserved: 0n, sold: 0n });
+  });
+
+  it("Refund of a confirmed order's payment: the order ends CANCELLED and its units go back on sale", async () => {
+    const { order } = await place(refundedSku, "tok_visa");
+    const orderId = order?.orderId ?? "";
+    await waitForStatus(mesh, customer, orderId, [OrderStatus.CONFIRMED]);
+    const operator = await mesh.serviceToken();
+    expect((await mesh.payments(operator).refund({ orderId })).payment?.status).toBe(PaymentStatus.REFUNDED);
+
+    const final = await waitForStatus(mesh, customer, orderId, [OrderStatus.CANCELLED]);
+    expect(final.statusReason).toBe("its payment was refunded");
+    await waitFor(async () => (await stockLevel(mesh, refundedSku)).sold === 0n, {
+      description: "the units restocked",
+    });
+    expect(await stockLevel(mesh, refundedSku)).toEqual({ available: 100n, reserved: 0n, sold: 0n });
+  });
+
+  it("leaves the mesh's invariants whole", async () => {
+    const report = await checkInvariants(mesh, stockOf(catalog));
+    expect(report).toMatchObject({ unfinished: [], moneyProblems: [], stockProblems: [] });
+    expect(report.capturedMinor).toBe(report.confirmedMinor);
+  });
+});

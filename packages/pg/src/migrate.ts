@@ -24,6 +24,8 @@ export async function migrate(options: MigrateOptions): Promise<string[]> {
     direction: "up",
     migrationsTable: "pgmigrations",
     checkOrder: true,
+    // Replicas starting together queue on the lock (the library's default fails them).
+    advisoryLockMode: "wait",
     log: options.log ?? (() => undefined),
   });
   return applied.map((migration) => migration.name);

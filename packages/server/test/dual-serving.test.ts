@@ -144,6 +144,16 @@ describe("one implementation served over gRPC (grpc-js) and Connect (connect-nod
     expect(connect.body.message).toBe((grpcError as grpc.ServiceError).details);
   });
 
+  it("reports at most 20 violations, so that a request breaking hundreds of rules still gets its answer", async () => {
+    const request = { skus: Array.from({ length: 200 }, (_, index) => `not a sku ${index}`) };
+    const grpcError = await unary(catalog, "batchGetProducts", request).catch((error: grpc.ServiceError) => error);
+    expect((grpcError as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(badRequestFields(grpcError as grpc.ServiceError)).toHaveLength(20);
+    expect((grpcError as grpc.ServiceError).details).toMatch(/; and 181 more$/); // 200 patterns broken, and the 100-SKU limit
+    // The connection still serves the calls after it.
+    expect(await unary(catalog, "getProduct", { sku: "SKU-1" })).toHaveProperty("product.sku", "SKU-1");
+  });
+
   it("answers an unexpected failure as INTERNAL without leaking its message, on both paths", async () => {
     const grpcError = (await unary(catalog, "getProduct", { sku: "BOOM-1" }).catch((e) => e)) as grpc.ServiceError;
     const connect = await connectJson(server.httpPort, "shopmesh.inventory.v1.CatalogService/GetProduct", {

@@ -66,12 +66,20 @@ describe("a service as a real process", () => {
       GRPC_ADDRESS: "not-an-address",
       INVENTORY_TIMEOUT_MS: "-5",
       AUTH_DEV_KEY: "short",
+      // Meant as 50 minutes, and past what a timer can wait.
+      SHUTDOWN_GRACE_MS: "3000000000",
     });
     expect(await service.exited).not.toBe(0);
     const output = service.output();
     expect(output).toMatch(/^invalid configuration:\n/);
     expect(output).not.toMatch(/\bat .*\.ts:\d+/);
-    for (const variable of ["DATABASE_URL", "GRPC_ADDRESS", "AUTH_DEV_KEY", "INVENTORY_TIMEOUT_MS"]) {
+    for (const variable of [
+      "DATABASE_URL",
+      "GRPC_ADDRESS",
+      "AUTH_DEV_KEY",
+      "INVENTORY_TIMEOUT_MS",
+      "SHUTDOWN_GRACE_MS",
+    ]) {
       expect(output).toContain(variable);
     }
   });

@@ -12,7 +12,7 @@ const config = {
   /** Where inventory's gRPC listeners are: one address, or every replica (dns:///, ipv4:), balanced per call. */
   INVENTORY_TARGET: grpcTarget().default("127.0.0.1:50052"),
   /** Longest PlaceOrder waits for catalog prices. */
-  INVENTORY_TIMEOUT_MS: positiveInt().default(1_000),
+  INVENTORY_TIMEOUT_MS: positiveInt().max(60_000).default(1_000),
   /** How old a remembered catalog price may be to accept an order while inventory is unavailable (0: never). */
   CATALOG_STALE_TTL_MS: z.coerce.number().int().min(0).default(600_000),
 };

@@ -101,6 +101,31 @@ describe("a service pool's connections", () => {
     }
   });
 
+  test("retry a deadlock met by a statement nothing waited for, though a later one failed because of it", async () => {
+    const pool = createPool({ url: db.url, applicationName: "pool test", onError: () => {} });
+    try {
+      let attempts = 0;
+      const result = await withTx(pool, async (tx) => {
+        attempts++;
+        const statement =
+          attempts === 1 ? "DO $$ BEGIN RAISE EXCEPTION 'deadlock' USING ERRCODE = '40P01'; END $$" : "SELECT 1";
+        await awaitAtCommit(tx, tx.query(statement));
+        // Fails with 25P02 (transaction aborted) in the first attempt.
+        return (await tx.query("SELECT 2 AS n")).rows[0].n as number;
+      });
+      expect([attempts, result]).toEqual([2, 2]);
+      // Not retryable: the first failure is what withTx throws, not the 25P02 after it.
+      await expect(
+        withTx(pool, async (tx) => {
+          await awaitAtCommit(tx, tx.query("SELECT 1 / 0"));
+          await tx.query("SELECT 2");
+        }),
+      ).rejects.toThrow("division by zero");
+    } finally {
+      await pool.end();
+    }
+  });
+
   test("send COMMIT right behind a last statement nothing waits for, and commit only if it succeeds", async () => {
     const pool = createPool({ url: db.url, applicationName: "pool test", onError: () => {} });
     try {

@@ -35,8 +35,11 @@ export async function withTx<T>(pool: pg.Pool, work: (client: pg.PoolClient) => 
       if (command !== "COMMIT") throw new Error(`the transaction ended with ${command}, not COMMIT`);
       return result;
     } catch (error) {
+      // The first statement that failed is the cause: later ones only say that the
+      // transaction was aborted (25P02), and the work may have caught it.
+      const cause = (await firstFailure(issued)) ?? error;
       await client.query("ROLLBACK").catch(() => undefined);
-      if (attempt >= attempts || !isRetryable(error)) throw error;
+      if (attempt >= attempts || !isRetryable(cause)) throw cause;
     } finally {
       client.release();
     }
@@ -62,6 +65,13 @@ export async function awaitAtCommit(tx: pg.ClientBase, statement: Promise<unknow
   }
   statement.catch(() => undefined); // withTx awaits it, unless the work failed first
   issued.push(statement);
+}
+
+/** The error of the first of `statements` (in the order issued) that failed, if any did. */
+async function firstFailure(statements: readonly Promise<unknown>[]): Promise<unknown> {
+  const settled = await Promise.allSettled(statements);
+  const failed = settled.find((outcome) => outcome.status === "rejected");
+  return failed?.status === "rejected" ? failed.reason : undefined;
 }
 
 /** The client, recording each statement issued through it (kept from unhandled rejections: withTx awaits them). */

@@ -12,6 +12,11 @@ export interface ListenerOptions {
   readonly onError: (error: Error) => void;
   /** Delay before reconnecting after a failure (default 1 s). */
   readonly reconnectMs?: number;
+  /**
+   * How often the idle connection proves it is alive, and how long the proof may take
+   * (default every 30 s, within 5 s).
+   */
+  readonly heartbeat?: { readonly everyMs: number; readonly timeoutMs: number };
 }
 
 /** A LISTEN connection. */
@@ -22,20 +27,37 @@ export interface Listener {
 /**
  * Keeps one dedicated connection LISTENing on a channel, reconnecting after failures.
  * NOTIFY is delivered only on commit, so a notification means the change is visible.
+ * An idle LISTEN connection sends nothing, so one that a network drops silently (a
+ * NAT or load balancer's idle timeout, a failover without a reset) would never fail:
+ * a heartbeat query finds it out, and the listener reconnects.
  */
 export function createListener(options: ListenerOptions): Listener {
+  const heartbeat = options.heartbeat ?? { everyMs: 30_000, timeoutMs: 5_000 };
   let client: pg.Client | undefined;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
   const connect = async () => {
-    const next = new pg.Client({ connectionString: options.url, application_name: options.applicationName });
-    next.on("notification", (message) => options.onNotify(message.payload ?? ""));
-    next.on("error", (error) => {
+    const next = new pg.Client({
+      connectionString: options.url,
+      application_name: options.applicationName,
+      query_timeout: heartbeat.timeoutMs,
+    });
+    let beat: NodeJS.Timeout | undefined;
+    let failed = false;
+    // Once per connection: a connection lost while LISTEN is in flight reports both
+    // an error event and the failed query, and must reconnect only once.
+    const fail = (error: Error) => {
+      if (failed) return;
+      failed = true;
+      clearInterval(beat);
       options.onError(error);
       next.end().catch(() => undefined);
       if (client === next) client = undefined;
       if (!closed) retry = setTimeout(connect, options.reconnectMs ?? 1_000);
-    });
+    };
+    next.on("notification", (message) => options.onNotify(message.payload ?? ""));
+    next.on("error", fail);
+    next.on("end", () => clearInterval(beat));
     try {
       await next.connect();
       await next.query(`LISTEN ${pg.escapeIdentifier(options.channel)}`);
@@ -44,9 +66,13 @@ export function createListener(options: ListenerOptions): Listener {
         return;
       }
       client = next;
+      beat = setInterval(() => {
+        next.query("SELECT 1").catch((error: unknown) => fail(error as Error));
+      }, heartbeat.everyMs);
+      beat.unref();
       options.onConnect?.();
     } catch (error) {
-      next.emit("error", error as Error);
+      fail(error as Error);
     }
   };
   void connect();
@@ -54,7 +80,9 @@ export function createListener(options: ListenerOptions): Listener {
     async close() {
       closed = true;
       clearTimeout(retry);
-      await client?.end().catch(() => undefined);
+      const current = client;
+      client = undefined;
+      await current?.end().catch(() => undefined);
     },
   };
 }

@@ -1,0 +1,133 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type Socket, connect as tcpConnect } from "node:net";
+import { useTestDatabase, waitFor } from "@shopmesh/testing";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createListener } from "./listener.js";
+
+const db = useTestDatabase("pg listener");
+let admin: pg.Pool;
+
+beforeAll(() => {
+  admin = new pg.Pool({ connectionString: db.url, max: 2 });
+});
+afterAll(() => admin.end());
+
+/**
+ * A TCP proxy to the test PostgreSQL. `silence()` stops forwarding on the
+ * connections open now while keeping them open, as a network that drops a flow
+ * without a reset does; `resetOnListen` resets the first connection that sends LISTEN.
+ */
+async function startProxy(options: { resetOnListen?: boolean } = {}) {
+  const target = new URL(db.url);
+  const pairs = new Set<{ client: Socket; upstream: Socket; forwarding: boolean }>();
+  let resets = options.resetOnListen ? 1 : 0;
+  const server = createServer((client) => {
+    const upstream = tcpConnect(Number(target.port || 5432), target.hostname);
+    const pair = { client, upstream, forwarding: true };
+    pairs.add(pair);
+    client.on("data", (data) => {
+      if (resets > 0 && data.includes("LISTEN")) {
+        resets--;
+        client.resetAndDestroy();
+        upstream.destroy();
+        return;
+      }
+      if (pair.forwarding) upstream.write(data);
+    });
+    upstream.on("data", (data) => {
+      if (pair.forwarding) client.write(data);
+    });
+    const end = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("close", end).on("error", end);
+    upstream.on("close", end).on("error", end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = new URL(db.url);
+  url.host = `127.0.0.1:${(server.address() as { port: number }).port}`;
+  return {
+    url: url.toString(),
+    silence: () => {
+      for (const pair of pairs) pair.forwarding = false;
+    },
+    close: async () => {
+      for (const pair of pairs) {
+        pair.client.destroy();
+        pair.upstream.destroy();
+      }
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const connections = async (applicationName: string) =>
+  (
+    await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1", [
+      applicationName,
+    ])
+  ).rows[0]?.n;
+
+describe("a LISTEN connection", () => {
+  it("notices a connection the network silently stopped carrying, and listens again", async () => {
+    const proxy = await startProxy();
+    const channel = `silenced_${randomUUID().slice(0, 8)}`;
+    const received: string[] = [];
+    let connects = 0;
+    const listener = createListener({
+      url: proxy.url,
+      channel,
+      applicationName: "listener-test-silenced",
+      onNotify: (payload) => received.push(payload),
+      onConnect: () => connects++,
+      onError: () => {},
+      reconnectMs: 50,
+      heartbeat: { everyMs: 200, timeoutMs: 300 },
+    });
+    try {
+      await waitFor(() => connects === 1, { description: "the first connection" });
+      proxy.silence();
+      await waitFor(() => connects === 2, { description: "a new connection after the silent one was found out" });
+      await admin.query("SELECT pg_notify($1, 'after')", [channel]);
+      await waitFor(() => received.includes("after"), { description: "the notification on the new connection" });
+    } finally {
+      await listener.close();
+      await proxy.close();
+    }
+  });
+
+  it("reconnects once when the connection is lost while LISTEN is in flight, and closes what it opened", async () => {
+    const proxy = await startProxy({ resetOnListen: true });
+    const channel = `reset_${randomUUID().slice(0, 8)}`;
+    const applicationName = `listener-test-${randomUUID().slice(0, 8)}`;
+    const received: string[] = [];
+    let connects = 0;
+    const listener = createListener({
+      url: proxy.url,
+      channel,
+      applicationName,
+      onNotify: (payload) => received.push(payload),
+      onConnect: () => connects++,
+      onError: () => {},
+      reconnectMs: 50,
+    });
+    try {
+      await waitFor(() => connects >= 1, { description: "the listener connected again" });
+      await admin.query("SELECT pg_notify($1, 'once')", [channel]);
+      await waitFor(() => received.length > 0, { description: "the notification" });
+      await admin.query("SELECT pg_notify($1, 'marker')", [channel]);
+      await waitFor(() => received.includes("marker"), { description: "a second notification" });
+      expect(received).toEqual(["once", "marker"]);
+      expect(connects).toBe(1);
+    } finally {
+      await listener.close();
+      await proxy.close();
+    }
+    await waitFor(async () => (await connections(applicationName)) === 0, {
+      description: "no connection left after close",
+    });
+  });
+});

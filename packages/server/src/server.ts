@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Server as GrpcServer, ServerCredentials } from "@grpc/grpc-js";
@@ -98,15 +98,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     );
   });
 
-  const httpServer = createHttpServer(
-    createConnectHandler(registrations, {
-      interceptors,
-      maxMessageBytes,
-      maxTimeoutMs: options.maxTimeoutMs ?? 30_000,
-      corsOrigins: options.corsOrigins ?? [],
-      shutdownSignal: forced.signal,
-    }),
-  );
+  const connectHandler = createConnectHandler(registrations, {
+    interceptors,
+    maxMessageBytes,
+    maxTimeoutMs: options.maxTimeoutMs ?? 30_000,
+    corsOrigins: options.corsOrigins ?? [],
+    shutdownSignal: forced.signal,
+  });
+  // HTTP/1.1 keep-alive connections outlive server.close(): while draining, every
+  // response says Connection: close, so that a client that keeps sending goes
+  // elsewhere after its current call instead of being cut off when the grace ends.
+  const unanswered = new Set<ServerResponse>();
+  const httpServer = createHttpServer((request, response) => {
+    if (draining.signal.aborted) response.setHeader("Connection", "close");
+    else {
+      unanswered.add(response);
+      response.once("close", () => unanswered.delete(response));
+    }
+    connectHandler(request, response);
+  });
   const httpPort = await listen(httpServer, options.httpAddress);
   options.logger.info({ grpcPort, httpPort }, "listening");
 
@@ -134,6 +144,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       grpcServer.forceShutdown();
       httpServer.closeAllConnections();
     }, shutdownGraceMs);
+    for (const response of unanswered) {
+      if (!response.headersSent) response.setHeader("Connection", "close");
+      else response.once("finish", () => response.socket?.end());
+    }
     await Promise.all([
       new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve())),
       new Promise<void>((resolve) => {

@@ -1,0 +1,74 @@
+import { Agent, request as httpRequest } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import { CatalogService } from "@shopmesh/gen/shopmesh/inventory/v1/catalog_service_pb.js";
+import { waitFor } from "@shopmesh/testing";
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { registerService, startServer } from "../src/index.js";
+
+/** One Connect call over a keep-alive connection: its HTTP status, or the socket error's code. */
+function listProducts(port: number, agent: Agent): Promise<string> {
+  return new Promise((resolve) => {
+    const call = httpRequest(
+      {
+        host: "127.0.0.1",
+        port,
+        agent,
+        method: "POST",
+        path: "/shopmesh.inventory.v1.CatalogService/ListProducts",
+        headers: { "content-type": "application/json" },
+      },
+      (response) => {
+        response.resume();
+        response.on("end", () => resolve(String(response.statusCode)));
+      },
+    );
+    call.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    call.end("{}");
+  });
+}
+
+describe("a server shutting down", () => {
+  it("sends keep-alive clients away after their current call instead of cutting one off", async () => {
+    const logged: string[] = [];
+    const server = await startServer({
+      logger: pino({ level: "warn" }, { write: (line: string) => void logged.push(line) }),
+      grpcAddress: "127.0.0.1:0",
+      httpAddress: "127.0.0.1:0",
+      shutdownGraceMs: 2_000,
+      services: [
+        registerService(CatalogService, {
+          getProduct: () => ({}),
+          // Each call takes a while, so one is in flight when the shutdown starts.
+          listProducts: async () => {
+            await sleep(150);
+            return { products: [] };
+          },
+          batchGetProducts: () => ({ products: [] }),
+        }),
+      ],
+    });
+    server.markServing();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const outcomes: string[] = [];
+    let stopping = false;
+    const client = (async () => {
+      while (!stopping) {
+        const outcome = await listProducts(server.httpPort, agent);
+        outcomes.push(outcome);
+        if (outcome !== "200") return;
+      }
+    })();
+    try {
+      await waitFor(() => outcomes.length >= 2, { description: "calls on the kept-alive connection" });
+      await server.close();
+    } finally {
+      stopping = true;
+      await client;
+      agent.destroy();
+    }
+    // Every call answered, or refused at the closed port: none cut off mid-call.
+    expect(outcomes.filter((outcome) => outcome !== "200" && outcome !== "ECONNREFUSED")).toEqual([]);
+    expect(logged.filter((line) => line.includes("forcing"))).toEqual([]);
+  });
+});

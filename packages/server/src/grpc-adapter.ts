@@ -1,5 +1,5 @@
 import { type DescMethod, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
-import { createHandlerContext, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createHandlerContext, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import type {
   Server,
   ServerUnaryCall,
@@ -14,6 +14,8 @@ import { invokeWithInterceptors } from "./invoke.js";
 import type { ServiceRegistration } from "./service-registration.js";
 
 type Message = MessageShape<DescMethod["input"]>;
+/** A call as grpc-js hands it over: the request still in its bytes (see decodeRequest). */
+type GrpcCall = ServerUnaryCall<Buffer, Message> | ServerWritableStream<Buffer, Message>;
 
 /**
  * Why a finished call's context is aborted (to release its listeners), and why a call's
@@ -45,7 +47,9 @@ export function addGrpcService(
       requestStream: false,
       responseStream: method.methodKind === "server_streaming",
       requestSerialize: (message: Message) => toBuffer(toBinary(method.input, message)),
-      requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
+      // Decoded by the handler: grpc-js answers a deserializer's error INTERNAL, and
+      // malformed bytes from a client are INVALID_ARGUMENT.
+      requestDeserialize: (bytes: Buffer) => bytes,
       responseSerialize: (message: Message) => toBuffer(toBinary(method.output, message)),
       responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
       originalName: method.localName,
@@ -73,31 +77,35 @@ interface MethodCall {
 }
 
 function unaryHandler({ method, impl, interceptors, shutdownSignal }: MethodCall) {
-  return (call: ServerUnaryCall<Message, Message>, callback: sendUnaryData<Message>) => {
+  return (call: ServerUnaryCall<Buffer, Message>, callback: sendUnaryData<Message>) => {
     const context = handlerContext(method, call, shutdownSignal);
-    invokeWithInterceptors(method, impl, context, call.request, interceptors).then(
-      ({ messages, header, trailer }) => {
-        sendHeader(call, header);
-        callback(null, messages as Message, grpcMetadata(trailer));
-        context.finish();
-      },
-      (error: unknown) => {
-        callback(toGrpcServiceError(error, context.responseTrailer));
-        context.finish();
-      },
-    );
+    const fail = (error: unknown) => {
+      callback(toGrpcServiceError(error, context.responseTrailer));
+      context.finish();
+    };
+    let request: Message;
+    try {
+      request = decodeRequest(method, call.request);
+    } catch (error) {
+      return fail(error);
+    }
+    invokeWithInterceptors(method, impl, context, request, interceptors).then(({ messages, header, trailer }) => {
+      sendHeader(call, header);
+      callback(null, messages as Message, grpcMetadata(trailer));
+      context.finish();
+    }, fail);
   };
 }
 
 function serverStreamingHandler({ method, impl, interceptors, shutdownSignal }: MethodCall) {
-  return (call: ServerWritableStream<Message, Message>) => {
+  return (call: ServerWritableStream<Buffer, Message>) => {
     const context = handlerContext(method, call, shutdownSignal);
     const run = async () => {
       const { messages, header, trailer } = await invokeWithInterceptors(
         method,
         impl,
         context,
-        call.request,
+        decodeRequest(method, call.request),
         interceptors,
       );
       sendHeader(call, header);
@@ -117,9 +125,18 @@ function serverStreamingHandler({ method, impl, interceptors, shutdownSignal }: 
   };
 }
 
+/** The request message; malformed bytes are the client's error (INVALID_ARGUMENT). */
+function decodeRequest(method: DescMethod, bytes: Buffer): Message {
+  try {
+    return fromBinary(method.input, bytes);
+  } catch (error) {
+    throw new ConnectError(`malformed request: ${String((error as Error).message)}`, Code.InvalidArgument);
+  }
+}
+
 function handlerContext(
   method: DescMethod,
-  call: ServerUnaryCall<Message, Message> | ServerWritableStream<Message, Message>,
+  call: GrpcCall,
   shutdownSignal: AbortSignal,
 ): HandlerContext & { finish(): void } {
   const requestAbort = new AbortController();
@@ -149,7 +166,7 @@ function handlerContext(
   });
 }
 
-function sendHeader(call: ServerUnaryCall<Message, Message> | ServerWritableStream<Message, Message>, header: Headers) {
+function sendHeader(call: GrpcCall, header: Headers) {
   let empty = true;
   header.forEach(() => {
     empty = false;
@@ -157,7 +174,7 @@ function sendHeader(call: ServerUnaryCall<Message, Message> | ServerWritableStre
   if (!empty) call.sendMetadata(grpcMetadata(header));
 }
 
-function drained(call: ServerWritableStream<Message, Message>, signal: AbortSignal): Promise<void> {
+function drained(call: ServerWritableStream<Buffer, Message>, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       call.off("drain", done);

@@ -154,6 +154,28 @@ describe("one implementation served over gRPC (grpc-js) and Connect (connect-nod
     expect(await unary(catalog, "getProduct", { sku: "SKU-1" })).toHaveProperty("product.sku", "SKU-1");
   });
 
+  it("answers malformed protobuf bytes over gRPC with INVALID_ARGUMENT, not INTERNAL", async () => {
+    const raw = new grpc.Client(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure());
+    try {
+      // A length-delimited field whose length runs past the end of the message.
+      const malformed = Buffer.from([0x0a, 0xff, 0xff, 0xff]);
+      const error = await new Promise<grpc.ServiceError | null>((resolve) => {
+        raw.makeUnaryRequest(
+          "/shopmesh.inventory.v1.CatalogService/GetProduct",
+          (bytes: Buffer) => bytes,
+          (bytes: Buffer) => bytes,
+          malformed,
+          { deadline: Date.now() + 2_000 },
+          (failure) => resolve(failure),
+        );
+      });
+      expect(error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(error?.details).toMatch(/^malformed request/);
+    } finally {
+      raw.close();
+    }
+  });
+
   it("answers an unexpected failure as INTERNAL without leaking its message, on both paths", async () => {
     const grpcError = (await unary(catalog, "getProduct", { sku: "BOOM-1" }).catch((e) => e)) as grpc.ServiceError;
     const connect = await connectJson(server.httpPort, "shopmesh.inventory.v1.CatalogService/GetProduct", {

@@ -6,8 +6,8 @@ import type { ServiceName } from "./replicated-mesh.js";
 const consumed: Record<string, Partial<Record<ServiceName, readonly string[]>>> = {
   inventory: { order: ["orders.placed", "orders.confirmed", "orders.cancelled"] },
   order: {
-    inventory: ["inventory.stock.reserved", "inventory.stock.rejected"],
-    payment: ["payments.captured", "payments.declined"],
+    inventory: ["inventory.stock.reserved", "inventory.stock.rejected", "inventory.stock.released"],
+    payment: ["payments.captured", "payments.declined", "payments.refunded"],
   },
   payment: { inventory: ["inventory.stock.reserved"], order: ["orders.cancelled"] },
 };

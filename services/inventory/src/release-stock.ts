@@ -18,6 +18,7 @@ export async function releaseStocks(
   events: StockEvents,
   orderIds: readonly string[],
   decide: (status: ReservationStatus | undefined) => Transition,
+  { byOperator = false } = {},
 ): Promise<StockItem[][]> {
   for (let attempt = 1; attempt <= 3; attempt++) {
     const reservations = await findReservations(tx, [...new Set(orderIds)], { lock: true });
@@ -38,7 +39,9 @@ export async function releaseStocks(
       statuses.set(orderId, step.to);
       return items;
     });
-    if (tombstones.length > 0 && (await insertTombstones(tx, tombstones)).size < tombstones.length) continue;
+    if (tombstones.length > 0 && (await insertTombstones(tx, tombstones, !byOperator)).size < tombstones.length) {
+      continue;
+    }
     if (moves.length > 0) await moveItems(tx, moves, announced);
     return released;
   }
@@ -47,6 +50,6 @@ export async function releaseStocks(
 
 /** ReleaseStock: {@link releaseStocks} of one order's reserved units. */
 export async function releaseStock(tx: pg.ClientBase, events: StockEvents, orderId: string): Promise<StockItem[]> {
-  const [released] = await releaseStocks(tx, events, [orderId], onReleaseRequested);
+  const [released] = await releaseStocks(tx, events, [orderId], onReleaseRequested, { byOperator: true });
   return released ?? [];
 }

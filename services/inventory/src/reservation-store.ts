@@ -24,6 +24,7 @@ export interface StoredReservation extends KnownReservation {
 interface ReservationRow {
   order_id: string;
   status: ReservationStatus;
+  announced: boolean;
   request_digest: string | null;
   shortages: { sku: string; requested: number; available: string }[] | null;
   items: StockItem[];
@@ -32,6 +33,7 @@ interface ReservationRow {
 function rowToReservation(row: ReservationRow): StoredReservation {
   return {
     status: row.status,
+    announced: row.announced,
     requestDigest: row.request_digest ?? undefined,
     shortages: (row.shortages ?? []).map((s) => ({
       sku: s.sku,
@@ -53,13 +55,16 @@ export interface ReservationClaim {
   readonly orderId: string;
   readonly requestDigest: string;
   readonly items: readonly StockItem[];
+  /** Whether its outcome will be announced (asked for by OrderPlaced, not by an operator's RPC). */
+  readonly announced: boolean;
 }
 
 const claimAndLock = statement<{ order_id: string | null; sku: string | null; available: string | null }>(
   "inventory.claim-reservations",
   `WITH claimed AS (
-     INSERT INTO reservations (order_id, status, request_digest)
-     SELECT order_id, 'reserved', request_digest FROM unnest($1::uuid[], $2::text[]) AS c (order_id, request_digest)
+     INSERT INTO reservations (order_id, status, request_digest, announced)
+     SELECT order_id, 'reserved', request_digest, announced
+       FROM unnest($1::uuid[], $2::text[], $5::bool[]) AS c (order_id, request_digest, announced)
       WHERE ${asStockWriter}
       ORDER BY order_id
      ON CONFLICT (order_id) DO NOTHING
@@ -95,6 +100,7 @@ export async function claimReservations(
     claims.map((claim) => claim.requestDigest),
     items.map((item) => item.orderId),
     items.map((item) => item.sku),
+    claims.map((claim) => claim.announced),
   ]);
   const claimed = new Set<string>();
   const available = new Map<string, bigint>();
@@ -113,6 +119,8 @@ export interface ReservationDecisions {
   readonly refused: readonly { readonly orderId: string; readonly shortages: readonly Shortage[] }[];
   /** The events announcing them. */
   readonly events: readonly OutboxRow[];
+  /** Earlier reservations whose outcome `events` announces at last (see ReservationClaim.announced). */
+  readonly announcedAtLast: readonly string[];
 }
 
 const saveDecisions = statement(
@@ -135,6 +143,9 @@ const saveDecisions = statement(
        FROM unnest($4::uuid[], $5::jsonb[]) AS x (order_id, shortages)
       WHERE r.order_id = x.order_id
    ),
+   owed AS (
+     UPDATE reservations SET announced = true WHERE order_id = ANY ($11::uuid[])
+   ),
    ${announceSql(6)}`,
 );
 
@@ -153,6 +164,7 @@ export async function saveReservations(tx: Queryable, decisions: ReservationDeci
     decisions.refused.map((refusal) => refusal.orderId),
     decisions.refused.map((refusal) => JSON.stringify(refusal.shortages.map(shortageToJson))),
     ...outboxManyParams(decisions.events),
+    decisions.announcedAtLast,
   ]);
 }
 
@@ -162,20 +174,28 @@ function shortageToJson({ sku, requested, available }: Shortage) {
 
 const addTombstones = statement<{ order_id: string }>(
   "inventory.insert-tombstones",
-  `INSERT INTO reservations (order_id, status)
-   SELECT order_id, 'released' FROM unnest($1::uuid[]) AS order_id ORDER BY order_id
+  `INSERT INTO reservations (order_id, status, announced)
+   SELECT order_id, 'released', $2 FROM unnest($1::uuid[]) AS order_id ORDER BY order_id
    ON CONFLICT (order_id) DO NOTHING
    RETURNING order_id`,
 );
 
-/** Records released reservations without items (tombstones); answers the orders that had none until now. */
-export async function insertTombstones(tx: Queryable, orderIds: readonly string[]): Promise<Set<string>> {
-  const { rows } = await addTombstones(tx, [orderIds]);
+/**
+ * Records released reservations without items (tombstones); answers the orders that
+ * had none until now. `announced`: whether the release is the saga's own (an
+ * OrderCancelled), not an operator's ReleaseStock that the order does not know of.
+ */
+export async function insertTombstones(
+  tx: Queryable,
+  orderIds: readonly string[],
+  announced: boolean,
+): Promise<Set<string>> {
+  const { rows } = await addTombstones(tx, [orderIds, announced]);
   return new Set(rows.map((row) => row.order_id));
 }
 
 const selectReservations = (lock: boolean) => `
-  SELECT r.order_id, r.status, r.request_digest, r.shortages,
+  SELECT r.order_id, r.status, r.announced, r.request_digest, r.shortages,
          (SELECT coalesce(json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity) ORDER BY i.sku), '[]')
             FROM reservation_items i WHERE i.order_id = r.order_id) AS items
     FROM reservations r

@@ -22,7 +22,8 @@ export interface ReservationRequest {
   /**
    * What to charge, from OrderPlaced. Only then is the outcome announced
    * (StockReserved / StockRejected): payment charges on StockReserved, so a
-   * reservation made without it (ReserveStock over RPC) is answered, not announced.
+   * reservation made without it (ReserveStock over RPC) is answered, not announced —
+   * until the order's OrderPlaced comes and announces it.
    */
   readonly charge?: Charge;
 }
@@ -37,6 +38,9 @@ export interface ReservationRequest {
  * without touching stock or writing events (a repeat asking for other items fails
  * with STOCK.ORDER_MISMATCH); an order released before (a tombstone) answers
  * `released` and reserves nothing. Answers each request's outcome, in order.
+ *
+ * An OrderPlaced that finds a reservation an operator's RPC made (ReserveStock, or
+ * ReleaseStock's tombstone) announces its outcome, once: the order is waiting for it.
  */
 export async function reserveStocks(
   tx: pg.ClientBase,
@@ -49,7 +53,10 @@ export async function reserveStocks(
   });
   const firsts = new Map<string, (typeof asked)[number]>();
   for (const request of asked) if (!firsts.has(request.orderId)) firsts.set(request.orderId, request);
-  const { claimed, available } = await claimReservations(tx, [...firsts.values()]);
+  const { claimed, available } = await claimReservations(
+    tx,
+    [...firsts.values()].map((request) => ({ ...request, announced: request.charge !== undefined })),
+  );
   const repeated = [...firsts.keys()].filter((orderId) => !claimed.has(orderId));
   const known = new Map<string, KnownReservation>(
     repeated.length > 0 ? await findReservations(tx, repeated) : undefined,
@@ -57,13 +64,24 @@ export async function reserveStocks(
   const held: { orderId: string; items: readonly StockItem[] }[] = [];
   const refused: { orderId: string; shortages: readonly Shortage[] }[] = [];
   const announced: OutboxRow[] = [];
-  const answers = asked.map(({ orderId, items, requestDigest, charge }): ReservationAnswer => {
+  const announcedAtLast: string[] = [];
+  const answers = asked.map((request): ReservationAnswer => {
+    const { orderId, items, requestDigest, charge } = request;
     const earlier = known.get(orderId);
-    if (earlier !== undefined) return repeatAnswer(orderId, earlier, requestDigest);
+    if (earlier !== undefined) {
+      const answer = repeatAnswer(orderId, earlier, requestDigest);
+      const owed = charge !== undefined && !earlier.announced && firsts.get(orderId) === request;
+      const announcement = owed ? announcementOf(events, orderId, earlier, items, charge) : undefined;
+      if (announcement) {
+        announced.push(announcement);
+        announcedAtLast.push(orderId);
+      }
+      return answer;
+    }
     if (!claimed.has(orderId)) throw new Error(`reservation of order ${orderId} vanished`);
     const allocation = allocate(available, items);
     const shortages = allocation.status === "rejected" ? allocation.shortages : [];
-    known.set(orderId, { status: allocation.status, requestDigest, shortages });
+    known.set(orderId, { status: allocation.status, announced: charge !== undefined, requestDigest, shortages });
     if (allocation.status === "reserved") held.push({ orderId, items });
     else refused.push({ orderId, shortages });
     if (charge !== undefined) {
@@ -75,8 +93,31 @@ export async function reserveStocks(
     }
     return allocation;
   });
-  if (claimed.size > 0) await awaitAtCommit(tx, saveReservations(tx, { held, refused, events: announced }));
+  if (claimed.size > 0 || announced.length > 0) {
+    await awaitAtCommit(tx, saveReservations(tx, { held, refused, events: announced, announcedAtLast }));
+  }
   return answers;
+}
+
+/** The event that announces an earlier reservation's outcome to its order. */
+function announcementOf(
+  events: StockEvents,
+  orderId: string,
+  earlier: KnownReservation,
+  items: readonly StockItem[],
+  charge: Charge,
+): OutboxRow | undefined {
+  switch (earlier.status) {
+    case "reserved":
+      return events.stockReserved(orderId, items, charge);
+    case "rejected":
+      return events.stockRejected(orderId, earlier.shortages);
+    case "released":
+      // Released by an operator before the order reached inventory: the order is cancelled.
+      return events.stockReleased(orderId, []);
+    case "sold":
+      return undefined;
+  }
 }
 
 /** One order's reservation: {@link reserveStocks} with a single request. */

@@ -103,22 +103,24 @@ describe("repeatAnswer", () => {
   const shortages = [{ sku: "SKU-1", requested: 3, available: 1n }];
 
   it("answers the first outcome to the same request, and released for a tombstone whatever is asked", () => {
-    expect(repeatAnswer("o-1", { status: "rejected", requestDigest: "d1", shortages }, "d1")).toEqual({
+    expect(repeatAnswer("o-1", { status: "rejected", announced: true, requestDigest: "d1", shortages }, "d1")).toEqual({
       status: "rejected",
       shortages,
     });
-    expect(repeatAnswer("o-1", { status: "sold", requestDigest: "d1", shortages: [] }, "d1")).toEqual({
+    expect(repeatAnswer("o-1", { status: "sold", announced: true, requestDigest: "d1", shortages: [] }, "d1")).toEqual({
       status: "reserved",
     });
-    expect(repeatAnswer("o-1", { status: "released", requestDigest: undefined, shortages: [] }, "d2")).toEqual({
+    expect(
+      repeatAnswer("o-1", { status: "released", announced: true, requestDigest: undefined, shortages: [] }, "d2"),
+    ).toEqual({
       status: "released",
     });
   });
 
   it("refuses a request for other items than the first", () => {
-    expect(() => repeatAnswer("o-1", { status: "reserved", requestDigest: "d1", shortages: [] }, "d2")).toThrow(
-      expect.objectContaining({ code: "STOCK.ORDER_MISMATCH" }),
-    );
+    expect(() =>
+      repeatAnswer("o-1", { status: "reserved", announced: true, requestDigest: "d1", shortages: [] }, "d2"),
+    ).toThrow(expect.objectContaining({ code: "STOCK.ORDER_MISMATCH" }));
   });
 });
 

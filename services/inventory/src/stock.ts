@@ -138,6 +138,8 @@ export function answerOf(status: ReservationStatus, shortages: readonly Shortage
  */
 export interface KnownReservation {
   readonly status: ReservationStatus;
+  /** Whether its outcome was announced (not when an operator's RPC made it). */
+  readonly announced: boolean;
   readonly requestDigest: string | undefined;
   readonly shortages: readonly Shortage[];
 }

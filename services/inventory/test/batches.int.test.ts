@@ -84,7 +84,8 @@ describe("reserveStocks", () => {
     const cancelled = order({ "BAT-REPEAT": 1 });
     await withTx(inventory.pool, async (tx) => {
       await reserveStocks(tx, events(), [earlier, rejected]);
-      await releaseStock(tx, events(), cancelled.orderId);
+      // The order was cancelled before inventory saw it placed (OrderCancelled first).
+      await releaseStocks(tx, events(), [cancelled.orderId], onOrderCancelled);
     });
     const fresh = order({ "BAT-REPEAT": 3 });
 
@@ -104,6 +105,27 @@ describe("reserveStocks", () => {
     expect(await announced(earlier.orderId)).toEqual(["StockReserved"]);
     expect(await announced(fresh.orderId)).toEqual(["StockReserved"]);
     expect(await announced(cancelled.orderId)).toEqual([]);
+  });
+
+  it("announces, at OrderPlaced, what an operator's ReserveStock or ReleaseStock answered before it, once", async () => {
+    await addProducts(inventory, { "BAT-OPER": 10 });
+    const reservedByOperator = order({ "BAT-OPER": 2 });
+    const releasedByOperator = order({ "BAT-OPER": 1 });
+    await withTx(inventory.pool, async (tx) => {
+      await reserveStock(tx, events(), { orderId: reservedByOperator.orderId, items: reservedByOperator.items });
+      await releaseStock(tx, events(), releasedByOperator.orderId);
+    });
+    expect(await announced(reservedByOperator.orderId)).toEqual([]);
+    expect(await announced(releasedByOperator.orderId)).toEqual([]);
+
+    await withTx(inventory.pool, (tx) => reserveStocks(tx, events(), [reservedByOperator, releasedByOperator]));
+    expect(await announced(reservedByOperator.orderId)).toEqual(["StockReserved"]);
+    expect(await announced(releasedByOperator.orderId)).toEqual(["StockReleased"]);
+    // Published again as a new event, OrderPlaced announces nothing more.
+    await withTx(inventory.pool, (tx) => reserveStocks(tx, events(), [reservedByOperator, releasedByOperator]));
+    expect(await announced(reservedByOperator.orderId)).toEqual(["StockReserved"]);
+    expect(await announced(releasedByOperator.orderId)).toEqual(["StockReleased"]);
+    expect(await stockOf(inventory, "BAT-OPER")).toEqual({ available: 8, reserved: 2, sold: 0 });
   });
 
   it("refuses the whole batch when one order asks again for other items, changing nothing", async () => {

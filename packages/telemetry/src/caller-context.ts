@@ -1,4 +1,4 @@
-import { type Context, context, TraceFlags, trace } from "@opentelemetry/api";
+import { type Context, context, ROOT_CONTEXT, TraceFlags, trace } from "@opentelemetry/api";
 
 /** The trace context a call was made in, kept for work done later on its behalf. */
 export type CallerContext = Context;
@@ -32,4 +32,13 @@ export function runForCallers<T>(callers: readonly CallerContext[], work: () => 
 
 function isSampled(caller: Context): boolean {
   return ((trace.getSpanContext(caller)?.traceFlags ?? TraceFlags.NONE) & TraceFlags.SAMPLED) !== 0;
+}
+
+/**
+ * Runs work that serves the whole process, not the call that happened to start it
+ * (a shared connection, its timers and callbacks), outside any trace: its spans and
+ * log lines then belong to no request, rather than all to the first one.
+ */
+export function outsideAnyTrace<T>(work: () => T): T {
+  return context.with(ROOT_CONTEXT, work);
 }

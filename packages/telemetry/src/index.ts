@@ -1,4 +1,4 @@
-export { type CallerContext, captureCallerContext, runForCallers } from "./caller-context.js";
+export { type CallerContext, captureCallerContext, outsideAnyTrace, runForCallers } from "./caller-context.js";
 export { annotateActiveSpan, traceLogFields } from "./log-context.js";
 export {
   type Delivered,

@@ -3,7 +3,7 @@ import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { captureCallerContext, runForCallers } from "./caller-context.js";
+import { captureCallerContext, outsideAnyTrace, runForCallers } from "./caller-context.js";
 import { startProcess, startPublish, startSharedWork, traceContextHeaders } from "./messaging.js";
 
 const exporter = new InMemorySpanExporter();
@@ -112,5 +112,19 @@ describe("work done later for callers", () => {
         ?.links.map((link) => link.context.spanId);
     expect(linksOf(first)).toEqual([second.spanContext().spanId]);
     expect(linksOf(second)).toEqual([first.spanContext().spanId]);
+  });
+});
+
+describe("work for the whole process", () => {
+  it("runs outside the trace of the call that started it, timers and callbacks included", async () => {
+    const call = trace.getTracer("test").startSpan("WatchOrder");
+    const seen = await context.with(trace.setSpan(ROOT_CONTEXT, call), () => {
+      expect(trace.getActiveSpan()).toBe(call);
+      return outsideAnyTrace(
+        () => new Promise<unknown>((resolve) => setTimeout(() => resolve(trace.getActiveSpan()), 0)),
+      );
+    });
+    call.end();
+    expect(seen).toBeUndefined();
   });
 });

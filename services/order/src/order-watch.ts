@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createListener, type Listener } from "@shopmesh/pg";
+import { outsideAnyTrace } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { orderChangedChannel, refreshWatches, registerWatches, unregisterWatch } from "./order-store.js";
@@ -88,7 +89,8 @@ export function createOrderWatcher(pool: pg.Pool, databaseUrl: string, logger: L
       if (listener) {
         if (!known) register([orderId]);
       } else {
-        listener = listen();
+        // The connection serves every watcher of the process, not the call that opened it.
+        listener = outsideAnyTrace(listen);
       }
       return {
         next(signal) {

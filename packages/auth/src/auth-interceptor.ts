@@ -2,12 +2,14 @@ import { type DescService, getOption } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Access, access } from "@shopmesh/gen/shopmesh/common/v1/access_pb.js";
 import { type Caller, callerKey } from "./caller.js";
-import type { TokenVerifier } from "./token-verifier.js";
+import { KeysUnavailableError, type TokenVerifier } from "./token-verifier.js";
 
 /**
  * Establishes the caller from `authorization: Bearer <JWT>` and enforces the
  * service's `(shopmesh.common.v1.access)` option: no or an invalid token where one is
- * needed is UNAUTHENTICATED; a valid token of the wrong role is PERMISSION_DENIED.
+ * needed is UNAUTHENTICATED; a valid token of the wrong role is PERMISSION_DENIED;
+ * a token that cannot be checked now (the identity provider's keys unreadable) is
+ * UNAVAILABLE, which clients retry.
  */
 export function createAuthInterceptor(verify: TokenVerifier): Interceptor {
   // Reading an option decodes it from the descriptor's options: once per service, not per call.
@@ -45,6 +47,15 @@ async function callerOf(header: string | null, verify: TokenVerifier, required: 
     return await verify(match[1]);
   } catch (error) {
     if (anonymous) return { kind: "anonymous" };
+    if (error instanceof KeysUnavailableError) {
+      throw new ConnectError(
+        "tokens cannot be verified now; retry shortly",
+        Code.Unavailable,
+        undefined,
+        undefined,
+        error,
+      );
+    }
     throw new ConnectError("invalid or expired token", Code.Unauthenticated, undefined, undefined, error);
   }
 }

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { Caller } from "./caller.js";
 
 /** Where keys come from and what tokens must say. */
@@ -17,6 +17,14 @@ export type TokenVerifier = (token: string) => Promise<Caller>;
 const cacheLimit = 10_000;
 
 /**
+ * The identity provider's keys could not be had (its JWKS endpoint down, slow or
+ * answering garbage): the token is not known to be bad, so the caller should retry.
+ */
+export class KeysUnavailableError extends Error {
+  override name = "KeysUnavailableError";
+}
+
+/**
  * Verifies bearer JWTs with jose: signature (a remote JWKS, or a local HS256 key in
  * development), issuer, audience, expiry. The `role` claim says whether the subject
  * is a customer or a service. Verified tokens are cached until they expire, so a
@@ -24,7 +32,7 @@ const cacheLimit = 10_000;
  */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const key: JWTVerifyGetKey | Uint8Array = options.jwksUrl
-    ? createRemoteJWKSet(new URL(options.jwksUrl))
+    ? remoteKeys(new URL(options.jwksUrl))
     : requireKey(options.devKey);
   const cache = new Map<string, { caller: Caller; expiresAt: number }>();
   return async (token) => {
@@ -39,6 +47,20 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     if (cache.size >= cacheLimit) cache.clear();
     cache.set(token, { caller, expiresAt: (payload.exp ?? 0) * 1000 });
     return caller;
+  };
+}
+
+/** The JWKS's key for a token; KeysUnavailableError when the JWKS cannot be read. */
+function remoteKeys(url: URL): JWTVerifyGetKey {
+  const jwks = createRemoteJWKSet(url);
+  return async (header, token) => {
+    try {
+      return await jwks(header, token);
+    } catch (error) {
+      // The token names no key of the set, or an ambiguous one: the token is bad.
+      if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) throw error;
+      throw new KeysUnavailableError(`the keys at ${url.href} cannot be read`, { cause: error });
+    }
   };
 }
 

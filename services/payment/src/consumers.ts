@@ -11,9 +11,11 @@ import type { PaymentDeps } from "./use-case.js";
 /**
  * Retries come quickly and often enough to ride out a provider's transient failures
  * (the simulator's `tok_transient_<n>` fails up to 9 times; 8 deliveries cover the
- * common cases, then the event is dead-lettered for an operator).
+ * common cases, then the event is dead-lettered for an operator). An unavailable
+ * database is waited out for as long as the other services do, ~8 minutes: 500
+ * deliveries a second apart.
  */
-const retryPolicy = { maxAttempts: 8, retryDelaysMs: [50, 100, 200, 500, 1_000] } as const;
+const retryPolicy = { maxAttempts: 8, maxDeliveries: 500, retryDelaysMs: [50, 100, 200, 500, 1_000] } as const;
 
 /** The durable consumers' name, which is also their key in the inbox. */
 const consumer = "payment";

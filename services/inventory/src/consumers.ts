@@ -12,7 +12,6 @@ import { InventoryError } from "./errors.js";
 import { releaseStocks } from "./release-stock.js";
 import { type ReservationRequest, reserveStocks } from "./reserve-stock.js";
 import { sellReservedStocks } from "./sell-stock.js";
-import { onOrderCancelled } from "./stock.js";
 import type { StockEvents } from "./stock-events.js";
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -46,7 +45,6 @@ export function createOrderEventsConsumer({ events, logger }: { events: StockEve
           tx,
           events,
           batch.map(({ event }) => orderIdOf(event)),
-          onOrderCancelled,
         );
       }),
     ],

@@ -1,15 +1,14 @@
 import type { OutboxRow } from "@shopmesh/events";
 import type pg from "pg";
 import { findReservations, insertTombstones, moveItems, type ReservationMove } from "./reservation-store.js";
-import { onReleaseRequested, type ReservationStatus, type StockItem, type Transition } from "./stock.js";
+import { onOrderCancelled, onReleaseRequested, type StockItem } from "./stock.js";
 import type { StockEvents } from "./stock-events.js";
 
 /**
  * Releases orders' stock in the caller's transaction, with two statements whatever
- * their number, as `decide` says of each reservation: for OrderCancelled
- * (`onOrderCancelled`) reserved units go back on sale, and so do sold ones;
- * for ReleaseStock ({@link onReleaseRequested}) reserved ones only. StockReleased
- * announces what moved. An order with no reservation yet gets a tombstone, so a
+ * their number: for OrderCancelled ({@link onOrderCancelled}) reserved units go back
+ * on sale, and so do sold ones; for an operator's ReleaseStock (`byOperator`,
+ * {@link onReleaseRequested}) reserved ones only. StockReleased announces what moved. An order with no reservation yet gets a tombstone, so a
  * reservation arriving later is refused. Idempotent: a released order answers no
  * items. Answers the items each order released, in order.
  */
@@ -17,9 +16,9 @@ export async function releaseStocks(
   tx: pg.ClientBase,
   events: StockEvents,
   orderIds: readonly string[],
-  decide: (status: ReservationStatus | undefined) => Transition,
   { byOperator = false } = {},
 ): Promise<StockItem[][]> {
+  const decide = byOperator ? onReleaseRequested : onOrderCancelled;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const reservations = await findReservations(tx, [...new Set(orderIds)], { lock: true });
     const statuses = new Map([...reservations].map(([orderId, { status }]) => [orderId, status]));
@@ -50,6 +49,6 @@ export async function releaseStocks(
 
 /** ReleaseStock: {@link releaseStocks} of one order's reserved units. */
 export async function releaseStock(tx: pg.ClientBase, events: StockEvents, orderId: string): Promise<StockItem[]> {
-  const [released] = await releaseStocks(tx, events, [orderId], onReleaseRequested, { byOperator: true });
+  const [released] = await releaseStocks(tx, events, [orderId], { byOperator: true });
   return released ?? [];
 }

@@ -7,7 +7,6 @@ import { describe, expect, it, vi } from "vitest";
 import { releaseStock, releaseStocks } from "../src/release-stock.js";
 import { type ReservationRequest, reserveStock, reserveStocks } from "../src/reserve-stock.js";
 import { sellReservedStocks } from "../src/sell-stock.js";
-import { onOrderCancelled } from "../src/stock.js";
 import { createStockEvents, type StockEvents } from "../src/stock-events.js";
 import { addProducts, reservationStatusOf, stockOf, useInventoryService } from "./harness.js";
 
@@ -85,7 +84,7 @@ describe("reserveStocks", () => {
     await withTx(inventory.pool, async (tx) => {
       await reserveStocks(tx, events(), [earlier, rejected]);
       // The order was cancelled before inventory saw it placed (OrderCancelled first).
-      await releaseStocks(tx, events(), [cancelled.orderId], onOrderCancelled);
+      await releaseStocks(tx, events(), [cancelled.orderId]);
     });
     const fresh = order({ "BAT-REPEAT": 3 });
 
@@ -189,7 +188,7 @@ describe("sellReservedStocks and releaseStocks", () => {
     const early = randomUUID();
 
     const ids = [held.orderId, early, sold.orderId, held.orderId, early];
-    const { result, statements } = await counted((tx) => releaseStocks(tx, events(), ids, onOrderCancelled));
+    const { result, statements } = await counted((tx) => releaseStocks(tx, events(), ids));
 
     expect(statements).toBe(3);
     expect(result).toEqual([

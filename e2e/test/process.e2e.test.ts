@@ -68,6 +68,7 @@ describe("a service as a real process", () => {
       AUTH_DEV_KEY: "short",
       // Meant as 50 minutes, and past what a timer can wait.
       SHUTDOWN_GRACE_MS: "3000000000",
+      LOG_LEVEL: "verbose",
     });
     expect(await service.exited).not.toBe(0);
     const output = service.output();
@@ -79,6 +80,7 @@ describe("a service as a real process", () => {
       "AUTH_DEV_KEY",
       "INVENTORY_TIMEOUT_MS",
       "SHUTDOWN_GRACE_MS",
+      "LOG_LEVEL",
     ]) {
       expect(output).toContain(variable);
     }

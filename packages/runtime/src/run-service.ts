@@ -96,7 +96,7 @@ export async function runService<Extra extends z.ZodRawShape>(
     () => loadServiceConfig(definition.defaults, env),
     () => loadConfig(definition.config, env),
   );
-  const logger = createLogger(definition.name, env.LOG_LEVEL ?? "info");
+  const logger = createLogger(definition.name, config.LOG_LEVEL);
   const closers: (() => Promise<unknown>)[] = [];
   const closeAll = async () => {
     for (const close of closers.splice(0).reverse())

@@ -32,6 +32,8 @@ export function serviceConfigShape(defaults: ServiceDefaults) {
     AUTH_ISSUER: z.string().min(1).default("shopmesh-dev"),
     AUTH_AUDIENCE: z.string().min(1).default("shopmesh"),
     CORS_ORIGINS: commaList().default(["http://localhost:5173"]),
+    // pino's levels: any other value would make the logger throw after the rest was validated.
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     // At most 10 minutes: beyond 2^31 ms a timer fires at once, which would force every shutdown.
     SHUTDOWN_GRACE_MS: positiveInt().max(600_000).default(10_000),
   };

@@ -109,6 +109,13 @@ export interface ConsumerOptions {
   readonly name: string;
   /** The events handled; their routes in the catalog say which streams are read. */
   readonly subscriptions: readonly EventSubscription[];
+  /**
+   * Event types of the streams read that this version deliberately leaves alone: they
+   * are acked unapplied. Any other type a whole-stream consumer receives — one added by
+   * a newer version of the contracts — is handed back (nak'ed) for a replica that knows
+   * it, so a rolling update never drops it (docs/decisions/0005).
+   */
+  readonly ignores?: readonly DescMessage[];
   /** Deliveries before an event that keeps failing is dead-lettered (default 5). */
   readonly maxAttempts?: number;
   /**
@@ -158,6 +165,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   const maxAttempts = options.maxAttempts ?? 5;
   const concurrency = options.concurrency ?? 32;
   const filters = filterSubjects(options);
+  requireDecisionForEveryType(options, filters);
   for (const [stream, filter_subject] of filters) {
     const config = {
       durable_name: options.name,
@@ -212,7 +220,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
 /**
  * The streams the subscriptions read (namespaced), each with the subjects the server
  * delivers from it: only the one subject when every subscription on that stream is
- * on it, else the whole stream (events of other types are acked and ignored). A
+ * on it, else the whole stream (types it `ignores` are acked unapplied). A
  * consumer that wants one event of a busy stream then costs nothing for the others —
  * payment skips two ORDERS deliveries per checkout. nats-server 2.9 takes one filter
  * subject per consumer; 2.10's `filter_subjects` would narrow every one to exactly
@@ -232,6 +240,31 @@ function filterSubjects({ catalog, subscriptions }: ConsumerOptions): Map<string
       return [stream, subjects.size === 1 && only !== undefined ? only : (wholeStream.get(stream) ?? "")];
     }),
   );
+}
+
+/**
+ * A consumer that reads a whole stream must say, for every event type the contracts put
+ * on it, whether it handles or ignores it: a type left undecided would be handed back
+ * at every delivery and end in the dead-letter stream. A programming error, so start-up fails.
+ */
+function requireDecisionForEveryType(options: ConsumerOptions, filters: ReadonlyMap<string, string>) {
+  const { catalog, subscriptions, ignores = [] } = options;
+  const decided = new Set([...subscriptions.map(({ schema }) => schema), ...ignores].map(({ typeName }) => typeName));
+  const wholeStreams = new Set(
+    catalog
+      .streams()
+      .filter(({ name, subjects }) => filters.get(name) === subjects)
+      .map(({ name }) => name),
+  );
+  const undecided = catalog
+    .routes()
+    .filter(({ stream, schema }) => wholeStreams.has(stream) && !decided.has(schema.typeName))
+    .map(({ schema }) => schema.typeName);
+  if (undecided.length > 0) {
+    throw new Error(
+      `consumer "${options.name}" reads whole streams but neither handles nor ignores ${undecided.join(", ")}`,
+    );
+  }
 }
 
 /**

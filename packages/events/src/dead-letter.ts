@@ -1,7 +1,7 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { ConsumerOptions } from "./consumer.js";
-import { defaultRetryDelaysMs } from "./retry-delays.js";
+import { longestRetryDelayMs } from "./retry-delays.js";
 
 /**
  * Copies a message that cannot be applied to the dead-letter stream, with the
@@ -32,6 +32,6 @@ export async function deadLetter(options: ConsumerOptions, message: JsMsg, reaso
     message.term();
   } catch (publishError) {
     logger.error({ err: publishError, reason }, "could not dead-letter event; will retry");
-    message.nak(Math.max(...(options.retryDelaysMs ?? defaultRetryDelaysMs)));
+    message.nak(longestRetryDelayMs(options.retryDelaysMs));
   }
 }

@@ -8,7 +8,7 @@ import type { ConsumerOptions, DeliveryInfo, EventContext, EventSubscription } f
 import { deadLetter } from "./dead-letter.js";
 import { createKeyedQueue } from "./keyed-queue.js";
 import { PermanentEventError } from "./permanent-event-error.js";
-import { defaultRetryDelaysMs } from "./retry-delays.js";
+import { defaultRetryDelaysMs, longestRetryDelayMs } from "./retry-delays.js";
 
 /** A message decoded and matched to its subscription. */
 interface Delivery extends DeliveryInfo {
@@ -48,6 +48,8 @@ export function createDeliveries(
   options: ConsumerOptions & { maxAttempts: number; maxDeliveries: number },
 ): Deliveries {
   const handlers = new Map(options.subscriptions.map((subscription) => [subscription.schema.typeName, subscription]));
+  const ignored = new Set((options.ignores ?? []).map(({ typeName }) => typeName));
+  const longestRetryDelay = longestRetryDelayMs(options.retryDelaysMs);
   const queue = createKeyedQueue(options.concurrency ?? 32);
   const claimOne = (tx: pg.ClientBase, eventId: string) => claimInbox(tx, [options.name, eventId]);
 
@@ -98,8 +100,17 @@ export function createDeliveries(
     const schema = options.catalog.schemaForSubject(message.subject);
     const subscription = schema && handlers.get(schema.typeName);
     if (!subscription) {
-      message.ack();
-      traced.end("ignored");
+      if (schema && ignored.has(schema.typeName)) {
+        message.ack();
+        traced.end("ignored");
+        return undefined;
+      }
+      // A type this version does not know: a newer replica, rolling out beside this
+      // one, may. Hand it back for that replica; if none takes it, park it.
+      if (deliveryCount > options.maxDeliveries) return reject(`no handler for ${message.subject} in this version`);
+      options.logger.warn({ subject: message.subject, deliveryCount }, "event of an unknown type handed back");
+      message.nak(longestRetryDelay);
+      traced.end("retried");
       return undefined;
     }
     let event: MessageShape<DescMessage>;

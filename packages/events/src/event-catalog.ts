@@ -13,6 +13,8 @@ export interface EventCatalog {
   readonly namespace: string;
   /** The route of an event type; throws for a type that is not an event. */
   route(schema: DescMessage): EventRoute;
+  /** Every event type with its route. */
+  routes(): EventRoute[];
   /** The event type published on a subject, if any. */
   schemaForSubject(subject: string): DescMessage | undefined;
   /** The namespaced name of a stream declared in the contracts, such as "ORDERS". */
@@ -55,6 +57,7 @@ export function createEventCatalog(schemas: readonly DescMessage[], namespace = 
       if (route === undefined) throw new Error(`${schema.typeName} is not in the event catalog`);
       return route;
     },
+    routes: () => [...routes.values()],
     schemaForSubject: (name) => bySubject.get(name),
     streamName,
     streamSubjects(stream) {

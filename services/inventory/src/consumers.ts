@@ -5,6 +5,7 @@ import {
   OrderConfirmedSchema,
   type OrderPlaced,
   OrderPlacedSchema,
+  OrderRejectedSchema,
 } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import type { ConsumerSpec } from "@shopmesh/runtime";
 import type { Logger } from "pino";
@@ -48,6 +49,7 @@ export function createOrderEventsConsumer({ events, logger }: { events: StockEve
         );
       }),
     ],
+    ignores: [OrderRejectedSchema],
   };
 }
 

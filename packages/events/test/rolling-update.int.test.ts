@@ -1,0 +1,164 @@
+import { fileURLToPath } from "node:url";
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import {
+  StockRejectedSchema,
+  StockReleasedSchema,
+  StockReservedSchema,
+} from "@shopmesh/gen/shopmesh/inventory/v1/inventory_events_pb.js";
+import { createPool, migrate } from "@shopmesh/pg";
+import { useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
+import type pg from "pg";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  allEvents,
+  createEventCatalog,
+  ensureStreams,
+  onTx,
+  publishEvent,
+  type RunningConsumer,
+  startConsumer,
+} from "../src/index.js";
+
+const db = useTestDatabase("rolling");
+const testNats = useTestNats("rolling");
+const logger = pino({ level: "silent" });
+
+/**
+ * Two versions of a service share its durable consumers while a rolling update runs.
+ * The old version's contracts lack StockReleased, which the new version handles.
+ */
+describe("replicas of two versions on one durable consumer", () => {
+  let pool: pg.Pool;
+  let nc: NatsConnection;
+  let js: JetStreamClient;
+  let jsm: JetStreamManager;
+  // The old version's contracts, where StockReleased does not exist yet.
+  const catalogsOf = (namespace: string) => ({
+    catalog: createEventCatalog(allEvents, namespace),
+    oldCatalog: createEventCatalog(
+      allEvents.filter((schema) => schema !== StockReleasedSchema),
+      namespace,
+    ),
+  });
+  const { catalog, oldCatalog } = catalogsOf(testNats.prefix);
+
+  beforeAll(async () => {
+    await migrate({ databaseUrl: db.url, dir: fileURLToPath(new URL("../migrations", import.meta.url)) });
+    pool = createPool({ url: db.url, applicationName: "rolling-update-test", onError: () => undefined });
+    await pool.query("CREATE TABLE applied (event_id uuid PRIMARY KEY, type text NOT NULL, version text NOT NULL)");
+    nc = await testNats.connect();
+    js = jetstream(nc);
+    jsm = await jetstreamManager(nc);
+    await ensureStreams(jsm, catalog);
+  });
+
+  afterAll(async () => {
+    await pool?.end();
+  });
+
+  const record = (version: string) => async (event: { eventId: string; $typeName: string }, tx: pg.PoolClient) => {
+    await tx.query("INSERT INTO applied (event_id, type, version) VALUES ($1, $2, $3)", [
+      event.eventId,
+      event.$typeName,
+      version,
+    ]);
+  };
+  const appliedOf = async (type: string) =>
+    (
+      await pool.query<{ version: string; n: number }>(
+        "SELECT version, count(*)::int AS n FROM applied WHERE type = $1 GROUP BY version",
+        [type],
+      )
+    ).rows;
+  const deadLetters = async (stream = catalog.deadLetterStream) => (await jsm.streams.info(stream)).state.messages;
+  const startOld = (name: string, options: { catalog?: typeof oldCatalog; maxDeliveries?: number } = {}) =>
+    startConsumer({
+      js,
+      jsm,
+      pool,
+      logger,
+      catalog: options.catalog ?? oldCatalog,
+      name,
+      retryDelaysMs: [20],
+      ...(options.maxDeliveries ? { maxDeliveries: options.maxDeliveries } : {}),
+      subscriptions: [onTx(StockReservedSchema, record("old")), onTx(StockRejectedSchema, record("old"))],
+    });
+
+  it("hands an event of a type it does not know to the replica that handles it", async () => {
+    const replicas: RunningConsumer[] = [];
+    try {
+      // The old replica first: it is pulling when the events arrive.
+      replicas.push(await startOld("rolling"));
+      replicas.push(
+        await startConsumer({
+          js,
+          jsm,
+          pool,
+          logger,
+          catalog,
+          name: "rolling",
+          retryDelaysMs: [20],
+          subscriptions: [
+            onTx(StockReservedSchema, record("new")),
+            onTx(StockRejectedSchema, record("new")),
+            onTx(StockReleasedSchema, record("new")),
+          ],
+        }),
+      );
+      const published = 20;
+      for (let i = 0; i < published; i++) {
+        await publishEvent(js, catalog, StockReleasedSchema, { orderId: crypto.randomUUID(), items: [] });
+      }
+      await waitFor(async () => (await appliedOf(StockReleasedSchema.typeName))[0]?.n === published, {
+        description: "every StockReleased applied",
+      });
+      expect(await appliedOf(StockReleasedSchema.typeName)).toEqual([{ version: "new", n: published }]);
+      expect(await deadLetters()).toBe(0);
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.stop()));
+    }
+  });
+
+  it("parks an event no replica knows in the dead-letter stream after maxDeliveries, with the reason", async () => {
+    // Streams of its own: nothing published by the other tests to go through first.
+    const own = catalogsOf(`${testNats.prefix}B`);
+    await ensureStreams(jsm, own.catalog);
+    const consumer = await startOld("alone", { catalog: own.oldCatalog, maxDeliveries: 3 });
+    try {
+      const event = await publishEvent(js, own.catalog, StockReleasedSchema, {
+        orderId: crypto.randomUUID(),
+        items: [],
+      });
+      await waitFor(async () => (await deadLetters(own.catalog.deadLetterStream)) === 1, {
+        description: "the event dead-lettered",
+      });
+      const parked = await jsm.streams.getMessage(own.catalog.deadLetterStream, {
+        last_by_subj: own.catalog.deadLetterSubject("alone"),
+      });
+      expect(parked?.header.get("Shopmesh-Dead-Letter-Reason")).toBe(
+        `no handler for ${own.catalog.route(StockReleasedSchema).subject} in this version`,
+      );
+      expect(parked?.header.get("Shopmesh-Deliveries")).toBe("6");
+      expect((await pool.query("SELECT 1 FROM applied WHERE event_id = $1", [event.eventId])).rowCount).toBe(0);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  it("refuses to start a whole-stream consumer that neither handles nor ignores a type of its stream", async () => {
+    const undecided = startConsumer({
+      js,
+      jsm,
+      pool,
+      logger,
+      catalog,
+      name: "undecided",
+      subscriptions: [onTx(StockReservedSchema, record("new")), onTx(StockRejectedSchema, record("new"))],
+    });
+    await expect(undecided).rejects.toThrow(
+      `consumer "undecided" reads whole streams but neither handles nor ignores ${StockReleasedSchema.typeName}`,
+    );
+  });
+});

@@ -5,6 +5,7 @@ import { declareConsumer } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { createDeliveries } from "./deliveries.js";
+import { declareDurable, keepDurableSettings } from "./durable-settings.js";
 import type { EventCatalog } from "./event-catalog.js";
 
 /** What a handler knows about the delivery it handles. */
@@ -132,6 +133,8 @@ export interface ConsumerOptions {
   readonly onCommitted?: () => void;
   /** How long the server waits for an ack before redelivering (default 30 s). */
   readonly ackWaitMs?: number;
+  /** How often the durables' settings are checked for an older version's (default 60 s). */
+  readonly settingsCheckMs?: number;
 }
 
 /** A JetStream durable consumer: its stream (namespaced) and name. */
@@ -166,8 +169,9 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   const concurrency = options.concurrency ?? 32;
   const filters = filterSubjects(options);
   requireDecisionForEveryType(options, filters);
-  for (const [stream, filter_subject] of filters) {
-    const config = {
+  const durables = [...filters].map(([stream, filter_subject]) => ({
+    stream,
+    config: {
       durable_name: options.name,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
@@ -178,14 +182,14 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       // copied again — a server-side bound would drop it silently.
       max_deliver: -1,
       max_ack_pending: Math.max(1000, concurrency * 4),
-    };
-    const exists = await options.jsm.consumers.info(stream, options.name).then(
-      () => true,
-      () => false,
-    );
-    if (exists) await options.jsm.consumers.update(stream, options.name, config);
-    else await options.jsm.consumers.add(stream, config);
+    },
+  }));
+  for (const durable of durables) {
+    if (!(await declareDurable(options.jsm, durable))) {
+      options.logger.warn({ stream: durable.stream, consumer: options.name }, "a newer version declared this consumer");
+    }
   }
+  const stopKeeping = keepDurableSettings(options.jsm, durables, options.logger, options.settingsCheckMs ?? 60_000);
 
   declareConsumer(
     options.name,
@@ -209,6 +213,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   return {
     durables: [...filters.keys()].map((stream) => ({ stream, name: options.name })),
     async stop() {
+      stopKeeping();
       await Promise.all(sources.map((messages) => messages.close()));
       await pulling.catch(() => undefined);
       await batches.done;

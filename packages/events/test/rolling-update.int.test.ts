@@ -1,5 +1,11 @@
 import { fileURLToPath } from "node:url";
-import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import {
+  AckPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+} from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
   StockRejectedSchema,
@@ -160,5 +166,70 @@ describe("replicas of two versions on one durable consumer", () => {
     await expect(undecided).rejects.toThrow(
       `consumer "undecided" reads whole streams but neither handles nor ignores ${StockReleasedSchema.typeName}`,
     );
+  });
+
+  it("puts its settings back when a replica of the version before rewrites them", async () => {
+    const name = "rewritten";
+    const stream = catalog.streamName("INVENTORY");
+    const consumer = await startConsumer({
+      js,
+      jsm,
+      pool,
+      logger,
+      catalog,
+      name,
+      retryDelaysMs: [20],
+      settingsCheckMs: 100,
+      subscriptions: [
+        onTx(StockReservedSchema, async (event, tx, delivery) => {
+          // The database is unavailable for the first 7 deliveries: not counted as attempts.
+          if (delivery.deliveryCount <= 7) throw Object.assign(new Error("starting up"), { code: "57P03" });
+          await record("new")(event, tx);
+        }),
+      ],
+    });
+    try {
+      // What the version before revisions declared at its start: deliveries bounded by the server.
+      const { config } = await jsm.consumers.info(stream, name);
+      await jsm.consumers.update(stream, name, { ...config, max_deliver: 6, description: "" });
+      await waitFor(async () => (await jsm.consumers.info(stream, name)).config.max_deliver === -1, {
+        description: "the settings restored",
+      });
+      const event = await publishEvent(js, catalog, StockReservedSchema, { orderId: crypto.randomUUID() });
+      await waitFor(
+        async () => (await pool.query("SELECT 1 FROM applied WHERE event_id = $1", [event.eventId])).rowCount === 1,
+        { description: "the event applied after its eighth delivery" },
+      );
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  it("leaves the settings of a newer version alone", async () => {
+    const name = "newer";
+    const stream = catalog.streamName("INVENTORY");
+    await jsm.consumers.add(stream, {
+      durable_name: name,
+      ack_policy: AckPolicy.Explicit,
+      filter_subject: catalog.route(StockReservedSchema).subject,
+      max_deliver: 50,
+      description: "shopmesh consumer settings r99",
+    });
+    const consumer = await startConsumer({
+      js,
+      jsm,
+      pool,
+      logger,
+      catalog,
+      name,
+      settingsCheckMs: 100,
+      subscriptions: [onTx(StockReservedSchema, record("old"))],
+    });
+    try {
+      const { config } = await jsm.consumers.info(stream, name);
+      expect([config.max_deliver, config.description]).toEqual([50, "shopmesh consumer settings r99"]);
+    } finally {
+      await consumer.stop();
+    }
   });
 });

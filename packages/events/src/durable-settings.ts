@@ -1,0 +1,74 @@
+import type { ConsumerConfig, JetStreamManager } from "@nats-io/jetstream";
+import type { Logger } from "pino";
+
+/**
+ * The revision of what `startConsumer` declares on a durable. Bump it whenever a setting
+ * changes meaning, so replicas of two versions agree on whose settings stand: the
+ * highest revision's. (2: `max_deliver` unbounded — the consumer bounds attempts itself.)
+ */
+export const durableSettingsRevision = 2;
+
+const marker = /^shopmesh consumer settings r(\d+)$/;
+const description = `shopmesh consumer settings r${durableSettingsRevision}`;
+
+/** The revision that declared a durable's settings (0: a version before revisions). */
+export function revisionOf(config: Pick<ConsumerConfig, "description">): number {
+  const match = marker.exec(config.description ?? "");
+  return match ? Number(match[1]) : 0;
+}
+
+/** A durable and the settings this replica declares for it. */
+export interface DurableSettings {
+  readonly stream: string;
+  readonly config: Partial<ConsumerConfig> & { readonly durable_name: string };
+}
+
+/**
+ * Creates the durable, or updates it to these settings unless a newer revision
+ * declared it: a replica of the version before never undoes the newer one's settings.
+ * Answers whether the settings were written.
+ */
+export async function declareDurable(jsm: JetStreamManager, { stream, config }: DurableSettings): Promise<boolean> {
+  const settings = { ...config, description };
+  const existing = await jsm.consumers.info(stream, config.durable_name).then(
+    (info) => info.config,
+    () => undefined,
+  );
+  if (!existing) {
+    await jsm.consumers.add(stream, settings);
+    return true;
+  }
+  if (revisionOf(existing) > durableSettingsRevision) return false;
+  await jsm.consumers.update(stream, config.durable_name, settings);
+  return true;
+}
+
+/**
+ * Puts this revision's settings back whenever an older revision wrote over them — a
+ * replica of the previous version that (re)started during a rolling update would
+ * otherwise leave, say, a server-side delivery bound that drops events silently.
+ * Checked every `everyMs`; returns a function that stops checking.
+ */
+export function keepDurableSettings(
+  jsm: JetStreamManager,
+  durables: readonly DurableSettings[],
+  logger: Logger,
+  everyMs: number,
+): () => void {
+  const check = async () => {
+    for (const durable of durables) {
+      const { config } = await jsm.consumers.info(durable.stream, durable.config.durable_name);
+      if (revisionOf(config) >= durableSettingsRevision) continue;
+      logger.warn(
+        { stream: durable.stream, consumer: durable.config.durable_name, revision: revisionOf(config) },
+        "an older version rewrote the consumer's settings; restoring them",
+      );
+      await declareDurable(jsm, durable);
+    }
+  };
+  const timer = setInterval(() => {
+    check().catch((error) => logger.warn({ err: error }, "could not check the consumer's settings"));
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

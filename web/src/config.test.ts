@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "./config.js";
 
-const place = { protocol: "http:", hostname: "localhost" };
+const place = { protocol: "http:", hostname: "localhost", href: "http://localhost:5173/#/cart" };
 
 describe("parseConfig", () => {
   it("defaults to the local service ports on the page's host and no sign-in", () => {
@@ -39,6 +39,18 @@ describe("parseConfig", () => {
       scope: "openid",
       audience: "shopmesh",
     });
+  });
+
+  it('resolves relative service URLs against the page, so "/" is its own origin', () => {
+    const page = { protocol: "https:", hostname: "shop.example.com", href: "https://shop.example.com/#/orders/42" };
+    const config = parseConfig({ orderUrl: "/", catalogUrl: "/catalog/" }, page);
+    expect(config.orderUrl).toBe("https://shop.example.com/");
+    expect(config.catalogUrl).toBe("https://shop.example.com/catalog/");
+    // An absolute URL stays where it points; one that cannot be parsed counts as missing.
+    expect(parseConfig({ orderUrl: "https://api.example.com/order" }, page).orderUrl).toBe(
+      "https://api.example.com/order",
+    );
+    expect(parseConfig({ orderUrl: "http://[nonsense" }, page).orderUrl).toBe("https://shop.example.com:8081");
   });
 
   it("treats an incomplete identity provider as no sign-in rather than a broken one", () => {

@@ -25,21 +25,25 @@ export interface StorefrontConfig {
   readonly identity: IdentityConfig;
 }
 
+/** Where the page is: `window.location` in the browser. */
 interface Place {
   readonly protocol: string;
   readonly hostname: string;
+  readonly href: string;
 }
 
 /**
  * Reads a `config.json` document; missing settings default to the ports `npm start`
- * uses on the page's own host (order :8081, inventory :8082) and no sign-in.
+ * uses on the page's own host (order :8081, inventory :8082) and no sign-in. Service
+ * URLs may be relative to the page: `"/"` is the page's own origin, where the
+ * storefront image's nginx proxies the public RPCs.
  */
 export function parseConfig(raw: unknown, place: Place): StorefrontConfig {
   const doc = isRecord(raw) ? raw : {};
   const base = `${place.protocol}//${place.hostname}`;
   return {
-    orderUrl: text(doc.orderUrl) ?? `${base}:8081`,
-    catalogUrl: text(doc.catalogUrl) ?? `${base}:8082`,
+    orderUrl: serviceUrl(doc.orderUrl, place) ?? `${base}:8081`,
+    catalogUrl: serviceUrl(doc.catalogUrl, place) ?? `${base}:8082`,
     otlpTracesUrl: text(doc.otlpTracesUrl) ?? "",
     identity: parseIdentity(doc.identity),
   };
@@ -75,6 +79,23 @@ export async function loadConfig(): Promise<StorefrontConfig> {
     raw = {};
   }
   return parseConfig(raw, window.location);
+}
+
+/**
+ * A service's base URL made absolute against the page. Connect-Web only appends the
+ * method's path, and fetch would resolve a relative result the same way, but the
+ * tracing derives the origins that get `traceparent` from these URLs: one meaning
+ * everywhere is simpler than relying on each consumer to resolve. A URL that cannot be
+ * parsed counts as missing.
+ */
+function serviceUrl(value: unknown, place: Place): string | undefined {
+  const given = text(value);
+  if (given === undefined) return undefined;
+  try {
+    return new URL(given, place.href).href;
+  } catch {
+    return undefined;
+  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

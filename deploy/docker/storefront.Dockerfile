@@ -14,5 +14,10 @@ RUN npm ci --no-audit --no-fund --ignore-scripts && npm run build -w @shopmesh/w
 FROM ${RUNTIME_IMAGE}
 COPY deploy/docker/storefront-nginx.conf /etc/nginx/nginx.conf
 COPY --from=build /src/web/dist /usr/share/nginx/html
+# The page reads its runtime configuration from config.json beside index.html: this one
+# sends the RPCs to the page's own origin, where this nginx proxies them, and has no
+# sign-in. Without it the page would look for the services on :8081/:8082 of its host.
+# Kubernetes mounts a ConfigMap over it (deploy/k8s/base/storefront.yaml).
+COPY deploy/docker/storefront-config.json /usr/share/nginx/html/config.json
 USER 101:101
 EXPOSE 8080

@@ -187,6 +187,43 @@ for (const overlay of ["development", "production"] as const) {
       expect(grafana.volumes).toContainEqual({ name: "dashboards", configMap: { name: dashboards?.metadata.name } });
     });
 
+    it("mounts the storefront's config.json from a ConfigMap: RPCs to the page's own origin", () => {
+      const pod = find("Deployment", "storefront").spec.template.spec;
+      const mount = pod.containers[0].volumeMounts.find(
+        (candidate: { mountPath: string }) => candidate.mountPath === "/usr/share/nginx/html/config.json",
+      );
+      expect(mount).toMatchObject({ subPath: "config.json", readOnly: true });
+      const volume = pod.volumes.find((candidate: { name: string }) => candidate.name === mount.name);
+      const configMap = objects.find(
+        (object) => object.kind === "ConfigMap" && object.metadata.name === volume?.configMap?.name,
+      );
+      const config = JSON.parse(configMap?.data?.["config.json"] ?? "null");
+      // The page is wherever the edge serves the storefront; nginx proxies the RPCs there.
+      const page =
+        overlay === "production"
+          ? `https://${find("Ingress", "storefront").spec.rules[0].host}/`
+          : "http://localhost:8080/";
+      for (const url of [config.orderUrl, config.catalogUrl])
+        expect(new URL(url, page).origin).toBe(new URL(page).origin);
+      const settings = find("ConfigMap", "shopmesh-config").data ?? {};
+      if (overlay === "production") {
+        // Sign-in at the provider whose tokens the services accept.
+        const issuer = new URL(settings.AUTH_ISSUER ?? "").origin;
+        expect(config.identity).toMatchObject({
+          kind: "oidc",
+          clientId: expect.any(String),
+          audience: settings.AUTH_AUDIENCE,
+        });
+        expect(new URL(config.identity.authorizeUrl).origin).toBe(issuer);
+        expect(new URL(config.identity.tokenUrl).origin).toBe(issuer);
+        expect(new URL(settings.AUTH_JWKS_URL ?? "").origin).toBe(issuer);
+      } else {
+        // No token endpoint in the cluster: the image's own configuration, sign-in off.
+        expect(config).toEqual(JSON.parse(read("docker/storefront-config.json")));
+        expect(config.identity).toEqual({ kind: "none" });
+      }
+    });
+
     if (overlay === "production") {
       it("holds no development signing key and verifies tokens against a JWKS", () => {
         const text = JSON.stringify(objects);

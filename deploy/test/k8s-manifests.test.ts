@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { admits } from "../src/network-policy.js";
@@ -75,8 +75,10 @@ for (const overlay of ["development", "production"] as const) {
     });
 
     it("gives every container requests, limits and a locked-down securityContext", () => {
-      for (const workload of objects.filter((object) => ["Deployment", "StatefulSet"].includes(object.kind))) {
-        const pod = workload.spec.template.spec;
+      for (const workload of objects.filter((object) =>
+        ["Deployment", "StatefulSet", "CronJob"].includes(object.kind),
+      )) {
+        const pod = (workload.kind === "CronJob" ? workload.spec.jobTemplate.spec : workload.spec).template.spec;
         expect(pod.securityContext?.runAsNonRoot, workload.metadata.name).toBe(true);
         expect(pod.securityContext?.seccompProfile?.type, workload.metadata.name).toBe("RuntimeDefault");
         for (const container of [...(pod.initContainers ?? []), ...pod.containers]) {
@@ -185,6 +187,30 @@ for (const overlay of ["development", "production"] as const) {
       expect(prometheus.volumes).toContainEqual({ name: "rules", configMap: { name: rules?.metadata.name } });
       const grafana = find("Deployment", "grafana").spec.template.spec;
       expect(grafana.volumes).toContainEqual({ name: "dashboards", configMap: { name: dashboards?.metadata.name } });
+    });
+
+    it("has a way to load the catalog: seeded at start in development, a Job on demand in production", () => {
+      const envOf = (container: { env: { name: string; value?: string }[] }) =>
+        Object.fromEntries(container.env.map((variable) => [variable.name, variable.value]));
+      const inventory = find("Deployment", "inventory").spec.template.spec.containers[0];
+      if (overlay === "development") {
+        // As compose does: no RPC creates products, so without a catalog every order is NOT_FOUND.
+        expect(envOf(inventory).SEED_CATALOG).toBe("true");
+        return;
+      }
+      expect(envOf(inventory).SEED_CATALOG).toBeUndefined();
+      const cronJob = find("CronJob", "seed-catalog");
+      // A template for `kubectl create job --from=cronjob/seed-catalog`, never run on a schedule.
+      expect(cronJob.spec.suspend).toBe(true);
+      const pod = cronJob.spec.jobTemplate.spec.template;
+      const seed = pod.spec.containers[0];
+      expect(seed.image).toBe(inventory.image);
+      expect(seed.args).toEqual(["services/inventory/dist/seed-cli.js"]);
+      expect(existsSync(join(deployDir, "../services/inventory/src/seed-cli.ts"))).toBe(true);
+      expect(envOf(seed).DATABASE_URL).toBe(envOf(inventory).DATABASE_URL);
+      expect(seed.env[0]).toEqual(inventory.env[0]);
+      const policies = objects.filter((object) => object.kind === "NetworkPolicy");
+      expect(admits(policies, pod.metadata.labels, { "cnpg.io/cluster": "shopmesh-pg" }, 5432)).toBe(true);
     });
 
     it("mounts the storefront's config.json from a ConfigMap: RPCs to the page's own origin", () => {

@@ -1,5 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { inventoryService } from "@shopmesh/inventory";
+import { orderService } from "@shopmesh/order";
+import { paymentService } from "@shopmesh/payment";
+import { type ConnectionNeeds, connectionsPerReplica } from "@shopmesh/runtime";
 import { beforeAll, describe, expect, it } from "vitest";
 import { admits } from "../src/network-policy.js";
 import { deployDir, type K8sObject, renderKustomization } from "../src/render.js";
@@ -8,6 +12,19 @@ const read = (path: string) => readFileSync(join(deployDir, path), "utf8");
 const services = { order: 50051, inventory: 50052, payment: 50053 } as const;
 const workloads = ["order", "inventory", "payment", "storefront"] as const;
 const crdGroups = ["postgresql.cnpg.io/v1"];
+const definitions: Record<keyof typeof services, ConnectionNeeds> = {
+  order: orderService,
+  inventory: inventoryService,
+  payment: paymentService,
+};
+/** PostgreSQL 16's defaults: slots kept for superusers, and for pg_use_reserved_connections. */
+const postgresDefaults = { superuser_reserved_connections: "3", reserved_connections: "0" };
+
+/** Pods a rolling update may add over the Deployment's replicas (maxSurge; Kubernetes rounds a percentage up). */
+function surge(deployment: K8sObject, replicas: number): number {
+  const maxSurge: number | string = deployment.spec.strategy?.rollingUpdate?.maxSurge ?? "25%";
+  return typeof maxSurge === "number" ? maxSurge : Math.ceil((replicas * Number.parseInt(maxSurge, 10)) / 100);
+}
 
 for (const overlay of ["development", "production"] as const) {
   describe(`overlays/${overlay}`, () => {
@@ -133,6 +150,30 @@ for (const overlay of ["development", "production"] as const) {
       expect(admits(policies, { app: "anything-else" }, order, 50051)).toBe(false);
       const prometheus = podLabels("prometheus");
       for (const name of Object.keys(services)) expect(admits(policies, prometheus, podLabels(name), 9464)).toBe(true);
+    });
+
+    it("keeps the services' connections within PostgreSQL's max_connections at the autoscalers' maximum", () => {
+      const parameters = { ...postgresDefaults, ...find("Cluster", "shopmesh-pg").spec.postgresql.parameters };
+      const available =
+        Number(parameters.max_connections) -
+        Number(parameters.superuser_reserved_connections) -
+        Number(parameters.reserved_connections);
+      const settings = find("ConfigMap", "shopmesh-config").data ?? {};
+      const demand = Object.entries(definitions).map(([name, definition]) => {
+        const deployment = find("Deployment", name);
+        const env = Object.fromEntries(
+          deployment.spec.template.spec.containers[0].env
+            .filter((variable: { value?: string }) => variable.value !== undefined)
+            .map((variable: { name: string; value: string }) => [variable.name, variable.value]),
+        );
+        const perReplica = connectionsPerReplica(definition, { ...settings, ...env });
+        // At the maximum, a rolling update still starts its surge pod before an old one goes.
+        const maxReplicas = find("HorizontalPodAutoscaler", name).spec.maxReplicas;
+        const pods = maxReplicas + surge(deployment, maxReplicas);
+        return { name, perReplica, pods, connections: pods * perReplica };
+      });
+      const total = demand.reduce((sum, { connections }) => sum + connections, 0);
+      expect(total, JSON.stringify(demand)).toBeLessThanOrEqual(available);
     });
 
     it("runs NATS as a 3-node JetStream cluster with R3 streams", () => {

@@ -1,3 +1,4 @@
+export { type ConnectionNeeds, connectionsPerReplica, relayPoolSize } from "./connections.js";
 export { migrationDirs, runMigrationsProcess } from "./migrate-service.js";
 export {
   type ConsumerSpec,

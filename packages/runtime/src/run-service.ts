@@ -25,6 +25,7 @@ import {
 import { shutdownTelemetry, traceContextHeaders } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { connectionsPerReplica, relayPoolSize } from "./connections.js";
 import { createDatabaseUnavailableInterceptor } from "./database-unavailable.js";
 import { migrationDirs } from "./migrate-service.js";
 import { loadBoth, loadServiceConfig, type ServiceConfig, type ServiceDefaults } from "./service-config.js";
@@ -66,6 +67,12 @@ export interface ServiceDefinition<Extra extends z.ZodRawShape> {
   readonly config: Extra;
   /** The folder of the service's SQL migrations. */
   readonly migrations: URL;
+  /**
+   * Connections to PostgreSQL the service's own code holds open, outside the pools the
+   * runtime gives it (order: the LISTEN connection of WatchOrder). Counted in
+   * {@link connectionsPerReplica}, which deployments size `max_connections` by.
+   */
+  readonly ownConnections?: number;
   build(kit: ServiceKit<z.infer<z.ZodObject<Extra>>>): Promise<ServiceParts>;
 }
 
@@ -146,7 +153,7 @@ export async function runService<Extra extends z.ZodRawShape>(
     const relayPool = createPool({
       url: config.DATABASE_URL,
       applicationName: `${definition.name}-outbox-relay`,
-      max: 2,
+      max: relayPoolSize,
       asynchronousCommit: true,
       onError: (error) => logger.warn({ err: error }, "idle relay database connection failed"),
     });
@@ -202,7 +209,15 @@ export async function runService<Extra extends z.ZodRawShape>(
     });
     closers.push(async () => stopObserving());
     server.markServing();
-    logger.info({ grpcPort: server.grpcPort, httpPort: server.httpPort }, `${definition.name} service ready`);
+    logger.info(
+      {
+        grpcPort: server.grpcPort,
+        httpPort: server.httpPort,
+        // What this replica may hold at most: what max_connections must leave room for.
+        maxDatabaseConnections: connectionsPerReplica(definition, env),
+      },
+      `${definition.name} service ready`,
+    );
     let closing: Promise<void> | undefined;
     return {
       name: definition.name,

@@ -23,6 +23,8 @@ export const orderService: ServiceDefinition<typeof config> = {
   defaults: { grpcAddress: "0.0.0.0:50051", httpAddress: "0.0.0.0:8081" },
   config,
   migrations: new URL("../migrations/", import.meta.url),
+  // The LISTEN connection WatchOrder streams share (order-watch.ts), open while any runs.
+  ownConnections: 1,
   async build({ config: common, settings, pool, outbox, logger }) {
     orderMetrics.declare();
     const catalog = createCatalogClient(settings.INVENTORY_TARGET, settings.CATALOG_STALE_TTL_MS);

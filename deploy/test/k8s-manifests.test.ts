@@ -176,6 +176,12 @@ for (const overlay of ["development", "production"] as const) {
       expect(total, JSON.stringify(demand)).toBeLessThanOrEqual(available);
     });
 
+    it("names the deployment environment in the services' telemetry", () => {
+      const settings = find("ConfigMap", "shopmesh-config").data ?? {};
+      // Unset, the services report "development".
+      expect(settings.DEPLOYMENT_ENVIRONMENT).toBe(overlay === "production" ? "production" : undefined);
+    });
+
     it("runs NATS as a 3-node JetStream cluster with R3 streams", () => {
       const nats = find("StatefulSet", "nats");
       expect(nats.spec.replicas).toBe(3);

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
+import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
 import { PaymentStatus } from "@shopmesh/gen/shopmesh/payment/v1/payment_pb.js";
 import { createCatalogClient } from "@shopmesh/order/catalog-client";
 import { type StockClient, stockGrpcClient, waitFor } from "@shopmesh/testing";
@@ -12,10 +14,11 @@ import { type Mesh, startMesh } from "../src/mesh.js";
 let mesh: Mesh;
 let alice: string;
 let bob: string;
-const plenty = products(5, 100n);
+const plenty = products(6, 100n);
 const scarceProducts = products(1, 2n);
 const catalog = [...plenty, ...scarceProducts];
-const [basic, refundable, slow, watched, cancellable] = plenty.map((product) => product.sku) as [
+const [basic, refundable, slow, watched, cancellable, upperCased] = plenty.map((product) => product.sku) as [
+  string,
   string,
   string,
   string,
@@ -196,6 +199,38 @@ describe("checkout end to end across order, inventory and payment", () => {
     expect(mesh.provider.refundOf(`refund:${orderId}`)?.calls).toBe(1);
   });
 
+  it("follows, reads and cancels an order named by its id in upper case, as string.uuid allows", async () => {
+    await mesh.stop("payment");
+    let orderId = "";
+    let watches: Awaited<ReturnType<typeof firstOf>>[];
+    try {
+      const { order } = await place(alice, upperCased, 1);
+      orderId = order?.orderId ?? "";
+      await waitForStatus(mesh, alice, orderId, [OrderStatus.RESERVED]);
+      // Both watches have read the order before payment is back, so the confirmation can
+      // reach them only through the change notification, which names the id in lower case.
+      watches = await Promise.all([
+        firstOf(watch(orderId.toUpperCase(), "connect")),
+        firstOf(watch(orderId.toUpperCase(), "grpc")),
+      ]);
+    } finally {
+      await mesh.start("payment");
+    }
+    expect(watches.map((watching) => watching.first)).toEqual([OrderStatus.RESERVED, OrderStatus.RESERVED]);
+    expect(await Promise.all(watches.map((watching) => watching.rest))).toEqual([
+      [OrderStatus.CONFIRMED],
+      [OrderStatus.CONFIRMED],
+    ]);
+    const orders = mesh.orders(alice);
+    expect((await orders.getOrder({ orderId: orderId.toUpperCase() })).order?.orderId).toBe(orderId);
+    const { order: cancelled } = await orders.cancelOrder({ orderId: orderId.toUpperCase(), reason: "too late" });
+    expect(cancelled?.status).toBe(OrderStatus.CANCELLED);
+    const payments = mesh.payments(await mesh.serviceToken());
+    await waitFor(async () => (await payments.getPayment({ orderId })).payment?.status === PaymentStatus.REFUNDED, {
+      description: "payment refunded",
+    });
+  });
+
   it("keeps customers apart and internal RPCs internal", async () => {
     const { order } = await place(alice, basic, 1);
     const orderId = order?.orderId ?? "";
@@ -261,14 +296,31 @@ describe("checkout end to end across order, inventory and payment", () => {
   });
 });
 
-/** WatchOrder over the Connect protocol's server streaming, as the storefront will use it. */
-async function* watch(orderId: string) {
-  const { createClient } = await import("@connectrpc/connect");
-  const { createConnectTransport } = await import("@connectrpc/connect-node");
-  const { OrderService } = await import("@shopmesh/gen/shopmesh/order/v1/order_service_pb.js");
-  const client = createClient(
-    OrderService,
-    createConnectTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.order.http}`, httpVersion: "1.1" }),
+/**
+ * WatchOrder over the Connect protocol's server streaming, as the storefront uses it,
+ * or over gRPC (HTTP/2, the gRPC listener).
+ */
+function watch(orderId: string, protocol: "connect" | "grpc" = "connect") {
+  const transport =
+    protocol === "connect"
+      ? createConnectTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.order.http}`, httpVersion: "1.1" })
+      : createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.order.grpc}` });
+  return createClient(OrderService, transport).watchOrder(
+    { orderId },
+    { headers: { authorization: `Bearer ${alice}` }, timeoutMs: 20_000 },
   );
-  yield* client.watchOrder({ orderId }, { headers: { authorization: `Bearer ${alice}` }, timeoutMs: 20_000 });
+}
+
+/** A watch whose first message has arrived; `rest` collects the statuses that follow. */
+async function firstOf(stream: ReturnType<typeof watch>) {
+  const iterator = stream[Symbol.asyncIterator]();
+  const statusOf = (result: IteratorResult<{ order?: { status: OrderStatus } }>) =>
+    result.done ? undefined : result.value.order?.status;
+  const first = statusOf(await iterator.next());
+  const rest = (async () => {
+    const seen: (OrderStatus | undefined)[] = [];
+    for (let result = await iterator.next(); !result.done; result = await iterator.next()) seen.push(statusOf(result));
+    return seen;
+  })();
+  return { first, rest };
 }

@@ -2,6 +2,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { customerIdOf } from "@shopmesh/auth";
 import type { Outbox } from "@shopmesh/events";
 import type { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
+import { canonicalUuid } from "@shopmesh/server";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { cancelOrder } from "./cancel-order.js";
@@ -23,7 +24,11 @@ export interface OrderRoutesDeps {
   readonly logger: Logger;
 }
 
-/** The OrderService RPCs: wiring between the contract and the use cases. */
+/**
+ * The OrderService RPCs: wiring between the contract and the use cases. Order ids
+ * are made canonical here, at the edge, because the use cases compare them with what
+ * PostgreSQL answers (lock maps, watch keys from NOTIFY), which is lower case.
+ */
 export function createOrderRoutes(deps: OrderRoutesDeps): ServiceImpl<typeof OrderService> {
   const placing = { ...deps, insertOrder: createOrderInserter(deps.pool) };
   return {
@@ -42,18 +47,21 @@ export function createOrderRoutes(deps: OrderRoutesDeps): ServiceImpl<typeof Ord
       return { order: toOrderMessage(order) };
     }),
     getOrder: rpc(async (request, context) => ({
-      order: toOrderMessage(await getOrder(deps.pool, customerIdOf(context), request.orderId)),
+      order: toOrderMessage(await getOrder(deps.pool, customerIdOf(context), canonicalUuid(request.orderId))),
     })),
     listOrders: rpc(async (request, context) => {
       const page = await listOrders(deps.pool, customerIdOf(context), request.pageSize, request.pageToken);
       return { orders: page.orders.map(toOrderMessage), nextPageToken: page.nextPageToken };
     }),
     cancelOrder: rpc(async (request, context) => ({
-      order: toOrderMessage(await cancelOrder(deps, customerIdOf(context), request.orderId, request.reason)),
+      order: toOrderMessage(
+        await cancelOrder(deps, customerIdOf(context), canonicalUuid(request.orderId), request.reason),
+      ),
     })),
     async *watchOrder(request, context) {
       try {
-        const orders = watchOrder(deps.pool, deps.watcher, customerIdOf(context), request.orderId, context.signal);
+        const orderId = canonicalUuid(request.orderId);
+        const orders = watchOrder(deps.pool, deps.watcher, customerIdOf(context), orderId, context.signal);
         for await (const order of orders) yield { order: toOrderMessage(order) };
       } catch (error) {
         throw toRpcError(error);

@@ -17,6 +17,28 @@ export type TokenVerifier = (token: string) => Promise<Caller>;
 const cacheLimit = 10_000;
 
 /**
+ * The signature algorithms a token may name. `alg` is the sender's claim, so it is
+ * checked against the key source before any key is looked up, and "none", HS256
+ * against the JWKS (algorithm confusion) or an unknown name is a bad token rather than
+ * a failed lookup. An identity provider signs with a key pair of its choosing, so every
+ * asymmetric JWS algorithm jose verifies is allowed; the development key is HS256 only.
+ */
+const jwksAlgorithms = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+  "Ed25519",
+];
+const devKeyAlgorithms = ["HS256"];
+
+/**
  * The identity provider's keys could not be had (its JWKS endpoint down, slow or
  * answering garbage): the token is not known to be bad, so the caller should retry.
  */
@@ -34,6 +56,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const key: JWTVerifyGetKey | Uint8Array = options.jwksUrl
     ? remoteKeys(new URL(options.jwksUrl))
     : requireKey(options.devKey);
+  const algorithms = options.jwksUrl ? jwksAlgorithms : devKeyAlgorithms;
   const cache = new Map<string, { caller: Caller; expiresAt: number }>();
   return async (token) => {
     const cached = cache.get(token);
@@ -41,6 +64,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     const { payload } = await jwtVerify(token, key as Uint8Array, {
       issuer: options.issuer,
       audience: options.audience,
+      algorithms,
       requiredClaims: ["sub", "exp"],
     });
     const caller = callerFrom(payload);
@@ -50,18 +74,32 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   };
 }
 
-/** The JWKS's key for a token; KeysUnavailableError when the JWKS cannot be read. */
+/** The JWKS's key for a token; KeysUnavailableError only when the JWKS cannot be read. */
 function remoteKeys(url: URL): JWTVerifyGetKey {
   const jwks = createRemoteJWKSet(url);
   return async (header, token) => {
     try {
       return await jwks(header, token);
     } catch (error) {
-      // The token names no key of the set, or an ambiguous one: the token is bad.
-      if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) throw error;
-      throw new KeysUnavailableError(`the keys at ${url.href} cannot be read`, { cause: error });
+      if (isUnreadable(error))
+        throw new KeysUnavailableError(`the keys at ${url.href} cannot be read`, { cause: error });
+      // Anything else names the token: no key of the set, an ambiguous one, an alg the set cannot serve.
+      throw error;
     }
   };
+}
+
+/**
+ * Whether a JWKS lookup failed for want of the set: a timeout, a malformed set or key
+ * of the set, an answer that is not 200 or not JSON (jose's generic JOSEError), or a
+ * failure outside jose (fetch's network TypeError, WebCrypto refusing a key). jose's
+ * specific errors (no matching key, alg not supported, …) describe the token instead.
+ */
+function isUnreadable(error: unknown): boolean {
+  if (!(error instanceof errors.JOSEError)) return true;
+  return (
+    error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || error.code === errors.JOSEError.code
+  );
 }
 
 function callerFrom(payload: JWTPayload): Caller {

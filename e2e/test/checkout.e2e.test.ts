@@ -269,6 +269,22 @@ describe("checkout end to end across order, inventory and payment", () => {
     expect((await mesh.pools.order.query("SELECT count(*)::int AS n FROM orders")).rows[0].n).toBe(before);
   });
 
+  it("refuses a cancel reason holding NUL (U+0000), which SQL text cannot, with a field violation", async () => {
+    const { order } = await place(alice, basic, 1);
+    const orderId = order?.orderId ?? "";
+    const final = await waitForStatus(mesh, alice, orderId);
+    const error = await mesh
+      .orders(alice)
+      .cancelOrder({ orderId, reason: "changed my mind\u0000" })
+      .then(
+        () => undefined,
+        (e) => ConnectError.from(e),
+      );
+    expect(error?.code).toBe(Code.InvalidArgument);
+    expect(error?.rawMessage).toMatch(/^reason: /);
+    expect((await mesh.orders(alice).getOrder({ orderId })).order?.status).toBe(final.status);
+  });
+
   it("prices a burst of orders that name more products than one catalog call may", async () => {
     const many = products(150, 1n);
     await mesh.seed(many);

@@ -1,6 +1,6 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ErrorInfoSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
+import { BadRequestSchema, ErrorInfoSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 import { describe, expect, it, vi } from "vitest";
 import { createProductLookup } from "../src/product-lookup.js";
 import { generateCatalog } from "../src/seed.js";
@@ -176,6 +176,18 @@ describe("CatalogService over Connect JSON (HTTP/1.1)", () => {
     expect(detail?.type).toBe("google.rpc.ErrorInfo");
     const info = fromBinary(ErrorInfoSchema, Buffer.from(detail?.value ?? "", "base64"));
     expect(info).toMatchObject({ reason: "CATALOG.INVALID_PAGE_TOKEN", domain: "inventory.shopmesh" });
+  });
+
+  it("answers invalid_argument with a field violation for a query holding NUL (U+0000), which SQL text cannot", async () => {
+    const refused = await connectCall(listProducts, { query: "lamp\u0000" });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ code: "invalid_argument", message: expect.stringMatching(/^query: /) });
+    const details = refused.body.details as { type: string; value: string }[];
+    const badRequest = details.find((detail) => detail.type === "google.rpc.BadRequest");
+    const { fieldViolations } = fromBinary(BadRequestSchema, Buffer.from(badRequest?.value ?? "", "base64"));
+    expect(fieldViolations.map(({ field, reason }) => ({ field, reason }))).toEqual([
+      { field: "query", reason: "string.pattern" },
+    ]);
   });
 
   it("does not route the internal StockService at all", async () => {

@@ -137,6 +137,7 @@ describe("PaymentService.Charge", () => {
       Code.InvalidArgument,
     );
     expect(await codeOf(client.charge({ orderId, paymentToken: "tok_visa" }))).toBe(Code.InvalidArgument);
+    expect(await codeOf(client.refund({ orderId, reason: "fraud\u0000" }))).toBe(Code.InvalidArgument);
     expect(await payment.row(orderId)).toBeUndefined();
   });
 

@@ -1,0 +1,190 @@
+/**
+ * The whole mesh for local use, as `npm start` runs it (tools/start-mesh.ts):
+ * PostgreSQL and NATS (DATABASE_URL / NATS_URL when given, else an embedded PostgreSQL
+ * and a nats-server whose data persist in .shopmesh/), a database per service, the
+ * three services as separate processes (the inventory seeds its catalog when empty),
+ * the storefront, and how to call them. SIGINT or SIGTERM stops everything it
+ * started, services first, then exits.
+ */
+import { createConnection } from "node:net";
+import { fileURLToPath } from "node:url";
+import { type PrivateServer, startPrivateNats, startPrivatePostgres } from "@shopmesh/testing";
+import { demoToken, devKey, stateDir } from "./dev-identity.js";
+import {
+  type LaunchedMesh,
+  type LaunchedService,
+  launchMesh,
+  type ServiceName,
+  type ServicePorts,
+} from "./mesh-processes.js";
+import { startStorefront, storefrontOrigins, storefrontPort } from "./storefront.js";
+
+/** Where the local mesh listens; the defaults are the documented fixed ports. */
+export interface LocalMeshOptions {
+  /** Every listener of every service (default: gRPC 50051–50053, HTTP 8081–8083, metrics 9464–9466). */
+  readonly ports?: Readonly<Record<ServiceName, ServicePorts>>;
+  /** The storefront's port (default 5173). */
+  readonly storefrontPort?: number;
+  /** Database names are `${databasePrefix}_${service}` (default "shopmesh"). */
+  readonly databasePrefix?: string;
+}
+
+const owned: PrivateServer[] = [];
+let mesh: LaunchedMesh | undefined;
+let storefront: Awaited<ReturnType<typeof startStorefront>> | undefined;
+let stopping = false;
+
+/** Runs the local mesh in this process until a signal (or a service's exit) stops it. */
+export function runLocalMesh(options: LocalMeshOptions = {}): void {
+  process.on("SIGINT", () => void stop(0));
+  process.on("SIGTERM", () => void stop(0));
+  main(options).catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    void stop(1);
+  });
+}
+
+async function main(options: LocalMeshOptions) {
+  const postgresUrl =
+    process.env.DATABASE_URL ?? (await own(startPrivatePostgres({ dir: dataDir("postgres"), port: 54329 })));
+  const natsUrl = process.env.NATS_URL ?? (await own(startPrivateNats({ dir: dataDir("nats"), port: 4229 })));
+  const tracing = await tracingEnv();
+  const webPort = options.storefrontPort ?? storefrontPort;
+  mesh = await launchMesh({
+    postgresUrl,
+    natsUrl,
+    authDevKey: devKey(),
+    databasePrefix: options.databasePrefix ?? "shopmesh",
+    ...(options.ports ? { ports: options.ports } : {}),
+    env: {
+      SEED_CATALOG: "true",
+      CORS_ORIGINS: process.env.CORS_ORIGINS ?? storefrontOrigins(webPort).join(","),
+      ...tracing,
+    },
+    onLine: (name, line) => console.log(`[${name}] ${line}`),
+    onExit: (name, code, signal) => {
+      console.error(`✖ ${name} exited (${signal ?? `code ${code}`}); stopping the mesh`);
+      void stop(1);
+    },
+  });
+  const listening = Object.fromEntries(mesh.services.map((service) => [service.name, service])) as Record<
+    ServiceName,
+    LaunchedService
+  >;
+  storefront = await startStorefront({
+    tracesUrl: tracesUrl({ ...process.env, ...tracing }),
+    port: webPort,
+    // On the fixed ports the page finds the services on its own host, whichever name it was opened by.
+    ...(options.ports ? { orderUrl: connectUrl(listening.order), catalogUrl: connectUrl(listening.inventory) } : {}),
+  });
+  await printBanner(listening, postgresUrl, natsUrl, tracing);
+}
+
+async function printBanner(
+  listening: Record<ServiceName, LaunchedService>,
+  postgresUrl: string,
+  natsUrl: string,
+  tracing: Record<string, string>,
+) {
+  const grpc = (name: ServiceName) => `127.0.0.1:${listening[name].grpcPort}`;
+  const connect = (name: ServiceName) => connectUrl(listening[name]);
+  const token = await demoToken("customer", "demo-customer");
+  const place = JSON.stringify({
+    idempotencyKey: `demo-${Date.now()}`,
+    items: [{ sku: "SKU-000001", quantity: 1 }],
+    paymentToken: "tok_visa",
+  });
+  console.log(`
+shopmesh is running.
+  storefront ${storefront?.url}   (sign in as the demo customer; test cards on the checkout page)
+  order      gRPC ${grpc("order")}   Connect ${connect("order")}
+  inventory  gRPC ${grpc("inventory")}   Connect ${connect("inventory")}
+  payment    gRPC ${grpc("payment")}   (internal: gRPC only)
+  PostgreSQL ${postgresUrl.replace(/:[^:@/]+@/, ":***@")}   NATS ${natsUrl}
+  metrics    ${Object.values(listening)
+    .map(({ name, metricsPort }) => `${name} http://127.0.0.1:${metricsPort}/metrics`)
+    .join("   ")}
+  traces     ${tracesLine({ ...process.env, ...tracing })}
+
+A token for the demo customer (valid 12 h; another: npm run token -- --customer alice):
+  export TOKEN=${token}
+
+Browse the catalog (Connect protocol, plain JSON):
+  curl -s ${connect("inventory")}/shopmesh.inventory.v1.CatalogService/ListProducts \\
+    -H 'content-type: application/json' -d '{"pageSize": 3}'
+
+Place an order (Connect JSON), then watch it with GetOrder:
+  curl -s ${connect("order")}/shopmesh.order.v1.OrderService/PlaceOrder \\
+    -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" \\
+    -d '${place}'
+
+The same over gRPC with buf curl (schema from the contracts, no reflection needed):
+  npx buf curl --protocol grpc --http2-prior-knowledge --schema proto \\
+    -H "authorization: Bearer $TOKEN" -d '${place}' \\
+    http://${grpc("order")}/shopmesh.order.v1.OrderService/PlaceOrder
+
+Test payment tokens: tok_visa, tok_declined, tok_transient_3 (see services/payment/README.md).
+Ctrl-C stops the mesh.
+`);
+}
+
+/** Where a service answers the Connect protocol. */
+function connectUrl(service: LaunchedService): string {
+  return `http://127.0.0.1:${service.httpPort}`;
+}
+
+/**
+ * Traces go where OTEL_* say; when nothing says, to a collector or Jaeger on this
+ * machine's OTLP port if one listens (`docker compose -f deploy/compose.yaml up jaeger`),
+ * else nowhere — rather than failing every export in the background.
+ */
+async function tracingEnv(): Promise<Record<string, string>> {
+  if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_TRACES_EXPORTER) return {};
+  const listening = await new Promise<boolean>((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port: 4318, timeout: 500 });
+    const answer = (value: boolean) => {
+      socket.destroy();
+      resolve(value);
+    };
+    socket.once("connect", () => answer(true));
+    socket.once("error", () => answer(false));
+    socket.once("timeout", () => answer(false));
+  });
+  return listening ? { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" } : { OTEL_TRACES_EXPORTER: "none" };
+}
+
+/** The OTLP/HTTP traces endpoint the services export to, if any (for the storefront's spans). */
+function tracesUrl(env: Record<string, string | undefined>): string | undefined {
+  if (env.OTEL_TRACES_EXPORTER === "none") return undefined;
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  return env.OTEL_EXPORTER_OTLP_ENDPOINT
+    ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, "")}/v1/traces`
+    : undefined;
+}
+
+function tracesLine(env: Record<string, string | undefined>): string {
+  if (env.OTEL_TRACES_EXPORTER === "none") {
+    return "off: start Jaeger (OTLP on :4318) or set OTEL_EXPORTER_OTLP_ENDPOINT, then npm start again";
+  }
+  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT ?? "http://localhost:4318";
+  return `OTLP to ${endpoint} (Jaeger UI http://localhost:16686: search tag shopmesh.order.id=<id>)`;
+}
+
+async function stop(code: number) {
+  if (stopping) return;
+  stopping = true;
+  await storefront?.close();
+  await mesh?.stop();
+  await Promise.all(owned.map((server) => server.stop()));
+  process.exit(code);
+}
+
+async function own(server: Promise<PrivateServer>): Promise<string> {
+  const started = await server;
+  owned.push(started);
+  return started.url;
+}
+
+function dataDir(name: string): string {
+  return fileURLToPath(new URL(name, stateDir));
+}

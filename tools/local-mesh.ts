@@ -8,6 +8,7 @@
  */
 import { createConnection } from "node:net";
 import { fileURLToPath } from "node:url";
+import { onParentGone } from "@shopmesh/server";
 import { type PrivateServer, startPrivateNats, startPrivatePostgres } from "@shopmesh/testing";
 import { demoToken, devKey, stateDir } from "./dev-identity.js";
 import {
@@ -30,16 +31,23 @@ export interface LocalMeshOptions {
 }
 
 const owned: PrivateServer[] = [];
-let mesh: LaunchedMesh | undefined;
+/** Aborted by stop(): a mesh still starting then stops what it started. */
+const launching = new AbortController();
+let launch: Promise<LaunchedMesh> | undefined;
 let storefront: Awaited<ReturnType<typeof startStorefront>> | undefined;
 let stopping = false;
 
-/** Runs the local mesh in this process until a signal (or a service's exit) stops it. */
+/**
+ * Runs the local mesh in this process until a signal, a service's exit or the end of
+ * the process that started this one (`npm start`'s wrapper, tools/tsx.mjs) stops it.
+ */
 export function runLocalMesh(options: LocalMeshOptions = {}): void {
   process.on("SIGINT", () => void stop(0));
   process.on("SIGTERM", () => void stop(0));
+  onParentGone(() => void stop(1));
   main(options).catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
+    // Once stopping, the failure is the abort stop() caused: it said why already.
+    if (!stopping) console.error(error instanceof Error ? error.message : error);
     void stop(1);
   });
 }
@@ -50,7 +58,7 @@ async function main(options: LocalMeshOptions) {
   const natsUrl = process.env.NATS_URL ?? (await own(startPrivateNats({ dir: dataDir("nats"), port: 4229 })));
   const tracing = await tracingEnv();
   const webPort = options.storefrontPort ?? storefrontPort;
-  mesh = await launchMesh({
+  launch = launchMesh({
     postgresUrl,
     natsUrl,
     authDevKey: devKey(),
@@ -66,7 +74,9 @@ async function main(options: LocalMeshOptions) {
       console.error(`✖ ${name} exited (${signal ?? `code ${code}`}); stopping the mesh`);
       void stop(1);
     },
+    signal: launching.signal,
   });
+  const mesh = await launch;
   const listening = Object.fromEntries(mesh.services.map((service) => [service.name, service])) as Record<
     ServiceName,
     LaunchedService
@@ -170,13 +180,20 @@ function tracesLine(env: Record<string, string | undefined>): string {
   return `OTLP to ${endpoint} (Jaeger UI http://localhost:16686: search tag shopmesh.order.id=<id>)`;
 }
 
+/** Stops the storefront, then the services, then the PostgreSQL and NATS it started, and exits. */
 async function stop(code: number) {
   if (stopping) return;
   stopping = true;
+  launching.abort();
   await storefront?.close();
-  await mesh?.stop();
+  const exits = (await (await launch?.catch(() => undefined))?.stop()) ?? [];
+  if (exits.length > 0) {
+    const how = exits.map(({ name, code, signal }) => `${name} (${signal ?? `code ${code}`})`).join(", ");
+    console.log(`services stopped: ${how}`);
+  }
   await Promise.all(owned.map((server) => server.stop()));
-  process.exit(code);
+  // A service that did not stop cleanly makes this run a failure, even when asked to stop.
+  process.exit(code || (exits.every((exit) => exit.code === 0) ? 0 : 1));
 }
 
 async function own(server: Promise<PrivateServer>): Promise<string> {

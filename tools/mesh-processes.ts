@@ -61,6 +61,8 @@ export interface LaunchOptions {
   readonly onLine: (service: ServiceName, line: string) => void;
   /** Called when a service exits on its own. */
   readonly onExit: (service: ServiceName, code: number | null, signal: NodeJS.Signals | null) => void;
+  /** Aborting it while the mesh starts stops what has started, and launchMesh rejects. */
+  readonly signal?: AbortSignal;
 }
 
 /** Every service of the mesh. */
@@ -89,12 +91,31 @@ export async function dropMeshDatabases(postgresUrl: string, databasePrefix: str
   }
 }
 
+/** How a service ended. */
+export interface ServiceExit {
+  readonly name: ServiceName;
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
 /** The running mesh. */
 export interface LaunchedMesh {
   readonly services: readonly LaunchedService[];
-  /** SIGTERM to every service (SIGKILL after 15 s), waiting for them to exit. */
-  stop(): Promise<void>;
+  /** SIGTERM to every service (SIGKILL after 15 s), waiting for them to exit; how each ended. */
+  stop(): Promise<readonly ServiceExit[]>;
 }
+
+/**
+ * The services of every mesh of this process that are still running. They must not
+ * outlive it: when it exits without stopping them (process.exit on a failure, an
+ * uncaught error) they get the SIGTERM stop() would have sent. A launcher killed
+ * outright cannot do even that; the services notice through their IPC channel
+ * (onParentGone in @shopmesh/server) instead.
+ */
+const running = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGTERM");
+});
 
 /** Starts inventory, payment and order, and resolves once all report SERVING. */
 export async function launchMesh(options: LaunchOptions): Promise<LaunchedMesh> {
@@ -112,64 +133,69 @@ export async function launchMesh(options: LaunchOptions): Promise<LaunchedMesh> 
   let stopping = false;
   const services: LaunchedService[] = [];
   const starting: StartingService[] = [];
-  for (const { name, offset, env } of layout) {
-    const database = `${options.databasePrefix}_${name}`;
-    await ensureDatabase(options.postgresUrl, database);
-    const grpcPort = options.ports?.[name].grpc ?? grpcBase + offset;
-    const httpPort = options.ports?.[name].http ?? httpBase + offset;
-    const metricsPort = options.ports?.[name].metrics ?? (options.metricsBase ?? 9463) + offset;
-    // Telemetry is imported before the service, as the images do, so `pg` is instrumented.
-    const entry = options.compiled
-      ? [
-          "--import",
-          "@shopmesh/telemetry/register",
-          fileURLToPath(new URL(`../services/${name}/dist/main.js`, import.meta.url)),
-        ]
-      : [
-          "--conditions=@shopmesh/source",
-          "--import",
-          "tsx",
-          "--import",
-          "@shopmesh/telemetry/register",
-          fileURLToPath(new URL(`../services/${name}/src/main.ts`, import.meta.url)),
-        ];
-    const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...entry], {
-      env: {
-        ...process.env,
-        DATABASE_URL: databaseUrl(options.postgresUrl, database),
-        NATS_URL: options.natsUrl,
-        GRPC_ADDRESS: `0.0.0.0:${grpcPort}`,
-        HTTP_ADDRESS: `0.0.0.0:${httpPort}`,
-        AUTH_DEV_KEY: options.authDevKey,
-        OTEL_SERVICE_NAME: name,
-        OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
-        ...env,
-        ...options.env,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const recentOutput: string[] = [];
-    for (const stream of [child.stdout, child.stderr]) {
-      stream?.on("data", (chunk: Buffer) => {
-        for (const line of chunk.toString().trimEnd().split("\n")) {
-          recentOutput.push(line);
-          if (recentOutput.length > recentLines) recentOutput.shift();
-          options.onLine(name, line);
-        }
-      });
-    }
-    child.once("exit", (code, signal) => {
-      if (!stopping) options.onExit(name, code, signal);
-    });
-    services.push({ name, grpcPort, httpPort, metricsPort, process: child });
-    starting.push({ name, grpcPort, process: child, recentOutput });
-  }
   const stop = async () => {
     stopping = true;
-    await Promise.all(services.map(({ process: child }) => terminate(child)));
+    return Promise.all(services.map(({ name, process: child }) => terminate(name, child)));
   };
+  // Whatever fails or is aborted after the first spawn stops what was spawned.
   try {
-    for (const service of starting) await untilServing(service);
+    for (const { name, offset, env } of layout) {
+      options.signal?.throwIfAborted();
+      const database = `${options.databasePrefix}_${name}`;
+      await ensureDatabase(options.postgresUrl, database);
+      const grpcPort = options.ports?.[name].grpc ?? grpcBase + offset;
+      const httpPort = options.ports?.[name].http ?? httpBase + offset;
+      const metricsPort = options.ports?.[name].metrics ?? (options.metricsBase ?? 9463) + offset;
+      // Telemetry is imported before the service, as the images do, so `pg` is instrumented.
+      const entry = options.compiled
+        ? [
+            "--import",
+            "@shopmesh/telemetry/register",
+            fileURLToPath(new URL(`../services/${name}/dist/main.js`, import.meta.url)),
+          ]
+        : [
+            "--conditions=@shopmesh/source",
+            "--import",
+            "tsx",
+            "--import",
+            "@shopmesh/telemetry/register",
+            fileURLToPath(new URL(`../services/${name}/src/main.ts`, import.meta.url)),
+          ];
+      const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...entry], {
+        env: {
+          ...process.env,
+          DATABASE_URL: databaseUrl(options.postgresUrl, database),
+          NATS_URL: options.natsUrl,
+          GRPC_ADDRESS: `0.0.0.0:${grpcPort}`,
+          HTTP_ADDRESS: `0.0.0.0:${httpPort}`,
+          AUTH_DEV_KEY: options.authDevKey,
+          OTEL_SERVICE_NAME: name,
+          OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+          ...env,
+          ...options.env,
+        },
+        // The IPC channel is how a service learns that this process is gone.
+        stdio: ["ignore", "pipe", "pipe", "ipc"],
+      });
+      running.add(child);
+      const recentOutput: string[] = [];
+      for (const stream of [child.stdout, child.stderr]) {
+        stream?.on("data", (chunk: Buffer) => {
+          for (const line of chunk.toString().trimEnd().split("\n")) {
+            recentOutput.push(line);
+            if (recentOutput.length > recentLines) recentOutput.shift();
+            options.onLine(name, line);
+          }
+        });
+      }
+      child.once("exit", (code, signal) => {
+        running.delete(child);
+        if (!stopping) options.onExit(name, code, signal);
+      });
+      services.push({ name, grpcPort, httpPort, metricsPort, process: child });
+      starting.push({ name, grpcPort, process: child, recentOutput });
+    }
+    for (const service of starting) await untilServing(service, options.signal);
   } catch (error) {
     await stop();
     throw error;
@@ -177,13 +203,14 @@ export async function launchMesh(options: LaunchOptions): Promise<LaunchedMesh> 
   return { services, stop };
 }
 
-function terminate(child: ChildProcess): Promise<void> {
+function terminate(name: ServiceName, child: ChildProcess): Promise<ServiceExit> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const ended = () => resolve({ name, code: child.exitCode, signal: child.signalCode });
+    if (child.exitCode !== null || child.signalCode !== null) return ended();
     const kill = setTimeout(() => child.kill("SIGKILL"), 15_000);
     child.once("exit", () => {
       clearTimeout(kill);
-      resolve();
+      ended();
     });
     child.kill("SIGTERM");
   });
@@ -203,9 +230,12 @@ interface StartingService {
 /**
  * Waits until a service reports SERVING. A service that exits first fails at once,
  * and one that exits or times out fails with its last output: a test harness whose
- * caller collects the lines (or drops them) still says why.
+ * caller collects the lines (or drops them) still says why. An abort fails at once too.
  */
-async function untilServing({ name, grpcPort, process: child, recentOutput }: StartingService) {
+async function untilServing(
+  { name, grpcPort, process: child, recentOutput }: StartingService,
+  signal: AbortSignal | undefined,
+) {
   const health = createGrpcClient(Health, { target: `127.0.0.1:${grpcPort}`, defaultTimeoutMs: 500 });
   const exited = () => child.exitCode !== null || child.signalCode !== null;
   const failure = (what: string) =>
@@ -213,6 +243,7 @@ async function untilServing({ name, grpcPort, process: child, recentOutput }: St
   try {
     const outcome = await waitFor(
       async () => {
+        if (signal?.aborted) return "aborted";
         if (exited()) return "exited";
         const { status } = await health.check({ service: "" });
         return status === HealthCheckResponse_ServingStatus.SERVING && "serving";
@@ -221,6 +252,7 @@ async function untilServing({ name, grpcPort, process: child, recentOutput }: St
     ).catch((error: unknown) => {
       throw new Error(failure("did not start in 90 s"), { cause: error });
     });
+    if (outcome === "aborted") throw new Error(`the mesh was stopped while ${name} was starting`);
     if (outcome === "exited") throw new Error(failure(`exited (${child.signalCode ?? `code ${child.exitCode}`})`));
   } finally {
     health.close();

@@ -1,7 +1,9 @@
 /**
  * Runs a TypeScript tool of this repository (`node tools/tsx.mjs tools/start-mesh.ts …`):
  * installs what a fresh clone lacks, then runs the file with tsx and the workspace
- * packages' TypeScript sources, forwarding signals.
+ * packages' TypeScript sources, forwarding signals. The tool gets an IPC channel, so
+ * one that starts processes (`npm start`) learns when this wrapper is gone, even
+ * killed outright, and stops them (onParentGone in @shopmesh/server).
  */
 import { spawn } from "node:child_process";
 import { ensureInstalled, root } from "./run.mjs";
@@ -10,7 +12,7 @@ ensureInstalled();
 const [file, ...args] = process.argv.slice(2);
 const child = spawn(process.execPath, ["--conditions=@shopmesh/source", "--import", "tsx", file, ...args], {
   cwd: root,
-  stdio: "inherit",
+  stdio: ["inherit", "inherit", "inherit", "ipc"],
 });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
 child.on("exit", (code) => process.exit(code ?? 1));

@@ -1,10 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/gen/grpc/health/v1/health_pb.js";
 import { createGrpcClient } from "@shopmesh/server";
-import { freePort, testInfrastructure, useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
+import { createTestNats, freePort, testInfrastructure, useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
 import { describe, expect, it } from "vitest";
+import type { LocalMeshOptions } from "../../tools/local-mesh.js";
 import { dropMeshDatabases, freeMeshPorts, launchMesh } from "../../tools/mesh-processes.js";
 
 const database = useTestDatabase("process");
@@ -109,3 +112,98 @@ describe("a service as a real process", () => {
     }
   });
 });
+
+describe("npm start's launcher", () => {
+  it("when a service cannot bind its port, stops the services already started: no process outlives it", async () => {
+    const ports = await freeMeshPorts();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(ports.order.grpc, "0.0.0.0", resolve));
+    try {
+      await withLauncher({ ports }, async (launcher) => {
+        expect(await launcher.exited).toBe(1);
+        expect(launcher.output()).toMatch(/order exited \(code 1\)/);
+        expect(launcher.output()).toContain("EADDRINUSE");
+      });
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  }, 120_000);
+
+  it("when the wrapper npm start runs it through is killed outright, stops everything it started", async () => {
+    await withLauncher({ ports: await freeMeshPorts(), storefrontPort: await freePort() }, async (launcher) => {
+      await untilRunning(launcher);
+      launcher.child.kill("SIGKILL");
+    });
+  }, 120_000);
+});
+
+/** Waits for the banner that says the whole mesh is up. */
+function untilRunning(launcher: Launcher) {
+  return waitFor(() => launcher.output().includes("shopmesh is running."), {
+    timeoutMs: 90_000,
+    description: "the launcher's banner",
+  });
+}
+
+/** A launcher run by the wrapper `npm start` uses, and how it ended. */
+interface Launcher {
+  readonly child: ChildProcess;
+  output(): string;
+  readonly exited: Promise<number | null>;
+}
+
+/**
+ * Runs `node tools/tsx.mjs` with the launcher on test infrastructure (its own databases
+ * and NATS namespace), detached as a terminal's foreground job is, then checks that no
+ * process it started is left: they all carry its EVENT_NAMESPACE, so they are found by
+ * PID even once reparented. Whatever is left is killed.
+ */
+async function withLauncher(options: LocalMeshOptions, use: (launcher: Launcher) => Promise<void>) {
+  const nats = createTestNats("launcher");
+  const databasePrefix = `t_launcher_${randomBytes(5).toString("hex")}`;
+  const adminUrl = testInfrastructure().databaseUrl;
+  const marker = `EVENT_NAMESPACE=${nats.prefix}`;
+  const child = spawn(
+    process.execPath,
+    ["tools/tsx.mjs", "e2e/src/local-mesh-main.ts", JSON.stringify({ ...options, databasePrefix })],
+    {
+      cwd: fileURLToPath(new URL("../..", import.meta.url)),
+      env: {
+        ...process.env,
+        DATABASE_URL: adminUrl,
+        NATS_URL: nats.url,
+        EVENT_NAMESPACE: nats.prefix,
+        AUTH_DEV_KEY: randomBytes(32).toString("base64url"),
+        OTEL_TRACES_EXPORTER: "none",
+        LOG_LEVEL: "info",
+      },
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let output = "";
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+  }
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  try {
+    await use({ child, output: () => output, exited });
+    await waitFor(async () => (await processesWith(marker)).length === 0, {
+      timeoutMs: 20_000,
+      description: "every process the launcher started to be gone",
+    });
+  } finally {
+    for (const pid of await processesWith(marker)) process.kill(pid, "SIGKILL");
+    await dropMeshDatabases(adminUrl, databasePrefix);
+    await nats.cleanup();
+  }
+}
+
+/** The PIDs of live processes whose environment holds `entry` (a zombie's environment reads empty). */
+async function processesWith(entry: string): Promise<number[]> {
+  const pids = (await readdir("/proc")).filter((name) => /^\d+$/.test(name));
+  const environs = await Promise.all(pids.map((pid) => readFile(`/proc/${pid}/environ`, "latin1").catch(() => "")));
+  return pids.filter((_, index) => environs[index]?.split("\0").includes(entry)).map(Number);
+}

@@ -3,7 +3,7 @@
  * PostgreSQL and NATS (DATABASE_URL / NATS_URL when given, else an embedded PostgreSQL
  * and a nats-server whose data persist in .shopmesh/), a database per service, the
  * three services as separate processes (the inventory seeds its catalog when empty),
- * the storefront, and how to call them. SIGINT or SIGTERM stops everything it
+ * the storefront, and how to call them. SIGINT, SIGTERM or SIGHUP stops everything it
  * started, services first, then exits.
  */
 import { createConnection } from "node:net";
@@ -42,8 +42,7 @@ let stopping = false;
  * the process that started this one (`npm start`'s wrapper, tools/tsx.mjs) stops it.
  */
 export function runLocalMesh(options: LocalMeshOptions = {}): void {
-  process.on("SIGINT", () => void stop(0));
-  process.on("SIGTERM", () => void stop(0));
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void stop(0));
   onParentGone(() => void stop(1));
   main(options).catch((error: unknown) => {
     // Once stopping, the failure is the abort stop() caused: it said why already.

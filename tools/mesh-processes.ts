@@ -176,6 +176,10 @@ export async function launchMesh(options: LaunchOptions): Promise<LaunchedMesh> 
         },
         // The IPC channel is how a service learns that this process is gone.
         stdio: ["ignore", "pipe", "pipe", "ipc"],
+        // Its own process group: a terminal's Ctrl-C meant for the launcher must not reach
+        // the services too, or the SIGTERM of stop() comes as a second signal, which cuts
+        // their graceful shutdown short. The launcher stops them; they never outlive it.
+        detached: true,
       });
       running.add(child);
       const recentOutput: string[] = [];

@@ -10,9 +10,14 @@ import { ensureInstalled, root } from "./run.mjs";
 
 ensureInstalled();
 const [file, ...args] = process.argv.slice(2);
+// The tool runs detached, in a process group (and session) of its own, with whatever it
+// starts: a terminal's Ctrl-C (or hang-up) reaches only this wrapper, which passes it on,
+// so a tool that stops its processes in order (npm start: services, then NATS and
+// PostgreSQL) is not raced by the same signal sent straight to each of them.
 const child = spawn(process.execPath, ["--conditions=@shopmesh/source", "--import", "tsx", file, ...args], {
   cwd: root,
   stdio: ["inherit", "inherit", "inherit", "ipc"],
+  detached: true,
 });
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal));
 child.on("exit", (code) => process.exit(code ?? 1));

@@ -129,6 +129,25 @@ describe("npm start's launcher", () => {
     }
   }, 120_000);
 
+  it("on Ctrl-C (SIGINT to its terminal's process group) stops each service once, cleanly, and exits 0", async () => {
+    await withLauncher({ ports: await freeMeshPorts(), storefrontPort: await freePort() }, async (launcher) => {
+      await untilRunning(launcher);
+      // Its wrapper runs detached (see withLauncher): its process group stands for the terminal's job.
+      process.kill(-(launcher.child.pid ?? 0), "SIGINT");
+      expect(await launcher.exited).toBe(0);
+      const output = launcher.output();
+      // Each service was stopped by the launcher alone, with one SIGTERM, and ended cleanly.
+      for (const service of ["order", "inventory", "payment"]) {
+        const shutdowns = output
+          .split("\n")
+          .filter((line) => line.startsWith(`[${service}] `) && /shutting down/.test(line));
+        expect(shutdowns.map((line) => JSON.parse(line.slice(service.length + 3)).signal)).toEqual(["SIGTERM"]);
+      }
+      expect(output).not.toMatch(/second signal|stopping the mesh/);
+      expect(output).toMatch(/services stopped: inventory \(code 0\), payment \(code 0\), order \(code 0\)/);
+    });
+  }, 120_000);
+
   it("when the wrapper npm start runs it through is killed outright, stops everything it started", async () => {
     await withLauncher({ ports: await freeMeshPorts(), storefrontPort: await freePort() }, async (launcher) => {
       await untilRunning(launcher);

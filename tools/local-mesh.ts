@@ -126,6 +126,10 @@ Place an order (Connect JSON), then watch it with GetOrder:
   curl -s ${connect("order")}/shopmesh.order.v1.OrderService/PlaceOrder \\
     -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" \\
     -d '${place}'
+  export ORDER_ID=<the orderId it answered>
+  curl -s ${connect("order")}/shopmesh.order.v1.OrderService/GetOrder \\
+    -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" \\
+    -d "{\\"orderId\\": \\"$ORDER_ID\\"}"
 
 The same over gRPC with buf curl (schema from the contracts, no reflection needed):
   npx buf curl --protocol grpc --http2-prior-knowledge --schema proto \\

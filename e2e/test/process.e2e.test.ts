@@ -130,8 +130,13 @@ describe("npm start's launcher", () => {
   }, 120_000);
 
   it("on Ctrl-C (SIGINT to its terminal's process group) stops each service once, cleanly, and exits 0", async () => {
-    await withLauncher({ ports: await freeMeshPorts(), storefrontPort: await freePort() }, async (launcher) => {
+    const ports = await freeMeshPorts();
+    await withLauncher({ ports, storefrontPort: await freePort() }, async (launcher) => {
       await untilRunning(launcher);
+      // The banner says how to read the order it shows how to place, on the ports in use.
+      expect(launcher.output()).toContain(
+        `http://127.0.0.1:${ports.order.http}/shopmesh.order.v1.OrderService/GetOrder`,
+      );
       // Its wrapper runs detached (see withLauncher): its process group stands for the terminal's job.
       process.kill(-(launcher.child.pid ?? 0), "SIGINT");
       expect(await launcher.exited).toBe(0);

@@ -14,20 +14,26 @@ export interface Clients {
 /**
  * Connect-Web clients from the generated service descriptors. Order calls carry
  * the signed-in customer's bearer token; catalog calls need none. A call answered
- * UNAUTHENTICATED (expired or revoked token) calls `onUnauthenticated`.
+ * UNAUTHENTICATED (expired or revoked token) calls `onUnauthenticated`, a stream too.
  */
 export function createClients(
   config: StorefrontConfig,
   token: () => string | undefined,
   onUnauthenticated: () => void = () => {},
 ): Clients {
+  const refused = (error: unknown) => {
+    if (ConnectError.from(error).code === Code.Unauthenticated) onUnauthenticated();
+  };
   const bearer: Interceptor = (next) => async (req) => {
     const value = token();
     if (value) req.header.set("authorization", `Bearer ${value}`);
     try {
-      return await next(req);
+      const res = await next(req);
+      // A server stream (WatchOrder) has its headers before the server decides: its
+      // error comes at the end of the stream, while the messages are read.
+      return res.stream ? { ...res, message: noticing(res.message, refused) } : res;
     } catch (error) {
-      if (ConnectError.from(error).code === Code.Unauthenticated) onUnauthenticated();
+      refused(error);
       throw error;
     }
   };
@@ -41,4 +47,14 @@ export function createClients(
       createConnectTransport({ baseUrl: config.orderUrl, interceptors: [bearer, traceParentInterceptor] }),
     ),
   };
+}
+
+/** `messages` as they come, telling `onError` of the error that ends them before it is thrown. */
+async function* noticing<T>(messages: AsyncIterable<T>, onError: (error: unknown) => void): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (error) {
+    onError(error);
+    throw error;
+  }
 }

@@ -228,6 +228,30 @@ describe("the storefront in a real browser against the real mesh", () => {
     await page.close();
   });
 
+  it("signs out a customer whose token the live order page's stream refuses, and offers the sign-in form", async () => {
+    const customer = "revoked";
+    const { order } = await mesh.orders(await mesh.customerToken(customer)).placeOrder({
+      idempotencyKey: `revoked-${run}`,
+      items: [{ sku: lantern3.sku, quantity: 1 }],
+      paymentToken: "tok_visa",
+    });
+    const page = await context.newPage();
+    await signIn(page, customer);
+    await page.goto(`${server.url}/#/orders/${order?.orderId}`);
+    await page.locator('[data-order-status="CONFIRMED"]').waitFor({ timeout: 30_000 });
+    // A revoked token: the session keeps its claims, so only the services can tell.
+    await page.evaluate(() => {
+      const token = sessionStorage.getItem("shopmesh.session.v1") ?? "";
+      sessionStorage.setItem("shopmesh.session.v1", `${token.slice(0, token.lastIndexOf(".") + 1)}AAAA`);
+    });
+    // WatchOrder is a server stream: UNAUTHENTICATED comes in its end, not as a failed request.
+    await page.reload();
+    await page.getByLabel("Customer id").waitFor({ timeout: 10_000 });
+    expect(await page.getByRole("button", { name: `Sign out ${customer}` }).count()).toBe(0);
+    await page.screenshot({ path: join(artifacts, "order-signed-out.png"), fullPage: true });
+    await page.close();
+  });
+
   it("lists my orders, cancels a confirmed one with a refund, and a keyboard user can skip to the content", async () => {
     const page = await context.newPage();
     await signIn(page, "shopper");

@@ -2,7 +2,7 @@ import { useTestDatabase } from "@shopmesh/testing";
 import pg from "pg";
 import { describe, expect, test } from "vitest";
 import { createPool } from "./pool.js";
-import { awaitAtCommit, withTx } from "./transaction.js";
+import { afterCommit, awaitAtCommit, withTx } from "./transaction.js";
 
 const db = useTestDatabase("pg pool");
 
@@ -121,6 +121,44 @@ describe("a service pool's connections", () => {
           await tx.query("SELECT 2");
         }),
       ).rejects.toThrow("division by zero");
+    } finally {
+      await pool.end();
+    }
+  });
+
+  test("run the effects registered with afterCommit once its COMMIT succeeded, and drop those of attempts rolled back", async () => {
+    const pool = createPool({ url: db.url, applicationName: "pool test", onError: () => {} });
+    try {
+      const ran: string[] = [];
+      let attempts = 0;
+      await withTx(pool, async (tx) => {
+        attempts++;
+        afterCommit(tx, () => ran.push(`attempt ${attempts}`));
+        // The first attempt deadlocks (retried); nothing it registered may run.
+        const statement =
+          attempts === 1 ? "DO $$ BEGIN RAISE EXCEPTION 'deadlock' USING ERRCODE = '40P01'; END $$" : "SELECT 1";
+        await awaitAtCommit(tx, tx.query(statement));
+        // Not yet: COMMIT has not even been sent.
+        expect(ran).toEqual([]);
+      });
+      expect(ran).toEqual(["attempt 2"]);
+
+      // A transaction whose last statement fails at COMMIT time runs nothing.
+      await expect(
+        withTx(pool, async (tx) => {
+          afterCommit(tx, () => ran.push("failed"));
+          await awaitAtCommit(tx, tx.query("SELECT 1 / 0"));
+        }),
+      ).rejects.toThrow("division by zero");
+      expect(ran).toEqual(["attempt 2"]);
+
+      // Outside withTx nothing says when the transaction commits.
+      const own = await pool.connect();
+      try {
+        expect(() => afterCommit(own, () => ran.push("own"))).toThrow("withTx");
+      } finally {
+        own.release();
+      }
     } finally {
       await pool.end();
     }

@@ -6,6 +6,9 @@ const retryable = new Set(["40001", "40P01"]);
 /** The clients withTx hands its work, with every statement issued through them. */
 const statementsOf = new WeakMap<pg.PoolClient, Promise<unknown>[]>();
 
+/** The clients withTx hands its work, with the effects registered to follow its COMMIT. */
+const effectsOf = new WeakMap<pg.PoolClient, (() => void)[]>();
+
 /**
  * Runs `work` in a transaction on one pooled client: COMMIT when it resolves,
  * ROLLBACK when it throws. A serialization failure or deadlock (40001, 40P01) is
@@ -19,31 +22,57 @@ const statementsOf = new WeakMap<pg.PoolClient, Promise<unknown>[]>();
  * the work caught (so work that recovers from a failed statement with a savepoint
  * does not belong in withTx). After a failed statement PostgreSQL answers the COMMIT
  * behind it with ROLLBACK.
+ *
+ * Effects the work registers with {@link afterCommit} run once, after the COMMIT of
+ * the attempt that registered them succeeded; those of an attempt rolled back (or
+ * retried) are dropped.
  */
 export async function withTx<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, attempts = 3): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     const issued: Promise<unknown>[] = [];
-    const tx = tracking(client, issued);
+    const effects: (() => void)[] = [];
+    const tx = tracking(client, issued, effects);
+    let result: T;
     try {
       void tx.query("BEGIN");
-      const result = await work(tx);
+      result = await work(tx);
       const committed = client.query("COMMIT");
       committed.catch(() => undefined); // awaited below unless a statement failed
       await Promise.all(issued);
       const { command } = await committed;
       if (command !== "COMMIT") throw new Error(`the transaction ended with ${command}, not COMMIT`);
-      return result;
     } catch (error) {
       // The first statement that failed is the cause: later ones only say that the
       // transaction was aborted (25P02), and the work may have caught it.
       const cause = (await firstFailure(issued)) ?? error;
       await client.query("ROLLBACK").catch(() => undefined);
       if (attempt >= attempts || !isRetryable(cause)) throw cause;
+      continue;
     } finally {
       client.release();
     }
+    // Outside the try: an effect that throws must not roll back (or retry) what committed.
+    for (const effect of effects) effect();
+    return result;
   }
+}
+
+/**
+ * Runs `effect` once the transaction of `tx` (a client {@link withTx} handed its work)
+ * has committed, and never if it rolls back or is retried: for what only a committed
+ * change makes true — counting a confirmed order, say — where the work may be rolled
+ * back after it ran (a failed COMMIT, a retried deadlock, a consumer batch applied
+ * again event by event). Effects run in the order registered, before withTx returns;
+ * one that throws makes withTx throw, though the transaction committed.
+ *
+ * Outside withTx nothing says when (or whether) the transaction commits, so it throws
+ * rather than run the effect too early.
+ */
+export function afterCommit(tx: pg.ClientBase, effect: () => void): void {
+  const effects = effectsOf.get(tx as pg.PoolClient);
+  if (!effects) throw new Error("afterCommit needs a client withTx handed its work");
+  effects.push(effect);
 }
 
 /**
@@ -74,8 +103,11 @@ async function firstFailure(statements: readonly Promise<unknown>[]): Promise<un
   return failed?.status === "rejected" ? failed.reason : undefined;
 }
 
-/** The client, recording each statement issued through it (kept from unhandled rejections: withTx awaits them). */
-function tracking(client: pg.PoolClient, issued: Promise<unknown>[]): pg.PoolClient {
+/**
+ * The client, recording each statement issued through it (kept from unhandled
+ * rejections: withTx awaits them) and holding the effects registered for after COMMIT.
+ */
+function tracking(client: pg.PoolClient, issued: Promise<unknown>[], effects: (() => void)[]): pg.PoolClient {
   const query = (...args: unknown[]) => {
     const answer: unknown = Reflect.apply(client.query, client, args);
     if (answer instanceof Promise) {
@@ -88,6 +120,7 @@ function tracking(client: pg.PoolClient, issued: Promise<unknown>[]): pg.PoolCli
     get: (target, property, receiver) => (property === "query" ? query : Reflect.get(target, property, receiver)),
   });
   statementsOf.set(tx, issued);
+  effectsOf.set(tx, effects);
   return tx;
 }
 

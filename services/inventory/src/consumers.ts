@@ -7,6 +7,7 @@ import {
   OrderPlacedSchema,
   OrderRejectedSchema,
 } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import { afterCommit } from "@shopmesh/pg";
 import type { ConsumerSpec } from "@shopmesh/runtime";
 import type { Logger } from "pino";
 import { InventoryError } from "./errors.js";
@@ -37,8 +38,12 @@ export function createOrderEventsConsumer({ events, logger }: { events: StockEve
       onTxBatch(OrderConfirmedSchema, async (batch, tx) => {
         const orderIds = batch.map(({ event }) => orderIdOf(event));
         const steps = await sellReservedStocks(tx, orderIds);
-        steps.forEach((step, i) => {
-          if (step.kind === "none") logger.debug({ orderId: orderIds[i], reason: step.reason }, "confirmation ignored");
+        // Logged once the batch commits: one rolled back is applied again, event by event.
+        afterCommit(tx, () => {
+          for (const [i, step] of steps.entries()) {
+            if (step.kind === "none")
+              logger.debug({ orderId: orderIds[i], reason: step.reason }, "confirmation ignored");
+          }
         });
       }),
       onTxBatch(OrderCancelledSchema, async (batch, tx) => {

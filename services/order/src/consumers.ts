@@ -10,6 +10,7 @@ import {
   PaymentDeclinedSchema,
   PaymentRefundedSchema,
 } from "@shopmesh/gen/shopmesh/payment/v1/payment_events_pb.js";
+import { afterCommit } from "@shopmesh/pg";
 import type { ConsumerSpec } from "@shopmesh/runtime";
 import type pg from "pg";
 import { advanceOrders, type OrderStep } from "./advance-order.js";
@@ -20,7 +21,9 @@ import { orderMetrics } from "./order-metrics.js";
  * released (INVENTORY stream), payment captured, declined or refunded (PAYMENTS
  * stream), read by one consumer. (Releases and refunds matter when an operator's
  * RPC made them; see order.ts.) Each maps to an order event; the outcomes at hand, whatever their types,
- * advance their orders together with a few statements.
+ * advance their orders together with a few statements. They are counted once the
+ * transaction commits: the consumer may roll a batch back and apply its events again
+ * one by one (an event applied before, a failed COMMIT), which would count them twice.
  */
 export function orderConsumers(outbox: Outbox): ConsumerSpec[] {
   const advance = async (events: readonly BatchedEvent<SagaOutcome>[], tx: pg.PoolClient) => {
@@ -29,7 +32,7 @@ export function orderConsumers(outbox: Outbox): ConsumerSpec[] {
       outbox,
       events.map(({ event }) => stepOf(event)),
     );
-    orderMetrics.advanced(advanced);
+    afterCommit(tx, () => orderMetrics.advanced(advanced));
   };
   return [
     {

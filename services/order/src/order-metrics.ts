@@ -46,9 +46,9 @@ export const orderMetrics = {
     orders.add(1, { "order.status": "placed" });
   },
   /**
-   * Counts orders that reached a final status. Recorded when the consumer's statements
-   * succeeded; a batch whose commit then fails is re-applied event by event and may
-   * count twice — the database, not this counter, is the record.
+   * Counts orders that reached a final status. Call it once the transaction that moved
+   * them committed (after withTx, or through afterCommit): work that is rolled back and
+   * applied again would count them twice.
    */
   advanced(steps: readonly (AdvancedOrder | undefined)[], now = Date.now()): void {
     for (const step of steps) {

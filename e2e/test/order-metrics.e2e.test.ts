@@ -1,0 +1,89 @@
+// The order service's business metrics (shopmesh.orders, its revenue, its settle-time
+// histogram) against what the databases say happened, read in-process from the mesh.
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Mesh } from "../src/mesh.js";
+import { installMetricReader } from "../src/metric-reader.js";
+
+// Before any service module is imported: they create their instruments when they load.
+const measured = installMetricReader();
+const { jetstream } = await import("@nats-io/jetstream");
+const { allEvents, createEventCatalog, publishEvent } = await import("@shopmesh/events");
+const { OrderStatus } = await import("@shopmesh/gen/shopmesh/order/v1/order_pb.js");
+const { PaymentCapturedSchema } = await import("@shopmesh/gen/shopmesh/payment/v1/payment_events_pb.js");
+const { products, waitForStatus } = await import("../src/fixtures.js");
+const { startMesh } = await import("../src/mesh.js");
+
+const priceMinor = 1_250n;
+const [product] = products(1, 100n, priceMinor);
+const sku = product?.sku ?? "";
+let mesh: Mesh;
+let token: string;
+
+beforeAll(async () => {
+  mesh = await startMesh("order_metrics");
+  await mesh.seed(product ? [product] : []);
+  token = await mesh.customerToken(`customer-${randomUUID()}`);
+}, 120_000);
+afterAll(() => mesh?.close(), 60_000);
+
+const place = async () =>
+  (
+    await mesh
+      .orders(token)
+      .placeOrder({ idempotencyKey: randomUUID(), items: [{ sku, quantity: 1 }], paymentToken: "tok_visa" })
+  ).order?.orderId ?? "";
+
+const confirmedInDatabase = async () =>
+  Number(
+    (await mesh.pools.order.query<{ n: string }>("SELECT count(*) AS n FROM orders WHERE status = 'confirmed'")).rows[0]
+      ?.n,
+  );
+
+describe("confirmed orders", () => {
+  it("are counted once each, with their revenue, even when their batch is rolled back and applied again", async () => {
+    const before = await measured.collect();
+    const confirmedBefore = await confirmedInDatabase();
+    await mesh.stop("payment"); // orders wait RESERVED: the test captures their payments itself
+    const [a, b, c] = [await place(), await place(), await place()];
+    for (const orderId of [a, b, c]) await waitForStatus(mesh, token, orderId, [OrderStatus.RESERVED]);
+    const js = jetstream(await mesh.nats.connect());
+    const catalog = createEventCatalog(allEvents, mesh.nats.prefix);
+    const capture = (orderId: string, eventId = randomUUID()) =>
+      publishEvent(js, catalog, PaymentCapturedSchema, { eventId, orderId, paymentId: randomUUID() });
+
+    await capture(a);
+    await waitForStatus(mesh, token, a, [OrderStatus.CONFIRMED]);
+    // C's row held: the consumer's next batch (C's capture) waits, and what arrives
+    // meanwhile forms one batch: B's capture, and an event a replica applied before
+    // (its inbox row is there) whose ack was lost. That batch is rolled back and its
+    // events applied again one by one.
+    const locker = await mesh.pools.order.connect();
+    try {
+      await locker.query("BEGIN");
+      await locker.query("SELECT 1 FROM orders WHERE order_id = $1 FOR UPDATE", [c]);
+      await capture(c);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const appliedBefore = randomUUID();
+      await mesh.pools.order.query("INSERT INTO inbox (consumer, event_id) VALUES ('order', $1)", [appliedBefore]);
+      await capture(a, appliedBefore);
+      await capture(b);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      await locker.query("COMMIT");
+      locker.release();
+    }
+    for (const orderId of [b, c]) await waitForStatus(mesh, token, orderId, [OrderStatus.CONFIRMED]);
+
+    expect((await confirmedInDatabase()) - confirmedBefore).toBe(3);
+    // Counted once the batch's transaction has committed, which waitForStatus saw; the
+    // first collection of a new currency's revenue reports 0 (see order-metrics.ts).
+    await measured.collect();
+    const after = await measured.collect();
+    const delta = (name: string, attributes = {}) => after.total(name, attributes) - before.total(name, attributes);
+    expect({
+      confirmed: delta("shopmesh.orders", { "order.status": "confirmed" }),
+      revenue: delta("shopmesh.orders.revenue", { currency: "USD" }),
+    }).toEqual({ confirmed: 3, revenue: 3 * Number(priceMinor) });
+  });
+});

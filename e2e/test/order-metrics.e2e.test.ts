@@ -40,6 +40,42 @@ const confirmedInDatabase = async () =>
       ?.n,
   );
 
+describe("the settle-time histogram (ShopmeshCheckoutSlow)", () => {
+  it("measures each checkout once, at its first final status, not when a confirmed order is cancelled later", async () => {
+    const settled = async () => {
+      const snapshot = await measured.collect();
+      const measuredAs = (status: string) =>
+        snapshot.count("shopmesh.orders.settle.duration", { "order.status": status });
+      return {
+        confirmed: measuredAs("confirmed"),
+        cancelled: measuredAs("cancelled"),
+        countedCancelled: snapshot.total("shopmesh.orders", { "order.status": "cancelled" }),
+      };
+    };
+    const orders = mesh.orders(token);
+    const before = await settled();
+    const confirmed = await place();
+    const declined = (
+      await orders.placeOrder({
+        idempotencyKey: randomUUID(),
+        items: [{ sku, quantity: 1 }],
+        paymentToken: "tok_declined",
+      })
+    ).order?.orderId;
+    await waitForStatus(mesh, token, confirmed, [OrderStatus.CONFIRMED]);
+    await waitForStatus(mesh, token, declined ?? "", [OrderStatus.CANCELLED]);
+    // The customer changes their mind once the order is confirmed: a cancellation, but
+    // not a checkout settling (the order's age would be its "settle time").
+    await orders.cancelOrder({ orderId: confirmed, reason: "changed my mind" });
+    const after = await settled();
+    expect({
+      confirmed: after.confirmed - before.confirmed,
+      cancelled: after.cancelled - before.cancelled,
+      countedCancelled: after.countedCancelled - before.countedCancelled,
+    }).toEqual({ confirmed: 1, cancelled: 1, countedCancelled: 2 });
+  });
+});
+
 describe("confirmed orders", () => {
   it("are counted once each, with their revenue, even when their batch is rolled back and applied again", async () => {
     const before = await measured.collect();

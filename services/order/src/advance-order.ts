@@ -6,7 +6,7 @@ import {
 } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import { awaitAtCommit } from "@shopmesh/pg";
 import type pg from "pg";
-import { type OrderEvent, type Transition, transition } from "./order.js";
+import { type OrderEvent, type OrderStatus, type Transition, transition } from "./order.js";
 import { toMoney } from "./order-message.js";
 import { applyTransitions, type LockedOrder, lockOrders } from "./order-store.js";
 
@@ -34,13 +34,14 @@ export async function advanceOrders(
   const outcomes = steps.map(({ orderId, event }) => {
     const order = orders.get(orderId);
     if (!order) throw new PermanentEventError(`no order ${orderId}`);
-    const next = transition(order.status, event);
+    const from = order.status;
+    const next = transition(from, event);
     if (!next) return undefined;
     order.status = next.status;
     changes.push({ orderId, next });
     const announcement = announce(orderId, order, next, event);
     if (announcement) announcements.push(outbox.prepare(announcement.schema, announcement.event));
-    return { orderId, order, next };
+    return { orderId, order, from, next };
   });
   await awaitAtCommit(tx, applyTransitions(tx, changes, announcements));
   return outcomes;
@@ -55,7 +56,10 @@ export async function advanceOrder(tx: pg.ClientBase, outbox: Outbox, orderId: s
 /** A step that moved an order. */
 export interface AdvancedOrder {
   readonly orderId: string;
+  /** The order as the step left it (an earlier step of the batch may have moved it too). */
   readonly order: LockedOrder;
+  /** Its status before the step. */
+  readonly from: OrderStatus;
   readonly next: Transition;
 }
 

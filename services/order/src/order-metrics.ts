@@ -1,5 +1,6 @@
 import { createMeter } from "@shopmesh/telemetry";
 import type { AdvancedOrder } from "./advance-order.js";
+import { isFinal } from "./order.js";
 
 const meter = createMeter();
 const orders = meter.createCounter("shopmesh.orders", {
@@ -25,7 +26,8 @@ meter
     }
   });
 const settleTime = meter.createHistogram("shopmesh.orders.settle.duration", {
-  description: "Time from an order being placed to its final status (confirmed, rejected or cancelled)",
+  description:
+    "Time from an order being placed to its first final status (confirmed, rejected or cancelled): how long its checkout took",
   unit: "ms",
   advice: { explicitBucketBoundaries: [5, 10, 15, 25, 40, 60, 100, 160, 250, 400, 640, 1000, 1600, 2500, 5000, 10000] },
 });
@@ -55,7 +57,10 @@ export const orderMetrics = {
       const status = step && finalStatusOf(step);
       if (!step || !status) continue;
       orders.add(1, { "order.status": status });
-      settleTime.record(now - step.order.createdAt.getTime(), { "order.status": status });
+      // A checkout settles once. A confirmed order cancelled later (by its customer or
+      // an operator) is counted as cancelled, but its age is no checkout's time: it
+      // would page ShopmeshCheckoutSlow on a healthy mesh.
+      if (!isFinal(step.from)) settleTime.record(now - step.order.createdAt.getTime(), { "order.status": status });
       if (status === "confirmed") addRevenue(step.order.currency, Number(step.order.totalMinor));
     }
   },

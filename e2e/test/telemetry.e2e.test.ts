@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcWebTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
 import { createGrpcClient } from "@shopmesh/server";
 import { waitFor } from "@shopmesh/testing";
@@ -276,5 +276,118 @@ describe("logs and metrics", () => {
         String(series),
       ).toBe(true);
     }
+  });
+});
+
+describe("the status code recorded for a call", () => {
+  /** rpc_server_duration_count of an order RPC by rpc_grpc_status_code, from a scrape of the order service. */
+  const callsByCode = async (method: string) => {
+    const text = await (await fetch(`http://127.0.0.1:${port("order", "metrics")}/metrics`)).text();
+    const counts = new Map<number, number>();
+    for (const line of text.split("\n")) {
+      if (!line.startsWith("rpc_server_duration_count{") || !line.includes(`rpc_method="${method}"`)) continue;
+      const code = Number(/rpc_grpc_status_code="(\d+)"/.exec(line)?.[1]);
+      counts.set(code, (counts.get(code) ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1)));
+    }
+    return counts;
+  };
+  /** The calls recorded since `before`, by code name. */
+  const recordedSince = async (method: string, before: Map<number, number>) => {
+    const after = await callsByCode(method);
+    return Object.fromEntries(
+      [...after].flatMap(([code, n]) =>
+        n > (before.get(code) ?? 0) ? [[Code[code], n - (before.get(code) ?? 0)]] : [],
+      ),
+    );
+  };
+  const transports = {
+    grpc: () => createGrpcTransport({ baseUrl: `http://127.0.0.1:${port("order", "grpc")}` }),
+    connect: () => createConnectTransport({ baseUrl: `http://127.0.0.1:${port("order", "http")}`, httpVersion: "1.1" }),
+  };
+  const auth = () => ({ authorization: `Bearer ${token}` });
+
+  /**
+   * Watches an order that stays open (its payment fails transiently, slowly, more times
+   * than it is retried) inside a trace of its own, until the client cancels the call
+   * after the first update (a customer closing the page) or its deadline passes:
+   * answers the code the client saw, and the rpc.server.duration codes and the server
+   * span the order service recorded for the call.
+   */
+  const watchUntilEnded = async (protocol: keyof typeof transports, ending: "cancelled" | { timeoutMs: number }) => {
+    const client = createClient(OrderService, transports[protocol]());
+    const { order } = await client.placeOrder(
+      {
+        idempotencyKey: randomUUID(),
+        items: [{ sku: inStock[0]?.sku ?? "", quantity: 1 }],
+        paymentToken: "tok_transient_9_slow",
+      },
+      { headers: auth() },
+    );
+    const before = await callsByCode("WatchOrder");
+    const traceId = randomBytes(16).toString("hex");
+    const headers = { ...auth(), traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` };
+    const closed = new AbortController();
+    const options = ending === "cancelled" ? { signal: closed.signal, headers } : { ...ending, headers };
+    let clientSaw = "OK";
+    try {
+      for await (const _ of client.watchOrder({ orderId: order?.orderId ?? "" }, options)) closed.abort();
+    } catch (error) {
+      clientSaw = Code[ConnectError.from(error).code];
+    }
+    const recorded = await waitFor(
+      async () => {
+        const since = await recordedSince("WatchOrder", before);
+        return Object.keys(since).length > 0 && since;
+      },
+      { timeoutMs: 10_000, description: "the WatchOrder call to be recorded" },
+    );
+    const span = await waitFor(
+      () => spans().find((candidate) => candidate.traceId === traceId && candidate.kind === SpanKinds.server),
+      { timeoutMs: 10_000, description: "the WatchOrder server span" },
+    );
+    return { clientSaw, recorded, span: Code[Number(span.attributes["rpc.grpc.status_code"])] };
+  };
+
+  for (const protocol of ["grpc", "connect"] as const) {
+    it(`is CANCELLED for a watch its client cancels, as the client saw it (${protocol})`, async () => {
+      const seen = await watchUntilEnded(protocol, "cancelled");
+      expect(seen).toEqual({ clientSaw: "Canceled", recorded: { Canceled: 1 }, span: "Canceled" });
+    });
+  }
+
+  // Over HTTP/1.1 a Connect client at its deadline closes the connection before the
+  // server's deadline (counted from the request's arrival) passes: the server sees a
+  // cancellation. A gRPC client's RST_STREAM is told from it by the deadline it came at.
+  it("is DEADLINE_EXCEEDED for a watch that outlives its deadline, as the client saw it (grpc)", async () => {
+    const seen = await watchUntilEnded("grpc", { timeoutMs: 300 });
+    expect(seen).toEqual({
+      clientSaw: "DeadlineExceeded",
+      recorded: { DeadlineExceeded: 1 },
+      span: "DeadlineExceeded",
+    });
+  });
+
+  it("is never OK for a unary call whose 1 ms deadline passed before it was answered (grpc)", async () => {
+    const order = await checkout(inStock[0]?.sku ?? "", "tok_visa");
+    const client = createClient(OrderService, transports.grpc());
+    const before = await callsByCode("GetOrder");
+    const clientSaw: Record<string, number> = {};
+    for (let i = 0; i < 20; i++) {
+      const code = await client.getOrder({ orderId: order.orderId }, { timeoutMs: 1, headers: auth() }).then(
+        () => "OK",
+        (error: unknown) => Code[ConnectError.from(error).code] ?? "?",
+      );
+      clientSaw[code] = (clientSaw[code] ?? 0) + 1;
+    }
+    expect(clientSaw.DeadlineExceeded).toBeGreaterThan(0);
+    // A call may end before the handler runs, unrecorded; every one recorded is as its client saw it.
+    const recorded = await waitFor(
+      async () => {
+        const since = await recordedSince("GetOrder", before);
+        return (since.DeadlineExceeded ?? 0) > 0 && since;
+      },
+      { timeoutMs: 10_000, description: "GetOrder calls past their deadline to be recorded" },
+    );
+    expect(recorded.OK ?? 0).toBe(clientSaw.OK ?? 0);
   });
 });

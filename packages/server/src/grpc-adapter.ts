@@ -19,11 +19,22 @@ type GrpcCall = ServerUnaryCall<Buffer, Message> | ServerWritableStream<Buffer, 
 
 /**
  * Why a finished call's context is aborted (to release its listeners), and why a call's
- * request signal is when the client cancels. Passing a ready-made reason spares Node
- * building an AbortError with a stack each time.
+ * request signal is when grpc-js reports it cancelled: by the client, or because its
+ * deadline passed — the status the client then sees, which the telemetry interceptor
+ * records from the signal (connect-node's signals carry such ConnectErrors too).
+ * Passing a ready-made reason spares Node building an AbortError with a stack each time.
  */
 const callFinished = new Error("call finished");
-const callCancelled = new Error("call cancelled by the client");
+const callCancelled = new ConnectError("call cancelled by the client", Code.Canceled);
+const deadlinePassed = new ConnectError("the deadline passed", Code.DeadlineExceeded);
+/**
+ * How close to its deadline (ms) a cancelled call is taken to have run out of time. A
+ * client gives up at its own deadline, which passes a little before the server's (that
+ * one counts from the request's arrival), cancelling the call; and grpc-js's deadline
+ * timer, on the event loop's millisecond clock, may fire a little before Date.now()
+ * reaches the deadline.
+ */
+const deadlineSlackMs = 20;
 type AnyImpl = Parameters<typeof invokeWithInterceptors>[1];
 
 /**
@@ -140,9 +151,11 @@ function handlerContext(
   shutdownSignal: AbortSignal,
 ): HandlerContext & { finish(): void } {
   const requestAbort = new AbortController();
-  const cancelled = () => requestAbort.abort(callCancelled);
-  call.once("cancelled", cancelled);
   const deadline = Number(call.getDeadline());
+  // grpc-js reports a call past its deadline as cancelled too, often before the
+  // context's own deadline timer fires.
+  const cancelled = () => requestAbort.abort(Date.now() >= deadline - deadlineSlackMs ? deadlinePassed : callCancelled);
+  call.once("cancelled", cancelled);
   const context = createHandlerContext({
     service: method.parent,
     method,

@@ -26,7 +26,9 @@ const duration = meter.createHistogram("rpc.server.duration", {
  * span continues the caller's trace from `traceparent`/`tracestate` (gRPC metadata,
  * gRPC-Web and Connect headers alike), and the handler runs inside it, so SQL, events
  * written and log lines belong to the call. A server stream's span ends with the
- * stream. Put it outermost, so the status is the one the caller sees.
+ * stream. Put it outermost, so the status is the one the caller sees — for a call
+ * cancelled or past its deadline, that of its aborted signal (CANCELLED,
+ * DEADLINE_EXCEEDED), even where the handler then returns normally.
  */
 export function createRpcTelemetryInterceptor(): Interceptor {
   return (next) => async (req) => {
@@ -42,7 +44,11 @@ export function createRpcTelemetryInterceptor(): Interceptor {
     const active = trace.setSpan(parent, span);
     const started = performance.now();
     const finish = (error?: unknown) => {
-      const coded = error === undefined ? undefined : ConnectError.from(error);
+      // A call its client cancelled, or whose deadline passed, ended for the caller with
+      // that — whatever the handler did next (a watch returns normally when its signal
+      // aborts): the signal's reason is the status the caller saw.
+      const outcome = req.signal.aborted ? req.signal.reason : error;
+      const coded = outcome === undefined ? undefined : ConnectError.from(outcome);
       const code = coded?.code ?? 0;
       const status = rpcStatusAttributes(system, code, coded ? Code[code] : undefined);
       span.setAttributes(status);

@@ -7,9 +7,16 @@ import { longestRetryDelayMs } from "./retry-delays.js";
  * Copies a message that cannot be applied to the dead-letter stream, with the
  * reason and where it came from, then terminates it. If the copy cannot be written
  * the message is nak'ed instead (for the longest of the retry delays), so it comes
- * back to be copied again: its consumer has no server-side delivery bound.
+ * back to be copied again: its consumer has no server-side delivery bound. Answers
+ * whether the copy was written (the message dead-lettered) — false when it was
+ * nak'ed, a retry.
  */
-export async function deadLetter(options: ConsumerOptions, message: JsMsg, reason: string, error?: unknown) {
+export async function deadLetter(
+  options: ConsumerOptions,
+  message: JsMsg,
+  reason: string,
+  error?: unknown,
+): Promise<boolean> {
   const { js, catalog, logger, name } = options;
   const headers = natsHeaders();
   for (const [key, values] of message.headers ?? []) {
@@ -30,8 +37,10 @@ export async function deadLetter(options: ConsumerOptions, message: JsMsg, reaso
     // No reason argument: nats-server 2.9 ignores "+TERM <reason>" (reasons arrived in
     // 2.10), leaving the message pending forever. The reason travels in the headers.
     message.term();
+    return true;
   } catch (publishError) {
     logger.error({ err: publishError, reason }, "could not dead-letter event; will retry");
     message.nak(longestRetryDelayMs(options.retryDelaysMs));
+    return false;
   }
 }

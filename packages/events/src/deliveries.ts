@@ -53,16 +53,22 @@ export function createDeliveries(
   const queue = createKeyedQueue(options.concurrency ?? 32);
   const claimOne = (tx: pg.ClientBase, eventId: string) => claimInbox(tx, [options.name, eventId]);
 
-  const fail = (message: JsMsg, reason: string, error?: unknown) => deadLetter(options, message, reason, error);
+  /**
+   * Dead-letters a message and ends its consumer span: dead_lettered once the copy is
+   * written, retried when it could not be (the message was nak'ed and comes back).
+   */
+  const fail = async (message: JsMsg, traced: TracedProcess, reason: string, error?: unknown) => {
+    const copied = await deadLetter(options, message, reason, error);
+    traced.end(copied ? "dead_lettered" : "retried", error ?? reason);
+  };
 
+  /** A delivery whose handler failed, in its consumer span: retried later, or dead-lettered. */
   const failed = async (delivery: Delivery, error: unknown) => {
     // An unavailable database (restarting, saturated) says nothing of the event: such
     // failures are retried without counting towards maxAttempts, up to maxDeliveries.
     const counted = !isDatabaseUnavailable(error);
     if (error instanceof PermanentEventError || (counted && delivery.deliveryCount >= options.maxAttempts)) {
-      await fail(delivery.message, error instanceof Error ? error.message : String(error), error);
-      delivery.traced.end("dead_lettered", error);
-      return;
+      return fail(delivery.message, delivery.traced, error instanceof Error ? error.message : String(error), error);
     }
     const delays = options.retryDelaysMs ?? defaultRetryDelaysMs;
     const delay = delays[Math.min(delivery.deliveryCount - 1, delays.length - 1)] ?? 1_000;
@@ -93,8 +99,7 @@ export function createDeliveries(
       header: (name) => message.headers?.get(name) || undefined,
     });
     const reject = async (reason: string, error?: unknown) => {
-      await fail(message, reason, error);
-      traced.end("dead_lettered", error ?? reason);
+      await fail(message, traced, reason, error);
       return undefined;
     };
     const schema = options.catalog.schemaForSubject(message.subject);

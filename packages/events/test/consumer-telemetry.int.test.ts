@@ -1,0 +1,112 @@
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { context, propagation, trace } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
+import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import { createPool, migrate } from "@shopmesh/pg";
+import { traceLogFields } from "@shopmesh/telemetry";
+import { useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
+import type pg from "pg";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  allEvents,
+  createEventCatalog,
+  ensureStreams,
+  onTx,
+  PermanentEventError,
+  publishEvent,
+  startConsumer,
+} from "../src/index.js";
+
+// What a person following the dead-letter runbook (docs/tracing.md#dead-letters) reads
+// of a consumer: its spans (the SDK in memory), its counts (a span's outcome is what the
+// shopmesh.consumer.events counter counts) and its log lines (JSON, with trace ids).
+const db = useTestDatabase("consumer telemetry");
+const testNats = useTestNats("consumer telemetry");
+const exporter = new InMemorySpanExporter();
+const lines: Record<string, unknown>[] = [];
+const logger = pino(
+  { level: "info", mixin: traceLogFields },
+  { write: (line: string) => lines.push(JSON.parse(line)) },
+);
+let pool: pg.Pool;
+let js: JetStreamClient;
+let jsm: JetStreamManager;
+
+beforeAll(async () => {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+  await migrate({ databaseUrl: db.url, dir: fileURLToPath(new URL("../migrations", import.meta.url)) });
+  pool = createPool({ url: db.url, applicationName: "consumer-telemetry-test", onError: () => undefined });
+  const nc = await testNats.connect();
+  js = jetstream(nc);
+  jsm = await jetstreamManager(nc);
+});
+
+afterAll(async () => {
+  await pool?.end();
+  trace.disable();
+  context.disable();
+  propagation.disable();
+});
+
+/** Streams of a test's own, so that its consumer sees its events only. */
+async function ownCatalog(label: string) {
+  const catalog = createEventCatalog(allEvents, `${testNats.prefix}_${label}`);
+  await ensureStreams(jsm, catalog);
+  return catalog;
+}
+
+/** The consumer spans of the events about an order, in the order they ended. */
+const processSpans = (orderId: string) =>
+  exporter
+    .getFinishedSpans()
+    .filter((span) => span.name.startsWith("process ") && span.attributes["shopmesh.order.id"] === orderId);
+
+const outcomeOf = (span: ReadableSpan) => span.attributes["shopmesh.consumer.outcome"];
+
+describe("dead letters", () => {
+  it("are counted only once their copy is written; until then each failed copy is a retry", async () => {
+    const catalog = await ownCatalog("COPY");
+    const consumer = await startConsumer({
+      js,
+      jsm,
+      pool,
+      logger,
+      catalog,
+      name: "copies",
+      retryDelaysMs: [50],
+      subscriptions: [
+        onTx(OrderPlacedSchema, async () => {
+          throw new PermanentEventError("cannot apply");
+        }),
+      ],
+    });
+    try {
+      await jsm.streams.delete(catalog.deadLetterStream); // no copy can be written
+      const orderId = randomUUID();
+      await publishEvent(js, catalog, OrderPlacedSchema, { orderId, customerId: "c1", paymentToken: "tok_visa" });
+      await waitFor(() => processSpans(orderId).length >= 3, { description: "three failed dead-letter copies" });
+      await ensureStreams(jsm, catalog);
+      await waitFor(() => processSpans(orderId).some((span) => outcomeOf(span) === "dead_lettered"), {
+        description: "the event dead-lettered once its copy can be written",
+      });
+      const outcomes = processSpans(orderId).map(outcomeOf);
+      expect(outcomes.filter((outcome) => outcome === "dead_lettered")).toHaveLength(1);
+      expect(outcomes.at(-1)).toBe("dead_lettered");
+      expect(outcomes.slice(0, -1).every((outcome) => outcome === "retried")).toBe(true);
+    } finally {
+      await consumer.stop();
+    }
+  });
+});

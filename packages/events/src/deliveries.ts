@@ -88,15 +88,19 @@ export function createDeliveries(
 
   const decode = async (message: JsMsg): Promise<Delivery | undefined> => {
     const deliveryCount = message.info.deliveryCount;
-    const orderId = message.headers?.get("Shopmesh-Key") || undefined;
+    const header = (name: string) => message.headers?.get(name) || undefined;
+    const orderId = header("Shopmesh-Key");
     const traced = startProcess({
       consumer: options.name,
       subject: message.subject,
-      messageId: message.headers?.get("Shopmesh-Event-Id") || String(message.seq),
-      eventType: message.headers?.get("Shopmesh-Event-Type") ?? "",
+      // The producer's id of the message, as on its publish span: the outbox id that
+      // outbox:republish takes (the relay's Nats-Msg-Id).
+      messageId: header("Nats-Msg-Id") ?? String(message.seq),
+      eventId: header("Shopmesh-Event-Id"),
+      eventType: header("Shopmesh-Event-Type") ?? "",
       orderId,
       deliveryCount,
-      header: (name) => message.headers?.get(name) || undefined,
+      header,
     });
     const reject = async (reason: string, error?: unknown) => {
       await fail(message, traced, reason, error);

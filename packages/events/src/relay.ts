@@ -155,7 +155,13 @@ export async function publishRows(js: JetStreamClient, rows: readonly OutboxMess
   await Promise.all(
     rows.map(async (row) => {
       const orderId = row.headers["Shopmesh-Key"];
-      const route = { subject: row.subject, messageId: row.id, eventType: row.event_type, orderId };
+      const route = {
+        subject: row.subject,
+        messageId: row.id,
+        eventId: row.event_id,
+        eventType: row.event_type,
+        orderId,
+      };
       const traced = startPublish(route, row.headers, row.created_at);
       const headers = natsHeaders();
       for (const [key, value] of Object.entries(traced.headers)) headers.set(key, value);

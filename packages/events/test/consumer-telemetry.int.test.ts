@@ -10,8 +10,8 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
-import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
-import { createPool, migrate } from "@shopmesh/pg";
+import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import { createPool, migrate, withTx } from "@shopmesh/pg";
 import { traceLogFields } from "@shopmesh/telemetry";
 import { useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
 import type pg from "pg";
@@ -20,11 +20,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   allEvents,
   createEventCatalog,
+  createOutbox,
   ensureStreams,
   onTx,
   PermanentEventError,
   publishEvent,
+  republishOutbox,
   startConsumer,
+  startOutboxRelay,
 } from "../src/index.js";
 
 // What a person following the dead-letter runbook (docs/tracing.md#dead-letters) reads
@@ -74,6 +77,53 @@ const processSpans = (orderId: string) =>
     .filter((span) => span.name.startsWith("process ") && span.attributes["shopmesh.order.id"] === orderId);
 
 const outcomeOf = (span: ReadableSpan) => span.attributes["shopmesh.consumer.outcome"];
+
+describe("a consumer span", () => {
+  it("names its message by the producer's id: the outbox id, which outbox:republish takes", async () => {
+    const catalog = await ownCatalog("IDS");
+    const outbox = createOutbox(catalog);
+    const relay = startOutboxRelay({ pool, js, logger });
+    const consumer = await startConsumer({
+      js,
+      jsm,
+      pool,
+      logger,
+      catalog,
+      name: "ids",
+      subscriptions: [onTx(OrderCancelledSchema, async () => {})],
+    });
+    try {
+      const orderId = randomUUID();
+      const event = await withTx(pool, (tx) =>
+        outbox.append(tx, OrderCancelledSchema, { orderId, reason: "changed my mind" }),
+      );
+      relay.wake();
+      const [consumed] = await waitFor(() => processSpans(orderId).length > 0 && processSpans(orderId), {
+        description: "the event's consumer span",
+      });
+      const produced = exporter.getFinishedSpans().find((span) => span.name.startsWith("publish "));
+      const { rows } = await pool.query<{ id: string }>("SELECT id::text FROM outbox WHERE event_id = $1", [
+        event.eventId,
+      ]);
+      const outboxId = rows[0]?.id;
+      expect(consumed?.parentSpanContext?.spanId).toBe(produced?.spanContext().spanId);
+      expect(consumed?.attributes).toMatchObject({
+        "messaging.message.id": outboxId,
+        "shopmesh.event.id": event.eventId,
+      });
+      expect(produced?.attributes).toMatchObject({
+        "messaging.message.id": outboxId,
+        "shopmesh.event.id": event.eventId,
+      });
+      // The runbook's replay, with the id the span gives.
+      const id = BigInt(String(consumed?.attributes["messaging.message.id"]));
+      expect(await republishOutbox(pool, js, id, id)).toBe(1);
+    } finally {
+      await consumer.stop();
+      await relay.stop();
+    }
+  });
+});
 
 describe("dead letters", () => {
   it("are counted only once their copy is written; until then each failed copy is a retry", async () => {

@@ -54,8 +54,10 @@ export function traceContextHeaders(orderId?: string): Record<string, string> {
 /** Where an event goes, for messaging spans. */
 export interface MessageRoute {
   readonly subject: string;
-  /** The outbox id (`Nats-Msg-Id`). */
+  /** The outbox id (`Nats-Msg-Id`): what `npm run outbox:republish` takes. */
   readonly messageId: string;
+  /** The event's own id (`Shopmesh-Event-Id`, the consumers' inbox key), where known. */
+  readonly eventId?: string;
   readonly eventType: string;
   /** The order the event is about, so a search by order id finds the trace. */
   readonly orderId?: string;
@@ -200,6 +202,7 @@ function messagingAttributes(route: MessageRoute): Attributes {
     "messaging.system": "nats",
     "messaging.destination.name": route.subject,
     "messaging.message.id": route.messageId,
+    ...(route.eventId ? { "shopmesh.event.id": route.eventId } : {}),
     "shopmesh.event.type": route.eventType,
     ...(route.orderId ? { "shopmesh.order.id": route.orderId } : {}),
   };

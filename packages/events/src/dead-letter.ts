@@ -3,19 +3,26 @@ import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { ConsumerOptions } from "./consumer.js";
 import { longestRetryDelayMs } from "./retry-delays.js";
 
+/** Why a message is dead-lettered, and the order it is about (for the person who replays it). */
+export interface DeadLetterCause {
+  readonly reason: string;
+  readonly error?: unknown;
+  readonly orderId?: string;
+}
+
 /**
  * Copies a message that cannot be applied to the dead-letter stream, with the
  * reason and where it came from, then terminates it. If the copy cannot be written
  * the message is nak'ed instead (for the longest of the retry delays), so it comes
  * back to be copied again: its consumer has no server-side delivery bound. Answers
  * whether the copy was written (the message dead-lettered) — false when it was
- * nak'ed, a retry.
+ * nak'ed, a retry. Call it inside the event's consumer span: its log lines carry the
+ * trace id.
  */
 export async function deadLetter(
   options: ConsumerOptions,
   message: JsMsg,
-  reason: string,
-  error?: unknown,
+  { reason, error, orderId }: DeadLetterCause,
 ): Promise<boolean> {
   const { js, catalog, logger, name } = options;
   const headers = natsHeaders();
@@ -33,13 +40,16 @@ export async function deadLetter(
       headers,
       msgID: `${message.info.stream}:${message.seq}:${name}`,
     });
-    logger.error({ err: error, reason, subject: message.subject, seq: message.seq }, "event dead-lettered");
+    logger.error({ err: error, reason, orderId, subject: message.subject, seq: message.seq }, "event dead-lettered");
     // No reason argument: nats-server 2.9 ignores "+TERM <reason>" (reasons arrived in
     // 2.10), leaving the message pending forever. The reason travels in the headers.
     message.term();
     return true;
   } catch (publishError) {
-    logger.error({ err: publishError, reason }, "could not dead-letter event; will retry");
+    logger.error(
+      { err: publishError, reason, orderId, subject: message.subject, seq: message.seq },
+      "could not dead-letter event; will retry",
+    );
     message.nak(longestRetryDelayMs(options.retryDelaysMs));
     return false;
   }

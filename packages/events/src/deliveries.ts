@@ -5,7 +5,7 @@ import { isDatabaseUnavailable, statement, withTx } from "@shopmesh/pg";
 import { type ProcessOutcome, startProcess, startSharedWork, type TracedProcess } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { ConsumerOptions, DeliveryInfo, EventContext, EventSubscription } from "./consumer.js";
-import { deadLetter } from "./dead-letter.js";
+import { type DeadLetterCause, deadLetter } from "./dead-letter.js";
 import { createKeyedQueue } from "./keyed-queue.js";
 import { PermanentEventError } from "./permanent-event-error.js";
 import { defaultRetryDelaysMs, longestRetryDelayMs } from "./retry-delays.js";
@@ -15,6 +15,8 @@ interface Delivery extends DeliveryInfo {
   readonly message: JsMsg;
   /** The order (or, failing that, the message) the event belongs to: batches are ordered and split by it. */
   readonly key: string;
+  /** The order the event is about: its Shopmesh-Key header, else the event's own orderId. */
+  readonly orderId?: string;
   /** The event's consumer span, a child of its producer span. */
   readonly traced: TracedProcess;
   readonly event: MessageShape<DescMessage>;
@@ -57,9 +59,9 @@ export function createDeliveries(
    * Dead-letters a message and ends its consumer span: dead_lettered once the copy is
    * written, retried when it could not be (the message was nak'ed and comes back).
    */
-  const fail = async (message: JsMsg, traced: TracedProcess, reason: string, error?: unknown) => {
-    const copied = await deadLetter(options, message, reason, error);
-    traced.end(copied ? "dead_lettered" : "retried", error ?? reason);
+  const fail = async (message: JsMsg, traced: TracedProcess, cause: DeadLetterCause) => {
+    const copied = await deadLetter(options, message, cause);
+    traced.end(copied ? "dead_lettered" : "retried", cause.error ?? cause.reason);
   };
 
   /** A delivery whose handler failed, in its consumer span: retried later, or dead-lettered. */
@@ -68,13 +70,15 @@ export function createDeliveries(
     // failures are retried without counting towards maxAttempts, up to maxDeliveries.
     const counted = !isDatabaseUnavailable(error);
     if (error instanceof PermanentEventError || (counted && delivery.deliveryCount >= options.maxAttempts)) {
-      return fail(delivery.message, delivery.traced, error instanceof Error ? error.message : String(error), error);
+      const reason = error instanceof Error ? error.message : String(error);
+      return fail(delivery.message, delivery.traced, { reason, error, orderId: delivery.orderId });
     }
     const delays = options.retryDelaysMs ?? defaultRetryDelaysMs;
     const delay = delays[Math.min(delivery.deliveryCount - 1, delays.length - 1)] ?? 1_000;
     options.logger.warn(
       {
         err: error,
+        orderId: delivery.orderId,
         subject: delivery.subject,
         eventId: delivery.eventId,
         deliveryCount: delivery.deliveryCount,
@@ -89,7 +93,6 @@ export function createDeliveries(
   const decode = async (message: JsMsg): Promise<Delivery | undefined> => {
     const deliveryCount = message.info.deliveryCount;
     const header = (name: string) => message.headers?.get(name) || undefined;
-    const orderId = header("Shopmesh-Key");
     const traced = startProcess({
       consumer: options.name,
       subject: message.subject,
@@ -98,14 +101,16 @@ export function createDeliveries(
       messageId: header("Nats-Msg-Id") ?? String(message.seq),
       eventId: header("Shopmesh-Event-Id"),
       eventType: header("Shopmesh-Event-Type") ?? "",
-      orderId,
+      orderId: header("Shopmesh-Key"),
       deliveryCount,
       header,
     });
-    const reject = async (reason: string, error?: unknown) => {
-      await fail(message, traced, reason, error);
-      return undefined;
-    };
+    /** Dead-letters a message that is no event this consumer can apply, logging in its span. */
+    const reject = (cause: DeadLetterCause) =>
+      context.with(traced.context, async () => {
+        await fail(message, traced, cause);
+        return undefined;
+      });
     const schema = options.catalog.schemaForSubject(message.subject);
     const subscription = schema && handlers.get(schema.typeName);
     if (!subscription) {
@@ -126,13 +131,16 @@ export function createDeliveries(
     try {
       event = fromBinary(subscription.schema, message.data);
     } catch (error) {
-      return reject("undecodable payload", error);
+      return reject({ reason: "undecodable payload", error, orderId: traced.orderId });
     }
-    const eventId = (event as { eventId?: string }).eventId ?? "";
-    if (!uuid.test(eventId)) return reject(`invalid event id "${eventId}"`);
-    if (deliveryCount > options.maxDeliveries) return reject(`delivered ${deliveryCount} times without completing`);
-    const key = orderId ?? String(message.seq);
-    return { message, key, traced, event, subscription, eventId, subject: message.subject, deliveryCount };
+    const { eventId = "", orderId: eventOrderId } = event as { eventId?: string; orderId?: string };
+    const orderId = traced.orderId ?? (eventOrderId || undefined);
+    if (!uuid.test(eventId)) return reject({ reason: `invalid event id "${eventId}"`, orderId });
+    if (deliveryCount > options.maxDeliveries) {
+      return reject({ reason: `delivered ${deliveryCount} times without completing`, orderId });
+    }
+    const key = traced.orderId ?? String(message.seq);
+    return { message, key, orderId, traced, event, subscription, eventId, subject: message.subject, deliveryCount };
   };
 
   /** Consecutive events of one subscription, through its batch or per-event handler. */
@@ -238,9 +246,12 @@ export function createDeliveries(
       if (single && !appliedBefore) return context.with(single.traced.context, () => failed(single, error));
       if (shared && !appliedBefore) {
         shared.span.recordException(error instanceof Error ? error : String(error));
-        options.logger.warn(
-          { err: error, consumer: options.name, events: batch.length },
-          "batch failed; applying one by one",
+        // In the batch's span, so that the line leads to the trace of the failed attempt.
+        context.with(shared.context, () =>
+          options.logger.warn(
+            { err: error, consumer: options.name, events: batch.length },
+            "batch failed; applying one by one",
+          ),
         );
       }
       shared?.span.end();

@@ -1,6 +1,7 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { headers as natsHeaders } from "@nats-io/transport-node";
 import { context, propagation, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
@@ -77,6 +78,7 @@ const processSpans = (orderId: string) =>
     .filter((span) => span.name.startsWith("process ") && span.attributes["shopmesh.order.id"] === orderId);
 
 const outcomeOf = (span: ReadableSpan) => span.attributes["shopmesh.consumer.outcome"];
+const logged = (msg: string) => lines.filter((line) => line.msg === msg);
 
 describe("a consumer span", () => {
   it("names its message by the producer's id: the outbox id, which outbox:republish takes", async () => {
@@ -126,6 +128,69 @@ describe("a consumer span", () => {
 });
 
 describe("dead letters", () => {
+  it("are logged in their event's trace with the order they are about, undecodable ones too", async () => {
+    const catalog = await ownCatalog("LOGS");
+    const subject = catalog.route(OrderCancelledSchema).subject;
+    const poisoned = randomUUID();
+    const garbled = randomUUID();
+    const callerTrace = randomBytes(16).toString("hex");
+    // Published before the consumer starts, so that they come in batches with the
+    // poisoned event among others: the batch fails, then its events are applied one by one.
+    const fine = Array.from({ length: 6 }, () => randomUUID());
+    for (const orderId of [...fine.slice(0, 3), poisoned, ...fine.slice(3)])
+      await publishEvent(js, catalog, OrderCancelledSchema, { orderId, reason: "r" });
+    const headers = natsHeaders();
+    headers.set("Shopmesh-Event-Id", randomUUID());
+    headers.set("Shopmesh-Event-Type", OrderCancelledSchema.typeName);
+    headers.set("Shopmesh-Key", garbled);
+    headers.set("traceparent", `00-${callerTrace}-${randomBytes(8).toString("hex")}-01`);
+    await js.publish(subject, new Uint8Array([0xff, 0xff, 0xff]), { headers });
+    const consumer = await startConsumer({
+      js,
+      jsm,
+      pool,
+      logger,
+      catalog,
+      name: "logs",
+      subscriptions: [
+        onTx(OrderCancelledSchema, async (event) => {
+          if (event.orderId === poisoned) throw new PermanentEventError("cannot apply");
+        }),
+      ],
+    });
+    try {
+      const deadLettered = await waitFor(
+        () => {
+          const found = logged("event dead-lettered").filter(
+            (line) => line.orderId === poisoned || line.orderId === garbled,
+          );
+          return found.length === 2 && found;
+        },
+        { description: "both dead letters logged" },
+      );
+      const traceOf = (orderId: string) => processSpans(orderId).at(-1)?.spanContext();
+      expect(deadLettered.map(({ orderId, trace_id, span_id }) => ({ orderId, trace_id, span_id }))).toEqual(
+        expect.arrayContaining([
+          { orderId: poisoned, trace_id: traceOf(poisoned)?.traceId, span_id: traceOf(poisoned)?.spanId },
+          { orderId: garbled, trace_id: callerTrace, span_id: traceOf(garbled)?.spanId },
+        ]),
+      );
+      const [batchFailed] = await waitFor(
+        () => logged("batch failed; applying one by one").length > 0 && logged("batch failed; applying one by one"),
+        { description: "the failed batch logged" },
+      );
+      const batch = exporter
+        .getFinishedSpans()
+        .find((span) => span.name.startsWith("apply ") && span.events.some((event) => event.name === "exception"));
+      expect(batchFailed).toMatchObject({
+        trace_id: batch?.spanContext().traceId,
+        span_id: batch?.spanContext().spanId,
+      });
+    } finally {
+      await consumer.stop();
+    }
+  });
+
   it("are counted only once their copy is written; until then each failed copy is a retry", async () => {
     const catalog = await ownCatalog("COPY");
     const consumer = await startConsumer({
@@ -155,6 +220,9 @@ describe("dead letters", () => {
       expect(outcomes.filter((outcome) => outcome === "dead_lettered")).toHaveLength(1);
       expect(outcomes.at(-1)).toBe("dead_lettered");
       expect(outcomes.slice(0, -1).every((outcome) => outcome === "retried")).toBe(true);
+      // Each failed copy is logged, with the order the person reading it must replay.
+      const failedCopies = logged("could not dead-letter event; will retry");
+      expect(failedCopies.filter((line) => line.orderId === orderId)).toHaveLength(outcomes.length - 1);
     } finally {
       await consumer.stop();
     }

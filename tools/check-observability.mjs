@@ -5,7 +5,10 @@
  * 1. every YAML and JSON file there parses;
  * 2. every metric the alerts and dashboards query is one the services export, as
  *    listed in deploy/observability/metrics.txt (which the e2e telemetry test holds
- *    to real scrapes) — a renamed metric cannot leave a dashboard silently empty;
+ *    to real scrapes) — a renamed metric cannot leave a dashboard silently empty —
+ *    and every label they select by (`{label="…"}`), group by (`by`, `without`) or match
+ *    on (`on`, `ignoring`, `group_left/right`) is one those metrics' series have there:
+ *    a mistyped or misplaced label selects nothing and raises no error either;
  * 3. the shape Prometheus and Grafana need: scrape jobs order/inventory/payment and
  *    their rule files; each alert with expr, for, a severity and summary/description;
  *    dashboards with stable unique uids, schemaVersion ≥ 39, unique panel ids, the
@@ -22,6 +25,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { readMetricsList, seriesOf, targetLabels } from "./metrics-list.mjs";
 import { prometheusBinary } from "./prometheus.mjs";
 import { root } from "./run.mjs";
 
@@ -40,21 +44,20 @@ for (const file of walk(dir)) {
   }
 }
 
-// 2. The exported metric families: `<name> <type> [optional]` per line.
-const families = new Map();
-for (const line of readFileSync(join(dir, "metrics.txt"), "utf8").split("\n")) {
-  const [name, type] = line.replace(/#.*/, "").trim().split(/\s+/);
-  if (name) families.set(name, type);
+// 2. The exported metric families and their labels (metrics.txt), with the labels every
+// scrape configuration gives a target (job, instance, and what relabelling adds).
+const families = readMetricsList(join(dir, "metrics.txt"));
+const scrapedTargetLabels = new Set(targetLabels);
+for (const [file, config] of documents) {
+  if (!/prometheus[^/]*\.ya?ml$/.test(file)) continue;
+  for (const job of config?.scrape_configs ?? [])
+    for (const rule of job.relabel_configs ?? []) if (rule.target_label) scrapedTargetLabels.add(rule.target_label);
 }
-const queryable = new Set(["up", "scrape_duration_seconds", "scrape_samples_scraped"]);
-for (const [name, type] of families) {
-  const suffixes =
-    type === "histogram" ? ["_bucket", "_sum", "_count"] : type === "summary" ? ["", "_sum", "_count"] : [""];
-  for (const suffix of suffixes) queryable.add(name + suffix);
-}
+const labelsOf = (series) => seriesOf(families, series, [...scrapedTargetLabels])?.labels;
 const checkQuery = (file, where, expr) => {
   for (const name of metricNames(expr))
-    if (!queryable.has(name)) problem(file, `${where} queries ${name}, which is not in metrics.txt`);
+    if (!labelsOf(name)) problem(file, `${where} queries ${name}, which is not in metrics.txt`);
+  for (const message of labelProblems(expr, labelsOf)) problem(file, `${where} ${message}`);
 };
 
 // 3. Prometheus configuration and rules.
@@ -111,7 +114,10 @@ for (const [file, dashboard] of documents) {
   if (!(dashboard.schemaVersion >= 39)) problem(file, "schemaVersion must be 39 or later");
   for (const variable of dashboard.templating?.list ?? []) {
     const query = typeof variable.query === "string" ? variable.query : variable.query?.query;
-    if (variable.type === "query" && query) checkQuery(file, `variable ${variable.name}`, labelValuesQuery(query));
+    if (variable.type !== "query" || !query) continue;
+    // label_values(selector, label) lists what grouping the selector by that label would.
+    const { selector, label } = labelValuesQuery(query);
+    checkQuery(file, `variable ${variable.name}`, label ? `group by (${label}) (${selector})` : selector);
   }
   const ids = new Set();
   const panels = (dashboard.panels ?? []).flatMap((panel) => [panel, ...(panel.panels ?? [])]);
@@ -160,10 +166,111 @@ function walk(path) {
   });
 }
 
-/** The series selector of a Grafana `label_values(selector, label)` query, or the query. */
+/** The series selector and label of a Grafana `label_values(selector, label)` query, or the query. */
 function labelValuesQuery(query) {
-  const match = /^\s*label_values\(\s*(.*?)\s*,\s*\w+\s*\)\s*$/.exec(query);
-  return match ? match[1] : query;
+  const match = /^\s*label_values\(\s*(.*?)\s*,\s*(\w+)\s*\)\s*$/.exec(query);
+  return match ? { selector: match[1], label: match[2] } : { selector: query };
+}
+
+/**
+ * What is wrong with the labels an expression uses, given the label names a series
+ * can have (`labelsOf`, undefined for an unknown series, reported elsewhere):
+ * - a selector's matchers (`shopmesh_db_pool_waiting{state="waiting"}`) must be labels
+ *   of the series it names;
+ * - a `by`/`without` clause's labels must be labels of some series the aggregation
+ *   reads (its argument), or made there by label_replace/label_join;
+ * - `on`/`ignoring`/`group_left`/`group_right` labels must be those of some series
+ *   of the expression.
+ * Lenient where an inner aggregation already dropped a label: its argument's labels count.
+ */
+function labelProblems(expr, labelsOf) {
+  // String literals blanked (same length), so that their contents read as no syntax.
+  const code = expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, (literal) => `"${" ".repeat(literal.length - 2)}"`);
+  const problems = [];
+  for (const { 0: selector, 1: series, 2: matchers, index } of code.matchAll(/([a-zA-Z_:][\w:]*)\s*\{([^}]*)\}/g)) {
+    if (/^(?:by|without|on|ignoring|group_left|group_right)$/.test(series)) continue;
+    const known = labelsOf(series);
+    if (!known) continue;
+    for (const [, label] of matchers.matchAll(/([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)/g)) {
+      if (label !== "__name__" && !known.has(label))
+        problems.push(
+          `selects ${series} by label ${label}, which its series do not have: ${expr.slice(index, index + selector.length)}`,
+        );
+    }
+  }
+  for (const clause of code.matchAll(/\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g)) {
+    const [text, keyword, list] = clause;
+    const [from, to] = ["by", "without"].includes(keyword)
+      ? aggregated(code, clause.index, clause.index + text.length)
+      : [0, code.length];
+    const scope = code.slice(from, to);
+    const available = new Set(madeLabels(expr, from, to));
+    for (const series of metricNames(scope)) for (const label of labelsOf(series) ?? []) available.add(label);
+    if (metricNames(scope).every((series) => !labelsOf(series))) continue;
+    for (const label of list.split(",").map((name) => name.trim())) {
+      if (label && !label.startsWith("$") && !available.has(label))
+        problems.push(`groups ${keyword} (${label}), a label no series it reads has: ${text}`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Where the argument of the aggregation whose `by`/`without` clause spans [start, end)
+ * is, [from, to): `sum by (x) (arg)` or `sum (arg) by (x)`. The whole expression where
+ * neither is found.
+ */
+function aggregated(code, start, end) {
+  const after = code.slice(end).search(/\S/);
+  if (after !== -1 && code[end + after] === "(") return [end + after, matching(code, end + after) + 1];
+  const before = code.slice(0, start).trimEnd();
+  if (before.endsWith(")")) return [matchingBackwards(code, before.length - 1), before.length];
+  return [0, code.length];
+}
+
+/** The index of the parenthesis closing the one at `open`. */
+function matching(code, open) {
+  let depth = 0;
+  for (let i = open; i < code.length; i++) {
+    if (code[i] === "(") depth++;
+    else if (code[i] === ")" && --depth === 0) return i;
+  }
+  return code.length - 1;
+}
+
+/** The index of the parenthesis opening the one at `close`. */
+function matchingBackwards(code, close) {
+  let depth = 0;
+  for (let i = close; i >= 0; i--) {
+    if (code[i] === ")") depth++;
+    else if (code[i] === "(" && --depth === 0) return i;
+  }
+  return 0;
+}
+
+/** Labels label_replace/label_join calls within [from, to) of `expr` create: their second argument. */
+function madeLabels(expr, from, to) {
+  const made = [];
+  for (const call of expr.slice(from, to).matchAll(/\blabel_(?:replace|join)\s*\(/g)) {
+    // The first comma outside brackets and strings ends the vector argument.
+    let depth = 0;
+    let quote;
+    for (let i = from + call.index + call[0].length; i < to; i++) {
+      const char = expr[i];
+      if (quote) {
+        if (char === "\\") i++;
+        else if (char === quote) quote = undefined;
+      } else if (char === '"' || char === "'") quote = char;
+      else if ("([{".includes(char)) depth++;
+      else if (")]}".includes(char)) depth--;
+      else if (char === "," && depth === 0) {
+        const literal = /^\s*["']((?:[^"'\\]|\\.)*)["']/.exec(expr.slice(i + 1, to));
+        if (literal) made.push(literal[1]);
+        break;
+      }
+    }
+  }
+  return made;
 }
 
 /**

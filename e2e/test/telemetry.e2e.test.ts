@@ -1,11 +1,11 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
 import { createGrpcClient } from "@shopmesh/server";
 import { waitFor } from "@shopmesh/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readMetricsList, seriesOf } from "../../tools/metrics-list.mjs";
 import { products } from "../src/fixtures.js";
 import { type ReceivedSpan, SpanKinds } from "../src/otlp-receiver.js";
 import { type ServiceName, startTracedMesh, type TracedMesh } from "../src/traced-mesh.js";
@@ -243,19 +243,17 @@ describe("logs and metrics", () => {
     });
     const orderAfter = await scrape("order");
     // deploy/observability/metrics.txt is what dashboards and alerts may query: it
-    // must list every family the services export, and nothing they do not.
-    const listed = readFileSync(new URL("../../deploy/observability/metrics.txt", import.meta.url), "utf8")
-      .split("\n")
-      .map((line) => line.replace(/#.*/, "").trim().split(/\s+/))
-      .filter(([name]) => name);
-    const exported = new Set(
-      (await Promise.all(services.map(scrape))).flatMap((text) => text.match(/^# TYPE \S+ \S+$/gm) ?? []),
-    );
-    const isListed = (line: string) => listed.some(([name, type]) => line === `# TYPE ${name} ${type}`);
+    // must list every family the services export, and nothing they do not, with the
+    // labels of their series.
+    const families = [...readMetricsList().values()];
+    const scrapes = await Promise.all(services.map(scrape));
+    const exported = new Set(scrapes.flatMap((text) => text.match(/^# TYPE \S+ \S+$/gm) ?? []));
+    const isListed = (line: string) => families.some(({ name, type }) => line === `# TYPE ${name} ${type}`);
     expect([...exported].filter((line) => !isListed(line))).toEqual([]);
-    expect(
-      listed.filter(([name, type, flag]) => flag !== "optional" && !exported.has(`# TYPE ${name} ${type}`)),
-    ).toEqual([]);
+    expect(families.filter(({ name, type, optional }) => !optional && !exported.has(`# TYPE ${name} ${type}`))).toEqual(
+      [],
+    );
+    expect(labelsAgainstList(scrapes)).toEqual({ unlisted: [], missing: [] });
     expect(value(orderAfter, placed)).toBe(value(orderBefore, placed) + 1);
     expect(value(orderAfter, placeCalls)).toBe(value(orderBefore, placeCalls) + 1);
     expect(value(orderAfter, /^shopmesh_orders_total\{.*order_status="confirmed".*\} /)).toBeGreaterThan(0);
@@ -278,6 +276,27 @@ describe("logs and metrics", () => {
     }
   });
 });
+
+/**
+ * The series of real scrapes against metrics.txt's labels: labels a series has that its
+ * family does not list (a raw scrape has no job or instance), and labels listed as on
+ * every series of a family that one of them lacks.
+ */
+function labelsAgainstList(scrapes: readonly string[]) {
+  const families = readMetricsList();
+  const unlisted = new Set<string>();
+  const missing = new Set<string>();
+  for (const line of scrapes.flatMap((text) => text.split("\n"))) {
+    const sample = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? /.exec(line);
+    const series = sample?.[1] ?? "";
+    const known = seriesOf(families, series, []);
+    if (!known?.family) continue; // an unlisted family fails on its own
+    const labels = new Set([...(sample?.[2] ?? "").matchAll(/(\w+)="(?:[^"\\]|\\.)*"/g)].map(([, name]) => name));
+    for (const label of labels) if (!known.labels.has(label)) unlisted.add(`${series} ${label}`);
+    for (const label of known.family.always) if (!labels.has(label)) missing.add(`${series} ${label}`);
+  }
+  return { unlisted: [...unlisted], missing: [...missing] };
+}
 
 describe("the status code recorded for a call", () => {
   /** rpc_server_duration_count of an order RPC by rpc_grpc_status_code, from a scrape of the order service. */

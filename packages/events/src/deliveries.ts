@@ -121,8 +121,12 @@ export function createDeliveries(
       }
       // A type this version does not know: a newer replica, rolling out beside this
       // one, may. Hand it back for that replica; if none takes it, park it.
-      if (deliveryCount > options.maxDeliveries) return reject(`no handler for ${message.subject} in this version`);
-      options.logger.warn({ subject: message.subject, deliveryCount }, "event of an unknown type handed back");
+      if (deliveryCount > options.maxDeliveries) {
+        return reject({ reason: `no handler for ${message.subject} in this version`, orderId: traced.orderId });
+      }
+      context.with(traced.context, () =>
+        options.logger.warn({ subject: message.subject, deliveryCount }, "event of an unknown type handed back"),
+      );
       message.nak(longestRetryDelay);
       traced.end("retried");
       return undefined;

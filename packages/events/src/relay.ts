@@ -14,6 +14,12 @@ export interface OutboxRelayOptions {
   readonly batchSize?: number;
   /** Poll interval for rows nobody woke this relay for: other replicas', a crashed one's (default 1 s). */
   readonly fallbackPollMs?: number;
+  /**
+   * How long claimed rows are reserved for the relay that claimed them (default 30 s):
+   * another relay takes them over after. Keep it well inside the streams' 2-minute
+   * duplicate window, which is what drops the copy a late relay still sends.
+   */
+  readonly leaseMs?: number;
 }
 
 /** A running relay. */
@@ -98,8 +104,11 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   };
 }
 
-/** How long a claimed batch is reserved for the relay that claimed it. */
-const leaseSeconds = 30;
+/**
+ * A claim answered this close to its lease's end (ms) is not published: by the time the
+ * publishes reach JetStream another relay may own the rows.
+ */
+const leaseMarginMs = 5_000;
 
 /** Marks the rows of the previous batch published ($3) and claims the next batch, in one statement. */
 const markAndClaim = statement<OutboxMessageRow>(
@@ -131,12 +140,20 @@ const markPublished = statement(
  * 2-minute duplicate window, so the stream drops the copies.
  */
 async function relayBatch(
-  { pool, js }: OutboxRelayOptions,
+  { pool, js, logger, leaseMs = 30_000 }: OutboxRelayOptions,
   batchSize: number,
   published: readonly string[],
 ): Promise<string[]> {
-  const { rows } = await markAndClaim(pool, [batchSize, leaseSeconds, published]);
+  const asked = performance.now();
+  const { rows } = await markAndClaim(pool, [batchSize, leaseMs / 1000, published]);
   if (rows.length === 0) return [];
+  // A relay stalled (paused, starved, a frozen VM) between its claim and its publishes
+  // would publish rows another relay has taken over, and past the duplicate window its
+  // copies would stay on the stream. The lease ends; the rows are another relay's turn.
+  if (performance.now() - asked > leaseMs - Math.min(leaseMarginMs, leaseMs / 2)) {
+    logger.warn({ rows: rows.length }, "outbox claim answered too late to publish; leaving the rows to the next claim");
+    return [];
+  }
   rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
   try {
     await publishRows(js, rows);

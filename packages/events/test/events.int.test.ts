@@ -101,6 +101,51 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
     expect(await streamCount()).toBe(before + 200);
   });
 
+  it("a relay whose claim is answered after its lease publishes nothing; the relay that takes the rows over does", async () => {
+    await pool.query("UPDATE outbox SET published_at = now() WHERE published_at IS NULL");
+    const before = await streamCount();
+    // Relay A stalls (paused, starved) while its claim's answer waits: 1.2 s, past its 1 s lease.
+    let claimAnswered = false;
+    const stalledPool = new Proxy(pool, {
+      get(target, property, receiver) {
+        if (property !== "query") return Reflect.get(target, property, receiver);
+        return async (...args: unknown[]) => {
+          const answer = await Reflect.apply(target.query, target, args);
+          if ((args[0] as { name?: string }).name === "events.outbox-mark-and-claim" && answer.rowCount > 0) {
+            await new Promise((resolve) => setTimeout(resolve, 1_200));
+            claimAnswered = true;
+          }
+          return answer;
+        };
+      },
+    });
+    let publishedByA = 0;
+    const countingJs = {
+      publish: (...args: Parameters<JetStreamClient["publish"]>) => {
+        publishedByA++;
+        return js.publish(...args);
+      },
+    } as JetStreamClient;
+    const lease = { leaseMs: 1_000, fallbackPollMs: 100 };
+    const relayA = startOutboxRelay({ pool: stalledPool, js: countingJs, logger, ...lease });
+    const event = await withTx(pool, (tx) => outbox.append(tx, OrderPlacedSchema, placed(orderId())));
+    relayA.wake();
+    await waitFor(async () => claimAnswered, { description: "relay A's late claim answered" });
+    const relayB = startOutboxRelay({ pool, js, logger, ...lease });
+    try {
+      await waitFor(
+        async () =>
+          (await pool.query("SELECT 1 FROM outbox WHERE event_id = $1 AND published_at IS NOT NULL", [event.eventId]))
+            .rowCount === 1,
+        { description: "the row published and marked by relay B" },
+      );
+    } finally {
+      await Promise.all([relayA.stop(), relayB.stop()]);
+    }
+    expect(publishedByA).toBe(0);
+    expect(await streamCount()).toBe(before + 1);
+  });
+
   it("re-publishes a range of rows without duplicating them on the stream (Nats-Msg-Id)", async () => {
     const before = await streamCount();
     const { rows } = await pool.query("SELECT min(id) AS lo, max(id) AS hi FROM outbox");

@@ -31,6 +31,7 @@ function listProducts(port: number, agent: Agent): Promise<string> {
 describe("a server shutting down", () => {
   it("sends keep-alive clients away after their current call instead of cutting one off", async () => {
     const logged: string[] = [];
+    let started = 0;
     const server = await startServer({
       logger: pino({ level: "warn" }, { write: (line: string) => void logged.push(line) }),
       grpcAddress: "127.0.0.1:0",
@@ -41,6 +42,7 @@ describe("a server shutting down", () => {
           getProduct: () => ({}),
           // Each call takes a while, so one is in flight when the shutdown starts.
           listProducts: async () => {
+            started++;
             await sleep(150);
             return { products: [] };
           },
@@ -67,8 +69,10 @@ describe("a server shutting down", () => {
       await client;
       agent.destroy();
     }
-    // Every call answered, or refused at the closed port: none cut off mid-call.
-    expect(outcomes.filter((outcome) => outcome !== "200" && outcome !== "ECONNREFUSED")).toEqual([]);
+    // Every call the service began was answered: none cut off mid-call. (A request sent on
+    // a kept-alive connection just as the server closed it idle may fail before it
+    // reaches the service — HTTP/1.1's own race, which clients retry; not counted here.)
+    expect(outcomes.filter((outcome) => outcome === "200")).toHaveLength(started);
     expect(logged.filter((line) => line.includes("forcing"))).toEqual([]);
   });
 });

@@ -161,6 +161,35 @@ describe("npm start's launcher", () => {
   }, 120_000);
 });
 
+describe("tools/tsx.mjs", () => {
+  it("keeps a tool in its wrapper's process group, so a kill of that group (a CI timeout) ends the tool too", async () => {
+    const marker = `SHOPMESH_TOOL_MARKER=${randomBytes(6).toString("hex")}`;
+    const [name, value] = marker.split("=") as [string, string];
+    // The wrapper leads a process group of its own, as a shell's job or a CI step would.
+    const wrapper = spawn(process.execPath, ["tools/tsx.mjs", "e2e/src/idle-tool.ts"], {
+      cwd: fileURLToPath(new URL("../..", import.meta.url)),
+      env: { ...process.env, [name]: value },
+      detached: true,
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    let output = "";
+    wrapper.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    try {
+      await waitFor(() => output.includes("idle tool running"), { description: "the tool running" });
+      // The wrapper, the tool (and tsx's esbuild service).
+      expect((await processesWith(marker)).length).toBeGreaterThanOrEqual(2);
+      process.kill(-(wrapper.pid ?? 0), "SIGKILL");
+      await waitFor(async () => (await processesWith(marker)).length === 0, {
+        description: "the wrapper and the tool gone",
+      });
+    } finally {
+      for (const pid of await processesWith(marker)) process.kill(pid, "SIGKILL");
+    }
+  });
+});
+
 /** Waits for the banner that says the whole mesh is up. */
 function untilRunning(launcher: Launcher) {
   return waitFor(() => launcher.output().includes("shopmesh is running."), {
@@ -189,7 +218,12 @@ async function withLauncher(options: LocalMeshOptions, use: (launcher: Launcher)
   const marker = `EVENT_NAMESPACE=${nats.prefix}`;
   const child = spawn(
     process.execPath,
-    ["tools/tsx.mjs", "e2e/src/local-mesh-main.ts", JSON.stringify({ ...options, databasePrefix })],
+    [
+      "tools/tsx.mjs",
+      "--own-process-group",
+      "e2e/src/local-mesh-main.ts",
+      JSON.stringify({ ...options, databasePrefix }),
+    ],
     {
       cwd: fileURLToPath(new URL("../..", import.meta.url)),
       env: {

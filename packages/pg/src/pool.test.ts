@@ -1,4 +1,4 @@
-import { useTestDatabase } from "@shopmesh/testing";
+import { useTestDatabase, waitFor } from "@shopmesh/testing";
 import pg from "pg";
 import { describe, expect, test } from "vitest";
 import { createPool } from "./pool.js";
@@ -151,6 +151,28 @@ describe("a service pool's connections", () => {
         }),
       ).rejects.toThrow("division by zero");
       expect(ran).toEqual(["attempt 2"]);
+
+      // An effect that throws changes nothing of what committed: withTx answers, the
+      // later effects run, and the error becomes a process warning.
+      const warnings: Error[] = [];
+      const onWarning = (warning: Error) => void warnings.push(warning);
+      process.on("warning", onWarning);
+      try {
+        const answer = await withTx(pool, async (tx) => {
+          afterCommit(tx, () => {
+            throw new Error("effect failed");
+          });
+          afterCommit(tx, () => ran.push("after the failed one"));
+          return "committed";
+        });
+        expect(answer).toBe("committed");
+        expect(ran).toEqual(["attempt 2", "after the failed one"]);
+        await waitFor(() => warnings.length === 1, { description: "the warning emitted" });
+        expect(warnings[0]?.name).toBe("AfterCommitEffectWarning");
+        expect(warnings[0]?.message).toMatch(/^an effect after COMMIT failed: Error: effect failed/);
+      } finally {
+        process.off("warning", onWarning);
+      }
 
       // Outside withTx nothing says when the transaction commits.
       const own = await pool.connect();

@@ -52,8 +52,17 @@ export async function withTx<T>(pool: pg.Pool, work: (client: pg.PoolClient) => 
     } finally {
       client.release();
     }
-    // Outside the try: an effect that throws must not roll back (or retry) what committed.
-    for (const effect of effects) effect();
+    // What committed stands whatever an effect does: one that throws is reported as a
+    // process warning, and neither fails the work (a consumer would retry an event it
+    // applied) nor keeps the later effects from running.
+    for (const effect of effects) {
+      try {
+        effect();
+      } catch (error) {
+        const reason = error instanceof Error ? (error.stack ?? error.message) : String(error);
+        process.emitWarning(`an effect after COMMIT failed: ${reason}`, "AfterCommitEffectWarning");
+      }
+    }
     return result;
   }
 }
@@ -64,7 +73,8 @@ export async function withTx<T>(pool: pg.Pool, work: (client: pg.PoolClient) => 
  * change makes true — counting a confirmed order, say — where the work may be rolled
  * back after it ran (a failed COMMIT, a retried deadlock, a consumer batch applied
  * again event by event). Effects run in the order registered, before withTx returns;
- * one that throws makes withTx throw, though the transaction committed.
+ * one that throws is reported as a process warning (`AfterCommitEffectWarning`) and
+ * changes nothing else: the transaction committed.
  *
  * Outside withTx nothing says when (or whether) the transaction commits, so it throws
  * rather than run the effect too early.

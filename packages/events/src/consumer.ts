@@ -117,7 +117,10 @@ export interface ConsumerOptions {
    * it, so a rolling update never drops it (docs/decisions/0005).
    */
   readonly ignores?: readonly DescMessage[];
-  /** Deliveries before an event that keeps failing is dead-lettered (default 5). */
+  /**
+   * Attempts before an event that keeps failing is dead-lettered (default 5), counted from
+   * the first delivery that failed here (createAttemptCounter).
+   */
   readonly maxAttempts?: number;
   /**
    * Deliveries before any event not yet done is dead-lettered (default 100): one whose

@@ -4,6 +4,7 @@ import { context } from "@opentelemetry/api";
 import { isDatabaseUnavailable, statement, withTx } from "@shopmesh/pg";
 import { type ProcessOutcome, startProcess, startSharedWork, type TracedProcess } from "@shopmesh/telemetry";
 import type pg from "pg";
+import { createAttemptCounter } from "./attempt-counter.js";
 import type { ConsumerOptions, DeliveryInfo, EventContext, EventSubscription } from "./consumer.js";
 import { type DeadLetterCause, deadLetter } from "./dead-letter.js";
 import { createKeyedQueue } from "./keyed-queue.js";
@@ -51,6 +52,7 @@ export function createDeliveries(
 ): Deliveries {
   const handlers = new Map(options.subscriptions.map((subscription) => [subscription.schema.typeName, subscription]));
   const ignored = new Set((options.ignores ?? []).map(({ typeName }) => typeName));
+  const attemptCounter = createAttemptCounter();
   const longestRetryDelay = longestRetryDelayMs(options.retryDelaysMs);
   const queue = createKeyedQueue(options.concurrency ?? 32);
   const claimOne = (tx: pg.ClientBase, eventId: string) => claimInbox(tx, [options.name, eventId]);
@@ -69,7 +71,9 @@ export function createDeliveries(
     // An unavailable database (restarting, saturated) says nothing of the event: such
     // failures are retried without counting towards maxAttempts, up to maxDeliveries.
     const counted = !isDatabaseUnavailable(error);
-    if (error instanceof PermanentEventError || (counted && delivery.deliveryCount >= options.maxAttempts)) {
+    const attempts = counted ? attemptCounter.failed(delivery.eventId, delivery.deliveryCount) : 0;
+    if (error instanceof PermanentEventError || attempts >= options.maxAttempts) {
+      attemptCounter.forget(delivery.eventId);
       const reason = error instanceof Error ? error.message : String(error);
       return fail(delivery.message, delivery.traced, { reason, error, orderId: delivery.orderId });
     }
@@ -186,6 +190,7 @@ export function createDeliveries(
           await subscription.handle(delivery.event, eventContext);
         }
         options.onCommitted?.();
+        attemptCounter.forget(delivery.eventId);
         delivery.message.ack();
         delivery.traced.end(outcome);
       } catch (error) {
@@ -237,6 +242,7 @@ export function createDeliveries(
       shared?.span.end();
       options.onCommitted?.();
       for (const delivery of batch) {
+        attemptCounter.forget(delivery.eventId);
         delivery.message.ack();
         delivery.traced.end("applied");
       }

@@ -127,6 +127,67 @@ describe("replicas of two versions on one durable consumer", () => {
     }
   });
 
+  it("gives an event the old version handed back all its retries in the new one", async () => {
+    // Only the old version runs at first (the producer rolled out first): it hands the
+    // event back, five deliveries and more.
+    // Streams of its own: the only event on them is this one.
+    const own = catalogsOf(`${testNats.prefix}H`);
+    await ensureStreams(jsm, own.catalog);
+    const handedBack: number[] = [];
+    const old = await startConsumer({
+      js,
+      jsm,
+      pool,
+      logger: pino(
+        { level: "warn" },
+        {
+          write: (line: string) => {
+            const entry = JSON.parse(line) as { msg: string; deliveryCount: number };
+            if (entry.msg === "event of an unknown type handed back") handedBack.push(entry.deliveryCount);
+          },
+        },
+      ),
+      catalog: own.oldCatalog,
+      name: "handed-back",
+      retryDelaysMs: [20],
+      subscriptions: [onTx(StockReservedSchema, record("old")), onTx(StockRejectedSchema, record("old"))],
+    });
+    const event = await publishEvent(js, own.catalog, StockReleasedSchema, { orderId: crypto.randomUUID(), items: [] });
+    try {
+      await waitFor(() => handedBack.length >= 5, { description: "five hand-backs" });
+    } finally {
+      await old.stop();
+    }
+    // The new version's handler fails once (a lost connection), then works.
+    let calls = 0;
+    const newer = await startConsumer({
+      js,
+      jsm,
+      pool,
+      logger,
+      catalog: own.catalog,
+      name: "handed-back",
+      retryDelaysMs: [20],
+      subscriptions: [
+        onTx(StockReservedSchema, record("new")),
+        onTx(StockRejectedSchema, record("new")),
+        onTx(StockReleasedSchema, async (released, tx) => {
+          if (++calls === 1) throw new Error("connection terminated unexpectedly");
+          await record("new")(released, tx);
+        }),
+      ],
+    });
+    try {
+      await waitFor(
+        async () => (await pool.query("SELECT 1 FROM applied WHERE event_id = $1", [event.eventId])).rowCount === 1,
+        { description: "the event applied on its second attempt" },
+      );
+      expect(calls).toBe(2);
+    } finally {
+      await newer.stop();
+    }
+  });
+
   it("parks an event no replica knows in the dead-letter stream after maxDeliveries, with the reason", async () => {
     // Streams of its own: nothing published by the other tests to go through first.
     const own = catalogsOf(`${testNats.prefix}B`);

@@ -26,21 +26,35 @@ export interface DurableSettings {
 /**
  * Creates the durable, or updates it to these settings unless a newer revision
  * declared it: a replica of the version before never undoes the newer one's settings.
- * Answers whether the settings were written.
+ * At the same revision the filter only widens, never narrows: replicas of two
+ * releases, one of which subscribes to more of the stream, share the durable during a
+ * rollout, and a narrower filter would keep the new subscription's events from it for
+ * good (the server skips them). A replica that receives a type it does not subscribe
+ * to hands it back for one that does. A release that means to narrow a filter bumps
+ * the revision. Answers whether the settings were written.
  */
 export async function declareDurable(jsm: JetStreamManager, { stream, config }: DurableSettings): Promise<boolean> {
-  const settings = { ...config, description };
   const existing = await jsm.consumers.info(stream, config.durable_name).then(
     (info) => info.config,
     () => undefined,
   );
   if (!existing) {
-    await jsm.consumers.add(stream, settings);
+    await jsm.consumers.add(stream, { ...config, description });
     return true;
   }
-  if (revisionOf(existing) > durableSettingsRevision) return false;
-  await jsm.consumers.update(stream, config.durable_name, settings);
+  const revision = revisionOf(existing);
+  if (revision > durableSettingsRevision) return false;
+  const filter_subject =
+    revision === durableSettingsRevision
+      ? wider(existing.filter_subject, config.filter_subject)
+      : config.filter_subject;
+  await jsm.consumers.update(stream, config.durable_name, { ...config, filter_subject, description });
   return true;
+}
+
+/** Of two filters of one stream — its whole-stream wildcard or one subject — the wider. */
+function wider(existing: string | undefined, declared: string | undefined): string | undefined {
+  return existing?.endsWith(".>") && declared?.startsWith(existing.slice(0, -1)) ? existing : declared;
 }
 
 /**

@@ -266,6 +266,44 @@ describe("replicas of two versions on one durable consumer", () => {
     }
   });
 
+  it("keeps the wider filter when a replica of the release before, subscribed to less, starts beside the new one", async () => {
+    const own = catalogsOf(`${testNats.prefix}F`);
+    await ensureStreams(jsm, own.catalog);
+    const common = { js, jsm, pool, logger, catalog: own.catalog, name: "widened", retryDelaysMs: [20] };
+    // The new release handles the whole INVENTORY stream; the one before, StockReserved only.
+    const newer = await startConsumer({
+      ...common,
+      subscriptions: [
+        onTx(StockReservedSchema, record("new")),
+        onTx(StockRejectedSchema, record("new")),
+        onTx(StockReleasedSchema, record("new")),
+      ],
+    });
+    const older = await startConsumer({ ...common, subscriptions: [onTx(StockReservedSchema, record("old"))] });
+    try {
+      const stream = own.catalog.streamName("INVENTORY");
+      expect((await jsm.consumers.info(stream, "widened")).config.filter_subject).toBe(
+        own.catalog.streamSubjects("INVENTORY"),
+      );
+      const events = [
+        await publishEvent(js, own.catalog, StockReleasedSchema, { orderId: crypto.randomUUID(), items: [] }),
+        await publishEvent(js, own.catalog, StockReservedSchema, { orderId: crypto.randomUUID() }),
+      ];
+      await waitFor(
+        async () =>
+          (await pool.query("SELECT 1 FROM applied WHERE event_id = ANY($1)", [events.map((e) => e.eventId)]))
+            .rowCount === 2,
+        { description: "both events applied" },
+      );
+      const { rows } = await pool.query<{ version: string }>("SELECT version FROM applied WHERE event_id = $1", [
+        events[0]?.eventId,
+      ]);
+      expect(rows).toEqual([{ version: "new" }]);
+    } finally {
+      await Promise.all([newer.stop(), older.stop()]);
+    }
+  });
+
   it("leaves the settings of a newer version alone", async () => {
     const name = "newer";
     const stream = catalog.streamName("INVENTORY");

@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { fileURLToPath } from "node:url";
-import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { context, propagation, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
@@ -12,7 +11,7 @@ import {
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
-import { createPool, migrate, withTx } from "@shopmesh/pg";
+import { withTx } from "@shopmesh/pg";
 import { traceLogFields } from "@shopmesh/telemetry";
 import { useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
 import type pg from "pg";
@@ -30,6 +29,7 @@ import {
   startConsumer,
   startOutboxRelay,
 } from "../src/index.js";
+import { openEventsTestbed } from "./testbed.js";
 
 // What a person following the dead-letter runbook (docs/tracing.md#dead-letters) reads
 // of a consumer: its spans (the SDK in memory), its counts (a span's outcome is what the
@@ -50,11 +50,7 @@ beforeAll(async () => {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
-  await migrate({ databaseUrl: db.url, dir: fileURLToPath(new URL("../migrations", import.meta.url)) });
-  pool = createPool({ url: db.url, applicationName: "consumer-telemetry-test", onError: () => undefined });
-  const nc = await testNats.connect();
-  js = jetstream(nc);
-  jsm = await jetstreamManager(nc);
+  ({ pool, js, jsm } = await openEventsTestbed(db, testNats, "consumer-telemetry-test"));
 });
 
 afterAll(async () => {

@@ -1,14 +1,13 @@
-import { fileURLToPath } from "node:url";
 import { toBinary } from "@bufbuild/protobuf";
-import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import { headers as natsHeaders } from "@nats-io/transport-node";
 import {
   OrderCancelledSchema,
   OrderConfirmedSchema,
   OrderPlacedSchema,
   OrderRejectedSchema,
 } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
-import { createPool, migrate, withTx } from "@shopmesh/pg";
+import { createPool, withTx } from "@shopmesh/pg";
 import { freePort, useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
 import type pg from "pg";
 import { pino } from "pino";
@@ -26,6 +25,7 @@ import {
   startConsumer,
   startOutboxRelay,
 } from "../src/index.js";
+import { openEventsTestbed } from "./testbed.js";
 
 const db = useTestDatabase("events");
 const testNats = useTestNats("events");
@@ -34,19 +34,14 @@ const orderId = () => crypto.randomUUID();
 
 describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
   let pool: pg.Pool;
-  let nc: NatsConnection;
   let js: JetStreamClient;
   let jsm: JetStreamManager;
   const catalog = createEventCatalog(allEvents, testNats.prefix);
   const outbox = createOutbox(catalog);
 
   beforeAll(async () => {
-    await migrate({ databaseUrl: db.url, dir: fileURLToPath(new URL("../migrations", import.meta.url)) });
-    pool = createPool({ url: db.url, applicationName: "events-test", onError: () => undefined });
+    ({ pool, js, jsm } = await openEventsTestbed(db, testNats, "events-test"));
     await pool.query("CREATE TABLE applied (event_id uuid PRIMARY KEY, order_id uuid NOT NULL)");
-    nc = await testNats.connect();
-    js = jetstream(nc);
-    jsm = await jetstreamManager(nc);
     await ensureStreams(jsm, catalog);
   });
 

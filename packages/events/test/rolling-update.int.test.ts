@@ -1,18 +1,9 @@
-import { fileURLToPath } from "node:url";
-import {
-  AckPolicy,
-  type JetStreamClient,
-  type JetStreamManager,
-  jetstream,
-  jetstreamManager,
-} from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { AckPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import {
   StockRejectedSchema,
   StockReleasedSchema,
   StockReservedSchema,
 } from "@shopmesh/gen/shopmesh/inventory/v1/inventory_events_pb.js";
-import { createPool, migrate } from "@shopmesh/pg";
 import { useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
 import type pg from "pg";
 import { pino } from "pino";
@@ -26,6 +17,7 @@ import {
   type RunningConsumer,
   startConsumer,
 } from "../src/index.js";
+import { openEventsTestbed } from "./testbed.js";
 
 const db = useTestDatabase("rolling");
 const testNats = useTestNats("rolling");
@@ -37,7 +29,6 @@ const logger = pino({ level: "silent" });
  */
 describe("replicas of two versions on one durable consumer", () => {
   let pool: pg.Pool;
-  let nc: NatsConnection;
   let js: JetStreamClient;
   let jsm: JetStreamManager;
   // The old version's contracts, where StockReleased does not exist yet.
@@ -51,12 +42,8 @@ describe("replicas of two versions on one durable consumer", () => {
   const { catalog, oldCatalog } = catalogsOf(testNats.prefix);
 
   beforeAll(async () => {
-    await migrate({ databaseUrl: db.url, dir: fileURLToPath(new URL("../migrations", import.meta.url)) });
-    pool = createPool({ url: db.url, applicationName: "rolling-update-test", onError: () => undefined });
+    ({ pool, js, jsm } = await openEventsTestbed(db, testNats, "rolling-update-test"));
     await pool.query("CREATE TABLE applied (event_id uuid PRIMARY KEY, type text NOT NULL, version text NOT NULL)");
-    nc = await testNats.connect();
-    js = jetstream(nc);
-    jsm = await jetstreamManager(nc);
     await ensureStreams(jsm, catalog);
   });
 

@@ -7,11 +7,12 @@ import { installMetricReader } from "../src/metric-reader.js";
 
 // Before any service module is imported: they create their instruments when they load.
 const measured = installMetricReader();
-const { jetstream } = await import("@nats-io/jetstream");
+const { jetstream, jetstreamManager } = await import("@nats-io/jetstream");
 const { allEvents, createEventCatalog, publishEvent } = await import("@shopmesh/events");
 const { OrderStatus } = await import("@shopmesh/gen/shopmesh/order/v1/order_pb.js");
 const { PaymentCapturedSchema } = await import("@shopmesh/gen/shopmesh/payment/v1/payment_events_pb.js");
 const { products, waitForStatus } = await import("../src/fixtures.js");
+const { waitFor } = await import("@shopmesh/testing");
 const { startMesh } = await import("../src/mesh.js");
 
 const priceMinor = 1_250n;
@@ -83,8 +84,12 @@ describe("confirmed orders", () => {
     await mesh.stop("payment"); // orders wait RESERVED: the test captures their payments itself
     const [a, b, c] = [await place(), await place(), await place()];
     for (const orderId of [a, b, c]) await waitForStatus(mesh, token, orderId, [OrderStatus.RESERVED]);
-    const js = jetstream(await mesh.nats.connect());
+    const nc = await mesh.nats.connect();
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
     const catalog = createEventCatalog(allEvents, mesh.nats.prefix);
+    // Captures delivered to the order consumer and not yet acked: in its hands.
+    const inHand = async () => (await jsm.consumers.info(catalog.streamName("PAYMENTS"), "order")).num_ack_pending;
     const capture = (orderId: string, eventId = randomUUID()) =>
       publishEvent(js, catalog, PaymentCapturedSchema, { eventId, orderId, paymentId: randomUUID() });
 
@@ -99,12 +104,22 @@ describe("confirmed orders", () => {
       await locker.query("BEGIN");
       await locker.query("SELECT 1 FROM orders WHERE order_id = $1 FOR UPDATE", [c]);
       await capture(c);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await waitFor(
+        async () =>
+          (
+            await mesh.pools.order.query(
+              "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+          ).rowCount === 1,
+        { description: "the consumer's batch waiting for C's row" },
+      );
       const appliedBefore = randomUUID();
       await mesh.pools.order.query("INSERT INTO inbox (consumer, event_id) VALUES ('order', $1)", [appliedBefore]);
       await capture(a, appliedBefore);
       await capture(b);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await waitFor(async () => (await inHand()) === 3, {
+        description: "both captures in the consumer's hands while C's batch waits",
+      });
     } finally {
       await locker.query("COMMIT");
       locker.release();

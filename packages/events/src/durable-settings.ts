@@ -6,13 +6,13 @@ import type { Logger } from "pino";
  * changes meaning, so replicas of two versions agree on whose settings stand: the
  * highest revision's. (2: `max_deliver` unbounded — the consumer bounds attempts itself.)
  */
-export const durableSettingsRevision = 2;
+const durableSettingsRevision = 2;
 
 const marker = /^shopmesh consumer settings r(\d+)$/;
 const description = `shopmesh consumer settings r${durableSettingsRevision}`;
 
 /** The revision that declared a durable's settings (0: a version before revisions). */
-export function revisionOf(config: Pick<ConsumerConfig, "description">): number {
+function revisionOf(config: Pick<ConsumerConfig, "description">): number {
   const match = marker.exec(config.description ?? "");
   return match ? Number(match[1]) : 0;
 }

@@ -132,8 +132,6 @@ export interface ConsumerOptions {
   readonly retryDelaysMs?: readonly number[];
   /** Events handled at once (default 32); events of the same order never run together. */
   readonly concurrency?: number;
-  /** Called after a handler's or a batch's transaction committed (wakes the outbox relay). */
-  readonly onCommitted?: () => void;
   /** How long the server waits for an ack before redelivering (default 30 s). */
   readonly ackWaitMs?: number;
   /** How often the durables' settings are checked for an older version's (default 60 s). */

@@ -189,7 +189,6 @@ export function createDeliveries(
           };
           await subscription.handle(delivery.event, eventContext);
         }
-        options.onCommitted?.();
         attemptCounter.forget(delivery.eventId);
         delivery.message.ack();
         delivery.traced.end(outcome);
@@ -240,7 +239,6 @@ export function createDeliveries(
         }),
       );
       shared?.span.end();
-      options.onCommitted?.();
       for (const delivery of batch) {
         attemptCounter.forget(delivery.eventId);
         delivery.message.ack();

@@ -22,11 +22,15 @@ export {
   type Outbox,
   type OutboxEvent,
   type OutboxRow,
+  type OutboxWritten,
   outboxInsertManyGuardedSql,
   outboxInsertManySql,
   outboxInsertSql,
   outboxManyParams,
   outboxParams,
+  outboxWrittenSql,
+  type WrittenIds,
+  type WrittenOutboxRow,
 } from "./outbox.js";
 export { outboxBacklog } from "./outbox-backlog.js";
 export { PermanentEventError } from "./permanent-event-error.js";

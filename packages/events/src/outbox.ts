@@ -1,13 +1,29 @@
 import { randomUUID } from "node:crypto";
 import { create, type DescMessage, type MessageInitShape, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
-import { statement } from "@shopmesh/pg";
-import type pg from "pg";
+import { afterCommit, isWithTxClient, type Queryable, statement } from "@shopmesh/pg";
+import pg from "pg";
 import type { EventCatalog } from "./event-catalog.js";
 
-const appendOne = statement(
+/**
+ * How long a row stays claimed by the process that wrote it (seconds): that process
+ * publishes it right after its commit (see {@link Outbox.written}); only if it has
+ * not (it crashed, or its publish failed and it could not say so) does another relay
+ * take the row over after this.
+ */
+const writerLeaseSeconds = 10;
+
+/** The columns every outbox insert writes, the writer's claim included. */
+const insertedColumns = "event_id, subject, event_type, payload, headers, claimed_until";
+// Counted from the start of the writer's transaction (now()), not from its commit.
+const writerClaim = `now() + interval '${writerLeaseSeconds} seconds'`;
+
+const appendOne = statement<OutboxWritten>(
   "events.outbox-append",
-  "INSERT INTO outbox (event_id, subject, event_type, payload, headers) VALUES ($1, $2, $3, $4, $5)",
+  `WITH announced AS (
+     INSERT INTO outbox (${insertedColumns}) VALUES ($1, $2, $3, $4, $5, ${writerClaim}) RETURNING id, event_id
+   )
+   SELECT ${outboxWrittenSql("announced")}`,
 );
 
 /** Fields every event has; the outbox fills them in. */
@@ -18,16 +34,20 @@ export type NewEvent<Desc extends DescMessage> = Omit<MessageInitShape<Desc>, Ev
 
 /**
  * Writes events to the outbox inside the caller's transaction, so they are
- * published if and only if the state change commits. Assigns each a new event id and
- * occur time. After the commit, `committed()` wakes the relay.
+ * published if and only if the state change commits, and hands the rows written to
+ * this process's relay once they have committed: it publishes them at once, without
+ * reading them back. Assigns each event a new id and occur time.
  *
  * ```ts
  * await withTx(pool, async (tx) => {
  *   await saveOrder(tx, order);
  *   await outbox.append(tx, OrderPlacedSchema, { orderId, ... });
  * });
- * outbox.committed();
  * ```
+ *
+ * A store that writes the row in the same statement as its state change prepares it
+ * ({@link Outbox.prepare}), inserts it with {@link outboxInsertSql} (or its siblings),
+ * selects {@link outboxWrittenSql} and says so with {@link Outbox.written}.
  */
 export interface Outbox {
   append<Desc extends DescMessage>(tx: pg.ClientBase, schema: Desc, event: NewEvent<Desc>): Promise<MessageShape<Desc>>;
@@ -37,13 +57,17 @@ export interface Outbox {
    */
   prepare<Desc extends DescMessage>(schema: Desc, event: NewEvent<Desc>): OutboxRow;
   /**
-   * Says that a transaction that wrote outbox rows has committed, waking this
-   * process's relay at once. (Not NOTIFY: every notifying commit in a PostgreSQL
-   * cluster queues on one lock held through the WAL flush.)
+   * Hands the rows of `prepared` that `statement` writes to this process's relay once
+   * they have committed, which publishes them at once. `statement` answers its
+   * {@link outboxWrittenSql} column (the rows it did write). On a pool the statement
+   * commits on its own; on a client withTx handed its work, the rows are handed over
+   * after COMMIT (never if it rolls back). Rows never handed over — the process
+   * crashed after its commit, or they were written on a client of neither kind — are
+   * published by a relay's poll once the writer's claim ends.
    */
-  committed(): void;
-  /** Registers what `committed` wakes (the relay). */
-  onCommitted(listener: () => void): void;
+  written(db: Queryable, prepared: readonly OutboxRow[], statement: Promise<WrittenIds>): void;
+  /** Registers what `written` hands the rows to (the relay). */
+  onCommitted(listener: (rows: readonly WrittenOutboxRow[]) => void): void;
 }
 
 /** The values of one outbox row, in the column order of {@link outboxInsertSql}. */
@@ -53,6 +77,43 @@ export interface OutboxRow {
   readonly eventType: string;
   readonly payload: Uint8Array;
   readonly headers: Record<string, string>;
+  /** When it was prepared (`performance.now()`), before the statement that writes it. */
+  readonly preparedAt: number;
+}
+
+/** An outbox row a committed statement wrote: its values and its id. */
+export interface WrittenOutboxRow extends OutboxRow {
+  readonly id: string;
+}
+
+/** The column {@link outboxWrittenSql} adds to a statement's result. */
+export type OutboxWritten = {
+  outbox_written: WrittenIds;
+};
+
+/** `id/event_id` of each outbox row a statement wrote; null or undefined when it wrote none. */
+export type WrittenIds = string[] | null | undefined;
+
+/**
+ * A select-list item reporting the outbox rows that the data-modifying CTE `cte` (one
+ * of the inserts here, which answer `RETURNING id, event_id`) wrote: the
+ * `outbox_written` column that {@link Outbox.committed} takes. It is the same on every
+ * row of the result, so a statement that may answer no rows while writing outbox rows
+ * must answer one.
+ */
+export function outboxWrittenSql(cte: string): string {
+  return `(SELECT array_agg(id::text || '/' || event_id::text) FROM ${cte}) AS outbox_written`;
+}
+
+/** The rows of `prepared` that `written` (an {@link OutboxWritten} column) reports, with their ids. */
+function writtenRows(prepared: readonly OutboxRow[], written: WrittenIds): WrittenOutboxRow[] {
+  if (!written || written.length === 0) return [];
+  const byEvent = new Map(prepared.map((row) => [row.eventId, row]));
+  return written.flatMap((entry) => {
+    const [id = "", eventId = ""] = entry.split("/");
+    const row = byEvent.get(eventId);
+    return row ? [{ ...row, id }] : [];
+  });
 }
 
 /**
@@ -62,8 +123,9 @@ export interface OutboxRow {
  */
 export function outboxInsertSql(first: number, guard: string): string {
   const p = (offset: number) => `$${first + offset}`;
-  return `INSERT INTO outbox (event_id, subject, event_type, payload, headers)
-          SELECT ${p(0)}::uuid, ${p(1)}, ${p(2)}, ${p(3)}::bytea, ${p(4)}::jsonb FROM ${guard}`;
+  return `INSERT INTO outbox (${insertedColumns})
+          SELECT ${p(0)}::uuid, ${p(1)}, ${p(2)}, ${p(3)}::bytea, ${p(4)}::jsonb, ${writerClaim} FROM ${guard}
+          RETURNING id, event_id`;
 }
 
 /**
@@ -72,8 +134,10 @@ export function outboxInsertSql(first: number, guard: string): string {
  */
 export function outboxInsertManySql(first: number): string {
   const p = (offset: number) => `$${first + offset}`;
-  return `INSERT INTO outbox (event_id, subject, event_type, payload, headers)
-          SELECT * FROM unnest(${p(0)}::uuid[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::bytea[], ${p(4)}::jsonb[])`;
+  return `INSERT INTO outbox (${insertedColumns})
+          SELECT *, ${writerClaim}
+            FROM unnest(${p(0)}::uuid[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::bytea[], ${p(4)}::jsonb[])
+          RETURNING id, event_id`;
 }
 
 /**
@@ -87,11 +151,12 @@ export function outboxInsertManyGuardedSql(
   guard: { readonly keys: string; readonly cte: string; readonly column: string },
 ): string {
   const p = (offset: number) => `$${first + offset}`;
-  return `INSERT INTO outbox (event_id, subject, event_type, payload, headers)
-          SELECT o.event_id, o.subject, o.event_type, o.payload, o.headers
+  return `INSERT INTO outbox (${insertedColumns})
+          SELECT o.event_id, o.subject, o.event_type, o.payload, o.headers, ${writerClaim}
             FROM unnest(${p(0)}::uuid[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::bytea[], ${p(4)}::jsonb[], ${guard.keys})
                  AS o(event_id, subject, event_type, payload, headers, key)
-            JOIN ${guard.cte} ON ${guard.cte}.${guard.column} = o.key`;
+            JOIN ${guard.cte} ON ${guard.cte}.${guard.column} = o.key
+          RETURNING id, event_id`;
 }
 
 /** The parameters of {@link outboxInsertManySql} for rows. */
@@ -136,6 +201,7 @@ function outboxRow(
     eventType: schema.typeName,
     payload: toBinary(schema, message),
     headers: orderId ? { ...headers(orderId), "Shopmesh-Key": orderId } : headers(),
+    preparedAt: performance.now(),
   };
 }
 
@@ -147,15 +213,27 @@ export function createOutbox(
   catalog: EventCatalog,
   headers: (orderId?: string) => Record<string, string> = () => ({}),
 ): Outbox {
-  const listeners = new Set<() => void>();
-  return {
+  const listeners = new Set<(rows: readonly WrittenOutboxRow[]) => void>();
+  const outbox: Outbox = {
     async append(tx, schema, init) {
       const row = outboxRow(catalog, headers, schema, init as NewEvent<DescMessage>);
-      await appendOne(tx, outboxParams(row));
+      const written = appendOne(tx, outboxParams(row)).then(({ rows }) => rows[0]?.outbox_written);
+      await written;
+      outbox.written(tx, [row], written);
       return row.message as MessageShape<typeof schema>;
     },
-    committed() {
-      for (const listener of listeners) listener();
+    written(db, prepared, statement) {
+      const handOver = () =>
+        void statement.then(
+          (written) => {
+            const rows = writtenRows(prepared, written);
+            if (rows.length > 0) for (const listener of listeners) listener(rows);
+          },
+          () => undefined, // the statement's caller has its failure
+        );
+      if (db instanceof pg.Pool) handOver();
+      else if (isWithTxClient(db)) afterCommit(db, handOver); // every statement succeeded by then
+      // On any other client nothing says when the rows commit: they wait for a relay's poll.
     },
     onCommitted(listener) {
       listeners.add(listener);
@@ -164,4 +242,5 @@ export function createOutbox(
       return outboxRow(catalog, headers, schema, init as NewEvent<DescMessage>);
     },
   };
+  return outbox;
 }

@@ -4,6 +4,7 @@ import { statement } from "@shopmesh/pg";
 import { startPublish } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { Logger } from "pino";
+import type { WrittenOutboxRow } from "./outbox.js";
 
 /** What the relay needs. */
 export interface OutboxRelayOptions {
@@ -12,8 +13,10 @@ export interface OutboxRelayOptions {
   readonly logger: Logger;
   /** Rows claimed and published at once (default 256). */
   readonly batchSize?: number;
-  /** Poll interval for rows nobody woke this relay for: other replicas', a crashed one's (default 1 s). */
+  /** Poll interval for rows nobody handed over: a crashed writer's, a failed publish's (default 1 s). */
   readonly fallbackPollMs?: number;
+  /** How long handed-over rows wait, once published, to be marked together (default 100 ms). */
+  readonly markDelayMs?: number;
   /**
    * How long claimed rows are reserved for the relay that claimed them (default 30 s):
    * another relay takes them over after. Keep it well inside the streams' 2-minute
@@ -24,9 +27,13 @@ export interface OutboxRelayOptions {
 
 /** A running relay. */
 export interface OutboxRelay {
-  /** Publishes what has committed, now (call after a commit that wrote outbox rows). */
-  wake(): void;
-  /** Finishes the batch in flight and stops. */
+  /**
+   * Publishes rows this process has just committed, now, and marks them published
+   * shortly after (see {@link Outbox.committed}; their insert claimed them for the
+   * writer, so no other relay takes them meanwhile).
+   */
+  handOff(rows: readonly WrittenOutboxRow[]): void;
+  /** Finishes the publishes in flight, marks what it published, and stops. */
   stop(): Promise<void>;
 }
 
@@ -36,23 +43,34 @@ export interface OutboxMessageRow {
   event_id: string;
   subject: string;
   event_type: string;
-  payload: Buffer;
+  payload: Uint8Array;
   headers: Record<string, string>;
   created_at: Date;
 }
 
 /**
- * Publishes committed outbox rows to JetStream. It is woken in-process right after
- * this process commits outbox rows (with a slow fallback poll for rows written by
- * other replicas or left by a crashed one), claims unpublished rows with a lease
+ * How long after its preparation a handed-over row may still be published (ms). A
+ * writer stalled longer (paused, starved, a frozen VM) leaves the row to a relay's
+ * poll, once the writer's claim has ended: two publishes of a row must fall inside the
+ * streams' 2-minute duplicate window for JetStream to drop the second.
+ */
+const handOffLimitMs = 60_000;
+
+/**
+ * Publishes committed outbox rows to JetStream. The process that commits rows hands
+ * them over at once ({@link OutboxRelay.handOff}): they are published from memory,
+ * with no statement before the publish, and marked published together a moment later
+ * (`markDelayMs`). A slow poll claims what nobody handed over — rows of a writer that
+ * crashed after its commit, once its claim ends, or whose publish failed — with a lease
  * (`FOR UPDATE SKIP LOCKED`, so any number of replicas share the table), publishes a
- * batch with every publish in flight at once and `Nats-Msg-Id` = the outbox id
- * (JetStream drops a duplicate inside its window), and marks the rows published with
- * its next claim. A failed publish releases the lease for a prompt retry.
+ * batch with every publish in flight at once, and marks the rows with its next claim.
+ * Every publish carries `Nats-Msg-Id` = the outbox id: JetStream drops a duplicate
+ * inside its window. A failed publish releases the rows for the next poll.
  */
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const batchSize = options.batchSize ?? 256;
   const fallbackPollMs = options.fallbackPollMs ?? 1_000;
+  const markDelayMs = options.markDelayMs ?? 100;
   let running = true;
   let wake: (() => void) | undefined;
   let pending = false;
@@ -60,19 +78,29 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     pending = true;
     wake?.();
   };
+  let markTimer: NodeJS.Timeout | undefined;
+  const scheduleMark = () => {
+    markTimer ??= setTimeout(() => {
+      markTimer = undefined;
+      notify();
+    }, markDelayMs);
+  };
 
-  // Rows published but not yet marked: the next claim marks them in the same statement
-  // (an idle relay's next claim is its fallback poll, well inside the lease).
+  // Rows published but not yet marked: the next claim marks them in the same statement.
   let unmarked: string[] = [];
+  const handOffs = new Set<Promise<void>>();
   const loop = (async () => {
     while (running) {
       pending = false;
-      const published = await relayBatch(options, batchSize, unmarked).then(
+      const marking = unmarked;
+      unmarked = [];
+      const published = await relayBatch(options, batchSize, marking).then(
         (ids) => {
-          unmarked = ids;
+          unmarked.push(...ids);
           return ids.length;
         },
         (error: unknown) => {
+          unmarked.push(...marking);
           options.logger.warn({ err: error }, "outbox relay batch failed; will retry");
           return 0;
         },
@@ -87,20 +115,65 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       });
       wake = undefined;
     }
-    if (unmarked.length > 0) {
-      await markPublished(options.pool, [unmarked]).catch((error: unknown) => {
-        options.logger.warn({ err: error }, "outbox rows published but not marked; they will be re-sent");
-      });
-    }
   })();
 
   return {
-    wake: notify,
+    handOff(rows) {
+      if (!running) return; // the writer's claim ends; a relay's poll publishes them
+      const now = performance.now();
+      const fresh = rows.filter((row) => now - row.preparedAt < handOffLimitMs);
+      if (fresh.length < rows.length) {
+        options.logger.warn(
+          { rows: rows.length - fresh.length },
+          "outbox rows handed over too late to publish; leaving them to a relay's poll",
+        );
+      }
+      if (fresh.length === 0) return;
+      const ids = fresh.map((row) => row.id);
+      const publishing = publishRows(options.js, fresh.map(messageRow)).then(
+        () => {
+          unmarked.push(...ids);
+          scheduleMark();
+        },
+        async (error: unknown) => {
+          options.logger.warn({ err: error, rows: ids.length }, "outbox publish failed; the relay's poll retries");
+          await releaseClaims(options.pool, [ids]).catch((releaseError: unknown) => {
+            options.logger.warn(
+              { err: releaseError },
+              "outbox rows not released; they are retried when their claim ends",
+            );
+          });
+        },
+      );
+      handOffs.add(publishing);
+      void publishing.finally(() => handOffs.delete(publishing));
+    },
     async stop() {
       running = false;
       wake?.();
       await loop;
+      await Promise.all(handOffs);
+      clearTimeout(markTimer);
+      if (unmarked.length > 0) {
+        await markPublished(options.pool, [unmarked]).catch((error: unknown) => {
+          options.logger.warn({ err: error }, "outbox rows published but not marked; they will be re-sent");
+        });
+      }
     },
+  };
+}
+
+/** A handed-over row as the publish takes it. */
+function messageRow(row: WrittenOutboxRow): OutboxMessageRow {
+  return {
+    id: row.id,
+    event_id: row.eventId,
+    subject: row.subject,
+    event_type: row.eventType,
+    payload: row.payload,
+    headers: row.headers,
+    // What the publish latency is measured from: about when its transaction ran.
+    created_at: new Date(performance.timeOrigin + row.preparedAt),
   };
 }
 

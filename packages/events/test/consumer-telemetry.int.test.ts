@@ -81,6 +81,7 @@ describe("a consumer span", () => {
     const catalog = await ownCatalog("IDS");
     const outbox = createOutbox(catalog);
     const relay = startOutboxRelay({ pool, js, logger });
+    outbox.onCommitted(relay.handOff);
     const consumer = await startConsumer({
       js,
       jsm,
@@ -95,7 +96,6 @@ describe("a consumer span", () => {
       const event = await withTx(pool, (tx) =>
         outbox.append(tx, OrderCancelledSchema, { orderId, reason: "changed my mind" }),
       );
-      relay.wake();
       const [consumed] = await waitFor(() => processSpans(orderId).length > 0 && processSpans(orderId), {
         description: "the event's consumer span",
       });

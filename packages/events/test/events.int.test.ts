@@ -52,32 +52,111 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
   const streamCount = async () => (await jsm.streams.info(catalog.streamName("ORDERS"))).state.messages;
   const placed = (id: string) => ({ orderId: id, customerId: "c1", paymentToken: "tok_visa" });
 
-  it("publishes committed events once, and never those whose transaction rolled back", async () => {
+  const unpublished = async () =>
+    (await pool.query("SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL")).rows[0].n as number;
+  /** Ends the writers' claims on unpublished rows, as time does for a writer that never handed them over. */
+  const endWriterClaims = () =>
+    pool.query("UPDATE outbox SET claimed_until = now() - interval '1 second' WHERE published_at IS NULL");
+  /** A pool that counts the relay's claims answered, and the rows they claimed. */
+  const countingClaims = () => {
+    const counted = { claims: 0, claimedRows: 0 };
+    const countingPool = new Proxy(pool, {
+      get(target, property, receiver) {
+        if (property !== "query") return Reflect.get(target, property, receiver);
+        return async (...args: unknown[]) => {
+          const answer = await Reflect.apply(target.query, target, args);
+          if ((args[0] as { name?: string }).name === "events.outbox-mark-and-claim") {
+            counted.claims++;
+            counted.claimedRows += answer.rowCount;
+          }
+          return answer;
+        };
+      },
+    });
+    return { counted, countingPool };
+  };
+
+  it("publishes what a commit hands over at once, without a claim, and never what rolled back", async () => {
     const before = await streamCount();
-    const relay = startOutboxRelay({ pool, js, logger });
+    const handingOutbox = createOutbox(catalog);
+    // The poll comes once, at start: only the hand-over can publish the rows below.
+    const { counted, countingPool } = countingClaims();
+    const relay = startOutboxRelay({ pool: countingPool, js, logger, fallbackPollMs: 600_000 });
+    handingOutbox.onCommitted(relay.handOff);
     try {
-      outbox.onCommitted(() => relay.wake());
-      await withTx(pool, (tx) => outbox.append(tx, OrderPlacedSchema, placed(orderId())));
-      outbox.committed();
+      await waitFor(() => counted.claims === 1, { description: "the relay's first poll answered" });
+      await withTx(pool, (tx) => handingOutbox.append(tx, OrderPlacedSchema, placed(orderId())));
       await withTx(pool, async (tx) => {
-        await outbox.append(tx, OrderPlacedSchema, placed(orderId()));
+        await handingOutbox.append(tx, OrderPlacedSchema, placed(orderId()));
         throw new Error("rolled back");
       }).catch(() => undefined);
-      await withTx(pool, (tx) => outbox.append(tx, OrderCancelledSchema, { orderId: orderId(), reason: "r" }));
-      const unpublished = async () =>
-        (await pool.query("SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL")).rows[0].n as number;
+      await withTx(pool, (tx) => handingOutbox.append(tx, OrderCancelledSchema, { orderId: orderId(), reason: "r" }));
       await waitFor(async () => (await streamCount()) === before + 2 && (await unpublished()) === 0, {
         description: "two events on the stream and marked published",
       });
+      // Marked by the relay's statement, which claimed nothing: the writer's claim holds.
+      expect(counted.claims).toBeGreaterThan(1);
+      expect(counted.claimedRows).toBe(0);
     } finally {
       await relay.stop();
     }
     expect(await streamCount()).toBe(before + 2);
   });
 
+  it("leaves rows their writer did not hand over to a relay's poll once the writer's claim ends", async () => {
+    const before = await streamCount();
+    const { counted, countingPool } = countingClaims();
+    const relay = startOutboxRelay({ pool: countingPool, js, logger, fallbackPollMs: 20 });
+    try {
+      // A writer that crashed after its commit: nobody is told of the row.
+      const event = await withTx(pool, (tx) => outbox.append(tx, OrderPlacedSchema, placed(orderId())));
+      const claimsAfterCommit = counted.claims;
+      await waitFor(() => counted.claims >= claimsAfterCommit + 3, { description: "three polls after the commit" });
+      expect(await streamCount()).toBe(before); // still the writer's
+      await endWriterClaims();
+      await waitFor(
+        async () =>
+          (await pool.query("SELECT 1 FROM outbox WHERE event_id = $1 AND published_at IS NOT NULL", [event.eventId]))
+            .rowCount === 1,
+        { description: "the row published by the poll and marked" },
+      );
+    } finally {
+      await relay.stop();
+    }
+    expect(await streamCount()).toBe(before + 1);
+  });
+
+  it("hands a row whose publish failed back to the poll at once, not after the writer's claim", async () => {
+    const before = await streamCount();
+    let failures = 1;
+    const flakyJs = {
+      publish: (...args: Parameters<JetStreamClient["publish"]>) => {
+        if (failures-- > 0) return Promise.reject(new Error("NATS unreachable"));
+        return js.publish(...args);
+      },
+    } as JetStreamClient;
+    const handingOutbox = createOutbox(catalog);
+    const relay = startOutboxRelay({ pool, js: flakyJs, logger, fallbackPollMs: 20 });
+    handingOutbox.onCommitted(relay.handOff);
+    try {
+      const event = await withTx(pool, (tx) => handingOutbox.append(tx, OrderPlacedSchema, placed(orderId())));
+      // Well inside the writer's 10 s claim.
+      await waitFor(
+        async () =>
+          (await pool.query("SELECT 1 FROM outbox WHERE event_id = $1 AND published_at IS NOT NULL", [event.eventId]))
+            .rowCount === 1,
+        { description: "the row published by the poll after the failed hand-over", timeoutMs: 5_000 },
+      );
+    } finally {
+      await relay.stop();
+    }
+    expect(failures).toBeLessThan(0);
+    expect(await streamCount()).toBe(before + 1);
+  });
+
   it("lets several relays share the outbox without publishing a row twice", async () => {
     const before = await streamCount();
-    const relays = [1, 2, 3].map(() => startOutboxRelay({ pool, js, logger, batchSize: 7 }));
+    const relays = [1, 2, 3].map(() => startOutboxRelay({ pool, js, logger, batchSize: 7, fallbackPollMs: 20 }));
     try {
       await Promise.all(
         Array.from({ length: 20 }, () =>
@@ -86,10 +165,8 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
           }),
         ),
       );
-      await waitFor(
-        async () => (await pool.query("SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1")).rowCount === 0,
-        { description: "outbox drained" },
-      );
+      await endWriterClaims();
+      await waitFor(async () => (await unpublished()) === 0, { description: "outbox drained" });
     } finally {
       await Promise.all(relays.map((relay) => relay.stop()));
     }
@@ -124,7 +201,7 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
     const lease = { leaseMs: 1_000, fallbackPollMs: 100 };
     const relayA = startOutboxRelay({ pool: stalledPool, js: countingJs, logger, ...lease });
     const event = await withTx(pool, (tx) => outbox.append(tx, OrderPlacedSchema, placed(orderId())));
-    relayA.wake();
+    await endWriterClaims();
     await waitFor(async () => claimAnswered, { description: "relay A's late claim answered" });
     const relayB = startOutboxRelay({ pool, js, logger, ...lease });
     try {

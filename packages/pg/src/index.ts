@@ -3,5 +3,5 @@ export { createListener, type Listener, type ListenerOptions } from "./listener.
 export { type MigrateOptions, migrate } from "./migrate.js";
 export { createPool, type PoolOptions } from "./pool.js";
 export { type Queryable, type Statement, statement } from "./statement.js";
-export { afterCommit, awaitAtCommit, isRetryable, withTx } from "./transaction.js";
+export { afterCommit, awaitAtCommit, isRetryable, isWithTxClient, withTx } from "./transaction.js";
 export { isDatabaseUnavailable } from "./unavailable.js";

@@ -85,6 +85,11 @@ export function afterCommit(tx: pg.ClientBase, effect: () => void): void {
   effects.push(effect);
 }
 
+/** Whether `client` is one {@link withTx} handed its work (so {@link afterCommit} applies to it). */
+export function isWithTxClient(client: object): client is pg.PoolClient {
+  return effectsOf.has(client as pg.PoolClient);
+}
+
 /**
  * Lets a statement the work does not need the answer of go unwaited inside
  * {@link withTx}: COMMIT follows it in the same round trip, and withTx fails the

@@ -30,7 +30,6 @@ import { createDatabaseUnavailableInterceptor } from "./database-unavailable.js"
 import { migrationDirs } from "./migrate-service.js";
 import { loadBoth, loadServiceConfig, type ServiceConfig, type ServiceDefaults } from "./service-config.js";
 import { observeService } from "./service-metrics.js";
-import { createWakeRelayInterceptor } from "./wake-relay.js";
 
 /** What the runtime hands a service to build itself from. */
 export interface ServiceKit<Settings> {
@@ -161,7 +160,7 @@ export async function runService<Extra extends z.ZodRawShape>(
     const relay = startOutboxRelay({ pool: relayPool, js, logger });
     closers.push(() => relay.stop());
     const outbox = createOutbox(catalog, traceContextHeaders);
-    outbox.onCommitted(relay.wake);
+    outbox.onCommitted(relay.handOff);
 
     const kit = { config, settings, logger, pool, consumerPool, nats, js, catalog, outbox };
     const parts = await definition.build(kit);
@@ -178,11 +177,7 @@ export async function runService<Extra extends z.ZodRawShape>(
       grpcAddress: config.GRPC_ADDRESS,
       httpAddress: config.HTTP_ADDRESS,
       services: parts.services,
-      interceptors: [
-        createAuthInterceptor(verifier),
-        createWakeRelayInterceptor(outbox),
-        createDatabaseUnavailableInterceptor(),
-      ],
+      interceptors: [createAuthInterceptor(verifier), createDatabaseUnavailableInterceptor()],
       corsOrigins: config.CORS_ORIGINS,
       shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     });
@@ -192,9 +187,7 @@ export async function runService<Extra extends z.ZodRawShape>(
     });
     closers.push(() => server.close());
     for (const spec of parts.consumers) {
-      consumers.push(
-        await startConsumer({ ...spec, js, jsm, pool: consumerPool, logger, catalog, onCommitted: outbox.committed }),
-      );
+      consumers.push(await startConsumer({ ...spec, js, jsm, pool: consumerPool, logger, catalog }));
     }
     const stopObserving = observeService({
       pools: {

@@ -41,7 +41,7 @@ export async function releaseStocks(
     if (tombstones.length > 0 && (await insertTombstones(tx, tombstones, !byOperator)).size < tombstones.length) {
       continue;
     }
-    if (moves.length > 0) await moveItems(tx, moves, announced);
+    if (moves.length > 0) await moveItems(tx, moves, { outbox: events.outbox, events: announced });
     return released;
   }
   throw new Error(`could not settle the reservations of orders ${orderIds.join(", ")}; will retry`);

@@ -1,4 +1,11 @@
-import { type OutboxRow, outboxInsertManySql, outboxManyParams } from "@shopmesh/events";
+import {
+  type Outbox,
+  type OutboxRow,
+  type OutboxWritten,
+  outboxInsertManySql,
+  outboxManyParams,
+  outboxWrittenSql,
+} from "@shopmesh/events";
 import { statement } from "@shopmesh/pg";
 import type { Queryable } from "./product-store.js";
 import type { KnownReservation, Movement, ReservationStatus, Shortage, StockItem } from "./stock.js";
@@ -44,10 +51,13 @@ function rowToReservation(row: ReservationRow): StoredReservation {
   };
 }
 
-/** The tail of a statement that also writes outbox rows from five array parameters starting at `$first`. */
+/**
+ * The tail of a statement that also writes outbox rows from five array parameters
+ * starting at `$first`, answering one row: what it wrote (see {@link Outbox.written}).
+ */
 function announceSql(first: number): string {
   return `announced AS (${outboxInsertManySql(first)})
-     SELECT 1`;
+     SELECT ${outboxWrittenSql("announced")}`;
 }
 
 /** An order's request for a reservation, in canonical form (see normalizeItems). */
@@ -123,7 +133,7 @@ export interface ReservationDecisions {
   readonly announcedAtLast: readonly string[];
 }
 
-const saveDecisions = statement(
+const saveDecisions = statement<OutboxWritten>(
   "inventory.save-reservations",
   `WITH item AS (
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[]) AS i (order_id, sku, quantity)
@@ -153,11 +163,11 @@ const saveDecisions = statement(
  * Writes the decisions on claimed reservations in one statement: the held items and
  * the stock they take (the products are locked by `claimReservations`; the CHECK
  * constraints are the backstop), the refused reservations with their shortages, and
- * the events in the outbox.
+ * the events in the outbox (handed to its relay after the commit).
  */
-export async function saveReservations(tx: Queryable, decisions: ReservationDecisions): Promise<void> {
+export async function saveReservations(tx: Queryable, outbox: Outbox, decisions: ReservationDecisions): Promise<void> {
   const held = decisions.held.flatMap(({ orderId, items }) => items.map((item) => ({ orderId, ...item })));
-  await saveDecisions(tx, [
+  const saved = saveDecisions(tx, [
     held.map((item) => item.orderId),
     held.map((item) => item.sku),
     held.map((item) => item.quantity),
@@ -166,6 +176,12 @@ export async function saveReservations(tx: Queryable, decisions: ReservationDeci
     ...outboxManyParams(decisions.events),
     decisions.announcedAtLast,
   ]);
+  outbox.written(
+    tx,
+    decisions.events,
+    saved.then(({ rows }) => rows[0]?.outbox_written),
+  );
+  await saved;
 }
 
 function shortageToJson({ sku, requested, available }: Shortage) {
@@ -225,7 +241,7 @@ export interface ReservationMove {
   readonly to: ReservationStatus;
 }
 
-const move = statement(
+const move = statement<OutboxWritten>(
   "inventory.move-items",
   `WITH move AS (
      SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::text[])
@@ -262,9 +278,10 @@ const move = statement(
 export async function moveItems(
   tx: Queryable,
   moves: readonly ReservationMove[],
-  events: readonly OutboxRow[],
+  announced?: { readonly outbox: Outbox; readonly events: readonly OutboxRow[] },
 ): Promise<void> {
-  await move(tx, [
+  const events = announced?.events ?? [];
+  const moved = move(tx, [
     moves.map((m) => m.orderId),
     moves.map((m) => m.movement.available),
     moves.map((m) => m.movement.reserved),
@@ -272,4 +289,10 @@ export async function moveItems(
     moves.map((m) => m.to),
     ...outboxManyParams(events),
   ]);
+  announced?.outbox.written(
+    tx,
+    events,
+    moved.then(({ rows }) => rows[0]?.outbox_written),
+  );
+  await moved;
 }

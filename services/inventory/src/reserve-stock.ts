@@ -94,7 +94,7 @@ export async function reserveStocks(
     return allocation;
   });
   if (claimed.size > 0 || announced.length > 0) {
-    await awaitAtCommit(tx, saveReservations(tx, { held, refused, events: announced, announcedAtLast }));
+    await awaitAtCommit(tx, saveReservations(tx, events.outbox, { held, refused, events: announced, announcedAtLast }));
   }
   return answers;
 }

@@ -23,6 +23,6 @@ export async function sellReservedStocks(tx: pg.ClientBase, orderIds: readonly s
     }
     return step;
   });
-  if (moves.length > 0) await awaitAtCommit(tx, moveItems(tx, moves, []));
+  if (moves.length > 0) await awaitAtCommit(tx, moveItems(tx, moves));
   return steps;
 }

@@ -11,6 +11,8 @@ import type { Charge, Shortage, StockItem } from "./stock.js";
  * as the stock change they announce.
  */
 export interface StockEvents {
+  /** The outbox that prepares them, which the stores tell what they wrote. */
+  readonly outbox: Outbox;
   stockReserved(orderId: string, items: readonly StockItem[], charge: Charge): OutboxRow;
   stockRejected(orderId: string, shortages: readonly Shortage[]): OutboxRow;
   stockReleased(orderId: string, items: readonly StockItem[]): OutboxRow;
@@ -19,6 +21,7 @@ export interface StockEvents {
 /** Maps the domain's facts to the contract's event messages. */
 export function createStockEvents(outbox: Outbox): StockEvents {
   return {
+    outbox,
     stockReserved: (orderId, items, charge) =>
       outbox.prepare(StockReservedSchema, {
         orderId,

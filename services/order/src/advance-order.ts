@@ -43,7 +43,7 @@ export async function advanceOrders(
     if (announcement) announcements.push(outbox.prepare(announcement.schema, announcement.event));
     return { orderId, order, from, next };
   });
-  await awaitAtCommit(tx, applyTransitions(tx, changes, announcements));
+  await awaitAtCommit(tx, applyTransitions(tx, outbox, changes, announcements));
   return outcomes;
 }
 

@@ -55,7 +55,7 @@ describe("insertOrders", () => {
     const first = newOrder("alice", "key-1", [line("SKU-1", 2), line("SKU-2", 1)]);
     const sameKey = newOrder("alice", "key-1", [line("SKU-3", 1)]);
     const otherCustomer = newOrder("bob", "key-1", [line("SKU-3", 4)]);
-    const answers = await insertOrders(database.pool(), [first, sameKey, otherCustomer]);
+    const answers = await insertOrders(database.pool(), outbox, [first, sameKey, otherCustomer]);
 
     expect(answers.map((answer) => answer !== undefined)).toEqual([true, false, true]);
     expect(await stored(first.order.orderId)).toEqual({
@@ -74,7 +74,7 @@ describe("insertOrders", () => {
 
 describe("createOrderInserter", () => {
   it("inserts the orders placed in one turn of the event loop with one statement, and later ones with another", async () => {
-    const insert = createOrderInserter(database.pool());
+    const insert = createOrderInserter(database.pool(), outbox);
     const together = await Promise.all([
       insert(newOrder("carol", randomUUID(), [line("SKU-1", 1)])),
       insert(newOrder("dave", randomUUID(), [line("SKU-2", 1)])),
@@ -90,7 +90,7 @@ describe("createOrderInserter", () => {
   });
 
   it("fails only the order a shared statement cannot take; the others of its turn are inserted", async () => {
-    const insert = createOrderInserter(database.pool());
+    const insert = createOrderInserter(database.pool(), outbox);
     const good = newOrder("frank", randomUUID(), [line("SKU-1", 1)]);
     const bad = newOrder("grace", randomUUID(), [line("SKU-2", 0)]);
     const [goodAnswer, badAnswer] = await Promise.allSettled([insert(good), insert(bad)]);
@@ -107,8 +107,8 @@ describe("listing a customer's orders", () => {
     const customerId = `customer-${randomUUID()}`;
     const older = newOrder(customerId, "first", [line("A", 1)]);
     const newer = newOrder(customerId, "second", [line("B", 1)]);
-    await insertOrders(database.pool(), [older]);
-    await insertOrders(database.pool(), [newer]);
+    await insertOrders(database.pool(), outbox, [older]);
+    await insertOrders(database.pool(), outbox, [newer]);
     const first = await listOrders(database.pool(), customerId, 1, "");
     const second = await listOrders(database.pool(), customerId, 1, first.nextPageToken);
     expect([...first.orders, ...second.orders].map((order) => order.orderId)).toEqual([

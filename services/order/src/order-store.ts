@@ -1,4 +1,12 @@
-import { type OutboxRow, outboxInsertManyGuardedSql, outboxInsertManySql, outboxManyParams } from "@shopmesh/events";
+import {
+  type Outbox,
+  type OutboxRow,
+  type OutboxWritten,
+  outboxInsertManyGuardedSql,
+  outboxInsertManySql,
+  outboxManyParams,
+  outboxWrittenSql,
+} from "@shopmesh/events";
 import { batchPerTick } from "@shopmesh/server";
 import type pg from "pg";
 import type { Order, OrderLine, OrderStatus, Transition } from "./order.js";
@@ -79,18 +87,20 @@ export interface OrderInsert {
 /**
  * Inserts orders, their lines, their first history entries and the events announcing
  * them (outbox rows) in one statement — atomic without BEGIN/COMMIT round trips, and
- * one round trip and one commit for all the orders placed together. No watcher can
+ * one round trip and one commit for all the orders placed together — and hands the
+ * events written to the outbox's relay (see {@link Outbox.written}). No watcher can
  * be waiting for an order that did not exist, so nothing is notified. Answers, per
  * order, when it was created — or undefined when the customer already has an order
  * with its idempotency key (for that order nothing is written; of two in the same
  * call with one key, the first is inserted).
  */
-export async function insertOrders(db: pg.Pool | pg.ClientBase, inserts: readonly OrderInsert[]) {
+export async function insertOrders(db: pg.Pool | pg.ClientBase, outbox: Outbox, inserts: readonly OrderInsert[]) {
   const orders = inserts.map(({ order }) => order);
   const lines = orders.flatMap((order) =>
     order.lines.map((line, index) => ({ orderId: order.orderId, no: index + 1, line })),
   );
-  const { rows } = await db.query<{ order_id: string; created_at: Date }>({
+  const placed = inserts.map((insert) => insert.placed);
+  const inserted = db.query<{ order_id: string; created_at: Date } & OutboxWritten>({
     name: "order.insert",
     text: `WITH created AS (
        INSERT INTO orders (order_id, customer_id, status, total_minor, currency, idempotency_key, request_hash)
@@ -111,7 +121,7 @@ export async function insertOrders(db: pg.Pool | pg.ClientBase, inserts: readonl
      ), announced AS (
        ${outboxInsertManyGuardedSql(13, { keys: "$1::uuid[]", cte: "created", column: "order_id" })}
      )
-     SELECT order_id, created_at FROM created`,
+     SELECT order_id, created_at, ${outboxWrittenSql("announced")} FROM created`,
     values: [
       orders.map((order) => order.orderId),
       orders.map((order) => order.customerId),
@@ -125,9 +135,15 @@ export async function insertOrders(db: pg.Pool | pg.ClientBase, inserts: readonl
       lines.map(({ line }) => line.name),
       lines.map(({ line }) => line.quantity),
       lines.map(({ line }) => line.unitPriceMinor.toString()),
-      ...outboxManyParams(inserts.map(({ placed }) => placed)),
+      ...outboxManyParams(placed),
     ],
   });
+  outbox.written(
+    db,
+    placed,
+    inserted.then(({ rows }) => rows[0]?.outbox_written),
+  );
+  const { rows } = await inserted;
   const created = new Map(rows.map((row) => [row.order_id, { createdAt: row.created_at }]));
   return orders.map((order) => created.get(order.orderId));
 }
@@ -141,8 +157,8 @@ export type OrderInserter = (insert: OrderInsert) => Promise<{ createdAt: Date }
  * statement (see insertOrders), instead of a statement, a connection and a commit
  * each.
  */
-export function createOrderInserter(pool: pg.Pool): OrderInserter {
-  return batchPerTick((inserts: readonly OrderInsert[]) => insertOrders(pool, inserts));
+export function createOrderInserter(pool: pg.Pool, outbox: Outbox): OrderInserter {
+  return batchPerTick((inserts: readonly OrderInsert[]) => insertOrders(pool, outbox, inserts));
 }
 
 /** The customer's order with this idempotency key, if any. */
@@ -240,11 +256,12 @@ export async function lockOrders(tx: pg.ClientBase, orderIds: readonly string[])
  */
 export async function applyTransitions(
   tx: pg.ClientBase,
+  outbox: Outbox,
   changes: readonly { orderId: string; next: Transition }[],
   announcements: readonly OutboxRow[],
 ): Promise<void> {
   if (changes.length === 0) return;
-  await tx.query({
+  const applied = tx.query<OutboxWritten>({
     name: "order.transitions",
     text: `WITH change AS (
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
@@ -267,9 +284,11 @@ export async function applyTransitions(
        RETURNING order_id
      ), announced AS (
        ${outboxInsertManySql(6)}
+     ), notified AS (
+       SELECT pg_notify($5, order_id::text) FROM (SELECT DISTINCT order_id FROM recorded) changed
+        WHERE EXISTS (SELECT FROM order_watches w WHERE w.order_id = changed.order_id AND w.watched_until > now())
      )
-     SELECT pg_notify($5, order_id::text) FROM (SELECT DISTINCT order_id FROM recorded) changed
-      WHERE EXISTS (SELECT FROM order_watches w WHERE w.order_id = changed.order_id AND w.watched_until > now())`,
+     SELECT (SELECT count(*) FROM notified) AS notified, ${outboxWrittenSql("announced")}`,
     values: [
       changes.map((change) => change.orderId),
       changes.map((change) => change.next.status),
@@ -279,6 +298,12 @@ export async function applyTransitions(
       ...outboxManyParams(announcements),
     ],
   });
+  outbox.written(
+    tx,
+    announcements,
+    applied.then(({ rows }) => rows[0]?.outbox_written),
+  );
+  await applied;
 }
 
 /** How long a watcher's registration lasts unless refreshed. */

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { createEventCatalog, createOutbox } from "@shopmesh/events";
 import { createPool, migrate, withTx } from "@shopmesh/pg";
 import { useTestDatabase, waitFor } from "@shopmesh/testing";
 import pg from "pg";
@@ -7,6 +8,9 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyTransitions, orderChangedChannel, registerWatches, unregisterWatch } from "./order-store.js";
 import { createOrderWatcher, type OrderSubscription } from "./order-watch.js";
+
+/** Transitions announce nothing here: no event is written. */
+const outbox = createOutbox(createEventCatalog([]));
 
 const database = useTestDatabase("order_watches");
 let pool: pg.Pool;
@@ -37,7 +41,7 @@ async function newOrder(): Promise<string> {
 }
 
 const reserve = (orderId: string) =>
-  withTx(pool, (tx) => applyTransitions(tx, [{ orderId, next: { status: "reserved", reason: "" } }], []));
+  withTx(pool, (tx) => applyTransitions(tx, outbox, [{ orderId, next: { status: "reserved", reason: "" } }], []));
 
 describe("order change notifications", () => {
   it("are sent for watched orders only, and stop when the watch ends", async () => {
@@ -61,7 +65,12 @@ describe("order change notifications", () => {
       await reserve(unwatchedLater);
       await registerWatches(pool, watcher, [unwatched]);
       await withTx(pool, (tx) =>
-        applyTransitions(tx, [{ orderId: unwatched, next: { status: "confirmed", reason: "", paymentId: "p" } }], []),
+        applyTransitions(
+          tx,
+          outbox,
+          [{ orderId: unwatched, next: { status: "confirmed", reason: "", paymentId: "p" } }],
+          [],
+        ),
       );
       await waitFor(() => received.length > 1, { timeoutMs: 5_000, description: "a second notification" });
       expect(received).toEqual([watched, unwatched]);

@@ -32,7 +32,7 @@ function switchableCatalog() {
 function depsWith(catalog: CatalogPort): PlaceOrderDeps {
   const outbox = createOutbox(createEventCatalog([OrderPlacedSchema]));
   const pool = database.pool();
-  return { pool, insertOrder: createOrderInserter(pool), outbox, catalog, catalogTimeoutMs: 1_000 };
+  return { pool, insertOrder: createOrderInserter(pool, outbox), outbox, catalog, catalogTimeoutMs: 1_000 };
 }
 
 describe("PlaceOrder repeated with its idempotency key", () => {

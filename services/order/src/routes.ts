@@ -30,7 +30,7 @@ export interface OrderRoutesDeps {
  * PostgreSQL answers (lock maps, watch keys from NOTIFY), which is lower case.
  */
 export function createOrderRoutes(deps: OrderRoutesDeps): ServiceImpl<typeof OrderService> {
-  const placing = { ...deps, insertOrder: createOrderInserter(deps.pool) };
+  const placing = { ...deps, insertOrder: createOrderInserter(deps.pool, deps.outbox) };
   return {
     placeOrder: rpc(async (request, context) => {
       const order = await placeOrder(

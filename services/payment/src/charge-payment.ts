@@ -99,7 +99,7 @@ async function refundCancelledCharge({ deps, request, outcome, attempts, inbox }
     refundReference: refund.reference,
     attempts,
   };
-  const payment = await refundVoided(deps.pool, refunded, refundEvent(deps.outbox, refunded), inbox);
+  const payment = await refundVoided(deps.pool, deps.outbox, refunded, refundEvent(deps.outbox, refunded), inbox);
   return visibleOrCancelled(request.orderId, payment ?? (await findPayment(deps.pool, request.orderId)));
 }
 

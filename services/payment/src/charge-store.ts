@@ -1,3 +1,4 @@
+import type { Outbox } from "@shopmesh/events";
 import { coalesce, inWaves } from "@shopmesh/server";
 import type pg from "pg";
 import type { ChargeState, Payment } from "./payment.js";
@@ -17,7 +18,7 @@ export interface ChargeStore {
 }
 
 /** A charge store on a pool, one statement in flight per kind at a time. */
-export function createChargeStore(pool: pg.Pool): ChargeStore {
+export function createChargeStore(pool: pg.Pool, outbox: Outbox): ChargeStore {
   return {
     begin: coalesce((orderIds: readonly string[]) =>
       inWaves(
@@ -30,7 +31,7 @@ export function createChargeStore(pool: pg.Pool): ChargeStore {
       inWaves(
         records,
         (record) => record.outcome.orderId,
-        (wave) => recordOutcomes(pool, wave),
+        (wave) => recordOutcomes(pool, outbox, wave),
       ),
     ),
   };

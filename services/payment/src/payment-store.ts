@@ -1,9 +1,12 @@
 import {
+  type Outbox,
   type OutboxRow,
+  type OutboxWritten,
   outboxInsertManyGuardedSql,
   outboxInsertSql,
   outboxManyParams,
   outboxParams,
+  outboxWrittenSql,
 } from "@shopmesh/events";
 import type pg from "pg";
 import type { ChargeState, Money, Payment } from "./payment.js";
@@ -111,9 +114,14 @@ export interface OutcomeRecord {
  * commit together, and only where its payment row was written: an order that already
  * has one, or an event already applied, gets undefined and writes nothing.
  */
-export async function recordOutcomes(db: Db, records: readonly OutcomeRecord[]): Promise<(Payment | undefined)[]> {
+export async function recordOutcomes(
+  db: Db,
+  outbox: Outbox,
+  records: readonly OutcomeRecord[],
+): Promise<(Payment | undefined)[]> {
   const column = <T>(value: (record: OutcomeRecord) => T) => records.map(value);
-  const { rows } = await db.query<PaymentRow>({
+  const events = records.map((record) => record.event);
+  const recorded = db.query<PaymentRow & OutboxWritten>({
     name: "payment-record-outcomes",
     text: `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::bigint[], $7::text[],
@@ -142,7 +150,7 @@ export async function recordOutcomes(db: Db, records: readonly OutcomeRecord[]):
      ), announced AS (
        ${outboxInsertManyGuardedSql(11, { keys: "$4::uuid[]", cte: "changed", column: "order_id" })}
      )
-     SELECT * FROM changed`,
+     SELECT *, ${outboxWrittenSql("announced")} FROM changed`,
     values: [
       column((record) => record.inbox?.consumer ?? null),
       column((record) => record.inbox?.eventId ?? null),
@@ -154,9 +162,15 @@ export async function recordOutcomes(db: Db, records: readonly OutcomeRecord[]):
       column(({ outcome: { outcome } }) => (outcome.outcome === "captured" ? outcome.reference : null)),
       column(({ outcome: { outcome } }) => (outcome.outcome === "declined" ? outcome.reason : null)),
       column((record) => record.outcome.attempts),
-      ...outboxManyParams(records.map((record) => record.event)),
+      ...outboxManyParams(events),
     ],
   });
+  outbox.written(
+    db,
+    events,
+    recorded.then(({ rows }) => rows[0]?.outbox_written),
+  );
+  const { rows } = await recorded;
   const byOrder = new Map(rows.map((row) => [row.order_id, rowToPayment(row)]));
   return records.map((record) => byOrder.get(record.outcome.orderId));
 }
@@ -186,6 +200,7 @@ export async function insertVoided(db: Db, orderId: string, inbox?: InboxEntry):
  */
 export async function markRefunded(
   db: Db,
+  outbox: Outbox,
   orderId: string,
   refundReference: string,
   event: OutboxRow,
@@ -201,7 +216,7 @@ export async function markRefunded(
       values: [orderId, refundReference],
     },
     inbox,
-    event,
+    { outbox, event },
   );
 }
 
@@ -225,6 +240,7 @@ export interface RefundedCharge {
  */
 export async function refundVoided(
   db: Db,
+  outbox: Outbox,
   charge: RefundedCharge,
   event: OutboxRow,
   inbox?: InboxEntry,
@@ -249,7 +265,7 @@ export async function refundVoided(
       ],
     },
     inbox,
-    event,
+    { outbox, event },
   );
 }
 
@@ -260,7 +276,7 @@ const notYetApplied = "NOT EXISTS (SELECT FROM inbox WHERE consumer = $1::text A
  * Runs a change — a statement on payments guarded by {@link notYetApplied}, with its
  * own values from $3 on, ending in `RETURNING *` — as one autocommit statement with
  * what must commit with it: the inbox row and the outbox row of `event`, both written
- * only when the change returned a row (NOTIFY then wakes the outbox relays). The inbox
+ * only when the change returned a row (the outbox row then goes to this process's relay). The inbox
  * row follows the change rather than guarding it, so a change that does not happen
  * (a charge that lost to a tombstone) leaves the event to be applied again.
  */
@@ -268,21 +284,36 @@ async function recordChange(
   db: Db,
   { name, sql, values }: Change,
   inbox: InboxEntry | undefined,
-  event?: OutboxRow,
+  announcement?: { readonly outbox: Outbox; readonly event: OutboxRow },
 ): Promise<Payment | undefined> {
   const first = 3 + values.length;
-  const announce = event ? `, announced AS (${outboxInsertSql(first, "changed")})` : "";
-  const { rows } = await db.query<PaymentRow>({
-    name: event ? `${name}-announced` : name,
+  const announce = announcement
+    ? `, announced AS (${outboxInsertSql(first, "changed")})
+     SELECT changed.*, ${outboxWrittenSql("announced")} FROM changed`
+    : " SELECT changed.* FROM changed";
+  const changed = db.query<PaymentRow & Partial<OutboxWritten>>({
+    name: announcement ? `${name}-announced` : name,
     text: `WITH changed AS (${sql}
      ), applied AS (
        INSERT INTO inbox (consumer, event_id)
        SELECT $1::text, $2::uuid FROM changed WHERE $1::text IS NOT NULL
        ON CONFLICT DO NOTHING
-     )${announce}
-     SELECT changed.* FROM changed`,
-    values: [inbox?.consumer ?? null, inbox?.eventId ?? null, ...values, ...(event ? outboxParams(event) : [])],
+     )${announce}`,
+    values: [
+      inbox?.consumer ?? null,
+      inbox?.eventId ?? null,
+      ...values,
+      ...(announcement ? outboxParams(announcement.event) : []),
+    ],
   });
+  if (announcement) {
+    announcement.outbox.written(
+      db,
+      [announcement.event],
+      changed.then(({ rows }) => rows[0]?.outbox_written),
+    );
+  }
+  const { rows } = await changed;
   return rows[0] && rowToPayment(rows[0]);
 }
 

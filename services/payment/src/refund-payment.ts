@@ -31,7 +31,7 @@ export async function refundCaptured(
     amount: payment.amount.amountMinor,
   });
   const event = refundEvent(deps.outbox, payment);
-  const refunded = await markRefunded(deps.pool, payment.orderId, refund.reference, event, inbox);
+  const refunded = await markRefunded(deps.pool, deps.outbox, payment.orderId, refund.reference, event, inbox);
   if (refunded && refunded.status !== "voided") return refunded;
   const current = await findPayment(deps.pool, payment.orderId);
   return current && current.status !== "voided" ? current : payment;

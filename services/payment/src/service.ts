@@ -43,11 +43,11 @@ export function createPaymentService(options: PaymentServiceOptions = {}): Servi
         services: [
           registerService(
             PaymentService,
-            createPaymentRoutes({ pool, charges: createChargeStore(pool), outbox, provider }),
+            createPaymentRoutes({ pool, charges: createChargeStore(pool, outbox), outbox, provider }),
           ),
         ],
         consumers: createPaymentConsumers(
-          { pool: consumerPool, charges: createChargeStore(consumerPool), outbox, provider },
+          { pool: consumerPool, charges: createChargeStore(consumerPool, outbox), outbox, provider },
           logger,
         ),
       };

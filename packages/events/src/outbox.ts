@@ -66,8 +66,8 @@ export interface Outbox {
    * published by a relay's poll once the writer's claim ends.
    */
   written(db: Queryable, prepared: readonly OutboxRow[], statement: Promise<WrittenIds>): void;
-  /** Registers what `written` hands the rows to (the relay). */
-  onCommitted(listener: (rows: readonly WrittenOutboxRow[]) => void): void;
+  /** Registers what {@link Outbox.written} hands the rows to (the relay). */
+  onWritten(listener: (rows: readonly WrittenOutboxRow[]) => void): void;
 }
 
 /** The values of one outbox row, in the column order of {@link outboxInsertSql}. */
@@ -97,7 +97,7 @@ export type WrittenIds = string[] | null | undefined;
 /**
  * A select-list item reporting the outbox rows that the data-modifying CTE `cte` (one
  * of the inserts here, which answer `RETURNING id, event_id`) wrote: the
- * `outbox_written` column that {@link Outbox.committed} takes. It is the same on every
+ * `outbox_written` column that {@link Outbox.written} takes. It is the same on every
  * row of the result, so a statement that may answer no rows while writing outbox rows
  * must answer one.
  */
@@ -119,7 +119,7 @@ function writtenRows(prepared: readonly OutboxRow[], written: WrittenIds): Writt
 /**
  * SQL for a data-modifying CTE that writes one outbox row from five parameters
  * starting at `$first` (eventId, subject, eventType, payload, headers), when the CTE
- * named `guard` produced a row. Call {@link Outbox.committed} after the commit.
+ * named `guard` produced a row; select {@link outboxWrittenSql} and tell {@link Outbox.written}.
  */
 export function outboxInsertSql(first: number, guard: string): string {
   const p = (offset: number) => `$${first + offset}`;
@@ -223,19 +223,22 @@ export function createOutbox(
       return row.message as MessageShape<typeof schema>;
     },
     written(db, prepared, statement) {
+      // Handled at once: when the statement fails inside withTx no COMMIT comes to hand
+      // anything over, and the failure is the transaction's (withTx throws it).
+      const settled = statement.then(
+        (written) => written,
+        () => undefined,
+      );
       const handOver = () =>
-        void statement.then(
-          (written) => {
-            const rows = writtenRows(prepared, written);
-            if (rows.length > 0) for (const listener of listeners) listener(rows);
-          },
-          () => undefined, // the statement's caller has its failure
-        );
+        void settled.then((written) => {
+          const rows = writtenRows(prepared, written);
+          if (rows.length > 0) for (const listener of listeners) listener(rows);
+        });
       if (db instanceof pg.Pool) handOver();
       else if (isWithTxClient(db)) afterCommit(db, handOver); // every statement succeeded by then
       // On any other client nothing says when the rows commit: they wait for a relay's poll.
     },
-    onCommitted(listener) {
+    onWritten(listener) {
       listeners.add(listener);
     },
     prepare(schema, init) {

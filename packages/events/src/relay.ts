@@ -29,7 +29,7 @@ export interface OutboxRelayOptions {
 export interface OutboxRelay {
   /**
    * Publishes rows this process has just committed, now, and marks them published
-   * shortly after (see {@link Outbox.committed}; their insert claimed them for the
+   * shortly after (see {@link Outbox.written}; their insert claimed them for the
    * writer, so no other relay takes them meanwhile).
    */
   handOff(rows: readonly WrittenOutboxRow[]): void;
@@ -119,7 +119,13 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   return {
     handOff(rows) {
-      if (!running) return; // the writer's claim ends; a relay's poll publishes them
+      if (!running) {
+        options.logger.info(
+          { rows: rows.length },
+          "outbox rows committed after the relay stopped; a relay's poll publishes them when the writer's claim ends",
+        );
+        return;
+      }
       const now = performance.now();
       const fresh = rows.filter((row) => now - row.preparedAt < handOffLimitMs);
       if (fresh.length < rows.length) {

@@ -81,7 +81,7 @@ describe("a consumer span", () => {
     const catalog = await ownCatalog("IDS");
     const outbox = createOutbox(catalog);
     const relay = startOutboxRelay({ pool, js, logger });
-    outbox.onCommitted(relay.handOff);
+    outbox.onWritten(relay.handOff);
     const consumer = await startConsumer({
       js,
       jsm,

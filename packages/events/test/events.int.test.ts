@@ -7,7 +7,7 @@ import {
   OrderPlacedSchema,
   OrderRejectedSchema,
 } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
-import { createPool, withTx } from "@shopmesh/pg";
+import { awaitAtCommit, createPool, withTx } from "@shopmesh/pg";
 import { freePort, useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
 import type pg from "pg";
 import { pino } from "pino";
@@ -82,7 +82,7 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
     // The poll comes once, at start: only the hand-over can publish the rows below.
     const { counted, countingPool } = countingClaims();
     const relay = startOutboxRelay({ pool: countingPool, js, logger, fallbackPollMs: 600_000 });
-    handingOutbox.onCommitted(relay.handOff);
+    handingOutbox.onWritten(relay.handOff);
     try {
       await waitFor(() => counted.claims === 1, { description: "the relay's first poll answered" });
       await withTx(pool, (tx) => handingOutbox.append(tx, OrderPlacedSchema, placed(orderId())));
@@ -101,6 +101,37 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
       await relay.stop();
     }
     expect(await streamCount()).toBe(before + 2);
+  });
+
+  it("hands nothing over, and leaves no unhandled rejection, when a statement that writes rows fails in withTx", async () => {
+    const rejections: unknown[] = [];
+    const record = (reason: unknown) => rejections.push(reason);
+    process.on("unhandledRejection", record);
+    const handed: unknown[] = [];
+    const handingOutbox = createOutbox(catalog);
+    handingOutbox.onWritten((rows) => handed.push(...rows));
+    try {
+      const failure = await withTx(pool, async (tx) => {
+        // As a store does: the statement is awaited at commit, its rows told to the outbox.
+        const failing = tx.query<{ outbox_written: null }>("SELECT 1 / 0 AS outbox_written");
+        handingOutbox.written(
+          tx,
+          [handingOutbox.prepare(OrderPlacedSchema, placed(orderId()))],
+          failing.then(({ rows }) => rows[0]?.outbox_written),
+        );
+        await awaitAtCommit(tx, failing);
+      }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect((failure as { code?: string }).code).toBe("22012");
+      // Node reports a rejection nobody handles once the microtasks of its turn have run.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off("unhandledRejection", record);
+    }
+    expect(rejections).toEqual([]);
+    expect(handed).toEqual([]);
   });
 
   it("leaves rows their writer did not hand over to a relay's poll once the writer's claim ends", async () => {
@@ -137,7 +168,7 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
     } as JetStreamClient;
     const handingOutbox = createOutbox(catalog);
     const relay = startOutboxRelay({ pool, js: flakyJs, logger, fallbackPollMs: 20 });
-    handingOutbox.onCommitted(relay.handOff);
+    handingOutbox.onWritten(relay.handOff);
     try {
       const event = await withTx(pool, (tx) => handingOutbox.append(tx, OrderPlacedSchema, placed(orderId())));
       // Well inside the writer's 10 s claim.

@@ -160,7 +160,7 @@ export async function runService<Extra extends z.ZodRawShape>(
     const relay = startOutboxRelay({ pool: relayPool, js, logger });
     closers.push(() => relay.stop());
     const outbox = createOutbox(catalog, traceContextHeaders);
-    outbox.onCommitted(relay.handOff);
+    outbox.onWritten(relay.handOff);
 
     const kit = { config, settings, logger, pool, consumerPool, nats, js, catalog, outbox };
     const parts = await definition.build(kit);

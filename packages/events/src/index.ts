@@ -29,7 +29,6 @@ export {
   outboxManyParams,
   outboxParams,
   outboxWrittenSql,
-  type WrittenIds,
   type WrittenOutboxRow,
 } from "./outbox.js";
 export { outboxBacklog } from "./outbox-backlog.js";

@@ -58,14 +58,18 @@ export interface Outbox {
   prepare<Desc extends DescMessage>(schema: Desc, event: NewEvent<Desc>): OutboxRow;
   /**
    * Hands the rows of `prepared` that `statement` writes to this process's relay once
-   * they have committed, which publishes them at once. `statement` answers its
+   * they have committed, which publishes them at once. `statement`'s first row has its
    * {@link outboxWrittenSql} column (the rows it did write). On a pool the statement
    * commits on its own; on a client withTx handed its work, the rows are handed over
    * after COMMIT (never if it rolls back). Rows never handed over — the process
    * crashed after its commit, or they were written on a client of neither kind — are
    * published by a relay's poll once the writer's claim ends.
    */
-  written(db: Queryable, prepared: readonly OutboxRow[], statement: Promise<WrittenIds>): void;
+  written(
+    db: Queryable,
+    prepared: readonly OutboxRow[],
+    statement: Promise<pg.QueryResult<Partial<OutboxWritten>>>,
+  ): void;
   /** Registers what {@link Outbox.written} hands the rows to (the relay). */
   onWritten(listener: (rows: readonly WrittenOutboxRow[]) => void): void;
 }
@@ -88,11 +92,9 @@ export interface WrittenOutboxRow extends OutboxRow {
 
 /** The column {@link outboxWrittenSql} adds to a statement's result. */
 export type OutboxWritten = {
-  outbox_written: WrittenIds;
+  /** `id/event_id` of each outbox row the statement wrote; null when it wrote none. */
+  outbox_written: string[] | null;
 };
-
-/** `id/event_id` of each outbox row a statement wrote; null or undefined when it wrote none. */
-export type WrittenIds = string[] | null | undefined;
 
 /**
  * A select-list item reporting the outbox rows that the data-modifying CTE `cte` (one
@@ -106,7 +108,7 @@ export function outboxWrittenSql(cte: string): string {
 }
 
 /** The rows of `prepared` that `written` (an {@link OutboxWritten} column) reports, with their ids. */
-function writtenRows(prepared: readonly OutboxRow[], written: WrittenIds): WrittenOutboxRow[] {
+function writtenRows(prepared: readonly OutboxRow[], written: string[] | null | undefined): WrittenOutboxRow[] {
   if (!written || written.length === 0) return [];
   const byEvent = new Map(prepared.map((row) => [row.eventId, row]));
   return written.flatMap((entry) => {
@@ -217,7 +219,7 @@ export function createOutbox(
   const outbox: Outbox = {
     async append(tx, schema, init) {
       const row = outboxRow(catalog, headers, schema, init as NewEvent<DescMessage>);
-      const written = appendOne(tx, outboxParams(row)).then(({ rows }) => rows[0]?.outbox_written);
+      const written = appendOne(tx, outboxParams(row));
       await written;
       outbox.written(tx, [row], written);
       return row.message as MessageShape<typeof schema>;
@@ -226,7 +228,7 @@ export function createOutbox(
       // Handled at once: when the statement fails inside withTx no COMMIT comes to hand
       // anything over, and the failure is the transaction's (withTx throws it).
       const settled = statement.then(
-        (written) => written,
+        ({ rows }) => rows[0]?.outbox_written,
         () => undefined,
       );
       const handOver = () =>

@@ -114,11 +114,7 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
       const failure = await withTx(pool, async (tx) => {
         // As a store does: the statement is awaited at commit, its rows told to the outbox.
         const failing = tx.query<{ outbox_written: null }>("SELECT 1 / 0 AS outbox_written");
-        handingOutbox.written(
-          tx,
-          [handingOutbox.prepare(OrderPlacedSchema, placed(orderId()))],
-          failing.then(({ rows }) => rows[0]?.outbox_written),
-        );
+        handingOutbox.written(tx, [handingOutbox.prepare(OrderPlacedSchema, placed(orderId()))], failing);
         await awaitAtCommit(tx, failing);
       }).then(
         () => undefined,

@@ -176,11 +176,7 @@ export async function saveReservations(tx: Queryable, outbox: Outbox, decisions:
     ...outboxManyParams(decisions.events),
     decisions.announcedAtLast,
   ]);
-  outbox.written(
-    tx,
-    decisions.events,
-    saved.then(({ rows }) => rows[0]?.outbox_written),
-  );
+  outbox.written(tx, decisions.events, saved);
   await saved;
 }
 
@@ -289,10 +285,6 @@ export async function moveItems(
     moves.map((m) => m.to),
     ...outboxManyParams(events),
   ]);
-  announced?.outbox.written(
-    tx,
-    events,
-    moved.then(({ rows }) => rows[0]?.outbox_written),
-  );
+  announced?.outbox.written(tx, events, moved);
   await moved;
 }

@@ -138,11 +138,7 @@ export async function insertOrders(db: pg.Pool | pg.ClientBase, outbox: Outbox, 
       ...outboxManyParams(placed),
     ],
   });
-  outbox.written(
-    db,
-    placed,
-    inserted.then(({ rows }) => rows[0]?.outbox_written),
-  );
+  outbox.written(db, placed, inserted);
   const { rows } = await inserted;
   const created = new Map(rows.map((row) => [row.order_id, { createdAt: row.created_at }]));
   return orders.map((order) => created.get(order.orderId));
@@ -298,11 +294,7 @@ export async function applyTransitions(
       ...outboxManyParams(announcements),
     ],
   });
-  outbox.written(
-    tx,
-    announcements,
-    applied.then(({ rows }) => rows[0]?.outbox_written),
-  );
+  outbox.written(tx, announcements, applied);
   await applied;
 }
 

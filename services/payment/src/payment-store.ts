@@ -165,11 +165,7 @@ export async function recordOutcomes(
       ...outboxManyParams(events),
     ],
   });
-  outbox.written(
-    db,
-    events,
-    recorded.then(({ rows }) => rows[0]?.outbox_written),
-  );
+  outbox.written(db, events, recorded);
   const { rows } = await recorded;
   const byOrder = new Map(rows.map((row) => [row.order_id, rowToPayment(row)]));
   return records.map((record) => byOrder.get(record.outcome.orderId));
@@ -307,11 +303,7 @@ async function recordChange(
     ],
   });
   if (announcement) {
-    announcement.outbox.written(
-      db,
-      [announcement.event],
-      changed.then(({ rows }) => rows[0]?.outbox_written),
-    );
+    announcement.outbox.written(db, [announcement.event], changed);
   }
   const { rows } = await changed;
   return rows[0] && rowToPayment(rows[0]);

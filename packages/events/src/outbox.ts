@@ -232,10 +232,13 @@ export function createOutbox(
         () => undefined,
       );
       const handOver = () =>
-        void settled.then((written) => {
-          const rows = writtenRows(prepared, written);
-          if (rows.length > 0) for (const listener of listeners) listener(rows);
-        });
+        void settled
+          .then((written) => {
+            const rows = writtenRows(prepared, written);
+            if (rows.length > 0) for (const listener of listeners) listener(rows);
+          })
+          // The rows committed: a listener's failure leaves them to a relay's poll.
+          .catch((error: unknown) => process.emitWarning(`an outbox hand-over failed: ${String(error)}`));
       if (db instanceof pg.Pool) handOver();
       else if (isWithTxClient(db)) afterCommit(db, handOver); // every statement succeeded by then
       // On any other client nothing says when the rows commit: they wait for a relay's poll.

@@ -54,6 +54,9 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
 
   const unpublished = async () =>
     (await pool.query("SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL")).rows[0].n as number;
+  const isPublished = async (eventId: string) =>
+    (await pool.query("SELECT 1 FROM outbox WHERE event_id = $1 AND published_at IS NOT NULL", [eventId])).rowCount ===
+    1;
   /** Ends the writers' claims on unpublished rows, as time does for a writer that never handed them over. */
   const endWriterClaims = () =>
     pool.query("UPDATE outbox SET claimed_until = now() - interval '1 second' WHERE published_at IS NULL");
@@ -130,6 +133,38 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
     expect(handed).toEqual([]);
   });
 
+  it("reports a hand-over that throws as a process warning, and leaves the row to a relay's poll", async () => {
+    const before = await streamCount();
+    const rejections: unknown[] = [];
+    const warnings: Error[] = [];
+    const recordRejection = (reason: unknown) => rejections.push(reason);
+    const recordWarning = (warning: Error) => warnings.push(warning);
+    process.on("unhandledRejection", recordRejection);
+    process.on("warning", recordWarning);
+    const handingOutbox = createOutbox(catalog);
+    handingOutbox.onWritten(() => {
+      throw new Error("relay gone");
+    });
+    try {
+      const event = await withTx(pool, (tx) => handingOutbox.append(tx, OrderPlacedSchema, placed(orderId())));
+      await waitFor(() => warnings.some((warning) => warning.message.includes("relay gone")), {
+        description: "the warning",
+      });
+      await endWriterClaims();
+      const relay = startOutboxRelay({ pool, js, logger, fallbackPollMs: 20 });
+      try {
+        await waitFor(() => isPublished(event.eventId), { description: "the row published by the poll" });
+      } finally {
+        await relay.stop();
+      }
+    } finally {
+      process.off("unhandledRejection", recordRejection);
+      process.off("warning", recordWarning);
+    }
+    expect(rejections).toEqual([]);
+    expect(await streamCount()).toBe(before + 1);
+  });
+
   it("leaves rows their writer did not hand over to a relay's poll once the writer's claim ends", async () => {
     const before = await streamCount();
     const { counted, countingPool } = countingClaims();
@@ -141,12 +176,7 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
       await waitFor(() => counted.claims >= claimsAfterCommit + 3, { description: "three polls after the commit" });
       expect(await streamCount()).toBe(before); // still the writer's
       await endWriterClaims();
-      await waitFor(
-        async () =>
-          (await pool.query("SELECT 1 FROM outbox WHERE event_id = $1 AND published_at IS NOT NULL", [event.eventId]))
-            .rowCount === 1,
-        { description: "the row published by the poll and marked" },
-      );
+      await waitFor(() => isPublished(event.eventId), { description: "the row published by the poll and marked" });
     } finally {
       await relay.stop();
     }
@@ -168,12 +198,10 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
     try {
       const event = await withTx(pool, (tx) => handingOutbox.append(tx, OrderPlacedSchema, placed(orderId())));
       // Well inside the writer's 10 s claim.
-      await waitFor(
-        async () =>
-          (await pool.query("SELECT 1 FROM outbox WHERE event_id = $1 AND published_at IS NOT NULL", [event.eventId]))
-            .rowCount === 1,
-        { description: "the row published by the poll after the failed hand-over", timeoutMs: 5_000 },
-      );
+      await waitFor(() => isPublished(event.eventId), {
+        description: "the row published by the poll after the failed hand-over",
+        timeoutMs: 5_000,
+      });
     } finally {
       await relay.stop();
     }
@@ -232,12 +260,7 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
     await waitFor(async () => claimAnswered, { description: "relay A's late claim answered" });
     const relayB = startOutboxRelay({ pool, js, logger, ...lease });
     try {
-      await waitFor(
-        async () =>
-          (await pool.query("SELECT 1 FROM outbox WHERE event_id = $1 AND published_at IS NOT NULL", [event.eventId]))
-            .rowCount === 1,
-        { description: "the row published and marked by relay B" },
-      );
+      await waitFor(() => isPublished(event.eventId), { description: "the row published and marked by relay B" });
     } finally {
       await Promise.all([relayA.stop(), relayB.stop()]);
     }

@@ -374,17 +374,20 @@ describe("the status code recorded for a call", () => {
     });
   }
 
-  // Over HTTP/1.1 a Connect client at its deadline closes the connection before the
-  // server's deadline (counted from the request's arrival) passes: the server sees a
-  // cancellation. A gRPC client's RST_STREAM is told from it by the deadline it came at.
-  it("is DEADLINE_EXCEEDED for a watch that outlives its deadline, as the client saw it (grpc)", async () => {
-    const seen = await watchUntilEnded("grpc", { timeoutMs: 300 });
-    expect(seen).toEqual({
-      clientSaw: "DeadlineExceeded",
-      recorded: { DeadlineExceeded: 1 },
-      span: "DeadlineExceeded",
+  // A client at its deadline gives up a little before the server's deadline (counted
+  // from the request's arrival) passes: over HTTP/1.1 a Connect client closes the
+  // connection, a gRPC client resets the stream, and the server sees a cancellation.
+  // Each is told from a customer's cancellation by the deadline it came at.
+  for (const protocol of ["grpc", "connect"] as const) {
+    it(`is DEADLINE_EXCEEDED for a watch that outlives its deadline, as the client saw it (${protocol})`, async () => {
+      const seen = await watchUntilEnded(protocol, { timeoutMs: 300 });
+      expect(seen).toEqual({
+        clientSaw: "DeadlineExceeded",
+        recorded: { DeadlineExceeded: 1 },
+        span: "DeadlineExceeded",
+      });
     });
-  });
+  }
 
   it("is never OK for a unary call whose 1 ms deadline passed before it was answered (grpc)", async () => {
     const order = await checkout(inStock[0]?.sku ?? "", "tok_visa");

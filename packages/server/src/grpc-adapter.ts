@@ -8,6 +8,7 @@ import type {
   sendUnaryData,
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { cancelledAtDeadline } from "@shopmesh/telemetry";
 import { grpcMetadata, headersFromMetadata } from "./grpc-metadata.js";
 import { toGrpcServiceError } from "./grpc-status.js";
 import { invokeWithInterceptors } from "./invoke.js";
@@ -27,14 +28,6 @@ type GrpcCall = ServerUnaryCall<Buffer, Message> | ServerWritableStream<Buffer, 
 const callFinished = new Error("call finished");
 const callCancelled = new ConnectError("call cancelled by the client", Code.Canceled);
 const deadlinePassed = new ConnectError("the deadline passed", Code.DeadlineExceeded);
-/**
- * How close to its deadline (ms) a cancelled call is taken to have run out of time. A
- * client gives up at its own deadline, which passes a little before the server's (that
- * one counts from the request's arrival), cancelling the call; and grpc-js's deadline
- * timer, on the event loop's millisecond clock, may fire a little before Date.now()
- * reaches the deadline.
- */
-const deadlineSlackMs = 20;
 type AnyImpl = Parameters<typeof invokeWithInterceptors>[1];
 
 /**
@@ -154,7 +147,8 @@ function handlerContext(
   const deadline = Number(call.getDeadline());
   // grpc-js reports a call past its deadline as cancelled too, often before the
   // context's own deadline timer fires.
-  const cancelled = () => requestAbort.abort(Date.now() >= deadline - deadlineSlackMs ? deadlinePassed : callCancelled);
+  const cancelled = () =>
+    requestAbort.abort(cancelledAtDeadline(Date.now(), deadline) ? deadlinePassed : callCancelled);
   call.once("cancelled", cancelled);
   const context = createHandlerContext({
     service: method.parent,

@@ -9,6 +9,7 @@ import {
   SpanStatusCode,
   trace,
 } from "@opentelemetry/api";
+import { cancelledAtDeadline, requestTimeoutMs } from "./deadline.js";
 import { headersGetter } from "./header-carrier.js";
 import { durationBucketsMs } from "./metrics.js";
 import { type RpcSystem, rpcAttributes, rpcStatusAttributes } from "./rpc-attributes.js";
@@ -28,7 +29,8 @@ const duration = meter.createHistogram("rpc.server.duration", {
  * written and log lines belong to the call. A server stream's span ends with the
  * stream. Put it outermost, so the status is the one the caller sees — for a call
  * cancelled or past its deadline, that of its aborted signal (CANCELLED,
- * DEADLINE_EXCEEDED), even where the handler then returns normally.
+ * DEADLINE_EXCEEDED), even where the handler then returns normally; a cancellation
+ * that came at the call's deadline is DEADLINE_EXCEEDED, as its client saw it.
  */
 export function createRpcTelemetryInterceptor(): Interceptor {
   return (next) => async (req) => {
@@ -43,16 +45,23 @@ export function createRpcTelemetryInterceptor(): Interceptor {
     );
     const active = trace.setSpan(parent, span);
     const started = performance.now();
+    const timeoutMs = requestTimeoutMs(req.header);
     const finish = (error?: unknown) => {
       // A call its client cancelled, or whose deadline passed, ended for the caller with
       // that — whatever the handler did next (a watch returns normally when its signal
       // aborts): the signal's reason is the status the caller saw.
       const outcome = req.signal.aborted ? req.signal.reason : error;
       const coded = outcome === undefined ? undefined : ConnectError.from(outcome);
-      const code = coded?.code ?? 0;
-      const status = rpcStatusAttributes(system, code, coded ? Code[code] : undefined);
+      const timedOut =
+        coded?.code === Code.Canceled &&
+        timeoutMs !== undefined &&
+        cancelledAtDeadline(performance.now(), started + timeoutMs);
+      const failed = timedOut ? Code.DeadlineExceeded : coded?.code;
+      const status = rpcStatusAttributes(system, failed ?? 0, failed === undefined ? undefined : Code[failed]);
       span.setAttributes(status);
-      if (coded && isServerFault(coded.code)) span.setStatus({ code: SpanStatusCode.ERROR, message: coded.rawMessage });
+      if (coded && failed !== undefined && isServerFault(failed)) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: coded.rawMessage });
+      }
       span.end();
       duration.record(performance.now() - started, { ...attributes, ...status });
     };

@@ -53,8 +53,11 @@ export function runLocalMesh(options: LocalMeshOptions = {}): void {
 
 async function main(options: LocalMeshOptions) {
   const postgresUrl =
-    process.env.DATABASE_URL ?? (await own(startPrivatePostgres({ dir: dataDir("postgres"), port: 54329 })));
-  const natsUrl = process.env.NATS_URL ?? (await own(startPrivateNats({ dir: dataDir("nats"), port: 4229 })));
+    process.env.DATABASE_URL ??
+    (await own(startPrivatePostgres({ dir: dataDir("postgres"), port: 54329, onLeftoverStopped: console.log })));
+  const natsUrl =
+    process.env.NATS_URL ??
+    (await own(startPrivateNats({ dir: dataDir("nats"), port: 4229, onLeftoverStopped: console.log })));
   const tracing = await tracingEnv();
   const webPort = options.storefrontPort ?? storefrontPort;
   launch = launchMesh({

@@ -1,5 +1,6 @@
 export { freePort } from "./free-port.js";
 export { type TestInfrastructure, testInfrastructure } from "./infrastructure.js";
+export { isAlive } from "./leftover-server.js";
 export { natsServerMissing, startPrivateNats } from "./private-nats.js";
 export { type PrivateServerOptions, startPrivatePostgres } from "./private-postgres.js";
 export type { PrivateServer } from "./private-server.js";

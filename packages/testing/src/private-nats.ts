@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./free-port.js";
-import { stopLeftoverServer } from "./leftover-server.js";
+import { claimServer, type PersistentServer, releaseServer, stopLeftoverServer } from "./leftover-server.js";
 import type { PrivateServerOptions } from "./private-postgres.js";
 import type { PrivateServer } from "./private-server.js";
 import { probeNats } from "./probe.js";
@@ -27,10 +27,17 @@ export async function startPrivateNats(options: PrivateServerOptions = {}, timeo
   const persistent = options.dir !== undefined;
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "shopmesh-nats-")));
   await mkdir(dir, { recursive: true });
-  const pidFile = join(dir, "nats-server.pid");
-  if (persistent) await stopLeftoverServer(pidFile, dir, "SIGTERM");
+  const server: PersistentServer = {
+    pidFile: join(dir, "nats-server.pid"),
+    ownerFile: join(dir, "nats-server.owner"),
+    executable: "nats-server",
+    folderFlag: "-sd",
+    folder: dir,
+    signal: "SIGTERM",
+  };
+  if (persistent) await stopLeftoverServer(server, { onStopped: options.onLeftoverStopped });
   const port = options.port ?? (await freePort());
-  const child = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir, "-P", pidFile], {
+  const child = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir, "-P", server.pidFile], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let output = "";
@@ -53,7 +60,8 @@ export async function startPrivateNats(options: PrivateServerOptions = {}, timeo
       child.kill("SIGTERM");
       await exited;
     }
-    if (!persistent) await rm(dir, { recursive: true, force: true });
+    if (persistent) await releaseServer(server);
+    else await rm(dir, { recursive: true, force: true });
   };
   if (failed) {
     await stop();
@@ -68,5 +76,6 @@ export async function startPrivateNats(options: PrivateServerOptions = {}, timeo
     await stop();
     throw new Error(`nats-server did not start (${outcome}). Its output:\n${output}`);
   }
+  if (persistent) await claimServer(server);
   return { url, pid: child.pid ?? 0, stop };
 }

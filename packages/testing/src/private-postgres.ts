@@ -3,7 +3,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./free-port.js";
-import { isAlive, stopLeftoverServer } from "./leftover-server.js";
+import { claimServer, isAlive, type PersistentServer, releaseServer, stopLeftoverServer } from "./leftover-server.js";
 import type { PrivateServer } from "./private-server.js";
 
 const user = "shopmesh";
@@ -14,6 +14,18 @@ export interface PrivateServerOptions {
   /** A folder kept across runs (created when missing); default: a temp folder removed at stop. */
   readonly dir?: string;
   readonly port?: number;
+  /** Told when a server an earlier run left running on `dir` was stopped. */
+  readonly onLeftoverStopped?: (message: string) => void;
+}
+
+/** Stops the server an earlier run left on a persistent folder, and says so. */
+export async function stopLeftover(server: PersistentServer, options: PrivateServerOptions): Promise<void> {
+  const stopped = await stopLeftoverServer(server);
+  if (stopped !== undefined) {
+    options.onLeftoverStopped?.(
+      `stopped the ${server.executable} an earlier run left running on ${server.folder} (pid ${stopped})`,
+    );
+  }
 }
 
 /**
@@ -29,7 +41,15 @@ export async function startPrivatePostgres(options: PrivateServerOptions = {}): 
   await mkdir(dir, { recursive: true });
   await chmod(dir, 0o755);
   const dataDir = join(dir, "data");
-  if (persistent) await stopLeftoverServer(join(dataDir, "postmaster.pid"), dataDir, "SIGINT");
+  const owned: PersistentServer = {
+    pidFile: join(dataDir, "postmaster.pid"),
+    ownerFile: join(dir, "postgres.owner"),
+    executable: "postgres",
+    folderFlag: "-D",
+    folder: dataDir,
+    signal: "SIGINT", // fast shutdown
+  };
+  if (persistent) await stopLeftoverServer(owned, { onStopped: options.onLeftoverStopped });
   const port = options.port ?? (await freePort());
   const log: string[] = [];
   const server = new EmbeddedPostgres({
@@ -51,7 +71,8 @@ export async function startPrivatePostgres(options: PrivateServerOptions = {}): 
     if (!persistent) await rm(dir, { recursive: true, force: true });
     throw new Error(`embedded PostgreSQL failed to start: ${String(error ?? "it exited")}\n${log.join("")}`);
   }
-  const pid = Number((await readFile(join(dataDir, "postmaster.pid"), "utf8")).split("\n")[0]);
+  const pid = Number((await readFile(owned.pidFile, "utf8")).split("\n")[0]);
+  if (persistent) await claimServer(owned);
   const killOnExit = () => {
     if (isAlive(pid)) process.kill(pid, persistent ? "SIGINT" : "SIGQUIT");
     if (!persistent) rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
@@ -63,7 +84,8 @@ export async function startPrivatePostgres(options: PrivateServerOptions = {}): 
     async stop() {
       process.off("exit", killOnExit);
       if (isAlive(pid)) await server.stop();
-      if (!persistent) await rm(dir, { recursive: true, force: true });
+      if (persistent) await releaseServer(owned);
+      else await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -19,13 +19,15 @@ export function cancelledAtDeadline(now: number, deadline: number): boolean {
 const grpcTimeoutUnitMs: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 1e-3, n: 1e-6 };
 
 /**
- * The time (ms from its arrival) a request's client gives it, from its Connect
- * (`connect-timeout-ms`) or gRPC-Web (`grpc-timeout`) header; undefined without one or
- * when it is malformed (connect-node refuses those calls).
+ * The time (ms from its arrival) a request's client gives it, from the header of its
+ * protocol: `grpc-timeout` for gRPC and gRPC-Web, `connect-timeout-ms` for Connect;
+ * undefined without one or when it is malformed (connect-node refuses those calls).
  */
 export function requestTimeoutMs(header: Headers): number | undefined {
+  if (header.get("content-type")?.startsWith("application/grpc")) {
+    const grpc = /^(\d{1,8})([HMSmun])$/.exec(header.get("grpc-timeout") ?? "");
+    return grpc ? Number(grpc[1]) * (grpcTimeoutUnitMs[grpc[2] ?? ""] ?? Number.NaN) : undefined;
+  }
   const connect = header.get("connect-timeout-ms");
-  if (connect !== null) return /^\d{1,10}$/.test(connect) ? Number(connect) : undefined;
-  const grpc = /^(\d{1,8})([HMSmun])$/.exec(header.get("grpc-timeout") ?? "");
-  return grpc ? Number(grpc[1]) * (grpcTimeoutUnitMs[grpc[2] ?? ""] ?? Number.NaN) : undefined;
+  return connect !== null && /^\d{1,10}$/.test(connect) ? Number(connect) : undefined;
 }

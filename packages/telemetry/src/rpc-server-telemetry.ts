@@ -45,7 +45,18 @@ export function createRpcTelemetryInterceptor(): Interceptor {
     );
     const active = trace.setSpan(parent, span);
     const started = performance.now();
+    // When a call with a deadline was cancelled: a handler may wind down well after.
     const timeoutMs = requestTimeoutMs(req.header);
+    let abortedAt: number | undefined;
+    if (timeoutMs !== undefined) {
+      req.signal.addEventListener(
+        "abort",
+        () => {
+          abortedAt = performance.now();
+        },
+        { once: true },
+      );
+    }
     const finish = (error?: unknown) => {
       // A call its client cancelled, or whose deadline passed, ended for the caller with
       // that — whatever the handler did next (a watch returns normally when its signal
@@ -55,7 +66,7 @@ export function createRpcTelemetryInterceptor(): Interceptor {
       const timedOut =
         coded?.code === Code.Canceled &&
         timeoutMs !== undefined &&
-        cancelledAtDeadline(performance.now(), started + timeoutMs);
+        cancelledAtDeadline(abortedAt ?? performance.now(), started + timeoutMs);
       const failed = timedOut ? Code.DeadlineExceeded : coded?.code;
       const status = rpcStatusAttributes(system, failed ?? 0, failed === undefined ? undefined : Code[failed]);
       span.setAttributes(status);

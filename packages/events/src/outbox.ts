@@ -227,18 +227,20 @@ export function createOutbox(
     written(db, prepared, statement) {
       // Handled at once: when the statement fails inside withTx no COMMIT comes to hand
       // anything over, and the failure is the transaction's (withTx throws it).
-      const settled = statement.then(
-        ({ rows }) => rows[0]?.outbox_written,
-        () => undefined,
-      );
+      const settled = statement.then(({ rows }) => rows[0]?.outbox_written).catch(() => undefined);
       const handOver = () =>
-        void settled
-          .then((written) => {
-            const rows = writtenRows(prepared, written);
-            if (rows.length > 0) for (const listener of listeners) listener(rows);
-          })
-          // The rows committed: a listener's failure leaves them to a relay's poll.
-          .catch((error: unknown) => process.emitWarning(`an outbox hand-over failed: ${String(error)}`));
+        void settled.then((written) => {
+          const rows = writtenRows(prepared, written);
+          if (rows.length === 0) return;
+          for (const listener of listeners) {
+            try {
+              listener(rows);
+            } catch (error) {
+              // The rows committed: a listener's failure leaves them to a relay's poll.
+              process.emitWarning(`an outbox hand-over failed: ${String(error)}`);
+            }
+          }
+        });
       if (db instanceof pg.Pool) handOver();
       else if (isWithTxClient(db)) afterCommit(db, handOver); // every statement succeeded by then
       // On any other client nothing says when the rows commit: they wait for a relay's poll.

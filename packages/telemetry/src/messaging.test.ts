@@ -1,24 +1,10 @@
-import { context, propagation, ROOT_CONTEXT, TraceFlags, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { context, ROOT_CONTEXT, TraceFlags, trace } from "@opentelemetry/api";
+import { describe, expect, it } from "vitest";
+import { useInMemoryTracing } from "../test/in-memory-tracing.js";
 import { captureCallerContext, outsideAnyTrace, runForCallers } from "./caller-context.js";
 import { startProcess, startPublish, startSharedWork, traceContextHeaders } from "./messaging.js";
 
-const exporter = new InMemorySpanExporter();
-
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
-});
-
-afterAll(() => {
-  trace.disable();
-  context.disable();
-  propagation.disable();
-});
+const exporter = useInMemoryTracing();
 
 /** An event as the relay would publish it, written inside a trace of its own. */
 function published(orderId: string) {

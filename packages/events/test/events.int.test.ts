@@ -231,7 +231,8 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
   it("a relay whose claim is answered after its lease publishes nothing; the relay that takes the rows over does", async () => {
     await pool.query("UPDATE outbox SET published_at = now() WHERE published_at IS NULL");
     const before = await streamCount();
-    // Relay A stalls (paused, starved) while its claim's answer waits: 1.2 s, past its 1 s lease.
+    // Relay A stalls (paused, starved) while its claim's answer waits: until the database
+    // says the lease it took (1 s) has ended.
     let claimAnswered = false;
     const stalledPool = new Proxy(pool, {
       get(target, property, receiver) {
@@ -239,7 +240,13 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
         return async (...args: unknown[]) => {
           const answer = await Reflect.apply(target.query, target, args);
           if ((args[0] as { name?: string }).name === "events.outbox-mark-and-claim" && answer.rowCount > 0) {
-            await new Promise((resolve) => setTimeout(resolve, 1_200));
+            const ids = (answer.rows as { id: string }[]).map((row) => row.id);
+            await waitFor(
+              async () =>
+                (await target.query("SELECT 1 FROM outbox WHERE id = ANY($1) AND claimed_until < now()", [ids]))
+                  .rowCount === ids.length,
+              { description: "relay A's lease ended" },
+            );
             claimAnswered = true;
           }
           return answer;

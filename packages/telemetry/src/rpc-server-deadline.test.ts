@@ -1,4 +1,5 @@
 import { Code, ConnectError, type UnaryRequest } from "@connectrpc/connect";
+import { waitFor } from "@shopmesh/testing";
 import { beforeEach, describe, expect, it } from "vitest";
 import { useInMemoryTracing } from "../test/in-memory-tracing.js";
 import { createRpcTelemetryInterceptor } from "./rpc-server-telemetry.js";
@@ -6,29 +7,36 @@ import { createRpcTelemetryInterceptor } from "./rpc-server-telemetry.js";
 const exporter = useInMemoryTracing();
 beforeEach(() => exporter.reset());
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const timeoutMs = 200;
 
-/** A Connect call with a 200 ms deadline its client cancels after 20 ms; the handler winds down in 300 ms. */
+/**
+ * A Connect call with a 200 ms deadline that its client cancels as its handler starts;
+ * the handler (or its stream's next read) winds down only once the deadline has passed.
+ */
 function cancelledEarly(stream: boolean) {
   const abort = new AbortController();
-  setTimeout(() => abort.abort(new ConnectError("the client closed the connection", Code.Canceled)), 20);
   const req = {
     service: { typeName: "shopmesh.order.v1.OrderService" },
     method: { name: stream ? "WatchOrder" : "PlaceOrder" },
-    header: new Headers({ "content-type": "application/json", "connect-timeout-ms": "200" }),
+    header: new Headers({ "content-type": "application/json", "connect-timeout-ms": String(timeoutMs) }),
     url: "http://127.0.0.1/shopmesh.order.v1.OrderService/x",
     signal: abort.signal,
   };
+  const started = performance.now();
+  // e.g. a transaction that finishes after its client went away
+  const deadlinePassed = () =>
+    waitFor(() => performance.now() > started + timeoutMs + 50, { description: "the call's deadline passed" });
   const next = async () => {
+    abort.abort(new ConnectError("the client closed the connection", Code.Canceled));
     if (!stream) {
-      await sleep(300); // e.g. a transaction that finishes after its client went away
+      await deadlinePassed();
       return { stream: false, message: {} };
     }
     return {
       stream: true,
       message: (async function* () {
         yield {}; // the watch's first update
-        await sleep(300); // its next read in flight when the client went away
+        await deadlinePassed(); // its next read in flight when the client went away
       })(),
     };
   };

@@ -13,8 +13,10 @@ const timeoutMs = 200;
  * A Connect call with a 200 ms deadline that its client cancels as its handler starts;
  * the handler (or its stream's next read) winds down only once the deadline has passed.
  */
-function cancelledEarly(stream: boolean) {
+function cancelledEarly(stream: boolean, { before = false } = {}) {
   const abort = new AbortController();
+  // A client may be gone before the call reaches the interceptor.
+  if (before) abort.abort(new ConnectError("the client closed the connection", Code.Canceled));
   const req = {
     service: { typeName: "shopmesh.order.v1.OrderService" },
     method: { name: stream ? "WatchOrder" : "PlaceOrder" },
@@ -50,6 +52,12 @@ describe("a call its client cancelled long before its deadline", () => {
     await cancelledEarly(false);
     const [span] = exporter.getFinishedSpans();
     expect(span?.attributes["rpc.connect_rpc.error_code"]).toBe("Canceled");
+    expect(span?.attributes["rpc.grpc.status_code"]).toBe(Code.Canceled);
+  });
+
+  it("is CANCELLED, not DEADLINE_EXCEEDED, when it was cancelled before it reached the interceptor", async () => {
+    await cancelledEarly(false, { before: true });
+    const [span] = exporter.getFinishedSpans();
     expect(span?.attributes["rpc.grpc.status_code"]).toBe(Code.Canceled);
   });
 

@@ -47,8 +47,8 @@ export function createRpcTelemetryInterceptor(): Interceptor {
     const started = performance.now();
     // When a call with a deadline was cancelled: a handler may wind down well after.
     const timeoutMs = requestTimeoutMs(req.header);
-    let abortedAt: number | undefined;
-    if (timeoutMs !== undefined) {
+    let abortedAt = req.signal.aborted ? started : undefined;
+    if (timeoutMs !== undefined && abortedAt === undefined) {
       req.signal.addEventListener(
         "abort",
         () => {

@@ -92,8 +92,11 @@ export interface WrittenOutboxRow extends OutboxRow {
 
 /** The column {@link outboxWrittenSql} adds to a statement's result. */
 export type OutboxWritten = {
-  /** `id/event_id` of each outbox row the statement wrote; null when it wrote none. */
-  outbox_written: string[] | null;
+  /**
+   * `id/event_id` of each outbox row the statement wrote, comma-separated (text, not an
+   * array: `pg` parses array literals character by character); null when it wrote none.
+   */
+  outbox_written: string | null;
 };
 
 /**
@@ -104,14 +107,14 @@ export type OutboxWritten = {
  * must answer one.
  */
 export function outboxWrittenSql(cte: string): string {
-  return `(SELECT array_agg(id::text || '/' || event_id::text) FROM ${cte}) AS outbox_written`;
+  return `(SELECT string_agg(id::text || '/' || event_id::text, ',') FROM ${cte}) AS outbox_written`;
 }
 
 /** The rows of `prepared` that `written` (an {@link OutboxWritten} column) reports, with their ids. */
-function writtenRows(prepared: readonly OutboxRow[], written: string[] | null | undefined): WrittenOutboxRow[] {
-  if (!written || written.length === 0) return [];
+function writtenRows(prepared: readonly OutboxRow[], written: string | null | undefined): WrittenOutboxRow[] {
+  if (!written) return [];
   const byEvent = new Map(prepared.map((row) => [row.eventId, row]));
-  return written.flatMap((entry) => {
+  return written.split(",").flatMap((entry) => {
     const [id = "", eventId = ""] = entry.split("/");
     const row = byEvent.get(eventId);
     return row ? [{ ...row, id }] : [];

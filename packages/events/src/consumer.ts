@@ -199,17 +199,18 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   const maxDeliveries = Math.max(options.maxDeliveries ?? 100, maxAttempts);
   const deliveries = createDeliveries({ ...options, maxAttempts, maxDeliveries });
   const batches = createBatchLoop((batch) => deliveries.process(batch));
+  // A callback, not the async iterator: the messages of one socket read join the batch
+  // at once, without a generator step and its promises per message.
   const sources = await Promise.all(
     [...filters.keys()].map(async (stream) => {
       const consumer = await options.js.consumers.get(stream, options.name);
-      return consumer.consume({ max_messages: Math.max(concurrency * 2, batchLimit) });
+      return consumer.consume({
+        max_messages: Math.max(concurrency * 2, batchLimit),
+        callback: (message) => batches.push(message),
+      });
     }),
   );
-  const pulling = Promise.all(
-    sources.map(async (messages) => {
-      for await (const message of messages) batches.push(message);
-    }),
-  ).finally(() => batches.end());
+  const pulling = Promise.all(sources.map((messages) => messages.closed())).finally(() => batches.end());
 
   return {
     durables: [...filters.keys()].map((stream) => ({ stream, name: options.name })),

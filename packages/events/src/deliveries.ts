@@ -208,9 +208,9 @@ export function createDeliveries(
    *
    * The inbox rows are claimed without waiting for the answer: the claim travels with
    * the handlers' first statement (see withTx), one round trip fewer per batch. Its
-   * answer is checked before COMMIT; an event applied before (a redelivery, rare)
-   * rolls the whole attempt back and the batch is applied one by one, each event's
-   * inbox row claimed first.
+   * answer is checked before COMMIT, and before a handler's failure is taken as the
+   * event's: an event applied before (a redelivery, rare) rolls the whole attempt back
+   * and the batch is applied one by one, each event's inbox row claimed first.
    */
   const applyTogether = async (unsorted: readonly Delivery[]) => {
     const batch = [...unsorted].sort((a, b) => compare(a.key, b.key));
@@ -223,19 +223,30 @@ export function createDeliveries(
           batch.map((delivery) => delivery.traced),
           { "messaging.batch.message_count": batch.length, "messaging.consumer.group.name": options.name },
         );
+    // Set by the attempt that found an event applied before: withTx throws the first
+    // failed statement's error (a handler's, then), not the AppliedBefore that rolled
+    // the attempt back.
+    let appliedBefore = false;
     try {
       await context.with(shared?.context ?? single?.traced.context ?? context.active(), () =>
         withTx(options.pool, async (tx) => {
+          appliedBefore = false;
           const claimed = claimInboxBatch(tx, [options.name, batch.map((delivery) => delivery.eventId)]);
           claimed.catch(() => undefined); // awaited below, whatever the handlers do
+          let failure: { error: unknown } | undefined;
           try {
             for (const run of runsOf(batch)) await applyRun(run, tx);
           } catch (error) {
-            await claimed; // a failed claim aborted the transaction: its error is the cause
-            throw error;
+            failure = { error };
           }
+          // Answered before any handler's statement (it was sent first); a failed claim
+          // aborted the transaction, and its error is the cause. An event applied before
+          // explains a handler's failure too (its effect is already there): the batch is
+          // then applied one by one, each event's inbox row claimed first.
           const { rows } = await claimed;
-          if (rows.length < batch.length) throw new AppliedBefore();
+          appliedBefore = rows.length < batch.length;
+          if (appliedBefore) throw new AppliedBefore();
+          if (failure) throw failure.error;
         }),
       );
       shared?.span.end();
@@ -249,7 +260,6 @@ export function createDeliveries(
         "batch applied",
       );
     } catch (error) {
-      const appliedBefore = error instanceof AppliedBefore;
       // A single event that failed is retried or dead-lettered now, not applied again.
       if (single && !appliedBefore) return context.with(single.traced.context, () => failed(single, error));
       if (shared && !appliedBefore) {

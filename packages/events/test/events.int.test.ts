@@ -390,6 +390,56 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
     }
   });
 
+  it("skips a redelivered event in a batch handler whose effect cannot be applied twice", async () => {
+    // The handler's INSERT travels before the inbox claim's answer is read: on a
+    // redelivery it fails on its own primary key, and that failure is the inbox's
+    // "applied before", not the event's — retried, it would end dead-lettered.
+    const consumer = await startConsumer({
+      js,
+      jsm,
+      pool,
+      logger,
+      catalog,
+      name: "insert-once",
+      maxAttempts: 2,
+      retryDelaysMs: [10],
+      subscriptions: [
+        onTx(OrderConfirmedSchema, async (event, tx, delivery) => {
+          await tx.query("INSERT INTO applied (event_id, order_id) VALUES ($1, $2)", [delivery.eventId, event.orderId]);
+        }),
+      ],
+    });
+    try {
+      const id = orderId();
+      const deadLettersBefore = (await jsm.streams.info(catalog.deadLetterStream)).state.messages;
+      const event = await publishEvent(js, catalog, OrderConfirmedSchema, { orderId: id });
+      const applied = async () =>
+        (await pool.query("SELECT count(*)::int AS n FROM applied WHERE order_id = $1", [id])).rows[0].n as number;
+      await waitFor(async () => (await applied()) === 1, { description: "the event applied" });
+      const again = natsHeaders();
+      again.set("Shopmesh-Key", id);
+      const { seq } = await js.publish(
+        catalog.route(OrderConfirmedSchema).subject,
+        toBinary(OrderConfirmedSchema, event),
+        {
+          headers: again,
+          msgID: "redelivered-past-the-duplicate-window",
+        },
+      );
+      await waitFor(
+        async () => {
+          const info = await jsm.consumers.info(catalog.streamName("ORDERS"), "insert-once");
+          return info.ack_floor.stream_seq >= seq && info.num_ack_pending === 0;
+        },
+        { description: "the second copy acked" },
+      );
+      expect(await applied()).toBe(1);
+      expect((await jsm.streams.info(catalog.deadLetterStream)).state.messages).toBe(deadLettersBefore);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
   it("dead-letters an event that keeps failing after the bounded attempts, and the stream keeps flowing", async () => {
     const stuck = orderId();
     const next = orderId();

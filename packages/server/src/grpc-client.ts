@@ -9,9 +9,9 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel as IdempotencyLevel } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { type ChannelOptions, credentials, Client as GrpcClient, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { startClientCall } from "@shopmesh/telemetry";
+import { fromGrpcServiceError } from "./grpc-status.js";
 
 /** Per-call options: every call has a deadline. */
 export interface CallOptions {
@@ -91,7 +91,7 @@ export function createGrpcClient<S extends DescService>(service: S, options: Grp
           metadata,
           { deadline },
           (error: ServiceError | null, response?: MessageShape<DescMessage>) => {
-            const failure = error ? toConnectError(error) : undefined;
+            const failure = error ? fromGrpcServiceError(error) : undefined;
             traced.end(failure);
             if (failure) reject(failure);
             else resolve(response);
@@ -123,12 +123,4 @@ function serviceConfig(service: DescService) {
       },
     ].filter((config) => config.name.length > 0),
   };
-}
-
-function toConnectError(error: ServiceError): ConnectError {
-  const metadata = new Headers();
-  for (const [key, value] of Object.entries(error.metadata?.getMap() ?? {})) {
-    if (typeof value === "string") metadata.set(key, value);
-  }
-  return new ConnectError(error.details || error.message, (error.code as number as Code) ?? Code.Unknown, metadata);
 }

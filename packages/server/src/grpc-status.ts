@@ -1,6 +1,6 @@
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
-import { ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { status as GrpcStatus, Metadata, ServiceError } from "@grpc/grpc-js";
 import { StatusSchema } from "@shopmesh/gen/google/rpc/status_pb.js";
 import { grpcMetadata } from "./grpc-metadata.js";
@@ -32,4 +32,37 @@ export function toGrpcServiceError(error: unknown, trailer?: Headers): ServiceEr
     details: connectError.rawMessage,
     metadata,
   });
+}
+
+/**
+ * The ConnectError a grpc-js client's failed call stands for: its code, its message,
+ * its string metadata, and the error details of its `grpc-status-details-bin` (what
+ * {@link toGrpcServiceError} and every gRPC server send), for `findDetails`.
+ */
+export function fromGrpcServiceError(error: ServiceError): ConnectError {
+  const metadata = new Headers();
+  let details: { type: string; value: Uint8Array }[] = [];
+  for (const [key, value] of Object.entries(error.metadata?.getMap() ?? {})) {
+    if (typeof value === "string") metadata.set(key, value);
+    else if (key === "grpc-status-details-bin") details = detailsOf(value);
+  }
+  const connectError = new ConnectError(
+    error.details || error.message,
+    (error.code as number as Code) ?? Code.Unknown,
+    metadata,
+  );
+  // Incoming details, as connect-node's own gRPC transport keeps them: read with findDetails.
+  connectError.details = details;
+  return connectError;
+}
+
+function detailsOf(statusBytes: Uint8Array): { type: string; value: Uint8Array }[] {
+  try {
+    return fromBinary(StatusSchema, statusBytes).details.map(({ typeUrl, value }) => ({
+      type: typeUrl.slice(typeUrl.lastIndexOf("/") + 1),
+      value,
+    }));
+  } catch {
+    return []; // a malformed status says nothing more than its code and message
+  }
 }

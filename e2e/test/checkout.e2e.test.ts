@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { ErrorInfoSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 import { OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
 import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
 import { PaymentStatus } from "@shopmesh/gen/shopmesh/payment/v1/payment_pb.js";
@@ -16,7 +17,8 @@ let alice: string;
 let bob: string;
 const plenty = products(6, 100n);
 const scarceProducts = products(1, 2n);
-const catalog = [...plenty, ...scarceProducts];
+const freeProducts = products(1, 10n, 0n);
+const catalog = [...plenty, ...scarceProducts, ...freeProducts];
 const [basic, refundable, slow, watched, cancellable, upperCased] = plenty.map((product) => product.sku) as [
   string,
   string,
@@ -26,6 +28,7 @@ const [basic, refundable, slow, watched, cancellable, upperCased] = plenty.map((
   string,
 ];
 const scarce = scarceProducts[0]?.sku ?? "";
+const free = freeProducts[0]?.sku ?? "";
 
 beforeAll(async () => {
   mesh = await startMesh("checkout");
@@ -109,6 +112,25 @@ describe("checkout end to end across order, inventory and payment", () => {
     expect(final.statusReason).toContain(scarce);
     expect(await stockLevel(mesh, scarce)).toEqual({ available: 2n, reserved: 0n, sold: 0n });
     expect(mesh.provider.chargeOf(final.orderId)).toBeUndefined();
+  });
+
+  it("refunds a payment an operator captured for an order inventory had already rejected", async () => {
+    const { order } = await place(alice, scarce, 3);
+    const orderId = order?.orderId ?? "";
+    await waitForStatus(mesh, alice, orderId, [OrderStatus.REJECTED]);
+    // The Charge RPC's PaymentCaptured reaches the order after its StockRejected (they
+    // travel on different streams): the money must still go back.
+    const payments = mesh.payments(await mesh.serviceToken());
+    const charged = await payments.charge({ orderId, amount: order?.total, paymentToken: "tok_visa" });
+    expect(charged.payment?.status).toBe(PaymentStatus.CAPTURED);
+    await waitFor(async () => (await payments.getPayment({ orderId })).payment?.status === PaymentStatus.REFUNDED, {
+      description: "the capture refunded",
+    });
+    const { order: final } = await mesh.orders(alice).getOrder({ orderId });
+    expect(final?.status).toBe(OrderStatus.CANCELLED);
+    expect(final?.statusReason).toMatch(/paid after its stock was refused/);
+    expect(mesh.provider.refundOf(`refund:${orderId}`)?.calls).toBe(1);
+    expect(await stockLevel(mesh, scarce)).toEqual({ available: 2n, reserved: 0n, sold: 0n });
   });
 
   it("cancels an order whose card is declined and puts its stock back", async () => {
@@ -270,6 +292,13 @@ describe("checkout end to end across order, inventory and payment", () => {
     expect(error?.rawMessage).toMatch(/items\[0\]\.quantity/);
     expect(error?.rawMessage).toMatch(/each SKU may appear only once/);
     expect(await errorCode(place(alice, "NO-SUCH-SKU", 1))).toBe("NotFound");
+    // Nothing to charge, so no payment would ever confirm it.
+    const nothingToPay = await place(alice, free, 2).then(
+      () => undefined,
+      (e) => ConnectError.from(e),
+    );
+    expect(nothingToPay?.code).toBe(Code.FailedPrecondition);
+    expect(nothingToPay?.findDetails(ErrorInfoSchema)[0]?.reason).toBe("ORDER_NOTHING_TO_CHARGE");
     expect((await mesh.pools.order.query("SELECT count(*)::int AS n FROM orders")).rows[0].n).toBe(before);
   });
 

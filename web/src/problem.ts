@@ -50,6 +50,14 @@ export function explain(error: unknown, what = "The shop"): Problem {
         action: "Check out the products of each currency separately.",
         retryable: false,
       };
+    case "ORDER_NOTHING_TO_CHARGE":
+      return {
+        ...base,
+        title: "Your cart costs nothing",
+        detail: "An order is confirmed by its payment, and there is nothing to pay.",
+        action: "Add a product with a price to your cart.",
+        retryable: false,
+      };
     case "ORDER_NOT_CANCELLABLE":
       return {
         ...base,

@@ -7,6 +7,7 @@ export type OrderErrorReason =
   | "ORDER_IDEMPOTENCY_KEY_REUSED"
   | "ORDER_UNKNOWN_SKU"
   | "ORDER_MIXED_CURRENCIES"
+  | "ORDER_NOTHING_TO_CHARGE"
   | "ORDER_NOT_CANCELLABLE"
   | "ORDER_INVALID_PAGE_TOKEN"
   | "ORDER_INVENTORY_UNAVAILABLE";
@@ -16,6 +17,7 @@ const codes: Record<OrderErrorReason, Code> = {
   ORDER_IDEMPOTENCY_KEY_REUSED: Code.AlreadyExists,
   ORDER_UNKNOWN_SKU: Code.NotFound,
   ORDER_MIXED_CURRENCIES: Code.FailedPrecondition,
+  ORDER_NOTHING_TO_CHARGE: Code.FailedPrecondition,
   ORDER_NOT_CANCELLABLE: Code.FailedPrecondition,
   ORDER_INVALID_PAGE_TOKEN: Code.InvalidArgument,
   ORDER_INVENTORY_UNAVAILABLE: Code.Unavailable,

@@ -46,20 +46,22 @@ describe("order state machine", () => {
     expect(transition("cancelled", cancel)).toBeUndefined();
   });
 
-  it("ignores every event once an order is rejected or cancelled, and repeats of any event", () => {
+  it("ignores every event once an order is rejected (but a capture) or cancelled, and repeats of any event", () => {
     for (const event of events) {
-      expect(transition("rejected", event)).toBeUndefined();
+      if (event.kind !== "payment-captured") expect(transition("rejected", event)).toBeUndefined();
       expect(transition("cancelled", event)).toBeUndefined();
       const once = transition("pending", event);
       if (once && event.kind !== "cancelled-by-customer") expect(transition(once.status, event)).toBeUndefined();
     }
   });
 
-  it("never leaves a final status except to cancel a confirmed order", () => {
+  it("never leaves a final status except to cancel a confirmed order, or a rejected one that was paid", () => {
     for (const status of statuses.filter(isFinal)) {
       for (const event of events) {
         const next = transition(status, event);
-        if (next) expect([status, next.status, next.announce]).toEqual(["confirmed", "cancelled", "cancelled"]);
+        if (!next) continue;
+        expect([next.status, next.announce]).toEqual(["cancelled", "cancelled"]);
+        expect(status === "confirmed" || (status === "rejected" && event.kind === "payment-captured")).toBe(true);
       }
     }
   });
@@ -85,6 +87,26 @@ describe("order state machine", () => {
       announce: "cancelled",
     });
     expect(transition("reserved", events[1] as OrderEvent)).toBeUndefined();
+  });
+
+  it("gives back a capture and a stock rejection's money in either order of arrival (different streams)", () => {
+    const captured: OrderEvent = { kind: "payment-captured", paymentId: "p1" };
+    const rejected = events[1] as OrderEvent;
+    const settle = (arrivals: OrderEvent[]) => {
+      let status: OrderStatus = "pending";
+      const announced: string[] = [];
+      for (const event of arrivals) {
+        const next = transition(status, event);
+        if (!next) continue;
+        status = next.status;
+        if (next.announce) announced.push(next.announce);
+      }
+      return { status, announced };
+    };
+    // OrderCancelled is what makes payment refund the capture.
+    expect(settle([captured, rejected])).toEqual({ status: "cancelled", announced: ["confirmed", "cancelled"] });
+    expect(settle([rejected, captured])).toEqual({ status: "cancelled", announced: ["rejected", "cancelled"] });
+    expect(transition("rejected", captured)).toMatchObject({ paymentId: "p1" });
   });
 
   it("totals lines in minor units without rounding", () => {

@@ -28,7 +28,10 @@ export interface Transition {
   readonly announce?: "confirmed" | "rejected" | "cancelled";
 }
 
-/** Statuses after which nothing but a customer's cancellation (of a confirmed order) changes the order. */
+/**
+ * Statuses that end a checkout. Only a cancellation changes them afterwards: a
+ * customer's or an operator's of a confirmed order, or a capture of a rejected one.
+ */
 export function isFinal(status: OrderStatus): boolean {
   return status === "confirmed" || status === "rejected" || status === "cancelled";
 }
@@ -47,6 +50,7 @@ export function isFinal(status: OrderStatus): boolean {
  * order follows, so that it never stays confirmed without both:
  * pending|reserved|confirmed ─stock-released|payment-refunded→ cancelled
  * confirmed ─stock-rejected→ cancelled (captured by a Charge RPC before inventory decided)
+ * rejected ─payment-captured→ cancelled (the same two events, applied the other way round)
  * The cancellation's OrderCancelled makes payment refund and inventory release
  * whatever is left; for orders already cancelled these events are the compensation's
  * own echoes, and change nothing.
@@ -59,8 +63,13 @@ export function transition(status: OrderStatus, event: OrderEvent): Transition |
       if (status === "pending") return { status: "rejected", reason: event.reason, announce: "rejected" };
       return status === "confirmed" ? { status: "cancelled", reason: event.reason, announce: "cancelled" } : undefined;
     case "payment-captured":
-      return status === "pending" || status === "reserved"
-        ? { status: "confirmed", reason: "", paymentId: event.paymentId, announce: "confirmed" }
+      if (status === "pending" || status === "reserved") {
+        return { status: "confirmed", reason: "", paymentId: event.paymentId, announce: "confirmed" };
+      }
+      // Captured by a Charge RPC, and applied after inventory refused the stock: only
+      // OrderCancelled makes payment give the money back (it never reads OrderRejected).
+      return status === "rejected"
+        ? { status: "cancelled", reason: capturedAfterRejection, paymentId: event.paymentId, announce: "cancelled" }
         : undefined;
     case "payment-declined":
       return status === "pending" || status === "reserved"
@@ -77,6 +86,8 @@ export function transition(status: OrderStatus, event: OrderEvent): Transition |
         : undefined;
   }
 }
+
+const capturedAfterRejection = "paid after its stock was refused: the payment is refunded";
 
 const operatorReasons = {
   "stock-released": "its stock was released",

@@ -117,10 +117,22 @@ function priceLines(items: PlaceOrderCommand["items"], entries: Map<string, Cata
   if (currencies.size > 1) {
     throw new OrderError("ORDER_MIXED_CURRENCIES", "the items are priced in different currencies");
   }
-  return items.map((item) => {
+  const lines = items.map((item) => {
     const entry = entries.get(item.sku) as { name: string; priceMinor: bigint };
     return { sku: item.sku, name: entry.name, quantity: item.quantity, unitPriceMinor: entry.priceMinor };
   });
+  // The checkout confirms an order when its payment is captured, and a provider
+  // captures no zero amount: such an order would hold its stock forever.
+  if (totalOf(lines) === 0n) {
+    throw new OrderError(
+      "ORDER_NOTHING_TO_CHARGE",
+      "the items cost nothing: there is no payment to confirm the order",
+      {
+        skus: items.map((item) => item.sku).join(","),
+      },
+    );
+  }
+  return lines;
 }
 
 function sameRequestOrThrow(order: StoredOrder, requestHash: string): Order {

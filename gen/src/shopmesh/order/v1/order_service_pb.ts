@@ -281,9 +281,9 @@ export const OrderService: GenService<{
    * answers at once; the checkout then proceeds asynchronously (watch it with
    * WatchOrder). Repeating a call with the same idempotency key returns the same
    * order; the same key with a different request fails with ALREADY_EXISTS.
-   * Unknown SKUs fail with NOT_FOUND; items in several currencies with
-   * FAILED_PRECONDITION. Availability is not refused here: an order whose stock
-   * cannot be reserved becomes REJECTED.
+   * Unknown SKUs fail with NOT_FOUND; items in several currencies, or whose total
+   * is zero (nothing to charge), with FAILED_PRECONDITION. Availability is not
+   * refused here: an order whose stock cannot be reserved becomes REJECTED.
    *
    * @generated from rpc shopmesh.order.v1.OrderService.PlaceOrder
    */

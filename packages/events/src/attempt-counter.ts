@@ -21,6 +21,14 @@ export function createAttemptCounter(limit = 10_000) {
       }
       return deliveryCount - first + 1;
     },
+    /**
+     * A failed delivery that says nothing of the event (its database was unavailable):
+     * after the event's first counted failure, it must not count either.
+     */
+    notCounted(eventId: string): void {
+      const first = firstFailure.get(eventId);
+      if (first !== undefined) firstFailure.set(eventId, first + 1);
+    },
     /** The event is done with here: applied, or dead-lettered. */
     forget(eventId: string): void {
       firstFailure.delete(eventId);

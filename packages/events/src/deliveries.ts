@@ -71,6 +71,7 @@ export function createDeliveries(
     // An unavailable database (restarting, saturated) says nothing of the event: such
     // failures are retried without counting towards maxAttempts, up to maxDeliveries.
     const counted = !isDatabaseUnavailable(error);
+    if (!counted) attemptCounter.notCounted(delivery.eventId);
     const attempts = counted ? attemptCounter.failed(delivery.eventId, delivery.deliveryCount) : 0;
     if (error instanceof PermanentEventError || attempts >= options.maxAttempts) {
       attemptCounter.forget(delivery.eventId);

@@ -11,6 +11,15 @@ describe("createAttemptCounter", () => {
     expect(counter.failed("a", 10)).toBe(1);
   });
 
+  it("does not count deliveries that failed for want of a database, before or after a counted one", () => {
+    const counter = createAttemptCounter();
+    counter.notCounted("a"); // delivery 1: nothing counted yet, nothing to shift
+    expect(counter.failed("a", 2)).toBe(1);
+    counter.notCounted("a"); // deliveries 3 and 4: PostgreSQL restarting
+    counter.notCounted("a");
+    expect(counter.failed("a", 5)).toBe(2);
+  });
+
   it("keeps at most its limit of events, forgetting the oldest first", () => {
     const counter = createAttemptCounter(2);
     counter.failed("a", 1);

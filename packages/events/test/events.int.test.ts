@@ -521,7 +521,7 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
     }
   });
 
-  it("retries an event past maxAttempts while its database is unavailable, then applies it", async () => {
+  it("retries an event past maxAttempts while its database is unavailable, even between counted failures", async () => {
     const own = createEventCatalog(allEvents, `${testNats.prefix}_DB`);
     await ensureStreams(jsm, own);
     // A database nothing listens on: its queries fail as a restarting server's do.
@@ -530,7 +530,10 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
       applicationName: "events-test-down",
       onError: () => undefined,
     });
-    const outageDeliveries = 4;
+    // Delivery 1 fails for a reason of its own (attempt 1 of 3), deliveries 2-4 meet
+    // the outage (not counted), delivery 5 fails again (attempt 2), delivery 6 applies.
+    const outage = new Set([2, 3, 4]);
+    const ownFailures = new Set([1, 5]);
     let deliveries = 0;
     const consumer = await startConsumer({
       js,
@@ -539,12 +542,13 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
       logger,
       catalog: own,
       name: "through-outage",
-      maxAttempts: 2,
+      maxAttempts: 3,
       retryDelaysMs: [20],
       subscriptions: [
         on(OrderCancelledSchema, async (event, context) => {
           deliveries++;
-          await (deliveries <= outageDeliveries ? down : pool).query("SELECT 1");
+          if (ownFailures.has(deliveries)) throw new Error("the provider timed out");
+          await (outage.has(deliveries) ? down : pool).query("SELECT 1");
           await context.transaction((tx) =>
             tx.query("INSERT INTO applied (event_id, order_id) VALUES ($1, $2)", [event.eventId, event.orderId]),
           );
@@ -557,7 +561,7 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
         async () => (await pool.query("SELECT 1 FROM applied WHERE event_id = $1", [event.eventId])).rowCount === 1,
         { description: "the event applied once the database is back" },
       );
-      expect(deliveries).toBe(outageDeliveries + 1);
+      expect(deliveries).toBe(6);
       expect((await jsm.streams.info(own.deadLetterStream)).state.messages).toBe(0);
     } finally {
       await consumer.stop();

@@ -167,6 +167,7 @@ export interface RunningConsumer {
  */
 export async function startConsumer(options: ConsumerOptions): Promise<RunningConsumer> {
   const maxAttempts = options.maxAttempts ?? 5;
+  const ackWaitMs = options.ackWaitMs ?? 30_000;
   const concurrency = options.concurrency ?? 32;
   const filters = filterSubjects(options);
   requireDecisionForEveryType(options, filters);
@@ -177,7 +178,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       filter_subject,
-      ack_wait: nanos(options.ackWaitMs ?? 30_000),
+      ack_wait: nanos(ackWaitMs),
       // Unbounded: the consumer bounds attempts itself and dead-letters the event, and
       // an event whose dead-letter copy could not be written must come back to be
       // copied again — a server-side bound would drop it silently.
@@ -198,7 +199,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   );
   const maxDeliveries = Math.max(options.maxDeliveries ?? 100, maxAttempts);
   const deliveries = createDeliveries({ ...options, maxAttempts, maxDeliveries });
-  const batches = createBatchLoop((batch) => deliveries.process(batch));
+  const batches = createBatchLoop((batch) => deliveries.process(batch), ackWaitMs / 3);
   // A callback, not the async iterator: the messages of one socket read join the batch
   // at once, without a generator step and its promises per message.
   const sources = await Promise.all(
@@ -282,11 +283,25 @@ function requireDecisionForEveryType(options: ConsumerOptions, filters: Readonly
  */
 const batchLimit = 32;
 
-/** A queue of messages applied batch after batch by one loop. */
-function createBatchLoop(apply: (batch: JsMsg[]) => Promise<void>) {
+/**
+ * A queue of messages applied batch after batch by one loop. nats.js pulls more as
+ * messages arrive, not as they are applied, so a backlog can queue here up to the
+ * consumer's max_ack_pending: every `keepAliveMs` (a third of the ack wait) the
+ * queued messages tell the server they are in hand (`working()`), or those not reached
+ * within the ack wait would be delivered again while their first copy still waits.
+ */
+function createBatchLoop(apply: (batch: JsMsg[]) => Promise<void>, keepAliveMs: number) {
   const waiting: JsMsg[] = [];
   let wake: (() => void) | undefined;
   let ended = false;
+  const keepAlive = setInterval(() => {
+    try {
+      for (const message of waiting) message.working();
+    } catch {
+      // The connection is closed: the messages come back to a replica after the ack wait.
+    }
+  }, keepAliveMs);
+  keepAlive.unref();
   const done = (async () => {
     while (!ended || waiting.length > 0) {
       if (waiting.length === 0) {
@@ -298,7 +313,7 @@ function createBatchLoop(apply: (batch: JsMsg[]) => Promise<void>) {
       }
       await apply(waiting.splice(0, batchLimit));
     }
-  })();
+  })().finally(() => clearInterval(keepAlive));
   return {
     push(message: JsMsg) {
       waiting.push(message);

@@ -135,22 +135,23 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         );
       }
       if (fresh.length === 0) return;
-      const ids = fresh.map((row) => row.id);
-      const publishing = publishRows(options.js, fresh.map(messageRow)).then(
-        () => {
-          unmarked.push(...ids);
-          scheduleMark();
-        },
-        async (error: unknown) => {
-          options.logger.warn({ err: error, rows: ids.length }, "outbox publish failed; the relay's poll retries");
-          await releaseClaims(options.pool, [ids]).catch((releaseError: unknown) => {
-            options.logger.warn(
-              { err: releaseError },
-              "outbox rows not released; they are retried when their claim ends",
-            );
-          });
-        },
-      );
+      const publishing = publishRows(options.js, fresh.map(messageRow)).then(async ({ ids, failure }) => {
+        unmarked.push(...ids);
+        if (ids.length > 0) scheduleMark();
+        if (!failure) return;
+        const published = new Set(ids);
+        const failed = fresh.filter((row) => !published.has(row.id)).map((row) => row.id);
+        options.logger.warn(
+          { err: failure.error, rows: failed.length },
+          "outbox publish failed; the relay's poll retries",
+        );
+        await releaseClaims(options.pool, [failed]).catch((releaseError: unknown) => {
+          options.logger.warn(
+            { err: releaseError },
+            "outbox rows not released; they are retried when their claim ends",
+          );
+        });
+      });
       handOffs.add(publishing);
       void publishing.finally(() => handOffs.delete(publishing));
     },
@@ -234,21 +235,33 @@ async function relayBatch(
     return [];
   }
   rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
-  try {
-    await publishRows(js, rows);
-  } catch (error) {
-    await releaseClaims(pool, [rows.map((row) => row.id)]);
-    throw error;
+  const { ids, failure } = await publishRows(js, rows);
+  if (failure) {
+    // The rows that did reach the stream are marked; the others go back to the next
+    // claim at once — a row that keeps failing does not hold back the rest of its batch.
+    const published = new Set(ids);
+    const failed = rows.filter((row) => !published.has(row.id)).map((row) => row.id);
+    logger.warn({ err: failure.error, rows: failed.length }, "outbox publish failed; the next claim retries the rows");
+    await releaseClaims(pool, [failed]).catch((error: unknown) => {
+      logger.warn({ err: error }, "outbox rows not released; they are retried when their lease ends");
+    });
   }
-  return rows.map((row) => row.id);
+  return ids;
+}
+
+/** What publishing rows achieved: the ids JetStream acknowledged, and a failure if any row had one. */
+export interface PublishedRows {
+  readonly ids: string[];
+  readonly failure?: { readonly error: unknown };
 }
 
 /**
  * Publishes rows concurrently, each with its outbox id as `Nats-Msg-Id`, in a producer
- * span that continues the trace of the transaction that wrote the row.
+ * span that continues the trace of the transaction that wrote the row. Every publish is
+ * waited for, failed or not, so that the caller knows which rows reached the stream.
  */
-export async function publishRows(js: JetStreamClient, rows: readonly OutboxMessageRow[]): Promise<void> {
-  await Promise.all(
+export async function publishRows(js: JetStreamClient, rows: readonly OutboxMessageRow[]): Promise<PublishedRows> {
+  const settled = await Promise.allSettled(
     rows.map(async (row) => {
       const orderId = row.headers["Shopmesh-Key"];
       const route = {
@@ -272,4 +285,11 @@ export async function publishRows(js: JetStreamClient, rows: readonly OutboxMess
       }
     }),
   );
+  const ids: string[] = [];
+  let failure: PublishedRows["failure"];
+  for (const [index, result] of settled.entries()) {
+    if (result.status === "fulfilled") ids.push(rows[index]?.id ?? "");
+    else failure ??= { error: result.reason };
+  }
+  return { ids, failure };
 }

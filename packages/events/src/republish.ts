@@ -17,13 +17,14 @@ export async function republishOutbox(pool: pg.Pool, js: JetStreamClient, fromId
       `SELECT id, event_id, subject, event_type, payload, headers, created_at FROM outbox WHERE id BETWEEN $1 AND $2 ORDER BY id`,
       [start.toString(), end.toString()],
     );
-    await publishRows(js, rows);
+    const { ids, failure } = await publishRows(js, rows);
     // Only the rows sent: a row of the range that committed after the SELECT (its id
     // was taken before) is still the relays' to publish.
     await pool.query("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[]) AND published_at IS NULL", [
-      rows.map((row) => row.id),
+      ids,
     ]);
-    sent += rows.length;
+    sent += ids.length;
+    if (failure) throw failure.error;
   }
   return sent;
 }

@@ -209,6 +209,34 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
     expect(await streamCount()).toBe(before + 1);
   });
 
+  it("marks the rows of a batch that reached the stream, though another row's publish keeps failing", async () => {
+    await pool.query("UPDATE outbox SET published_at = now() WHERE published_at IS NULL");
+    // A row no stream takes (its subject is routed nowhere): every publish of it fails.
+    const lost = outbox.prepare(OrderPlacedSchema, placed(orderId()));
+    await pool.query(
+      "INSERT INTO outbox (event_id, subject, event_type, payload, headers) VALUES ($1, $2, $3, $4, $5)",
+      [lost.eventId, `${testNats.prefix}.nowhere.placed`, lost.eventType, Buffer.from(lost.payload), lost.headers],
+    );
+    const behind = await withTx(pool, async (tx) => [
+      await outbox.append(tx, OrderPlacedSchema, placed(orderId())),
+      await outbox.append(tx, OrderPlacedSchema, placed(orderId())),
+    ]);
+    await endWriterClaims();
+    const relay = startOutboxRelay({ pool, js, logger, batchSize: 3, fallbackPollMs: 20 });
+    try {
+      await waitFor(
+        async () => (await isPublished(behind[0]?.eventId ?? "")) && isPublished(behind[1]?.eventId ?? ""),
+        {
+          description: "the rows published beside the failing one marked",
+        },
+      );
+    } finally {
+      await relay.stop();
+    }
+    expect(await isPublished(lost.eventId)).toBe(false);
+    await pool.query("DELETE FROM outbox WHERE event_id = $1", [lost.eventId]);
+  });
+
   it("lets several relays share the outbox without publishing a row twice", async () => {
     const before = await streamCount();
     const relays = [1, 2, 3].map(() => startOutboxRelay({ pool, js, logger, batchSize: 7, fallbackPollMs: 20 }));

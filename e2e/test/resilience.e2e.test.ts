@@ -1,4 +1,7 @@
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { allEvents, createEventCatalog } from "@shopmesh/events";
@@ -132,6 +135,39 @@ describe("a service that is down catches up when it comes back", () => {
     expect(dead?.header.get("Shopmesh-Original-Subject")).toBe(catalogOfEvents.route(OrderPlacedSchema).subject);
   });
 
+  it("the dead-letter tool lists the poison event, replays it (parked again: its cause remains) and discards it", async () => {
+    // Follows the test above: the poison OrderPlaced is parked by inventory.
+    const subject = createEventCatalog(allEvents, mesh.nats.prefix).route(OrderPlacedSchema).subject;
+    const parked = async () =>
+      (await deadLetters("list", "--consumer", "inventory", "--json")).stdout
+        .split("\n")
+        .filter((line) => line.length > 0)
+        .map((line) => JSON.parse(line) as { seq: number; reason: string; original: { subject: string } });
+    const [poison] = await parked();
+    expect(poison).toMatchObject({ reason: "undecodable payload", original: { subject } });
+
+    const replayed = await deadLetters("replay", "--seq", String(poison?.seq));
+    expect(replayed.stdout).toContain(`${poison?.seq}: replayed to ${subject}`);
+    const again = await waitFor(
+      async () => {
+        const now = await parked();
+        return now.length === 1 && now[0]?.seq !== poison?.seq && now[0];
+      },
+      { description: "the replayed event parked again by inventory" },
+    );
+    expect(again.reason).toBe("undecodable payload");
+
+    expect((await deadLetters("discard", "--seq", String(again.seq))).stdout).toContain(`${again.seq}: discarded`);
+    expect(await parked()).toEqual([]);
+    const missing = await deadLetters("discard", "--seq", String(again.seq)).catch(
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    expect(missing).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining(`no dead letter with sequence ${again.seq}`),
+    });
+  });
+
   it("an order database that cannot take the work: PlaceOrder answers UNAVAILABLE, writes nothing, and a retry succeeds", async () => {
     const sku = plenty[3]?.sku ?? "";
     const orders = mesh.orders(token);
@@ -175,3 +211,11 @@ describe("a service that is down catches up when it comes back", () => {
     expect(report.capturedMinor).toBe(report.confirmedMinor);
   });
 });
+
+/** Runs `npm run deadletters -- …` against the mesh's NATS namespace. */
+function deadLetters(...args: string[]) {
+  return promisify(execFile)(process.execPath, ["tools/tsx.mjs", "tools/dead-letters.ts", ...args], {
+    cwd: fileURLToPath(new URL("../..", import.meta.url)),
+    env: { ...process.env, NATS_URL: mesh.nats.url, EVENT_NAMESPACE: mesh.nats.prefix },
+  });
+}

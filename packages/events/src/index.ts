@@ -15,6 +15,14 @@ export {
   type TransactionalBatchHandler,
   type TransactionalHandler,
 } from "./consumer.js";
+export {
+  type DeadLetter,
+  DeadLetterNotFound,
+  discardDeadLetter,
+  listDeadLetters,
+  type Replayed,
+  replayDeadLetter,
+} from "./dead-letters.js";
 export { createEventCatalog, type EventCatalog, type EventRoute } from "./event-catalog.js";
 export {
   createOutbox,

@@ -1,0 +1,143 @@
+import { fromBinary, type JsonValue, toJson } from "@bufbuild/protobuf";
+import type { JetStreamClient, JetStreamManager, StoredMsg } from "@nats-io/jetstream";
+import { headers as natsHeaders } from "@nats-io/transport-node";
+import type { EventCatalog } from "./event-catalog.js";
+
+/** An event parked in the dead-letter stream, as an operator reads it. */
+export interface DeadLetter {
+  /** Its sequence in the dead-letter stream: what replay and discard take. */
+  readonly seq: number;
+  readonly deadLetteredAt: Date;
+  /** The durable consumer that could not apply it. */
+  readonly consumer: string;
+  readonly reason: string;
+  /** Deliveries to that consumer before it gave up. */
+  readonly deliveries: number;
+  /** Where the event was: its stream, subject and sequence there. */
+  readonly original: { readonly stream: string; readonly subject: string; readonly seq: number };
+  readonly eventId?: string;
+  readonly eventType?: string;
+  /** The order it is about (its Shopmesh-Key header). */
+  readonly orderId?: string;
+  /** The event, decoded by its subject's type; absent when its payload cannot be decoded. */
+  readonly event?: JsonValue;
+}
+
+/** What a replay did: the event went back to this subject. */
+export interface Replayed {
+  readonly seq: number;
+  readonly subject: string;
+  /** The event's sequence in its stream now; consumers that applied it before skip it as a duplicate. */
+  readonly streamSeq: number;
+}
+
+/** The headers the dead-letter copy adds to the event's own: not re-published. */
+const deadLetterHeaders = [
+  "Shopmesh-Dead-Letter-Reason",
+  "Shopmesh-Dead-Letter-Consumer",
+  "Shopmesh-Original-Stream",
+  "Shopmesh-Original-Subject",
+  "Shopmesh-Original-Sequence",
+  "Shopmesh-Deliveries",
+];
+
+/** A dead letter that is not there: never written, or already replayed or discarded. */
+export class DeadLetterNotFound extends Error {
+  constructor(readonly seq: number) {
+    super(`no dead letter with sequence ${seq}`);
+  }
+}
+
+/**
+ * The events parked in the dead-letter stream, oldest first — every consumer's, or
+ * one consumer's. Reads them one by one by sequence (a dead-letter stream is short:
+ * an alert fires at the first), skipping those replayed or discarded.
+ */
+export async function listDeadLetters(
+  jsm: JetStreamManager,
+  catalog: EventCatalog,
+  { consumer }: { consumer?: string } = {},
+): Promise<DeadLetter[]> {
+  const { state } = await jsm.streams.info(catalog.deadLetterStream);
+  const subject = consumer === undefined ? undefined : catalog.deadLetterSubject(consumer);
+  const found: DeadLetter[] = [];
+  if (state.messages === 0) return found;
+  for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+    const message = await jsm.streams.getMessage(catalog.deadLetterStream, { seq });
+    if (message && (subject === undefined || message.subject === subject)) found.push(readDeadLetter(catalog, message));
+  }
+  return found;
+}
+
+/**
+ * Publishes a dead-lettered event again to its original subject, with its own headers
+ * (event id, order key, trace context), then removes it from the dead-letter stream.
+ * Every consumer of that subject receives it: the one that parked it applies it (it
+ * never recorded it in its inbox), the others find it in theirs and skip it. Run it
+ * once the cause is fixed; an event that fails again is parked again, under a new
+ * sequence. Replaying the same dead letter twice within JetStream's duplicate window
+ * publishes it once.
+ */
+export async function replayDeadLetter(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  catalog: EventCatalog,
+  seq: number,
+): Promise<Replayed> {
+  const message = await jsm.streams.getMessage(catalog.deadLetterStream, { seq });
+  if (!message) throw new DeadLetterNotFound(seq);
+  const subject = message.header.get("Shopmesh-Original-Subject");
+  if (!subject) throw new Error(`dead letter ${seq} does not say where it came from (Shopmesh-Original-Subject)`);
+  const headers = natsHeaders();
+  for (const [key, values] of message.header) {
+    if (!deadLetterHeaders.includes(key)) for (const value of values) headers.append(key, value);
+  }
+  const ack = await js.publish(subject, message.data, {
+    headers,
+    msgID: `${catalog.deadLetterStream}:${seq}:replay`,
+  });
+  await discardDeadLetter(jsm, catalog, seq);
+  return { seq, subject, streamSeq: ack.seq };
+}
+
+/** Removes a dead letter without replaying it: for an event dealt with otherwise. */
+export async function discardDeadLetter(jsm: JetStreamManager, catalog: EventCatalog, seq: number): Promise<void> {
+  try {
+    await jsm.streams.deleteMessage(catalog.deadLetterStream, seq);
+  } catch (error) {
+    // Deleting a sequence that holds no message is an API error ("no message found").
+    if (!(await jsm.streams.getMessage(catalog.deadLetterStream, { seq }))) throw new DeadLetterNotFound(seq);
+    throw error;
+  }
+}
+
+function readDeadLetter(catalog: EventCatalog, message: StoredMsg): DeadLetter {
+  const header = (key: string) => message.header.get(key) || undefined;
+  const originalSubject = header("Shopmesh-Original-Subject") ?? "";
+  return {
+    seq: message.seq,
+    deadLetteredAt: message.time,
+    consumer: header("Shopmesh-Dead-Letter-Consumer") ?? message.subject.split(".").at(-1) ?? "",
+    reason: header("Shopmesh-Dead-Letter-Reason") ?? "",
+    deliveries: Number(header("Shopmesh-Deliveries") ?? 0),
+    original: {
+      stream: header("Shopmesh-Original-Stream") ?? "",
+      subject: originalSubject,
+      seq: Number(header("Shopmesh-Original-Sequence") ?? 0),
+    },
+    eventId: header("Shopmesh-Event-Id"),
+    eventType: header("Shopmesh-Event-Type"),
+    orderId: header("Shopmesh-Key"),
+    event: decoded(catalog, originalSubject, message.data),
+  };
+}
+
+function decoded(catalog: EventCatalog, subject: string, data: Uint8Array): JsonValue | undefined {
+  const schema = catalog.schemaForSubject(subject);
+  if (!schema) return undefined;
+  try {
+    return toJson(schema, fromBinary(schema, data));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,168 @@
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import { useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
+import type pg from "pg";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  allEvents,
+  createEventCatalog,
+  DeadLetterNotFound,
+  discardDeadLetter,
+  ensureStreams,
+  listDeadLetters,
+  onTx,
+  PermanentEventError,
+  publishEvent,
+  replayDeadLetter,
+  startConsumer,
+} from "../src/index.js";
+import { openEventsTestbed } from "./testbed.js";
+
+const db = useTestDatabase("dead letters");
+const testNats = useTestNats("dead letters");
+const logger = pino({ level: "silent" });
+let pool: pg.Pool;
+let js: JetStreamClient;
+let jsm: JetStreamManager;
+const catalog = createEventCatalog(allEvents, testNats.prefix);
+
+beforeAll(async () => {
+  ({ pool, js, jsm } = await openEventsTestbed(db, testNats, "dead-letters-test"));
+  await pool.query("CREATE TABLE applied (consumer text, event_id uuid, PRIMARY KEY (consumer, event_id))");
+  await ensureStreams(jsm, catalog);
+});
+
+afterAll(async () => {
+  await pool?.end();
+});
+
+/** Applies OrderPlaced in a transaction with its inbox row, failing for the orders in `refused`. */
+function applier(name: string, refused: Set<string>) {
+  return startConsumer({
+    js,
+    jsm,
+    pool,
+    logger,
+    catalog,
+    name,
+    subscriptions: [
+      onTx(OrderPlacedSchema, async (event, tx, context) => {
+        if (refused.has(event.orderId)) throw new PermanentEventError(`no warehouse for ${event.orderId}`);
+        await tx.query("INSERT INTO applied (consumer, event_id) VALUES ($1, $2)", [name, context.eventId]);
+      }),
+    ],
+  });
+}
+
+const appliedBy = async (consumer: string, eventId: string) =>
+  (await pool.query("SELECT 1 FROM applied WHERE consumer = $1 AND event_id = $2", [consumer, eventId])).rowCount ?? 0;
+
+describe("dead letters, as an operator handles them", () => {
+  it("lists a parked event with its reason, replays it to the consumer that refused it, and no other applies it twice", async () => {
+    const orderId = crypto.randomUUID();
+    const refused = new Set([orderId]);
+    const strict = await applier("strict", refused);
+    const lenient = await applier("lenient", new Set());
+    try {
+      const event = await publishEvent(js, catalog, OrderPlacedSchema, {
+        orderId,
+        customerId: "c1",
+        paymentToken: "tok_visa",
+      });
+      const [parked] = await waitFor(
+        async () => {
+          const found = await listDeadLetters(jsm, catalog);
+          return found.length > 0 && (await appliedBy("lenient", event.eventId)) === 1 && found;
+        },
+        { description: "the event parked by one consumer and applied by the other" },
+      );
+      expect(parked).toMatchObject({
+        consumer: "strict",
+        reason: `no warehouse for ${orderId}`,
+        deliveries: 1,
+        original: { stream: catalog.streamName("ORDERS"), subject: catalog.route(OrderPlacedSchema).subject },
+        eventId: event.eventId,
+        eventType: OrderPlacedSchema.typeName,
+        orderId,
+        event: { orderId, customerId: "c1", paymentToken: "tok_visa" },
+      });
+      expect(await listDeadLetters(jsm, catalog, { consumer: "lenient" })).toEqual([]);
+      expect(await listDeadLetters(jsm, catalog, { consumer: "strict" })).toHaveLength(1);
+
+      refused.clear(); // the cause fixed
+      const seq = parked?.seq ?? 0;
+      const replayed = await replayDeadLetter(js, jsm, catalog, seq);
+      expect(replayed.subject).toBe(catalog.route(OrderPlacedSchema).subject);
+      await waitFor(async () => (await appliedBy("strict", event.eventId)) === 1, {
+        description: "the replayed event applied by the consumer that parked it",
+      });
+      await waitFor(
+        async () => {
+          const info = await jsm.consumers.info(catalog.streamName("ORDERS"), "lenient");
+          return info.delivered.stream_seq >= replayed.streamSeq && info.num_ack_pending === 0;
+        },
+        { description: "the other consumer done with the replayed copy" },
+      );
+      expect(await appliedBy("lenient", event.eventId)).toBe(1);
+      expect(await listDeadLetters(jsm, catalog)).toEqual([]);
+      await expect(replayDeadLetter(js, jsm, catalog, seq)).rejects.toBeInstanceOf(DeadLetterNotFound);
+    } finally {
+      await strict.stop();
+      await lenient.stop();
+    }
+  });
+
+  it("parks an event again when its replay fails again, and discards one dealt with otherwise", async () => {
+    const orderId = crypto.randomUUID();
+    const refused = new Set([orderId]);
+    const consumer = await applier("stubborn", refused);
+    try {
+      const event = await publishEvent(js, catalog, OrderPlacedSchema, {
+        orderId,
+        customerId: "c2",
+        paymentToken: "tok_visa",
+      });
+      const parkedFor = async () => (await listDeadLetters(jsm, catalog, { consumer: "stubborn" })).at(0);
+      const first = await waitFor(parkedFor, { description: "the event parked" });
+      await replayDeadLetter(js, jsm, catalog, first.seq);
+      const second = await waitFor(
+        async () => {
+          const parked = await parkedFor();
+          return parked && parked.seq !== first.seq && parked;
+        },
+        { description: "the replayed event parked again" },
+      );
+      expect(second).toMatchObject({ eventId: event.eventId, reason: first.reason });
+
+      await discardDeadLetter(jsm, catalog, second.seq);
+      expect(await listDeadLetters(jsm, catalog, { consumer: "stubborn" })).toEqual([]);
+      await expect(discardDeadLetter(jsm, catalog, second.seq)).rejects.toBeInstanceOf(DeadLetterNotFound);
+      expect(await appliedBy("stubborn", event.eventId)).toBe(0);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  it("lists an event that cannot be decoded without its body", async () => {
+    const consumer = await startConsumer({
+      js,
+      jsm,
+      pool,
+      logger,
+      catalog,
+      name: "decoder",
+      subscriptions: [onTx(OrderCancelledSchema, async () => {})],
+    });
+    try {
+      await js.publish(catalog.route(OrderCancelledSchema).subject, new Uint8Array([0xff, 0xff, 0xff]));
+      const parked = await waitFor(async () => (await listDeadLetters(jsm, catalog, { consumer: "decoder" })).at(0), {
+        description: "the undecodable event parked",
+      });
+      expect(parked).toMatchObject({ consumer: "decoder", reason: "undecodable payload" });
+      expect(parked.event).toBeUndefined();
+    } finally {
+      await consumer.stop();
+    }
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * Lists, replays and discards the events parked in the dead-letter stream
+ * (docs/tracing.md#dead-letters):
+ *
+ *   NATS_URL=nats://… npm run deadletters                         # every parked event
+ *   npm run deadletters -- list --consumer payment --json          # one consumer's, a JSON object per line
+ *   npm run deadletters -- replay --seq 12 --seq 13                # back to their subjects, once the cause is fixed
+ *   npm run deadletters -- replay --all --consumer payment
+ *   npm run deadletters -- discard --seq 12                        # dealt with otherwise
+ *
+ * EVENT_NAMESPACE names the mesh's streams, as the services have it. Exits 1 when a
+ * dead letter named could not be replayed or discarded.
+ */
+import { parseArgs } from "node:util";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import {
+  allEvents,
+  createEventCatalog,
+  type DeadLetter,
+  discardDeadLetter,
+  listDeadLetters,
+  replayDeadLetter,
+} from "@shopmesh/events";
+
+const usage = `usage: [NATS_URL=…] [EVENT_NAMESPACE=…] npm run deadletters -- [list] [--consumer NAME] [--json]
+       npm run deadletters -- replay (--seq N … | --all [--consumer NAME])
+       npm run deadletters -- discard --seq N …`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    consumer: { type: "string" },
+    json: { type: "boolean", default: false },
+    seq: { type: "string", multiple: true, default: [] },
+    all: { type: "boolean", default: false },
+  },
+});
+const [command = "list", ...extra] = positionals;
+const seqs = values.seq.map(Number);
+const valid =
+  extra.length === 0 &&
+  seqs.every((seq) => Number.isSafeInteger(seq) && seq > 0) &&
+  (command === "list" ||
+    (command === "replay" && seqs.length > 0 !== values.all) ||
+    (command === "discard" && seqs.length > 0 && !values.all));
+if (!valid) {
+  console.error(usage);
+  process.exit(2);
+}
+
+const catalog = createEventCatalog(allEvents, process.env.EVENT_NAMESPACE || undefined);
+const nats = await connect({ servers: (process.env.NATS_URL ?? "nats://127.0.0.1:4222").split(",") });
+try {
+  const jsm = await jetstreamManager(nats);
+  if (command === "list") {
+    const parked = await listDeadLetters(jsm, catalog, { consumer: values.consumer });
+    for (const deadLetter of parked) console.log(values.json ? JSON.stringify(deadLetter) : describe(deadLetter));
+    if (!values.json) console.log(`${parked.length} dead letter(s) in ${catalog.deadLetterStream}`);
+  } else {
+    const targets = values.all
+      ? (await listDeadLetters(jsm, catalog, { consumer: values.consumer })).map((deadLetter) => deadLetter.seq)
+      : seqs;
+    const js = jetstream(nats);
+    let failed = 0;
+    for (const seq of targets) {
+      try {
+        if (command === "replay") {
+          const replayed = await replayDeadLetter(js, jsm, catalog, seq);
+          console.log(`${seq}: replayed to ${replayed.subject} (stream sequence ${replayed.streamSeq})`);
+        } else {
+          await discardDeadLetter(jsm, catalog, seq);
+          console.log(`${seq}: discarded`);
+        }
+      } catch (error) {
+        failed++;
+        console.error(`${seq}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    if (failed > 0) process.exitCode = 1;
+  }
+} finally {
+  await nats.drain();
+}
+
+function describe(deadLetter: DeadLetter): string {
+  const { seq, deadLetteredAt, consumer, original, orderId, eventType, deliveries, reason } = deadLetter;
+  return [
+    `#${seq}  ${deadLetteredAt.toISOString()}  consumer ${consumer}  ${original.subject} (seq ${original.seq})`,
+    `    ${eventType ?? "unknown type"}${orderId ? `  order ${orderId}` : ""}  after ${deliveries} deliveries`,
+    `    reason: ${reason}`,
+  ].join("\n");
+}

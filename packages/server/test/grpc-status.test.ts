@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { Metadata, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { BadRequestSchema, ErrorInfoSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 import { describe, expect, it } from "vitest";
 import { fromGrpcServiceError, toGrpcServiceError } from "../src/grpc-status.js";
@@ -23,8 +23,12 @@ describe("gRPC status and ConnectError", () => {
   it("keeps the code and message of a status whose details cannot be read", () => {
     const metadata = new Metadata();
     metadata.set("grpc-status-details-bin", Buffer.from([0xff, 0xff, 0xff]));
-    const error = Object.assign(new Error("no"), { code: Code.Unavailable, details: "try later", metadata });
-    const received = fromGrpcServiceError(error as ServiceError);
+    const error: ServiceError = Object.assign(new Error("no"), {
+      code: status.UNAVAILABLE,
+      details: "try later",
+      metadata,
+    });
+    const received = fromGrpcServiceError(error);
     expect([received.code, received.rawMessage, received.details]).toEqual([Code.Unavailable, "try later", []]);
   });
 });

@@ -35,7 +35,7 @@ export async function advanceOrders(
     const order = orders.get(orderId);
     if (!order) throw new PermanentEventError(`no order ${orderId}`);
     const from = order.status;
-    const next = transition(from, event);
+    const next = transition(order, event);
     if (!next) return undefined;
     order.status = next.status;
     changes.push({ orderId, next });

@@ -67,7 +67,14 @@ function stepOf(event: MessageShape<SagaOutcome>): OrderStep {
         },
       };
     case "shopmesh.payment.v1.PaymentCaptured":
-      return { orderId, event: { kind: "payment-captured", paymentId: event.paymentId } };
+      return {
+        orderId,
+        event: {
+          kind: "payment-captured",
+          paymentId: event.paymentId,
+          amount: { amountMinor: event.amount?.amountMinor ?? 0n, currency: event.amount?.currencyCode ?? "" },
+        },
+      };
     case "shopmesh.payment.v1.PaymentDeclined":
       return { orderId, event: { kind: "payment-declined", reason: event.reason || "payment declined" } };
     case "shopmesh.inventory.v1.StockReleased":

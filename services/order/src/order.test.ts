@@ -2,10 +2,13 @@ import { describe, expect, it } from "vitest";
 import { isFinal, type OrderEvent, type OrderStatus, totalOf, transition } from "./order.js";
 
 const statuses: OrderStatus[] = ["pending", "reserved", "confirmed", "rejected", "cancelled"];
+const total = { amountMinor: 2_500n, currency: "USD" };
+/** An order of `total` in `status`. */
+const at = (status: OrderStatus) => ({ status, totalMinor: total.amountMinor, currency: total.currency });
 const events: OrderEvent[] = [
   { kind: "stock-reserved" },
   { kind: "stock-rejected", reason: "out of stock: SKU-1" },
-  { kind: "payment-captured", paymentId: "p1" },
+  { kind: "payment-captured", paymentId: "p1", amount: total },
   { kind: "payment-declined", reason: "card declined" },
   { kind: "cancelled-by-customer", reason: "" },
   { kind: "stock-released" },
@@ -14,9 +17,9 @@ const events: OrderEvent[] = [
 
 describe("order state machine", () => {
   it("follows the happy path pending → reserved → confirmed, announcing the confirmation", () => {
-    const reserved = transition("pending", { kind: "stock-reserved" });
+    const reserved = transition(at("pending"), { kind: "stock-reserved" });
     expect(reserved).toEqual({ status: "reserved", reason: "" });
-    expect(transition("reserved", { kind: "payment-captured", paymentId: "p1" })).toEqual({
+    expect(transition(at("reserved"), { kind: "payment-captured", paymentId: "p1", amount: total })).toEqual({
       status: "confirmed",
       reason: "",
       paymentId: "p1",
@@ -25,8 +28,11 @@ describe("order state machine", () => {
   });
 
   it("rejects a pending order when stock is short, and cancels on a declined payment", () => {
-    expect(transition("pending", events[1] as OrderEvent)).toMatchObject({ status: "rejected", announce: "rejected" });
-    expect(transition("reserved", events[3] as OrderEvent)).toMatchObject({
+    expect(transition(at("pending"), events[1] as OrderEvent)).toMatchObject({
+      status: "rejected",
+      announce: "rejected",
+    });
+    expect(transition(at("reserved"), events[3] as OrderEvent)).toMatchObject({
       status: "cancelled",
       reason: "card declined",
       announce: "cancelled",
@@ -34,31 +40,33 @@ describe("order state machine", () => {
   });
 
   it("confirms when the capture overtakes the reservation, and then ignores the late reservation", () => {
-    expect(transition("pending", { kind: "payment-captured", paymentId: "p1" })?.status).toBe("confirmed");
-    expect(transition("confirmed", { kind: "stock-reserved" })).toBeUndefined();
+    expect(transition(at("pending"), { kind: "payment-captured", paymentId: "p1", amount: total })?.status).toBe(
+      "confirmed",
+    );
+    expect(transition(at("confirmed"), { kind: "stock-reserved" })).toBeUndefined();
   });
 
   it("lets a customer cancel until the order is rejected or already cancelled", () => {
     const cancel: OrderEvent = { kind: "cancelled-by-customer", reason: "" };
-    expect(transition("pending", cancel)?.reason).toBe("cancelled by customer");
-    expect(transition("confirmed", cancel)?.status).toBe("cancelled");
-    expect(transition("rejected", cancel)).toBeUndefined();
-    expect(transition("cancelled", cancel)).toBeUndefined();
+    expect(transition(at("pending"), cancel)?.reason).toBe("cancelled by customer");
+    expect(transition(at("confirmed"), cancel)?.status).toBe("cancelled");
+    expect(transition(at("rejected"), cancel)).toBeUndefined();
+    expect(transition(at("cancelled"), cancel)).toBeUndefined();
   });
 
   it("ignores every event once an order is rejected (but a capture) or cancelled, and repeats of any event", () => {
     for (const event of events) {
-      if (event.kind !== "payment-captured") expect(transition("rejected", event)).toBeUndefined();
-      expect(transition("cancelled", event)).toBeUndefined();
-      const once = transition("pending", event);
-      if (once && event.kind !== "cancelled-by-customer") expect(transition(once.status, event)).toBeUndefined();
+      if (event.kind !== "payment-captured") expect(transition(at("rejected"), event)).toBeUndefined();
+      expect(transition(at("cancelled"), event)).toBeUndefined();
+      const once = transition(at("pending"), event);
+      if (once && event.kind !== "cancelled-by-customer") expect(transition(at(once.status), event)).toBeUndefined();
     }
   });
 
   it("never leaves a final status except to cancel a confirmed order, or a rejected one that was paid", () => {
     for (const status of statuses.filter(isFinal)) {
       for (const event of events) {
-        const next = transition(status, event);
+        const next = transition(at(status), event);
         if (!next) continue;
         expect([next.status, next.announce]).toEqual(["cancelled", "cancelled"]);
         expect(status === "confirmed" || (status === "rejected" && event.kind === "payment-captured")).toBe(true);
@@ -68,12 +76,12 @@ describe("order state machine", () => {
 
   it("cancels a live order whose stock an operator released or whose payment was refunded", () => {
     for (const status of ["pending", "reserved", "confirmed"] as const) {
-      expect(transition(status, { kind: "stock-released" })).toEqual({
+      expect(transition(at(status), { kind: "stock-released" })).toEqual({
         status: "cancelled",
         reason: "its stock was released",
         announce: "cancelled",
       });
-      expect(transition(status, { kind: "payment-refunded" })).toMatchObject({
+      expect(transition(at(status), { kind: "payment-refunded" })).toMatchObject({
         status: "cancelled",
         announce: "cancelled",
       });
@@ -81,22 +89,22 @@ describe("order state machine", () => {
   });
 
   it("cancels a confirmed order when inventory rejects it after all (captured by a Charge RPC first)", () => {
-    expect(transition("confirmed", events[1] as OrderEvent)).toEqual({
+    expect(transition(at("confirmed"), events[1] as OrderEvent)).toEqual({
       status: "cancelled",
       reason: "out of stock: SKU-1",
       announce: "cancelled",
     });
-    expect(transition("reserved", events[1] as OrderEvent)).toBeUndefined();
+    expect(transition(at("reserved"), events[1] as OrderEvent)).toBeUndefined();
   });
 
   it("gives back a capture and a stock rejection's money in either order of arrival (different streams)", () => {
-    const captured: OrderEvent = { kind: "payment-captured", paymentId: "p1" };
+    const captured: OrderEvent = { kind: "payment-captured", paymentId: "p1", amount: total };
     const rejected = events[1] as OrderEvent;
     const settle = (arrivals: OrderEvent[]) => {
       let status: OrderStatus = "pending";
       const announced: string[] = [];
       for (const event of arrivals) {
-        const next = transition(status, event);
+        const next = transition(at(status), event);
         if (!next) continue;
         status = next.status;
         if (next.announce) announced.push(next.announce);
@@ -106,7 +114,25 @@ describe("order state machine", () => {
     // OrderCancelled is what makes payment refund the capture.
     expect(settle([captured, rejected])).toEqual({ status: "cancelled", announced: ["confirmed", "cancelled"] });
     expect(settle([rejected, captured])).toEqual({ status: "cancelled", announced: ["rejected", "cancelled"] });
-    expect(transition("rejected", captured)).toMatchObject({ paymentId: "p1" });
+    expect(transition(at("rejected"), captured)).toMatchObject({ paymentId: "p1" });
+  });
+
+  it("cancels, so that payment refunds it, an order paid another sum than its total (an operator's Charge)", () => {
+    const paid = (amountMinor: bigint, currency: string): OrderEvent => ({
+      kind: "payment-captured",
+      paymentId: "p1",
+      amount: { amountMinor, currency },
+    });
+    for (const status of ["pending", "reserved"] as const) {
+      expect(transition(at(status), paid(900n, "USD"))).toEqual({
+        status: "cancelled",
+        reason: "captured 900 USD for a total of 2500 USD (minor units): the payment is refunded",
+        paymentId: "p1",
+        announce: "cancelled",
+      });
+      expect(transition(at(status), paid(2_500n, "EUR"))?.status).toBe("cancelled");
+      expect(transition(at(status), paid(2_500n, "USD"))?.status).toBe("confirmed");
+    }
   });
 
   it("totals lines in minor units without rounding", () => {

@@ -12,12 +12,25 @@ export type OrderStatus = "pending" | "reserved" | "confirmed" | "rejected" | "c
 export type OrderEvent =
   | { readonly kind: "stock-reserved" }
   | { readonly kind: "stock-rejected"; readonly reason: string }
-  | { readonly kind: "payment-captured"; readonly paymentId: string }
+  | { readonly kind: "payment-captured"; readonly paymentId: string; readonly amount: Amount }
   | { readonly kind: "payment-declined"; readonly reason: string }
   | { readonly kind: "cancelled-by-customer"; readonly reason: string }
   /** Its stock was released, or its payment refunded, by an operator (internal RPCs). */
   | { readonly kind: "stock-released" }
   | { readonly kind: "payment-refunded" };
+
+/** A sum of money in minor units. */
+export interface Amount {
+  readonly amountMinor: bigint;
+  readonly currency: string;
+}
+
+/** What of an order its transitions depend on: where it stands, and what it costs. */
+export interface OrderState {
+  readonly status: OrderStatus;
+  readonly totalMinor: bigint;
+  readonly currency: string;
+}
 
 /** The outcome of an allowed transition. */
 export interface Transition {
@@ -43,6 +56,8 @@ export function isFinal(status: OrderStatus): boolean {
  * pending ─stock-reserved→ reserved ─payment-captured→ confirmed
  * pending ─stock-rejected→ rejected
  * pending|reserved ─payment-declined→ cancelled
+ * pending|reserved ─payment-captured of another sum than the total→ cancelled (an operator's
+ *   Charge for the wrong amount: confirming it would keep money the order does not add up to)
  * pending|reserved|confirmed ─cancelled-by-customer→ cancelled
  * A capture may overtake its reservation (different streams): pending ─payment-captured→ confirmed.
  *
@@ -55,7 +70,8 @@ export function isFinal(status: OrderStatus): boolean {
  * whatever is left; for orders already cancelled these events are the compensation's
  * own echoes, and change nothing.
  */
-export function transition(status: OrderStatus, event: OrderEvent): Transition | undefined {
+export function transition(order: OrderState, event: OrderEvent): Transition | undefined {
+  const { status } = order;
   switch (event.kind) {
     case "stock-reserved":
       return status === "pending" ? { status: "reserved", reason: "" } : undefined;
@@ -63,6 +79,11 @@ export function transition(status: OrderStatus, event: OrderEvent): Transition |
       if (status === "pending") return { status: "rejected", reason: event.reason, announce: "rejected" };
       return status === "confirmed" ? { status: "cancelled", reason: event.reason, announce: "cancelled" } : undefined;
     case "payment-captured":
+      if ((status === "pending" || status === "reserved") && !isTotalOf(order, event.amount)) {
+        const { amountMinor, currency } = event.amount;
+        const reason = `captured ${amountMinor} ${currency} for a total of ${order.totalMinor} ${order.currency} (minor units): the payment is refunded`;
+        return { status: "cancelled", reason, paymentId: event.paymentId, announce: "cancelled" };
+      }
       if (status === "pending" || status === "reserved") {
         return { status: "confirmed", reason: "", paymentId: event.paymentId, announce: "confirmed" };
       }
@@ -85,6 +106,10 @@ export function transition(status: OrderStatus, event: OrderEvent): Transition |
         ? { status: "cancelled", reason: operatorReasons[event.kind], announce: "cancelled" }
         : undefined;
   }
+}
+
+function isTotalOf(order: OrderState, amount: Amount): boolean {
+  return amount.amountMinor === order.totalMinor && amount.currency === order.currency;
 }
 
 const capturedAfterRejection = "paid after its stock was refused: the payment is refunded";

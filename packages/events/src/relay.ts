@@ -135,22 +135,10 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         );
       }
       if (fresh.length === 0) return;
-      const publishing = publishRows(options.js, fresh.map(messageRow)).then(async ({ ids, failure }) => {
-        unmarked.push(...ids);
-        if (ids.length > 0) scheduleMark();
-        if (!failure) return;
-        const published = new Set(ids);
-        const failed = fresh.filter((row) => !published.has(row.id)).map((row) => row.id);
-        options.logger.warn(
-          { err: failure.error, rows: failed.length },
-          "outbox publish failed; the relay's poll retries",
-        );
-        await releaseClaims(options.pool, [failed]).catch((releaseError: unknown) => {
-          options.logger.warn(
-            { err: releaseError },
-            "outbox rows not released; they are retried when their claim ends",
-          );
-        });
+      const publishing = publishRows(options.js, fresh.map(messageRow)).then(async (result) => {
+        unmarked.push(...result.ids);
+        if (result.ids.length > 0) scheduleMark();
+        await releaseUnpublished(options, fresh, result);
       });
       handOffs.add(publishing);
       void publishing.finally(() => handOffs.delete(publishing));
@@ -235,18 +223,31 @@ async function relayBatch(
     return [];
   }
   rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
-  const { ids, failure } = await publishRows(js, rows);
-  if (failure) {
-    // The rows that did reach the stream are marked; the others go back to the next
-    // claim at once — a row that keeps failing does not hold back the rest of its batch.
-    const published = new Set(ids);
-    const failed = rows.filter((row) => !published.has(row.id)).map((row) => row.id);
-    logger.warn({ err: failure.error, rows: failed.length }, "outbox publish failed; the next claim retries the rows");
-    await releaseClaims(pool, [failed]).catch((error: unknown) => {
-      logger.warn({ err: error }, "outbox rows not released; they are retried when their lease ends");
-    });
-  }
-  return ids;
+  const result = await publishRows(js, rows);
+  await releaseUnpublished({ pool, logger }, rows, result);
+  return result.ids;
+}
+
+/**
+ * Releases the claims of the rows a publish did not get onto the stream, for a relay's
+ * next claim: the others are marked, so a row that keeps failing holds back neither
+ * the rest of its batch nor the rows behind it.
+ */
+async function releaseUnpublished(
+  { pool, logger }: Pick<OutboxRelayOptions, "pool" | "logger">,
+  rows: readonly { readonly id: string }[],
+  { ids, failure }: PublishedRows,
+): Promise<void> {
+  if (!failure) return;
+  const published = new Set(ids);
+  const failed = rows.filter((row) => !published.has(row.id)).map((row) => row.id);
+  logger.warn(
+    { err: failure.error, rows: failed.length },
+    "outbox publish failed; a relay's next claim retries the rows",
+  );
+  await releaseClaims(pool, [failed]).catch((error: unknown) => {
+    logger.warn({ err: error }, "outbox rows not released; they are retried when their claim ends");
+  });
 }
 
 /** What publishing rows achieved: the ids JetStream acknowledged, and a failure if any row had one. */

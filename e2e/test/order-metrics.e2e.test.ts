@@ -91,7 +91,12 @@ describe("confirmed orders", () => {
     // Captures delivered to the order consumer and not yet acked: in its hands.
     const inHand = async () => (await jsm.consumers.info(catalog.streamName("PAYMENTS"), "order")).num_ack_pending;
     const capture = (orderId: string, eventId = randomUUID()) =>
-      publishEvent(js, catalog, PaymentCapturedSchema, { eventId, orderId, paymentId: randomUUID() });
+      publishEvent(js, catalog, PaymentCapturedSchema, {
+        eventId,
+        orderId,
+        paymentId: randomUUID(),
+        amount: { amountMinor: priceMinor, currencyCode: "USD" },
+      });
 
     await capture(a);
     await waitForStatus(mesh, token, a, [OrderStatus.CONFIRMED]);

@@ -6,9 +6,15 @@ import { startProcess, startPublish, startSharedWork, traceContextHeaders } from
 
 const exporter = useInMemoryTracing();
 
-/** An event as the relay would publish it, written inside a trace of its own. */
-function published(orderId: string) {
-  const writer = trace.getTracer("test").startSpan("PlaceOrder");
+/** An event as the relay would publish it, written inside a trace of its own (sampled, or not). */
+function published(orderId: string, sampled = true) {
+  const writer = sampled
+    ? trace.getTracer("test").startSpan("PlaceOrder")
+    : trace.wrapSpanContext({
+        traceId: "0af7651916cd43dd8448eb211c80319c",
+        spanId: "b7ad6b7169203331",
+        traceFlags: TraceFlags.NONE,
+      });
   const rowHeaders = context.with(trace.setSpan(ROOT_CONTEXT, writer), () => traceContextHeaders(orderId));
   writer.end();
   const route = { subject: "orders.placed", messageId: orderId, eventType: "OrderPlaced", orderId };
@@ -55,6 +61,30 @@ describe("trace context across the outbox and JetStream", () => {
     expect(written.b).toContain(second.traceId);
     expect(written.b).toContain(processes[1]?.span.spanContext().spanId);
     expect(written.other).toContain(shared.span.spanContext().spanId);
+  });
+});
+
+describe("a batch whose first event's trace is not sampled (most batches at 10 % sampling)", () => {
+  it("records its shared work in the trace of a sampled event, linked from it, and links no unsampled event", () => {
+    // In key order: order-a (not sampled) first, order-b (sampled), order-c (sampled).
+    const processes = [
+      delivered("order-a", published("order-a", false).headers),
+      delivered("order-b", published("order-b").headers),
+      delivered("order-c", published("order-c").headers),
+    ];
+    const shared = startSharedWork("apply 3 events", processes);
+    // Its SQL spans are children of the active span, made only when it records (start-telemetry.ts).
+    const sqlRecorded = context.with(shared.context, () => trace.getActiveSpan()?.isRecording());
+    shared.span.end();
+    for (const process of processes) process.end("applied");
+    const spans = exporter.getFinishedSpans();
+    const processOf = (orderId: string) =>
+      spans.find((span) => span.name === "process orders.placed" && span.attributes["shopmesh.order.id"] === orderId);
+    const apply = spans.find((span) => span.name === "apply 3 events");
+    expect(sqlRecorded).toBe(true);
+    expect(apply?.parentSpanContext?.spanId).toBe(processOf("order-b")?.spanContext().spanId);
+    expect(apply?.links.map((link) => link.context.spanId)).toEqual([processOf("order-c")?.spanContext().spanId]);
+    expect(processOf("order-c")?.links.map((link) => link.context.spanId)).toEqual([apply?.spanContext().spanId]);
   });
 });
 

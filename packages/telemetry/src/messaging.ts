@@ -181,12 +181,17 @@ export function startProcess(delivered: Delivered): TracedProcess {
 
 /**
  * A span for work several events share (one transaction for a batch): a child of
- * the first event's span, linked to the others' and they to it, so the batch's SQL
- * shows in the first event's trace and every other trace points at it. Events the
- * work writes about an order continue that order's trace (see traceContextHeaders).
+ * the first event whose trace is recorded (as runForCallers does for shared calls),
+ * linked to the other recorded ones and they to it, so the batch's SQL shows in that
+ * trace and every other sampled trace points at it. With parent-based sampling an
+ * unsampled first event would otherwise drop the batch's span and SQL from every
+ * trace and leave the others' links pointing at nothing; links to events whose traces
+ * are not kept would point at nothing too, and are left out. Events the work writes
+ * about an order continue that order's trace (see traceContextHeaders).
  */
 export function startSharedWork(name: string, processes: readonly TracedProcess[], attributes: Attributes = {}) {
-  const [first, ...others] = processes;
+  const first = processes.find((process) => process.span.isRecording()) ?? processes[0];
+  const others = processes.filter((process) => process !== first && process.span.isRecording());
   const links: Link[] = others.map((other) => ({ context: other.span.spanContext() }));
   const parent = first?.context ?? context.active();
   const span = tracer.startSpan(name, { attributes, links }, parent);

@@ -10,3 +10,4 @@ export {
   type ServiceParts,
 } from "./run-service.js";
 export { loadServiceConfig, type ServiceConfig, type ServiceDefaults, serviceConfigShape } from "./service-config.js";
+export { type ObservedService, observeService } from "./service-metrics.js";

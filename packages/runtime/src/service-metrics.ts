@@ -1,6 +1,7 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { BatchObservableResult } from "@opentelemetry/api";
 import { outboxBacklog } from "@shopmesh/events";
+import { within } from "@shopmesh/server";
 import { createMeter } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -57,9 +58,14 @@ export function observeService(service: ObservedService): () => void {
       service.logger.debug({ err: error }, "a gauge could not be read");
       return undefined;
     };
+    // Bounded: the exporter waits for every callback, so one read never answered (a
+    // database or NATS that stopped answering; statement_timeout is the server's) would
+    // time out the whole scrape, and the service would look down.
+    const read = <T>(work: Promise<T>) =>
+      within(work, gaugeReadMs, () => new Error(`gauge read took over ${gaugeReadMs} ms`)).catch(unreadable);
     const [outbox, ...consumers] = await Promise.all([
-      outboxBacklog(service.outboxPool).catch(unreadable),
-      ...service.consumers.map(({ stream, name }) => service.jsm.consumers.info(stream, name).catch(unreadable)),
+      read(outboxBacklog(service.outboxPool)),
+      ...service.consumers.map(({ stream, name }) => read(service.jsm.consumers.info(stream, name))),
     ]);
     if (outbox) {
       result.observe(backlog, outbox.rows);
@@ -79,3 +85,6 @@ export function observeService(service: ObservedService): () => void {
   meter.addBatchObservableCallback(callback, observables);
   return () => meter.removeBatchObservableCallback(callback, observables);
 }
+
+/** Longest a gauge read may take: well inside Prometheus's default 10 s scrape timeout. */
+const gaugeReadMs = 2_000;

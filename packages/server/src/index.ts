@@ -11,3 +11,4 @@ export { type RunningServer, type ServerOptions, splitHostPort, startServer } fr
 export { type Exposure, registerService, type ServiceRegistration } from "./service-registration.js";
 export { onShutdownSignal } from "./shutdown.js";
 export { createValidationInterceptor } from "./validation.js";
+export { within } from "./within.js";

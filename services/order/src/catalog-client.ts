@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { CatalogService } from "@shopmesh/gen/shopmesh/inventory/v1/catalog_service_pb.js";
-import { coalesce, createGrpcClient } from "@shopmesh/server";
+import { coalesce, createGrpcClient, within } from "@shopmesh/server";
 import { OrderError } from "./errors.js";
 
 /** What the catalog says about a product when an order is priced. */
@@ -131,17 +131,10 @@ export function createCatalogClient(target: string, staleTtlMs: number): Catalog
 }
 
 /** The promise's outcome, or DEADLINE_EXCEEDED at `deadline` (ms since the epoch) if it has none by then. */
-async function untilDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new ConnectError("the catalog did not answer in time", Code.DeadlineExceeded)),
-      Math.max(0, deadline - Date.now()),
-    );
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
+function untilDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
+  return within(
+    promise,
+    deadline - Date.now(),
+    () => new ConnectError("the catalog did not answer in time", Code.DeadlineExceeded),
+  );
 }

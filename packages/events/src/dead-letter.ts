@@ -29,6 +29,10 @@ export async function deadLetter(
   for (const [key, values] of message.headers ?? []) {
     if (key !== "Nats-Msg-Id") for (const value of values) headers.append(key, value);
   }
+  // The producer's id (the outbox id), which the copy cannot carry as Nats-Msg-Id: a
+  // replay's consumer span names its message by it, as the first delivery's did.
+  const messageId = message.headers?.get("Shopmesh-Original-Msg-Id") || message.headers?.get("Nats-Msg-Id");
+  if (messageId) headers.set("Shopmesh-Original-Msg-Id", messageId);
   headers.set("Shopmesh-Dead-Letter-Reason", reason.slice(0, 1000));
   headers.set("Shopmesh-Dead-Letter-Consumer", name);
   headers.set("Shopmesh-Original-Stream", message.info.stream);

@@ -15,6 +15,8 @@ export interface DeadLetter {
   readonly deliveries: number;
   /** Where the event was: its stream, subject and sequence there. */
   readonly original: { readonly stream: string; readonly subject: string; readonly seq: number };
+  /** The producer's id of the message (the outbox id at the producer, which outbox:republish takes). */
+  readonly messageId?: string;
   readonly eventId?: string;
   readonly eventType?: string;
   /** The order it is about (its Shopmesh-Key header). */
@@ -125,6 +127,7 @@ function readDeadLetter(catalog: EventCatalog, message: StoredMsg): DeadLetter {
       subject: originalSubject,
       seq: Number(header("Shopmesh-Original-Sequence") ?? 0),
     },
+    messageId: header("Shopmesh-Original-Msg-Id"),
     eventId: header("Shopmesh-Event-Id"),
     eventType: header("Shopmesh-Event-Type"),
     orderId: header("Shopmesh-Key"),

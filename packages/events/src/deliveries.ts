@@ -103,7 +103,8 @@ export function createDeliveries(
       subject: message.subject,
       // The producer's id of the message, as on its publish span: the outbox id that
       // outbox:republish takes (the relay's Nats-Msg-Id).
-      messageId: header("Nats-Msg-Id") ?? String(message.seq),
+      // A replayed dead letter carries it in Shopmesh-Original-Msg-Id (see deadLetter).
+      messageId: header("Shopmesh-Original-Msg-Id") ?? header("Nats-Msg-Id") ?? String(message.seq),
       eventId: header("Shopmesh-Event-Id"),
       eventType: header("Shopmesh-Event-Type") ?? "",
       orderId: header("Shopmesh-Key"),

@@ -278,8 +278,8 @@ export async function publishRows(js: JetStreamClient, rows: readonly OutboxMess
       headers.set("Shopmesh-Event-Id", row.event_id);
       headers.set("Shopmesh-Event-Type", row.event_type);
       try {
-        await js.publish(row.subject, row.payload, { msgID: row.id, headers });
-        traced.end();
+        const ack = await js.publish(row.subject, row.payload, { msgID: row.id, headers });
+        traced.end(undefined, ack.duplicate);
       } catch (error) {
         traced.end(error);
         throw error;

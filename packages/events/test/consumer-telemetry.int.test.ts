@@ -22,13 +22,16 @@ import {
   createEventCatalog,
   createOutbox,
   ensureStreams,
+  listDeadLetters,
   onTx,
   PermanentEventError,
   publishEvent,
+  replayDeadLetter,
   republishOutbox,
   startConsumer,
   startOutboxRelay,
 } from "../src/index.js";
+import { publishRows } from "../src/relay.js";
 import { openEventsTestbed } from "./testbed.js";
 
 // What a person following the dead-letter runbook (docs/tracing.md#dead-letters) reads
@@ -120,6 +123,28 @@ describe("a consumer span", () => {
       await consumer.stop();
       await relay.stop();
     }
+  });
+});
+
+describe("a publish span", () => {
+  it("says when JetStream dropped the publish as a repeat, which the publish delay does not count", async () => {
+    const catalog = await ownCatalog("DUP");
+    const row = createOutbox(catalog).prepare(OrderCancelledSchema, { orderId: randomUUID(), reason: "x" });
+    const message = {
+      id: String(Date.now()),
+      event_id: row.eventId,
+      subject: row.subject,
+      event_type: row.eventType,
+      payload: row.payload,
+      headers: row.headers,
+      created_at: new Date(),
+    };
+    // Published, then sent again: the relay's mark failed (a database blip, a shutdown).
+    await publishRows(js, [message]);
+    await publishRows(js, [message]);
+    const spans = exporter.getFinishedSpans().filter((span) => span.attributes["messaging.message.id"] === message.id);
+    expect(spans.map((span) => span.attributes["shopmesh.publish.duplicate"])).toEqual([undefined, true]);
+    expect((await jsm.streams.info(catalog.streamName("ORDERS"))).state.messages).toBe(1);
   });
 });
 
@@ -221,6 +246,50 @@ describe("dead letters", () => {
       expect(failedCopies.filter((line) => line.orderId === orderId)).toHaveLength(outcomes.length - 1);
     } finally {
       await consumer.stop();
+    }
+  });
+
+  it("replayed, continue their trace under the same message id: the outbox id the runbook searches by", async () => {
+    const catalog = await ownCatalog("REPLAY");
+    const outbox = createOutbox(catalog);
+    const relay = startOutboxRelay({ pool, js, logger });
+    outbox.onWritten(relay.handOff);
+    let refuse = true;
+    const consumer = await startConsumer({
+      js,
+      jsm,
+      pool,
+      logger,
+      catalog,
+      name: "replayed",
+      subscriptions: [
+        onTx(OrderCancelledSchema, async () => {
+          if (refuse) throw new PermanentEventError("no such order here");
+        }),
+      ],
+    });
+    try {
+      const orderId = randomUUID();
+      await withTx(pool, (tx) => outbox.append(tx, OrderCancelledSchema, { orderId, reason: "changed my mind" }));
+      const [parked] = await waitFor(
+        async () => {
+          const found = await listDeadLetters(jsm, catalog, { consumer: "replayed" });
+          return found.length > 0 && found;
+        },
+        { description: "the event parked" },
+      );
+      refuse = false;
+      await replayDeadLetter(js, jsm, catalog, parked?.seq ?? 0);
+      const [first, replayed] = await waitFor(() => processSpans(orderId).length >= 2 && processSpans(orderId), {
+        description: "both consumer spans",
+      });
+      expect([outcomeOf(first), outcomeOf(replayed)]).toEqual(["dead_lettered", "applied"]);
+      expect(replayed?.spanContext().traceId).toBe(first?.spanContext().traceId);
+      expect(replayed?.attributes["messaging.message.id"]).toBe(first?.attributes["messaging.message.id"]);
+      expect(parked?.messageId).toBe(first?.attributes["messaging.message.id"]);
+    } finally {
+      await consumer.stop();
+      await relay.stop();
     }
   });
 });

@@ -67,7 +67,8 @@ export interface MessageRoute {
 export interface TracedPublish {
   /** The row's headers with the producer span's trace context in place of the writer's. */
   readonly headers: Record<string, string>;
-  end(error?: unknown): void;
+  /** Ends the span; `duplicate` when JetStream dropped the publish as a repeat (not a new event). */
+  end(error?: unknown, duplicate?: boolean): void;
 }
 
 /**
@@ -85,10 +86,12 @@ export function startPublish(route: MessageRoute, rowHeaders: Record<string, str
   propagation.inject(trace.setSpan(parent, span), headers, recordSetter);
   return {
     headers,
-    end(error) {
+    end(error, duplicate = false) {
       if (error !== undefined) {
         span.recordException(error instanceof Error ? error : String(error));
         span.setStatus({ code: SpanStatusCode.ERROR });
+      } else if (duplicate) {
+        span.setAttribute("shopmesh.publish.duplicate", true);
       } else {
         publishDelay.record(Date.now() - insertedAt.getTime(), { "messaging.destination.name": route.subject });
       }

@@ -42,7 +42,7 @@ export function instrumentedProvider(provider: PaymentProvider): PaymentProvider
           } catch (error) {
             span.setAttribute("shopmesh.payment.outcome", "provider_error");
             charges.add(1, { outcome: "provider_error" });
-            span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+            span.setStatus({ code: SpanStatusCode.ERROR, message: errorKind(error) });
             throw error;
           } finally {
             span.end();
@@ -58,11 +58,19 @@ export function instrumentedProvider(provider: PaymentProvider): PaymentProvider
           return refunded;
         } catch (error) {
           refunds.add(1, { outcome: "provider_error" });
-          span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+          span.setStatus({ code: SpanStatusCode.ERROR, message: errorKind(error) });
           throw error;
         } finally {
           span.end();
         }
       }),
   };
+}
+
+/**
+ * What a provider's failure is, for the span's status: its class, not its message — a
+ * provider may put the payment token or card details in its message.
+ */
+function errorKind(error: unknown): string {
+  return error instanceof Error ? error.name : "provider error";
 }

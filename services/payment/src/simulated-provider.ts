@@ -150,8 +150,10 @@ export function createSimulatedProvider(options: SimulatedProviderOptions = {}):
       const entry = decide(instruction, behaviour);
       await delay(slow ? slowTokenLatencyMs : 0);
       if (entry.outcome === undefined) {
+        // Names the charge by its key, never by its payment token: the message reaches
+        // spans, logs and the dead-letter reason.
         throw new TransientProviderError(
-          `simulated transient failure ${entry.transientFailures} of ${instruction.token}`,
+          `simulated transient failure ${entry.transientFailures} of charge ${instruction.idempotencyKey}`,
         );
       }
       return entry.outcome;

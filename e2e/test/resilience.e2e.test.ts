@@ -2,11 +2,13 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { allEvents, createEventCatalog } from "@shopmesh/events";
 import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import { OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
+import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
 import { waitFor } from "@shopmesh/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { products, stockLevel, stockOf, waitForStatus } from "../src/fixtures.js";
@@ -168,7 +170,7 @@ describe("a service that is down catches up when it comes back", () => {
     });
   });
 
-  it("an order database that cannot take the work: PlaceOrder answers UNAVAILABLE, writes nothing, and a retry succeeds", async () => {
+  it("an order database that cannot take the work: PlaceOrder and WatchOrder answer UNAVAILABLE, nothing is written, and a retry succeeds", async () => {
     const sku = plenty[3]?.sku ?? "";
     const orders = mesh.orders(token);
     // More requests than the order service's pool has connections (DB_POOL_SIZE 10): the
@@ -180,12 +182,27 @@ describe("a service that is down catches up when it comes back", () => {
         { idempotencyKey, items: [{ sku, quantity: 1 }], paymentToken: "tok_visa" },
         { timeoutMs: 10_000 },
       );
+    const { order: watched } = await place(randomUUID());
+    await waitForStatus(mesh, token, watched?.orderId ?? "");
+    // A stream's handler reads while its messages are pulled, after the interceptors
+    // returned: over gRPC (HTTP/2) and the Connect protocol (HTTP/1.1) alike.
+    const watch = async (transport: Transport) => {
+      const watching = createClient(OrderService, transport).watchOrder(
+        { orderId: watched?.orderId ?? "" },
+        { headers: { authorization: `Bearer ${token}` }, timeoutMs: 10_000 },
+      );
+      for await (const _ of watching) break;
+    };
+    const transports = [
+      createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.order.grpc}` }),
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.order.http}`, httpVersion: "1.1" }),
+    ];
     const locker = await mesh.pools.order.connect();
     let codes: string[];
     try {
       await locker.query("BEGIN");
       await locker.query("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE");
-      const results = await Promise.allSettled(keys.map(place));
+      const results = await Promise.allSettled([...keys.map(place), ...transports.map(watch)]);
       codes = results.map((result) =>
         result.status === "fulfilled" ? "OK" : (Code[ConnectError.from(result.reason).code] ?? "?"),
       );

@@ -5,25 +5,33 @@ import type { Logger } from "pino";
  * Makes sure nothing unexpected leaves a handler as UNKNOWN or leaks internals:
  * ConnectErrors pass unchanged (they were coded on purpose at an edge); anything
  * else is logged with its cause and answered as INTERNAL with a generic message.
- * Applies to errors thrown before the first and between streamed messages.
  */
 export function createErrorInterceptor(logger: Logger): Interceptor {
+  return mapHandlerErrors((error, rpc) => normalizeError(error, logger, rpc));
+}
+
+/**
+ * An interceptor that maps what a handler throws ("Service/Method" tells which):
+ * before it answers, and between the messages it streams — a server stream's
+ * handler runs while its messages are read, after the interceptors have returned.
+ */
+export function mapHandlerErrors(map: (error: unknown, rpc: string) => unknown): Interceptor {
   return (next) => async (req) => {
     const rpc = `${req.service.typeName}/${req.method.name}`;
     try {
       const res = await next(req);
       if (!res.stream) return res;
       const messages = res.message;
-      async function* guarded() {
+      async function* mapped() {
         try {
           yield* messages;
         } catch (error) {
-          throw normalizeError(error, logger, rpc);
+          throw map(error, rpc);
         }
       }
-      return { ...res, message: guarded() };
+      return { ...res, message: mapped() };
     } catch (error) {
-      throw normalizeError(error, logger, rpc);
+      throw map(error, rpc);
     }
   };
 }

@@ -1,7 +1,7 @@
 export { canonicalUuid } from "./canonical-uuid.js";
 export { batchPerTick, coalesce, inWaves } from "./coalesce.js";
 export { createConnectHandler } from "./connect-adapter.js";
-export { createErrorInterceptor, normalizeError } from "./errors.js";
+export { createErrorInterceptor, mapHandlerErrors, normalizeError } from "./errors.js";
 export { addGrpcService } from "./grpc-adapter.js";
 export { type CallOptions, createGrpcClient, type GrpcClientOptions, type GrpcServiceClient } from "./grpc-client.js";
 export { createHealthState, type HealthState, ServingStatus } from "./health.js";

@@ -138,11 +138,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   async function shutdown(): Promise<void> {
     health.shutdown();
     draining.abort(new ConnectError("server is shutting down", Code.Unavailable));
+    let forcing: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
       options.logger.warn({ shutdownGraceMs }, "calls still in flight after the grace period; forcing");
       forced.abort(new ConnectError("server is shutting down", Code.Unavailable));
-      grpcServer.forceShutdown();
-      httpServer.closeAllConnections();
+      // Handlers that honour their signal answer UNAVAILABLE now: let those answers
+      // leave before the connections are cut (a cut call is CANCELLED/ABORTED to clients).
+      forcing = setTimeout(() => {
+        grpcServer.forceShutdown();
+        httpServer.closeAllConnections();
+      }, forceDelayMs);
     }, shutdownGraceMs);
     for (const response of unanswered) {
       if (!response.headersSent) response.setHeader("Connection", "close");
@@ -156,9 +161,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }),
     ]);
     clearTimeout(timer);
+    clearTimeout(forcing);
     options.logger.info("stopped serving");
   }
 }
+
+/** How long forced calls get to send their UNAVAILABLE before connections are cut. */
+const forceDelayMs = 250;
 
 function listen(server: HttpServer, address: string): Promise<number> {
   const { host, port } = splitHostPort(address);

@@ -1,5 +1,7 @@
 import { Agent, request as httpRequest } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { CatalogService } from "@shopmesh/gen/shopmesh/inventory/v1/catalog_service_pb.js";
 import { waitFor } from "@shopmesh/testing";
 import { pino } from "pino";
@@ -75,4 +77,41 @@ describe("a server shutting down", () => {
     expect(outcomes.filter((outcome) => outcome === "200")).toHaveLength(started);
     expect(logged.filter((line) => line.includes("forcing"))).toEqual([]);
   });
+});
+
+describe("a call still running when the grace period ends", () => {
+  for (const listener of ["grpc", "connect"] as const) {
+    it(`ends UNAVAILABLE, the code clients retry, when its handler heeds the signal (${listener})`, async () => {
+      let started = 0;
+      const server = await startServer({
+        logger: pino({ level: "silent" }),
+        grpcAddress: "127.0.0.1:0",
+        httpAddress: "127.0.0.1:0",
+        shutdownGraceMs: 300,
+        services: [
+          registerService(CatalogService, {
+            getProduct: async (_request, context) => {
+              started++;
+              await new Promise((resolve) => context.signal.addEventListener("abort", resolve, { once: true }));
+              throw ConnectError.from(context.signal.reason);
+            },
+            listProducts: () => ({ products: [] }),
+            batchGetProducts: () => ({ products: [] }),
+          }),
+        ],
+      });
+      server.markServing();
+      const transport =
+        listener === "grpc"
+          ? createGrpcTransport({ baseUrl: `http://127.0.0.1:${server.grpcPort}` })
+          : createConnectTransport({ baseUrl: `http://127.0.0.1:${server.httpPort}`, httpVersion: "1.1" });
+      const outcome = createClient(CatalogService, transport)
+        .getProduct({ sku: "SKU-1" }, { timeoutMs: 10_000 })
+        .catch((error: unknown) => error);
+      await waitFor(() => started === 1, { description: "the call to start" });
+      await server.close();
+      // Cut with its connection, it was CANCELLED (gRPC) or ABORTED (Connect): neither is retried.
+      expect(Code[ConnectError.from(await outcome).code]).toBe("Unavailable");
+    });
+  }
 });

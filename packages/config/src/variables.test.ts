@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { grpcTarget } from "./variables.js";
+import { grpcTarget, hostPort } from "./variables.js";
 
 describe("grpcTarget", () => {
   it.each([
@@ -15,10 +15,27 @@ describe("grpcTarget", () => {
     expect(grpcTarget().parse(value)).toBe(value);
   });
 
-  it.each(["inventory", "http://inventory:50052", "dns:///inventory", "ipv4:127.0.0.1:1,", "inventory:50052 "])(
-    "rejects %s",
-    (value) => {
-      expect(grpcTarget().safeParse(value).success).toBe(false);
-    },
-  );
+  it.each([
+    "inventory",
+    "http://inventory:50052",
+    "dns:///inventory",
+    "ipv4:127.0.0.1:1,",
+    "inventory:50052 ",
+    "127.0.0.1:99999",
+    "dns:///inventory-headless:70000",
+    "ipv4:127.0.0.1:50052,127.0.0.1:65536",
+  ])("rejects %s", (value) => {
+    expect(grpcTarget().safeParse(value).success).toBe(false);
+  });
+});
+
+describe("hostPort", () => {
+  it.each(["0.0.0.0:50051", "127.0.0.1:0", "[::]:65535", "order:9"])("accepts %s", (value) => {
+    expect(hostPort().parse(value)).toBe(value);
+  });
+
+  // Past 65535 the service would fail only at bind, after its migrations, not with the variable's name.
+  it.each(["0.0.0.0:65536", "0.0.0.0:99999", "[::]:70000", "0.0.0.0", "0.0.0.0:123456"])("rejects %s", (value) => {
+    expect(hostPort().safeParse(value).success).toBe(false);
+  });
 });

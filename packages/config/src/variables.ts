@@ -1,10 +1,12 @@
 import { z } from "zod";
 
-/** A "host:port" listen address or dial target. */
-export const hostPort = () =>
-  z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/, "expected host:port, such as 0.0.0.0:50051");
+/** A TCP port, 0 to 65535 (0: any free port, as tests listen). */
+const port = String.raw`(6553[0-5]|655[0-2]\d|65[0-4]\d{2}|6[0-4]\d{3}|[1-5]\d{4}|\d{1,4})`;
+const address = String.raw`(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):${port}`;
 
-const address = String.raw`(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}`;
+/** A "host:port" listen address or dial target. */
+export const hostPort = () => z.string().regex(new RegExp(`^${address}$`), "expected host:port, such as 0.0.0.0:50051");
+
 const target = new RegExp(
   `^(${address}|dns:(//[A-Za-z0-9_.:-]*/)?${address}|ipv4:${address}(,${address})*|ipv6:${address}(,${address})*)$`,
 );

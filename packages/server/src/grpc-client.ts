@@ -91,13 +91,17 @@ export function createGrpcClient<S extends DescService>(service: S, options: Grp
           metadata,
           { deadline },
           (error: ServiceError | null, response?: MessageShape<DescMessage>) => {
+            call.signal?.removeEventListener("abort", cancel);
             const failure = error ? fromGrpcServiceError(error) : undefined;
             traced.end(failure);
             if (failure) reject(failure);
             else resolve(response);
           },
         );
-        call.signal?.addEventListener("abort", () => pending.cancel(), { once: true });
+        // A signal shared by many calls (a handler's) must not collect a listener per call.
+        const cancel = () => pending.cancel();
+        if (call.signal?.aborted) cancel();
+        else call.signal?.addEventListener("abort", cancel, { once: true });
       });
   }
   return methods as GrpcServiceClient<S>;

@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { fromBinary } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -9,7 +10,7 @@ import { StockService } from "@shopmesh/gen/shopmesh/inventory/v1/stock_service_
 import { type StockClient, stockGrpcClient, waitFor } from "@shopmesh/testing";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningServer, registerService, startServer } from "../src/index.js";
+import { createGrpcClient, type RunningServer, registerService, startServer } from "../src/index.js";
 
 function stockClient(file: string, service: string, port: number): StockClient {
   return stockGrpcClient(file, service, `127.0.0.1:${port}`);
@@ -215,6 +216,22 @@ describe("one implementation served over gRPC (grpc-js) and Connect (connect-nod
     await waitFor(() => listAborted.length > 0, { description: "the handler's signal to abort" });
     expect(listAborted).toHaveLength(1);
     expect(ConnectError.from(listAborted[0]).message).toContain("call cancelled by the client");
+  });
+
+  it("lets the typed grpc-js client's calls share one caller's signal: cancelled once it aborts, no listener left", async () => {
+    const client = createGrpcClient(CatalogService, { target: `127.0.0.1:${server.grpcPort}` });
+    try {
+      const caller = new AbortController();
+      for (let call = 0; call < 3; call++) await client.getProduct({ sku: "SKU-1" }, { signal: caller.signal });
+      expect(getEventListeners(caller.signal, "abort")).toHaveLength(0);
+      caller.abort();
+      const late = await client
+        .getProduct({ sku: "SKU-1" }, { signal: caller.signal })
+        .catch((error: unknown) => error);
+      expect(ConnectError.from(late).code).toBe(Code.Canceled);
+    } finally {
+      client.close();
+    }
   });
 
   it("serves internal services over gRPC only, never on the public Connect listener", async () => {

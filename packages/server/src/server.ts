@@ -117,7 +117,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     connectHandler(request, response);
   });
-  const httpPort = await listen(httpServer, options.httpAddress);
+  const httpPort = await listen(httpServer, options.httpAddress).catch((error: unknown) => {
+    grpcServer.forceShutdown(); // bound already: a failed start must not keep its port
+    throw error;
+  });
   options.logger.info({ grpcPort, httpPort }, "listening");
 
   let closing: Promise<void> | undefined;

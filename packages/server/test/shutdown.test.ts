@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { CatalogService } from "@shopmesh/gen/shopmesh/inventory/v1/catalog_service_pb.js";
-import { waitFor } from "@shopmesh/testing";
+import { freePort, waitFor } from "@shopmesh/testing";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { registerService, startServer } from "../src/index.js";
@@ -114,4 +114,34 @@ describe("a call still running when the grace period ends", () => {
       expect(Code[ConnectError.from(await outcome).code]).toBe("Unavailable");
     });
   }
+});
+
+describe("a server that cannot take its HTTP address", () => {
+  it("fails to start and lets go of the gRPC port it had bound", async () => {
+    const taken = await startServer({
+      logger: pino({ level: "silent" }),
+      grpcAddress: "127.0.0.1:0",
+      httpAddress: "127.0.0.1:0",
+      services: [],
+    });
+    try {
+      const grpcPort = await freePort();
+      const failed = await startServer({
+        logger: pino({ level: "silent" }),
+        grpcAddress: `127.0.0.1:${grpcPort}`,
+        httpAddress: `127.0.0.1:${taken.httpPort}`,
+        services: [],
+      }).catch((error: NodeJS.ErrnoException) => error.code);
+      expect(failed).toBe("EADDRINUSE");
+      const again = await startServer({
+        logger: pino({ level: "silent" }),
+        grpcAddress: `127.0.0.1:${grpcPort}`,
+        httpAddress: "127.0.0.1:0",
+        services: [],
+      });
+      await again.close();
+    } finally {
+      await taken.close();
+    }
+  });
 });

@@ -79,13 +79,15 @@ export function transition(order: OrderState, event: OrderEvent): Transition | u
       if (status === "pending") return { status: "rejected", reason: event.reason, announce: "rejected" };
       return status === "confirmed" ? { status: "cancelled", reason: event.reason, announce: "cancelled" } : undefined;
     case "payment-captured":
-      if ((status === "pending" || status === "reserved") && !isTotalOf(order, event.amount)) {
-        const { amountMinor, currency } = event.amount;
-        const reason = `captured ${amountMinor} ${currency} for a total of ${order.totalMinor} ${order.currency} (minor units): the payment is refunded`;
-        return { status: "cancelled", reason, paymentId: event.paymentId, announce: "cancelled" };
-      }
       if (status === "pending" || status === "reserved") {
-        return { status: "confirmed", reason: "", paymentId: event.paymentId, announce: "confirmed" };
+        return isTotalOf(order, event.amount)
+          ? { status: "confirmed", reason: "", paymentId: event.paymentId, announce: "confirmed" }
+          : {
+              status: "cancelled",
+              reason: wrongSum(order, event.amount),
+              paymentId: event.paymentId,
+              announce: "cancelled",
+            };
       }
       // Captured by a Charge RPC, and applied after inventory refused the stock: only
       // OrderCancelled makes payment give the money back (it never reads OrderRejected).
@@ -110,6 +112,11 @@ export function transition(order: OrderState, event: OrderEvent): Transition | u
 
 function isTotalOf(order: OrderState, amount: Amount): boolean {
   return amount.amountMinor === order.totalMinor && amount.currency === order.currency;
+}
+
+/** Why an order paid another sum than its total (an operator's Charge) is cancelled. */
+function wrongSum(order: OrderState, { amountMinor, currency }: Amount): string {
+  return `captured ${amountMinor} ${currency} for a total of ${order.totalMinor} ${order.currency} (minor units): the payment is refunded`;
 }
 
 const capturedAfterRejection = "paid after its stock was refused: the payment is refunded";

@@ -288,13 +288,17 @@ const batchLimit = 32;
  * messages arrive, not as they are applied, so a backlog can queue here up to the
  * consumer's max_ack_pending: every `keepAliveMs` (a third of the ack wait) the
  * queued messages tell the server they are in hand (`working()`), or those not reached
- * within the ack wait would be delivered again while their first copy still waits.
+ * within the ack wait would be delivered again while their first copy still waits —
+ * but only while the loop gets through batches: a loop stuck in one (a query on a
+ * dead connection) lets the ack wait run out, and another replica takes its queue.
  */
 function createBatchLoop(apply: (batch: JsMsg[]) => Promise<void>, keepAliveMs: number) {
   const waiting: JsMsg[] = [];
   let wake: (() => void) | undefined;
   let ended = false;
+  let progressedAt = performance.now();
   const keepAlive = setInterval(() => {
+    if (performance.now() - progressedAt > keepAliveMs * 2) return;
     try {
       for (const message of waiting) message.working();
     } catch {
@@ -309,9 +313,11 @@ function createBatchLoop(apply: (batch: JsMsg[]) => Promise<void>, keepAliveMs: 
           wake = resolve;
         });
         wake = undefined;
+        progressedAt = performance.now();
         continue;
       }
       await apply(waiting.splice(0, batchLimit));
+      progressedAt = performance.now();
     }
   })().finally(() => clearInterval(keepAlive));
   return {

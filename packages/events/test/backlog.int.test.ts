@@ -1,5 +1,6 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import { OrderCancelledSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import { createPool } from "@shopmesh/pg";
 import { useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
 import type pg from "pg";
 import { pino } from "pino";
@@ -65,5 +66,79 @@ describe("a consumer working through a backlog longer than its ack wait", () => 
     const info = await jsm.consumers.info(catalog.streamName("ORDERS"), "backlog");
     expect((await pool.query("SELECT count(*)::int AS n FROM applied")).rows[0].n).toBe(events);
     expect({ deliveries: info.delivered.consumer_seq, redelivered }).toEqual({ deliveries: events, redelivered: 0 });
+  });
+
+  it("lets another replica take them once its own batch hangs (a query on a dead connection)", async () => {
+    const events = 100;
+    const ackWaitMs = 2_000;
+    // The stuck replica's statement runs until cancelled, as one on a connection whose
+    // answers no longer come back would: statement_timeout is the server's.
+    const stuckPool = createPool({
+      url: db.url,
+      applicationName: "backlog-stuck",
+      statementTimeoutMs: 0,
+      onError: () => undefined,
+    });
+    let hanging = true;
+    const replica = (stuck: boolean) =>
+      startConsumer({
+        js,
+        jsm,
+        pool: stuck ? stuckPool : pool,
+        logger,
+        catalog,
+        name: "hoard",
+        ackWaitMs,
+        subscriptions: [
+          onTx(OrderPlacedSchema, async (event, tx) => {
+            if (stuck && hanging) await tx.query("SELECT pg_sleep(600)");
+            await tx.query("INSERT INTO applied (event_id) VALUES ($1) ON CONFLICT DO NOTHING", [event.eventId]);
+          }),
+        ],
+      });
+    const stuck = await replica(true);
+    const place = () =>
+      publishEvent(js, catalog, OrderPlacedSchema, {
+        orderId: crypto.randomUUID(),
+        customerId: "c",
+        paymentToken: "tok_visa",
+      });
+    // One event first, so that the hanging batch (whose inbox rows stay locked) holds it alone.
+    const first = await place();
+    await waitFor(
+      async () =>
+        (
+          await pool.query(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = 'backlog-stuck' AND query LIKE '%pg_sleep%'",
+          )
+        ).rowCount === 1,
+      { description: "the stuck replica's batch hanging" },
+    );
+    const placed = [first, ...(await Promise.all(Array.from({ length: events - 1 }, place)))];
+    await waitFor(
+      async () => (await jsm.consumers.info(catalog.streamName("ORDERS"), "hoard")).num_ack_pending === events,
+      {
+        description: "the stuck replica holding every event",
+      },
+    );
+    const healthy = await replica(false);
+    const applied = async () =>
+      (
+        await pool.query("SELECT count(*)::int AS n FROM applied WHERE event_id = ANY($1)", [
+          placed.map((e) => e.eventId),
+        ])
+      ).rows[0].n as number;
+    try {
+      await waitFor(async () => (await applied()) >= events / 2, {
+        description: "most events applied by the healthy replica while the other hangs",
+      });
+    } finally {
+      hanging = false;
+      await pool.query("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'backlog-stuck'");
+      await healthy.stop();
+      await stuck.stop();
+      await stuckPool.end();
+    }
+    await waitFor(async () => (await applied()) === events, { description: "every event applied" });
   });
 });

@@ -10,6 +10,7 @@ import { createConnectHandler } from "./connect-adapter.js";
 import { createStreamDrainInterceptor } from "./drain.js";
 import { createErrorInterceptor } from "./errors.js";
 import { addGrpcService } from "./grpc-adapter.js";
+import { routeGrpcLogs } from "./grpc-logs.js";
 import { createHealthState, type HealthState, ServingStatus } from "./health.js";
 import { registerService, type ServiceRegistration } from "./service-registration.js";
 import { createValidationInterceptor } from "./validation.js";
@@ -80,6 +81,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   ];
   const registrations = [registerService(Health, health.impl), ...options.services];
 
+  routeGrpcLogs(options.logger);
   const grpcServer = new GrpcServer({
     "grpc.max_receive_message_length": maxMessageBytes,
     "grpc.max_send_message_length": maxMessageBytes,

@@ -1,30 +1,11 @@
-import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import { createPool } from "@shopmesh/pg";
-import { useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
-import type pg from "pg";
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allEvents, createEventCatalog, ensureStreams, onTx, publishEvent, startConsumer } from "../src/index.js";
-import { openEventsTestbed } from "./testbed.js";
+import { waitFor } from "@shopmesh/testing";
+import { describe, expect, it } from "vitest";
+import { onTx, publishEvent, startConsumer } from "../src/index.js";
+import { useEventsTestbed } from "./testbed.js";
 
-const db = useTestDatabase("backlog");
-const testNats = useTestNats("backlog");
-const logger = pino({ level: "silent" });
-let pool: pg.Pool;
-let js: JetStreamClient;
-let jsm: JetStreamManager;
-const catalog = createEventCatalog(allEvents, testNats.prefix);
-
-beforeAll(async () => {
-  ({ pool, js, jsm } = await openEventsTestbed(db, testNats, "backlog-test"));
-  await pool.query("CREATE TABLE applied (event_id uuid PRIMARY KEY)");
-  await ensureStreams(jsm, catalog);
-});
-
-afterAll(async () => {
-  await pool?.end();
-});
+const bed = useEventsTestbed("backlog", "CREATE TABLE applied (event_id uuid PRIMARY KEY)");
 
 describe("a consumer working through a backlog longer than its ack wait", () => {
   it("keeps the events it has taken but not reached from being delivered again", async () => {
@@ -33,15 +14,14 @@ describe("a consumer working through a backlog longer than its ack wait", () => 
     // ack wait — and would be redelivered while their first copy still waits its turn.
     const events = 300;
     for (let i = 0; i < events; i++) {
-      await publishEvent(js, catalog, OrderCancelledSchema, { orderId: crypto.randomUUID(), reason: "backlog" });
+      await publishEvent(bed.js, bed.catalog, OrderCancelledSchema, {
+        orderId: crypto.randomUUID(),
+        reason: "backlog",
+      });
     }
     let redelivered = 0;
     const consumer = await startConsumer({
-      js,
-      jsm,
-      pool,
-      logger,
-      catalog,
+      ...bed.consumer,
       name: "backlog",
       ackWaitMs: 2_000,
       subscriptions: [
@@ -55,7 +35,7 @@ describe("a consumer working through a backlog longer than its ack wait", () => 
     try {
       await waitFor(
         async () => {
-          const info = await jsm.consumers.info(catalog.streamName("ORDERS"), "backlog");
+          const info = await bed.jsm.consumers.info(bed.catalog.streamName("ORDERS"), "backlog");
           return info.ack_floor.stream_seq === events && info.num_ack_pending === 0;
         },
         { description: "every event applied and acked", timeoutMs: 30_000 },
@@ -63,8 +43,8 @@ describe("a consumer working through a backlog longer than its ack wait", () => 
     } finally {
       await consumer.stop();
     }
-    const info = await jsm.consumers.info(catalog.streamName("ORDERS"), "backlog");
-    expect((await pool.query("SELECT count(*)::int AS n FROM applied")).rows[0].n).toBe(events);
+    const info = await bed.jsm.consumers.info(bed.catalog.streamName("ORDERS"), "backlog");
+    expect((await bed.pool.query("SELECT count(*)::int AS n FROM applied")).rows[0].n).toBe(events);
     expect({ deliveries: info.delivered.consumer_seq, redelivered }).toEqual({ deliveries: events, redelivered: 0 });
   });
 
@@ -74,7 +54,7 @@ describe("a consumer working through a backlog longer than its ack wait", () => 
     // The stuck replica's statement runs until cancelled, as one on a connection whose
     // answers no longer come back would: statement_timeout is the server's.
     const stuckPool = createPool({
-      url: db.url,
+      url: bed.db.url,
       applicationName: "backlog-stuck",
       statementTimeoutMs: 0,
       onError: () => undefined,
@@ -82,11 +62,8 @@ describe("a consumer working through a backlog longer than its ack wait", () => 
     let hanging = true;
     const replica = (stuck: boolean) =>
       startConsumer({
-        js,
-        jsm,
-        pool: stuck ? stuckPool : pool,
-        logger,
-        catalog,
+        ...bed.consumer,
+        pool: stuck ? stuckPool : bed.pool,
         name: "hoard",
         ackWaitMs,
         subscriptions: [
@@ -98,7 +75,7 @@ describe("a consumer working through a backlog longer than its ack wait", () => 
       });
     const stuck = await replica(true);
     const place = () =>
-      publishEvent(js, catalog, OrderPlacedSchema, {
+      publishEvent(bed.js, bed.catalog, OrderPlacedSchema, {
         orderId: crypto.randomUUID(),
         customerId: "c",
         paymentToken: "tok_visa",
@@ -108,7 +85,7 @@ describe("a consumer working through a backlog longer than its ack wait", () => 
     await waitFor(
       async () =>
         (
-          await pool.query(
+          await bed.pool.query(
             "SELECT 1 FROM pg_stat_activity WHERE application_name = 'backlog-stuck' AND query LIKE '%pg_sleep%'",
           )
         ).rowCount === 1,
@@ -116,7 +93,7 @@ describe("a consumer working through a backlog longer than its ack wait", () => 
     );
     const placed = [first, ...(await Promise.all(Array.from({ length: events - 1 }, place)))];
     await waitFor(
-      async () => (await jsm.consumers.info(catalog.streamName("ORDERS"), "hoard")).num_ack_pending === events,
+      async () => (await bed.jsm.consumers.info(bed.catalog.streamName("ORDERS"), "hoard")).num_ack_pending === events,
       {
         description: "the stuck replica holding every event",
       },
@@ -124,7 +101,7 @@ describe("a consumer working through a backlog longer than its ack wait", () => 
     const healthy = await replica(false);
     const applied = async () =>
       (
-        await pool.query("SELECT count(*)::int AS n FROM applied WHERE event_id = ANY($1)", [
+        await bed.pool.query("SELECT count(*)::int AS n FROM applied WHERE event_id = ANY($1)", [
           placed.map((e) => e.eventId),
         ])
       ).rows[0].n as number;
@@ -134,7 +111,9 @@ describe("a consumer working through a backlog longer than its ack wait", () => 
       });
     } finally {
       hanging = false;
-      await pool.query("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'backlog-stuck'");
+      await bed.pool.query(
+        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'backlog-stuck'",
+      );
       await healthy.stop();
       await stuck.stop();
       await stuckPool.end();

@@ -1,15 +1,9 @@
-import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
-import { useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
-import type pg from "pg";
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "@shopmesh/testing";
+import { describe, expect, it } from "vitest";
 import {
-  allEvents,
-  createEventCatalog,
   DeadLetterNotFound,
   discardDeadLetter,
-  ensureStreams,
   listDeadLetters,
   onTx,
   PermanentEventError,
@@ -17,34 +11,17 @@ import {
   replayDeadLetter,
   startConsumer,
 } from "../src/index.js";
-import { openEventsTestbed } from "./testbed.js";
+import { useEventsTestbed } from "./testbed.js";
 
-const db = useTestDatabase("dead letters");
-const testNats = useTestNats("dead letters");
-const logger = pino({ level: "silent" });
-let pool: pg.Pool;
-let js: JetStreamClient;
-let jsm: JetStreamManager;
-const catalog = createEventCatalog(allEvents, testNats.prefix);
-
-beforeAll(async () => {
-  ({ pool, js, jsm } = await openEventsTestbed(db, testNats, "dead-letters-test"));
-  await pool.query("CREATE TABLE applied (consumer text, event_id uuid, PRIMARY KEY (consumer, event_id))");
-  await ensureStreams(jsm, catalog);
-});
-
-afterAll(async () => {
-  await pool?.end();
-});
+const bed = useEventsTestbed(
+  "dead letters",
+  "CREATE TABLE applied (consumer text, event_id uuid, PRIMARY KEY (consumer, event_id))",
+);
 
 /** Applies OrderPlaced in a transaction with its inbox row, failing for the orders in `refused`. */
 function applier(name: string, refused: Set<string>) {
   return startConsumer({
-    js,
-    jsm,
-    pool,
-    logger,
-    catalog,
+    ...bed.consumer,
     name,
     subscriptions: [
       onTx(OrderPlacedSchema, async (event, tx, context) => {
@@ -56,7 +33,8 @@ function applier(name: string, refused: Set<string>) {
 }
 
 const appliedBy = async (consumer: string, eventId: string) =>
-  (await pool.query("SELECT 1 FROM applied WHERE consumer = $1 AND event_id = $2", [consumer, eventId])).rowCount ?? 0;
+  (await bed.pool.query("SELECT 1 FROM applied WHERE consumer = $1 AND event_id = $2", [consumer, eventId])).rowCount ??
+  0;
 
 describe("dead letters, as an operator handles them", () => {
   it("lists a parked event with its reason, replays it to the consumer that refused it, and no other applies it twice", async () => {
@@ -65,14 +43,14 @@ describe("dead letters, as an operator handles them", () => {
     const strict = await applier("strict", refused);
     const lenient = await applier("lenient", new Set());
     try {
-      const event = await publishEvent(js, catalog, OrderPlacedSchema, {
+      const event = await publishEvent(bed.js, bed.catalog, OrderPlacedSchema, {
         orderId,
         customerId: "c1",
         paymentToken: "tok_visa",
       });
       const [parked] = await waitFor(
         async () => {
-          const found = await listDeadLetters(jsm, catalog);
+          const found = await listDeadLetters(bed.jsm, bed.catalog);
           return found.length > 0 && (await appliedBy("lenient", event.eventId)) === 1 && found;
         },
         { description: "the event parked by one consumer and applied by the other" },
@@ -81,32 +59,32 @@ describe("dead letters, as an operator handles them", () => {
         consumer: "strict",
         reason: `no warehouse for ${orderId}`,
         deliveries: 1,
-        original: { stream: catalog.streamName("ORDERS"), subject: catalog.route(OrderPlacedSchema).subject },
+        original: { stream: bed.catalog.streamName("ORDERS"), subject: bed.catalog.route(OrderPlacedSchema).subject },
         eventId: event.eventId,
         eventType: OrderPlacedSchema.typeName,
         orderId,
         event: { orderId, customerId: "c1", paymentToken: "tok_visa" },
       });
-      expect(await listDeadLetters(jsm, catalog, { consumer: "lenient" })).toEqual([]);
-      expect(await listDeadLetters(jsm, catalog, { consumer: "strict" })).toHaveLength(1);
+      expect(await listDeadLetters(bed.jsm, bed.catalog, { consumer: "lenient" })).toEqual([]);
+      expect(await listDeadLetters(bed.jsm, bed.catalog, { consumer: "strict" })).toHaveLength(1);
 
       refused.clear(); // the cause fixed
       const seq = parked?.seq ?? 0;
-      const replayed = await replayDeadLetter(js, jsm, catalog, seq);
-      expect(replayed.subject).toBe(catalog.route(OrderPlacedSchema).subject);
+      const replayed = await replayDeadLetter(bed.js, bed.jsm, bed.catalog, seq);
+      expect(replayed.subject).toBe(bed.catalog.route(OrderPlacedSchema).subject);
       await waitFor(async () => (await appliedBy("strict", event.eventId)) === 1, {
         description: "the replayed event applied by the consumer that parked it",
       });
       await waitFor(
         async () => {
-          const info = await jsm.consumers.info(catalog.streamName("ORDERS"), "lenient");
+          const info = await bed.jsm.consumers.info(bed.catalog.streamName("ORDERS"), "lenient");
           return info.delivered.stream_seq >= replayed.streamSeq && info.num_ack_pending === 0;
         },
         { description: "the other consumer done with the replayed copy" },
       );
       expect(await appliedBy("lenient", event.eventId)).toBe(1);
-      expect(await listDeadLetters(jsm, catalog)).toEqual([]);
-      await expect(replayDeadLetter(js, jsm, catalog, seq)).rejects.toBeInstanceOf(DeadLetterNotFound);
+      expect(await listDeadLetters(bed.jsm, bed.catalog)).toEqual([]);
+      await expect(replayDeadLetter(bed.js, bed.jsm, bed.catalog, seq)).rejects.toBeInstanceOf(DeadLetterNotFound);
     } finally {
       await strict.stop();
       await lenient.stop();
@@ -118,14 +96,14 @@ describe("dead letters, as an operator handles them", () => {
     const refused = new Set([orderId]);
     const consumer = await applier("stubborn", refused);
     try {
-      const event = await publishEvent(js, catalog, OrderPlacedSchema, {
+      const event = await publishEvent(bed.js, bed.catalog, OrderPlacedSchema, {
         orderId,
         customerId: "c2",
         paymentToken: "tok_visa",
       });
-      const parkedFor = async () => (await listDeadLetters(jsm, catalog, { consumer: "stubborn" })).at(0);
+      const parkedFor = async () => (await listDeadLetters(bed.jsm, bed.catalog, { consumer: "stubborn" })).at(0);
       const first = await waitFor(parkedFor, { description: "the event parked" });
-      await replayDeadLetter(js, jsm, catalog, first.seq);
+      await replayDeadLetter(bed.js, bed.jsm, bed.catalog, first.seq);
       const second = await waitFor(
         async () => {
           const parked = await parkedFor();
@@ -135,9 +113,9 @@ describe("dead letters, as an operator handles them", () => {
       );
       expect(second).toMatchObject({ eventId: event.eventId, reason: first.reason });
 
-      await discardDeadLetter(jsm, catalog, second.seq);
-      expect(await listDeadLetters(jsm, catalog, { consumer: "stubborn" })).toEqual([]);
-      await expect(discardDeadLetter(jsm, catalog, second.seq)).rejects.toBeInstanceOf(DeadLetterNotFound);
+      await discardDeadLetter(bed.jsm, bed.catalog, second.seq);
+      expect(await listDeadLetters(bed.jsm, bed.catalog, { consumer: "stubborn" })).toEqual([]);
+      await expect(discardDeadLetter(bed.jsm, bed.catalog, second.seq)).rejects.toBeInstanceOf(DeadLetterNotFound);
       expect(await appliedBy("stubborn", event.eventId)).toBe(0);
     } finally {
       await consumer.stop();
@@ -146,19 +124,18 @@ describe("dead letters, as an operator handles them", () => {
 
   it("lists an event that cannot be decoded without its body", async () => {
     const consumer = await startConsumer({
-      js,
-      jsm,
-      pool,
-      logger,
-      catalog,
+      ...bed.consumer,
       name: "decoder",
       subscriptions: [onTx(OrderCancelledSchema, async () => {})],
     });
     try {
-      await js.publish(catalog.route(OrderCancelledSchema).subject, new Uint8Array([0xff, 0xff, 0xff]));
-      const parked = await waitFor(async () => (await listDeadLetters(jsm, catalog, { consumer: "decoder" })).at(0), {
-        description: "the undecodable event parked",
-      });
+      await bed.js.publish(bed.catalog.route(OrderCancelledSchema).subject, new Uint8Array([0xff, 0xff, 0xff]));
+      const parked = await waitFor(
+        async () => (await listDeadLetters(bed.jsm, bed.catalog, { consumer: "decoder" })).at(0),
+        {
+          description: "the undecodable event parked",
+        },
+      );
       expect(parked).toMatchObject({ consumer: "decoder", reason: "undecodable payload" });
       expect(parked.event).toBeUndefined();
     } finally {

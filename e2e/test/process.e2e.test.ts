@@ -117,17 +117,21 @@ describe("npm start's launcher", () => {
   it("when a service cannot bind its port, stops the services already started: no process outlives it", async () => {
     const ports = await freeMeshPorts();
     const taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(ports.order.grpc, "0.0.0.0", resolve));
+    // Another test may take the port first: then this fails rather than waiting for ever.
+    await new Promise<void>((resolve, reject) => {
+      taken.once("error", reject);
+      taken.listen(ports.order.grpc, "0.0.0.0", resolve);
+    });
     try {
       await withLauncher({ ports }, async (launcher) => {
-        expect(await launcher.exited).toBe(1);
+        expect(await launcher.exit()).toBe(1);
         expect(launcher.output()).toMatch(/order exited \(code 1\)/);
         expect(launcher.output()).toContain("EADDRINUSE");
       });
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }
-  }, 120_000);
+  }, 180_000);
 
   it("on Ctrl-C (SIGINT to its terminal's process group) stops each service once, cleanly, and exits 0", async () => {
     const ports = await freeMeshPorts();
@@ -139,7 +143,7 @@ describe("npm start's launcher", () => {
       );
       // Its wrapper runs detached (see withLauncher): its process group stands for the terminal's job.
       process.kill(-(launcher.child.pid ?? 0), "SIGINT");
-      expect(await launcher.exited).toBe(0);
+      expect(await launcher.exit()).toBe(0);
       const output = launcher.output();
       // Each service was stopped by the launcher alone, with one SIGTERM, and ended cleanly.
       for (const service of ["order", "inventory", "payment"]) {
@@ -151,14 +155,14 @@ describe("npm start's launcher", () => {
       expect(output).not.toMatch(/second signal|stopping the mesh/);
       expect(output).toMatch(/services stopped: inventory \(code 0\), payment \(code 0\), order \(code 0\)/);
     });
-  }, 120_000);
+  }, 180_000);
 
   it("when the wrapper npm start runs it through is killed outright, stops everything it started", async () => {
     await withLauncher({ ports: await freeMeshPorts(), storefrontPort: await freePort() }, async (launcher) => {
       await untilRunning(launcher);
       launcher.child.kill("SIGKILL");
     });
-  }, 120_000);
+  }, 180_000);
 });
 
 describe("tools/tsx.mjs", () => {
@@ -192,17 +196,35 @@ describe("tools/tsx.mjs", () => {
 
 /** Waits for the banner that says the whole mesh is up. */
 function untilRunning(launcher: Launcher) {
-  return waitFor(() => launcher.output().includes("shopmesh is running."), {
-    timeoutMs: 90_000,
-    description: "the launcher's banner",
-  });
+  return withOutput(
+    launcher,
+    waitFor(() => launcher.output().includes("shopmesh is running."), {
+      timeoutMs: 80_000,
+      description: "the launcher's banner",
+    }),
+  );
+}
+
+/**
+ * A failed wait that says what the launcher printed: without it, a launcher that hangs
+ * under a loaded CI machine leaves nothing to read but the test's timeout.
+ */
+async function withOutput<T>(launcher: Launcher, waiting: Promise<T>): Promise<T> {
+  try {
+    return await waiting;
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : error}; the launcher's output:\n${launcher.output()}`, {
+      cause: error,
+    });
+  }
 }
 
 /** A launcher run by the wrapper `npm start` uses, and how it ended. */
 interface Launcher {
   readonly child: ChildProcess;
   output(): string;
-  readonly exited: Promise<number | null>;
+  /** Its exit code, once it exits; fails, with its output, if that takes over 60 s. */
+  exit(): Promise<number | null>;
 }
 
 /**
@@ -245,13 +267,31 @@ async function withLauncher(options: LocalMeshOptions, use: (launcher: Launcher)
       output += chunk.toString();
     });
   }
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let exitCode: number | null | undefined;
+  child.once("exit", (code) => {
+    exitCode = code;
+  });
+  const launcher: Launcher = {
+    child,
+    output: () => output,
+    exit: () =>
+      withOutput(
+        launcher,
+        waitFor(() => exitCode !== undefined && { code: exitCode }, {
+          timeoutMs: 60_000,
+          description: "the launcher to exit",
+        }),
+      ).then(({ code }) => code),
+  };
   try {
-    await use({ child, output: () => output, exited });
-    await waitFor(async () => (await processesWith(marker)).length === 0, {
-      timeoutMs: 20_000,
-      description: "every process the launcher started to be gone",
-    });
+    await use(launcher);
+    await withOutput(
+      launcher,
+      waitFor(async () => (await processesWith(marker)).length === 0, {
+        timeoutMs: 20_000,
+        description: "every process the launcher started to be gone",
+      }),
+    );
   } finally {
     for (const pid of await processesWith(marker)) process.kill(pid, "SIGKILL");
     await dropMeshDatabases(adminUrl, databasePrefix);

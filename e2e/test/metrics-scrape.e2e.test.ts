@@ -1,9 +1,8 @@
-import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { fileURLToPath } from "node:url";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { createPool, migrate } from "@shopmesh/pg";
 import { observeService } from "@shopmesh/runtime";
-import { useTestDatabase, useTestNats } from "@shopmesh/testing";
+import { startTcpProxy, useTestDatabase, useTestNats } from "@shopmesh/testing";
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { installMetricReader } from "../src/metric-reader.js";
@@ -16,44 +15,15 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-/** A TCP proxy that can stop forwarding while keeping its connections open: a network partition. */
-async function partitionableProxy(target: URL) {
-  const sockets: Socket[] = [];
-  let partitioned = false;
-  const server = createServer((client) => {
-    const upstream = tcpConnect(Number(target.port || 5432), target.hostname);
-    sockets.push(client, upstream);
-    client.on("data", (chunk) => partitioned || upstream.write(chunk));
-    upstream.on("data", (chunk) => partitioned || client.write(chunk));
-    client.on("error", () => undefined);
-    upstream.on("error", () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  return {
-    port: typeof address === "object" && address ? address.port : 0,
-    partition: () => {
-      partitioned = true;
-    },
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    },
-  };
-}
-
 describe("a service's metrics while its database stops answering", () => {
   it("are still collected: a gauge read that gets no answer is given up", async () => {
     await migrate({
       databaseUrl: db.url,
       dir: fileURLToPath(new URL("../../packages/events/migrations", import.meta.url)),
     });
-    const proxy = await partitionableProxy(new URL(db.url));
-    const viaProxy = new URL(db.url);
-    viaProxy.hostname = "127.0.0.1";
-    viaProxy.port = String(proxy.port);
+    const proxy = await startTcpProxy(db.url);
     const pool = createPool({
-      url: viaProxy.toString(),
+      url: proxy.url,
       applicationName: "metrics-scrape",
       max: 2,
       onError: () => undefined,
@@ -76,7 +46,7 @@ describe("a service's metrics while its database stops answering", () => {
     cleanups.push(stop);
 
     expect((await measured.collect()).total("shopmesh.outbox.backlog")).toBe(1);
-    proxy.partition();
+    proxy.silence();
     // Prometheus's scrape waits for every gauge: one read never answered (statement_timeout
     // is the server's) would time the scrape out, and the live service would look down.
     await measured.collect();

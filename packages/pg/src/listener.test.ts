@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type Socket, connect as tcpConnect } from "node:net";
-import { useTestDatabase, waitFor } from "@shopmesh/testing";
+import { startTcpProxy, useTestDatabase, waitFor } from "@shopmesh/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createListener } from "./listener.js";
@@ -13,55 +12,9 @@ beforeAll(() => {
 });
 afterAll(() => admin.end());
 
-/**
- * A TCP proxy to the test PostgreSQL. `silence()` stops forwarding on the
- * connections open now while keeping them open, as a network that drops a flow
- * without a reset does; `resetOnListen` resets the first connection that sends LISTEN.
- */
-async function startProxy(options: { resetOnListen?: boolean } = {}) {
-  const target = new URL(db.url);
-  const pairs = new Set<{ client: Socket; upstream: Socket; forwarding: boolean }>();
-  let resets = options.resetOnListen ? 1 : 0;
-  const server = createServer((client) => {
-    const upstream = tcpConnect(Number(target.port || 5432), target.hostname);
-    const pair = { client, upstream, forwarding: true };
-    pairs.add(pair);
-    client.on("data", (data) => {
-      if (resets > 0 && data.includes("LISTEN")) {
-        resets--;
-        client.resetAndDestroy();
-        upstream.destroy();
-        return;
-      }
-      if (pair.forwarding) upstream.write(data);
-    });
-    upstream.on("data", (data) => {
-      if (pair.forwarding) client.write(data);
-    });
-    const end = () => {
-      pairs.delete(pair);
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on("close", end).on("error", end);
-    upstream.on("close", end).on("error", end);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = new URL(db.url);
-  url.host = `127.0.0.1:${(server.address() as { port: number }).port}`;
-  return {
-    url: url.toString(),
-    silence: () => {
-      for (const pair of pairs) pair.forwarding = false;
-    },
-    close: async () => {
-      for (const pair of pairs) {
-        pair.client.destroy();
-        pair.upstream.destroy();
-      }
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+/** A proxy to the test PostgreSQL that can reset the first connection that sends LISTEN. */
+function startProxy(options: { resetOnListen?: boolean } = {}) {
+  return startTcpProxy(db.url, options.resetOnListen ? { resetOnce: (data) => data.includes("LISTEN") } : {});
 }
 
 const connections = async (applicationName: string) =>

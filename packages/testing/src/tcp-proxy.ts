@@ -1,0 +1,67 @@
+import { createServer, type Socket, connect as tcpConnect } from "node:net";
+
+/** A TCP proxy in front of a server, whose network can be made to fail. */
+export interface TcpProxy {
+  /** The target's URL with the proxy's host and port in its place. */
+  readonly url: string;
+  /**
+   * Stops carrying the connections open now, in both directions, while keeping them
+   * open: a network that drops a flow without a reset (a partition, a failed-over
+   * address). Connections made afterwards are carried.
+   */
+  silence(): void;
+  /** Closes every connection and the proxy. */
+  close(): Promise<void>;
+}
+
+export interface TcpProxyOptions {
+  /** Resets the first connection whose client sends data this accepts (then no other). */
+  readonly resetOnce?: (data: Buffer) => boolean;
+}
+
+/** Starts a proxy on 127.0.0.1 to the host and port of `targetUrl` (such as a PostgreSQL URL). */
+export async function startTcpProxy(targetUrl: string, options: TcpProxyOptions = {}): Promise<TcpProxy> {
+  const target = new URL(targetUrl);
+  const pairs = new Set<{ client: Socket; upstream: Socket; forwarding: boolean }>();
+  let resetOnce = options.resetOnce;
+  const server = createServer((client) => {
+    const upstream = tcpConnect(Number(target.port || 5432), target.hostname);
+    const pair = { client, upstream, forwarding: true };
+    pairs.add(pair);
+    client.on("data", (data) => {
+      if (resetOnce?.(data)) {
+        resetOnce = undefined;
+        client.resetAndDestroy();
+        upstream.destroy();
+        return;
+      }
+      if (pair.forwarding) upstream.write(data);
+    });
+    upstream.on("data", (data) => {
+      if (pair.forwarding) client.write(data);
+    });
+    const end = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("close", end).on("error", end);
+    upstream.on("close", end).on("error", end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = new URL(targetUrl);
+  url.host = `127.0.0.1:${(server.address() as { port: number }).port}`;
+  return {
+    url: url.toString(),
+    silence: () => {
+      for (const pair of pairs) pair.forwarding = false;
+    },
+    close: async () => {
+      for (const pair of pairs) {
+        pair.client.destroy();
+        pair.upstream.destroy();
+      }
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

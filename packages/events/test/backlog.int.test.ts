@@ -51,8 +51,9 @@ describe("a consumer working through a backlog longer than its ack wait", () => 
   it("lets another replica take them once its own batch hangs (a query on a dead connection)", async () => {
     const events = 100;
     const ackWaitMs = 2_000;
-    // The stuck replica's statement runs until cancelled, as one on a connection whose
-    // answers no longer come back would: statement_timeout is the server's.
+    // The stuck replica's statement runs until cancelled (no statement timeout, so no
+    // answer timeout either), as one on a connection whose answers no longer come back
+    // would until the pool's answer timeout gives it up.
     const stuckPool = createPool({
       url: bed.db.url,
       applicationName: "backlog-stuck",

@@ -1,8 +1,9 @@
-import { useTestDatabase, waitFor } from "@shopmesh/testing";
+import { startTcpProxy, useTestDatabase, waitFor } from "@shopmesh/testing";
 import pg from "pg";
 import { describe, expect, test } from "vitest";
 import { createPool } from "./pool.js";
 import { afterCommit, awaitAtCommit, withTx } from "./transaction.js";
+import { isDatabaseUnavailable } from "./unavailable.js";
 
 const db = useTestDatabase("pg pool");
 
@@ -236,6 +237,54 @@ describe("a service pool's connections", () => {
       }
     } finally {
       await pool.end();
+    }
+  });
+});
+
+describe("a connection lost in the middle of a transaction", () => {
+  test("fails the transaction with an error the services answer UNAVAILABLE, and the process carries on", async () => {
+    const pool = createPool({ url: db.url, applicationName: "pool test terminated", max: 1, onError: () => {} });
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      const transaction = withTx(pool, async (tx) => {
+        const { rows } = await tx.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+        // The server ends this backend while the statement below runs (a restart, a failover).
+        void admin.query("SELECT pg_terminate_backend($1)", [rows[0]?.pid]);
+        await tx.query("SELECT pg_sleep(30)");
+      });
+      // Unheard, the client's 'error' event would be an uncaught exception: Vitest fails the run on it.
+      const error = await transaction.catch((failure: unknown) => failure);
+      expect(isDatabaseUnavailable(error)).toBe(true);
+      expect((await pool.query("SELECT 1 AS n")).rows[0].n).toBe(1);
+    } finally {
+      await admin.end();
+      await pool.end();
+    }
+  });
+
+  test("that the network stops carrying gives up after the answer timeout and serves again on a new connection", async () => {
+    const proxy = await startTcpProxy(db.url);
+    const pool = createPool({
+      url: proxy.url,
+      applicationName: "pool test silenced",
+      max: 1,
+      answerTimeoutMs: 500,
+      onError: () => {},
+    });
+    try {
+      await pool.query("SELECT 1");
+      proxy.silence();
+      // Without the answer timeout this waits until TCP gives up on the connection, ~15 minutes.
+      const error = await withTx(pool, (tx) => tx.query("SELECT 2")).catch((failure: unknown) => failure);
+      expect(error).toBeInstanceOf(Error);
+      expect(isDatabaseUnavailable(error)).toBe(true);
+      // The silent connection was dropped, not handed to the next caller.
+      expect((await pool.query("SELECT 3 AS n")).rows[0].n).toBe(3);
+      expect(pool.totalCount).toBe(1);
+    } finally {
+      await pool.end();
+      await proxy.close();
     }
   });
 });

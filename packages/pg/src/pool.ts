@@ -5,7 +5,7 @@ export interface PoolOptions {
   readonly url: string;
   readonly applicationName: string;
   readonly max?: number;
-  /** Longest a statement may run (default 5 s). */
+  /** Longest a statement may run (default 5 s; 0: no limit). */
   readonly statementTimeoutMs?: number;
   /** Longest a statement waits for a lock (default 2 s). */
   readonly lockTimeoutMs?: number;
@@ -14,6 +14,16 @@ export interface PoolOptions {
    * error that {@link isDatabaseUnavailable} recognises (default 5 s).
    */
   readonly acquireTimeoutMs?: number;
+  /**
+   * Longest the client waits for a statement's answer before it gives the connection
+   * up (default: the statement timeout + 5 s; none without a statement timeout, or at 0).
+   * The statement timeout is the server's:
+   * a network that stops carrying a connection without a reset (a partition, a
+   * failed-over address) would otherwise hold the statement, and its pooled connection,
+   * until TCP gives up, some 15 minutes later. The statement then fails with an error
+   * {@link isDatabaseUnavailable} recognises, and so do the others sent on that connection.
+   */
+  readonly answerTimeoutMs?: number;
   /** Longest a transaction may sit idle before the server ends it (default 10 s). */
   readonly idleInTransactionTimeoutMs?: number;
   /**
@@ -42,15 +52,18 @@ export interface PoolOptions {
 const indexLookupSettings = { enable_seqscan: "off", enable_bitmapscan: "off" } as const;
 
 /**
- * Creates a pg pool with the server-side timeouts and planner settings every shopmesh
- * service wants, and the idle-client error handler node-postgres requires.
+ * Creates a pg pool with the timeouts (the server's, and how long an answer is waited
+ * for) and planner settings every shopmesh service wants, and the idle-client error
+ * handler node-postgres requires.
  */
 export function createPool(options: PoolOptions): pg.Pool {
+  const statementTimeoutMs = options.statementTimeoutMs ?? 5_000;
   const pool = new pg.Pool({
     connectionString: options.url,
     application_name: options.applicationName,
     max: options.max ?? 10,
-    statement_timeout: options.statementTimeoutMs ?? 5_000,
+    statement_timeout: statementTimeoutMs,
+    query_timeout: options.answerTimeoutMs ?? (statementTimeoutMs > 0 ? statementTimeoutMs + 5_000 : 0),
     lock_timeout: options.lockTimeoutMs ?? 2_000,
     idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 10_000,
     connectionTimeoutMillis: options.acquireTimeoutMs ?? 5_000,

@@ -30,6 +30,14 @@ const effectsOf = new WeakMap<pg.PoolClient, (() => void)[]>();
 export async function withTx<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, attempts = 3): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
+    // A connection that breaks while checked out (the server restarted, or the pool's
+    // answer timeout gave up on it) reports it as an 'error' event: unheard, that event
+    // would end the process. Its statements fail anyway; the client is then discarded.
+    let broken: Error | undefined;
+    const onBroken = (error: Error) => {
+      broken ??= error;
+    };
+    client.on("error", onBroken);
     const issued: Promise<unknown>[] = [];
     const effects: (() => void)[] = [];
     const tx = tracking(client, issued, effects);
@@ -46,11 +54,16 @@ export async function withTx<T>(pool: pg.Pool, work: (client: pg.PoolClient) => 
       // The first statement that failed is the cause: later ones only say that the
       // transaction was aborted (25P02), and the work may have caught it.
       const cause = (await firstFailure(issued)) ?? error;
-      await client.query("ROLLBACK").catch(() => undefined);
+      // A connection whose ROLLBACK failed may still be inside the transaction: it must
+      // not serve anyone else.
+      await client.query("ROLLBACK").catch((rollbackError: Error) => {
+        broken ??= rollbackError;
+      });
       if (attempt >= attempts || !isRetryable(cause)) throw cause;
       continue;
     } finally {
-      client.release();
+      client.off("error", onBroken);
+      client.release(broken);
     }
     // What committed stands whatever an effect does: one that throws is reported as a
     // process warning, and neither fails the work (a consumer would retry an event it

@@ -23,10 +23,11 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof code === "string" && (unavailableStates.has(code) || code.startsWith("08") || socketErrors.has(code))) {
     return true;
   }
-  // node-postgres gives these no code: pg-pool's acquire timeout, and a client whose
-  // connection ended under it.
+  // node-postgres gives these no code: pg-pool's acquire timeout, a statement not
+  // answered within the pool's answer timeout, and a client whose connection ended under it.
   return (
     error.message === "timeout exceeded when trying to connect" ||
+    error.message === "Query read timeout" ||
     error.message === "Connection terminated unexpectedly" ||
     error.message === "Connection terminated due to connection timeout"
   );

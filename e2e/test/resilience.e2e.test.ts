@@ -17,7 +17,7 @@ import { type Mesh, startMesh } from "../src/mesh.js";
 
 let mesh: Mesh;
 let token: string;
-const plenty = products(4, 1_000n);
+const plenty = products(5, 1_000n);
 const lastUnits = products(1, 50n);
 const catalog = [...plenty, ...lastUnits];
 
@@ -218,6 +218,60 @@ describe("a service that is down catches up when it comes back", () => {
     expect(written.rows[0]?.n).toBe(0);
     const { order } = await place(keys[0] ?? "");
     expect((await waitForStatus(mesh, token, order?.orderId ?? "")).status).toBe(OrderStatus.CONFIRMED);
+  });
+
+  it("every connection to the mesh's databases cut, again and again, while 100 orders are placed (a PostgreSQL restart or failover): no service ends, all confirm, each charged once", async () => {
+    const sku = plenty[4]?.sku ?? "";
+    const orders = mesh.orders(token);
+    const databases = await Promise.all(
+      Object.values(mesh.pools).map(
+        async (pool) => (await pool.query("SELECT current_database() AS name")).rows[0].name,
+      ),
+    );
+    // Every backend of the services (the test's own pools are "e2e"), in the middle of
+    // whatever transaction it runs: the server ends them as a restart would.
+    const cutEveryConnection = async () =>
+      (
+        await mesh.pools.order.query<{ n: number }>(
+          `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+            WHERE datname = ANY($1) AND application_name <> 'e2e'`,
+          [databases],
+        )
+      ).rows[0]?.n ?? 0;
+    // A client retries UNAVAILABLE with the same idempotency key, and gets the one order.
+    const place = (idempotencyKey: string) =>
+      waitFor(
+        async () => {
+          try {
+            const { order } = await orders.placeOrder({
+              idempotencyKey,
+              items: [{ sku, quantity: 1 }],
+              paymentToken: "tok_visa",
+            });
+            return order?.orderId;
+          } catch (error) {
+            if (ConnectError.from(error).code === Code.Unavailable) return undefined;
+            throw error;
+          }
+        },
+        { description: `order ${idempotencyKey} accepted`, timeoutMs: 30_000 },
+      );
+    const ids: string[] = [];
+    const cut: number[] = [];
+    for (let round = 0; round < 10; round++) {
+      // The saga of the rounds before is under way: consumers and relays lose their connections mid-batch.
+      cut.push(await cutEveryConnection());
+      ids.push(...(await Promise.all(Array.from({ length: 10 }, () => place(randomUUID())))));
+    }
+    expect(cut.every((n) => n > 0)).toBe(true);
+    expect(new Set(ids).size).toBe(100);
+    await waitFor(async () => (await statusesOf(ids)).confirmed === 100, {
+      description: "100 orders confirmed through the cuts",
+      timeoutMs: 60_000,
+    });
+    expect(ids.every((id) => mesh.provider.chargeOf(id)?.outcome?.outcome === "captured")).toBe(true);
+    await waitFor(async () => (await stockLevel(mesh, sku)).sold === 100n, { description: "100 reservations sold" });
+    expect(await stockLevel(mesh, sku)).toEqual({ available: 900n, reserved: 0n, sold: 100n });
   });
 
   it("keeps every invariant: orders final, one charge per order, money and stock conserved", async () => {

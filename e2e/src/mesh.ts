@@ -54,10 +54,11 @@ export interface Mesh {
 /**
  * Starts inventory, payment and order in this process, each with its own fresh
  * database, sharing a NATS namespace, wired to each other over real gRPC. `env`
- * adds settings for every service (the browser tests set CORS_ORIGINS).
+ * adds settings for every service (the browser tests set CORS_ORIGINS); `natsUrl`
+ * puts the namespace on another NATS server than the shared one (one a test restarts).
  */
-export async function startMesh(label: string, env: Record<string, string> = {}): Promise<Mesh> {
-  const nats = createTestNats(label);
+export async function startMesh(label: string, env: Record<string, string> = {}, natsUrl?: string): Promise<Mesh> {
+  const nats = createTestNats(label, natsUrl);
   const databases = Object.fromEntries(
     await Promise.all(names.map(async (name) => [name, await createTestDatabase(`${label}_${name}`)] as const)),
   ) as Record<ServiceName, TestDatabase>;

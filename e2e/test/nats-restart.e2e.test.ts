@@ -1,0 +1,75 @@
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, type PrivateServer, startPrivateNats, waitFor } from "@shopmesh/testing";
+import { describe, expect, it } from "vitest";
+import { products, stockLevel, stockOf } from "../src/fixtures.js";
+import { checkInvariants } from "../src/invariants.js";
+import { type Mesh, startMesh } from "../src/mesh.js";
+
+describe("a NATS server that crashes and restarts while orders are placed", () => {
+  it("loses no event: every order placed before, during and after the outage confirms, each charged once", async () => {
+    // A server of this test's own, on a port and store that survive its restart: the
+    // shared one serves every other test.
+    const dir = await mkdtemp(join(tmpdir(), "shopmesh-nats-restart-"));
+    const port = await freePort();
+    let nats: PrivateServer | undefined = await startPrivateNats({ dir, port });
+    let mesh: Mesh | undefined;
+    try {
+      mesh = await startMesh("nats_restart", {}, nats.url);
+      const catalog = products(1, 1_000n);
+      const sku = catalog[0]?.sku ?? "";
+      await mesh.seed(catalog);
+      const orders = mesh.orders(await mesh.customerToken("dana"));
+      const place = async () => {
+        const { order } = await orders.placeOrder({
+          idempotencyKey: randomUUID(),
+          items: [{ sku, quantity: 1 }],
+          paymentToken: "tok_visa",
+        });
+        return order?.orderId ?? "";
+      };
+      const placeMany = (count: number) => Promise.all(Array.from({ length: count }, place));
+      const statuses = async (ids: readonly string[]) => {
+        const { rows } = await (mesh as Mesh).pools.order.query<{ status: string; n: number }>(
+          "SELECT status, count(*)::int AS n FROM orders WHERE order_id = ANY($1) GROUP BY status",
+          [ids],
+        );
+        return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+      };
+
+      // Their sagas under way when the server goes: events in flight, on streams and in outboxes.
+      const before = await placeMany(40);
+      // A crash, not a shutdown: what JetStream had acknowledged is on disk, the rest lost in flight.
+      process.kill(nats.pid, "SIGKILL");
+      await nats.stop();
+      nats = undefined;
+      expect((await statuses(before)).confirmed ?? 0).toBeLessThan(40);
+      // PlaceOrder needs no NATS: the order and its event wait in the outbox.
+      const during = await placeMany(30);
+      expect(await statuses(during)).toEqual({ pending: 30 });
+      nats = await startPrivateNats({ dir, port });
+      const after = await placeMany(30);
+
+      const ids = [...before, ...during, ...after];
+      expect(new Set(ids).size).toBe(100);
+      await waitFor(async () => (await statuses(ids)).confirmed === 100, {
+        description: "100 orders confirmed after the restart",
+        timeoutMs: 90_000,
+      });
+      expect(ids.every((id) => mesh?.provider.chargeOf(id)?.outcome?.outcome === "captured")).toBe(true);
+      await waitFor(async () => (await stockLevel(mesh as Mesh, sku)).sold === 100n, {
+        description: "100 reservations sold",
+      });
+      const report = await checkInvariants(mesh, stockOf(catalog));
+      expect(report.unfinished).toEqual([]);
+      expect(report.moneyProblems).toEqual([]);
+      expect(report.stockProblems).toEqual([]);
+    } finally {
+      await mesh?.close();
+      await nats?.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});

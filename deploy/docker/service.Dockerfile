@@ -18,8 +18,12 @@ RUN test -n "${SERVICE}" && test -d "services/${SERVICE}" \
 # The run-time tree: the service's production dependencies only, found by following
 # `dependencies` through node_modules (npm's --omit=dev keeps the dev dependencies of
 # workspace packages), plus package.json, dist/ and migrations/ of its workspace packages.
+# The operator's commands ride along, run in a pod with its own environment:
+#   kubectl exec deploy/order -- /nodejs/bin/node deadletters.js list
 RUN node deploy/docker/production-tree.mjs "${SERVICE}" /app \
  && ln -s "services/${SERVICE}/dist/main.js" /app/main.js \
+ && ln -s packages/events/dist/cli/dead-letters.js /app/deadletters.js \
+ && ln -s packages/events/dist/cli/republish-outbox.js /app/outbox-republish.js \
  && cp deploy/docker/healthcheck.mjs /app/healthcheck.mjs
 
 FROM ${RUNTIME_IMAGE}

@@ -1,11 +1,12 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { deployDir } from "../src/render.js";
 
 const root = join(deployDir, "..");
+const dockerfile = readFileSync(join(deployDir, "docker/service.Dockerfile"), "utf8");
 const outs: string[] = [];
 afterAll(() => {
   for (const out of outs) rmSync(out, { recursive: true, force: true });
@@ -40,6 +41,17 @@ describe.each(["order", "inventory", "payment"])("the %s image's run-time tree",
     const entries = ["main", "migrate", ...(service === "inventory" ? ["seed-cli"] : [])];
     for (const entry of entries)
       expect(existsSync(join(root, `services/${service}/src/${entry}.ts`)), entry).toBe(true);
+  });
+
+  it("links the operator's commands to compiled entries it holds, with what they import", () => {
+    const links = [...dockerfile.matchAll(/ln -s (packages\/[\w-]+)\/dist\/([\w/-]+)\.js \/app\/([\w-]+\.js)/g)];
+    expect(links.map(([, , , command]) => command).sort()).toEqual(["deadletters.js", "outbox-republish.js"]);
+    for (const [, pkg, entry] of links) {
+      expect(existsSync(join(root, `${pkg}/src/${entry}.ts`)), `${pkg} ${entry}`).toBe(true);
+      expect(existsSync(join(out, pkg ?? "", "package.json")), `${pkg} in the tree`).toBe(true);
+    }
+    for (const name of ["@nats-io/transport-node", "@nats-io/jetstream", "pg"])
+      expect(existsSync(join(out, "node_modules", name, "package.json")), name).toBe(true);
   });
 
   it("leaves out test and build tooling, sources and other services", () => {

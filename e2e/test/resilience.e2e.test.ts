@@ -285,7 +285,7 @@ describe("a service that is down catches up when it comes back", () => {
 
 /** Runs `npm run deadletters -- …` against the mesh's NATS namespace. */
 function deadLetters(...args: string[]) {
-  return promisify(execFile)(process.execPath, ["tools/tsx.mjs", "tools/dead-letters.ts", ...args], {
+  return promisify(execFile)(process.execPath, ["tools/tsx.mjs", "packages/events/src/cli/dead-letters.ts", ...args], {
     cwd: fileURLToPath(new URL("../..", import.meta.url)),
     env: { ...process.env, NATS_URL: mesh.nats.url, EVENT_NAMESPACE: mesh.nats.prefix },
   });

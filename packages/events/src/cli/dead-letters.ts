@@ -1,18 +1,20 @@
 /**
  * Lists, replays and discards the events parked in the dead-letter stream
- * (docs/tracing.md#dead-letters):
+ * (docs/tracing.md#dead-letters). From a checkout, and in every service's image with
+ * the pod's own NATS_URL and EVENT_NAMESPACE:
  *
  *   NATS_URL=nats://… npm run deadletters                         # every parked event
  *   npm run deadletters -- list --consumer payment --json          # one consumer's, a JSON object per line
  *   npm run deadletters -- replay --seq 12 --seq 13                # back to their subjects, once the cause is fixed
  *   npm run deadletters -- replay --all --consumer payment
  *   npm run deadletters -- discard --seq 12                        # dealt with otherwise
+ *   kubectl exec deploy/order -- /nodejs/bin/node deadletters.js list
  *
  * EVENT_NAMESPACE names the mesh's streams, as the services have it. Exits 1 when a
  * dead letter named could not be replayed or discarded.
  */
 import { parseArgs } from "node:util";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import {
   allEvents,
@@ -21,11 +23,12 @@ import {
   discardDeadLetter,
   listDeadLetters,
   replayDeadLetter,
-} from "@shopmesh/events";
+} from "../index.js";
 
-const usage = `usage: [NATS_URL=…] [EVENT_NAMESPACE=…] npm run deadletters -- [list] [--consumer NAME] [--json]
-       npm run deadletters -- replay (--seq N … | --all [--consumer NAME])
-       npm run deadletters -- discard --seq N …`;
+const usage = `usage: [NATS_URL=…] [EVENT_NAMESPACE=…] deadletters [list] [--consumer NAME] [--json]
+       deadletters replay (--seq N … | --all [--consumer NAME])
+       deadletters discard --seq N …
+(npm run deadletters -- … in a checkout; node deadletters.js … in a service's image)`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -79,6 +82,15 @@ try {
     }
     if (failed > 0) process.exitCode = 1;
   }
+} catch (error) {
+  // An operator's mistake (a namespace that is not the services') deserves a sentence, not a stack.
+  const missing = error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound;
+  console.error(
+    missing
+      ? `no stream ${catalog.deadLetterStream} on ${process.env.NATS_URL ?? "nats://127.0.0.1:4222"}: is EVENT_NAMESPACE the services' one?`
+      : String(error),
+  );
+  process.exitCode = 1;
 } finally {
   await nats.drain();
 }

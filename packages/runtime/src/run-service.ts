@@ -137,6 +137,10 @@ export async function runService<Extra extends z.ZodRawShape>(
       servers: config.NATS_URL.split(","),
       name: definition.name,
       maxReconnectAttempts: -1,
+      // nats.js's default, a ping every 2 minutes, would leave a connection the network
+      // silently stopped carrying in use for 4-6 minutes: no event in or out meanwhile.
+      pingInterval: config.NATS_PING_INTERVAL_MS,
+      maxPingOut: 2,
       // Otherwise every JetStream publish builds two Error objects with stack traces,
       // only to say where a request that times out was made: a measurable share of the
       // relay's CPU. The error's message and subject remain.

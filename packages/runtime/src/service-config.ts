@@ -21,6 +21,9 @@ export function serviceConfigShape(defaults: ServiceDefaults) {
       .regex(/^[A-Z][A-Z0-9_]*$/, "upper-case letters, digits and _")
       .optional(),
     NATS_STREAM_REPLICAS: positiveInt().max(5).default(1),
+    // A connection whose pings go unanswered twice is given up and made again: without
+    // a reset (a dead host, a dropped route) nothing else would notice it.
+    NATS_PING_INTERVAL_MS: positiveInt().max(600_000).default(10_000),
     DB_POOL_SIZE: positiveInt().max(200).default(10),
     DB_CONSUMER_POOL_SIZE: positiveInt().max(200).default(4),
     DB_ACQUIRE_TIMEOUT_MS: positiveInt().max(60_000).default(1_000),

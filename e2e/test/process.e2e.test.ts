@@ -72,6 +72,8 @@ describe("a service as a real process", () => {
       // Meant as 50 minutes, and past what a timer can wait.
       SHUTDOWN_GRACE_MS: "3000000000",
       LOG_LEVEL: "verbose",
+      // Shorter than a dead letter may wait to be replayed.
+      INBOX_RETENTION_DAYS: "7",
     });
     expect(await service.exited).not.toBe(0);
     const output = service.output();
@@ -84,6 +86,7 @@ describe("a service as a real process", () => {
       "INVENTORY_TIMEOUT_MS",
       "SHUTDOWN_GRACE_MS",
       "LOG_LEVEL",
+      "INBOX_RETENTION_DAYS",
     ]) {
       expect(output).toContain(variable);
     }

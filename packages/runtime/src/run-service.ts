@@ -12,6 +12,7 @@ import {
   type Outbox,
   type RunningConsumer,
   startConsumer,
+  startEventPruner,
   startOutboxRelay,
 } from "@shopmesh/events";
 import { createPool, migrate } from "@shopmesh/pg";
@@ -30,6 +31,11 @@ import { createDatabaseUnavailableInterceptor } from "./database-unavailable.js"
 import { migrationDirs } from "./migrate-service.js";
 import { loadBoth, loadServiceConfig, type ServiceConfig, type ServiceDefaults } from "./service-config.js";
 import { observeService } from "./service-metrics.js";
+
+const day = 24 * 60 * 60 * 1000;
+
+/** How often a replica prunes its service's outbox and inbox (see startEventPruner). */
+const pruneEveryMs = 10 * 60 * 1000;
 
 /** What the runtime hands a service to build itself from. */
 export interface ServiceKit<Settings> {
@@ -163,6 +169,13 @@ export async function runService<Extra extends z.ZodRawShape>(
     closers.push(() => relayPool.end());
     const relay = startOutboxRelay({ pool: relayPool, js, logger });
     closers.push(() => relay.stop());
+    const pruner = startEventPruner({
+      pool: relayPool,
+      retention: { outboxMs: config.OUTBOX_RETENTION_DAYS * day, inboxMs: config.INBOX_RETENTION_DAYS * day },
+      logger,
+      everyMs: pruneEveryMs,
+    });
+    closers.push(() => pruner.stop());
     const outbox = createOutbox(catalog, traceContextHeaders);
     outbox.onWritten(relay.handOff);
 

@@ -24,6 +24,11 @@ export function serviceConfigShape(defaults: ServiceDefaults) {
     // A connection whose pings go unanswered twice is given up and made again: without
     // a reset (a dead host, a dropped route) nothing else would notice it.
     NATS_PING_INTERVAL_MS: positiveInt().max(600_000).default(10_000),
+    // Published outbox rows are kept for re-publication; inbox rows outlive every copy of
+    // an event that can still come back (re-published rows, dead letters replayed within
+    // their 30 days), so the outbox's bound stays under the inbox's.
+    OUTBOX_RETENTION_DAYS: positiveInt().max(30).default(14),
+    INBOX_RETENTION_DAYS: positiveInt().min(31).max(3_650).default(35),
     DB_POOL_SIZE: positiveInt().max(200).default(10),
     DB_CONSUMER_POOL_SIZE: positiveInt().max(200).default(4),
     DB_ACQUIRE_TIMEOUT_MS: positiveInt().max(60_000).default(1_000),

@@ -6,6 +6,7 @@ import { createChargeStore } from "./charge-store.js";
 import { createPaymentConsumers } from "./consumers.js";
 import { instrumentedProvider } from "./instrumented-provider.js";
 import type { PaymentProvider } from "./payment-provider.js";
+import { providerWithDeadline } from "./provider-deadline.js";
 import { createPaymentRoutes } from "./routes.js";
 import { createSimulatedProvider } from "./simulated-provider.js";
 
@@ -13,6 +14,8 @@ import { createSimulatedProvider } from "./simulated-provider.js";
 export const paymentConfig = {
   /** Latency the simulator adds to every provider call, in ms (default 0). */
   PAYMENT_SIMULATOR_LATENCY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+  /** Longest a provider call may take before it is retried, in ms (default 20 s; under the 30 s ack wait). */
+  PAYMENT_PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(1).max(25_000).default(20_000),
 };
 
 /** What can be swapped when building the service. */
@@ -37,7 +40,10 @@ export function createPaymentService(options: PaymentServiceOptions = {}): Servi
     migrations: new URL("../migrations/", import.meta.url),
     async build({ settings, pool, consumerPool, outbox, logger }) {
       const provider = instrumentedProvider(
-        options.provider ?? createSimulatedProvider({ latencyMs: settings.PAYMENT_SIMULATOR_LATENCY_MS }),
+        providerWithDeadline(
+          options.provider ?? createSimulatedProvider({ latencyMs: settings.PAYMENT_SIMULATOR_LATENCY_MS }),
+          settings.PAYMENT_PROVIDER_TIMEOUT_MS,
+        ),
       );
       return {
         services: [

@@ -83,7 +83,7 @@ function createHoldingProvider(simulator: SimulatedProvider) {
  * for the calling test file, with an inspectable simulator, and offers helpers to
  * inject events and read what the service published.
  */
-export function usePaymentService(label: string) {
+export function usePaymentService(label: string, env: Record<string, string> = {}) {
   const db = useTestDatabase(label);
   const nats = useTestNats(label);
   const simulator = createSimulatedProvider();
@@ -104,6 +104,7 @@ export function usePaymentService(label: string) {
       GRPC_ADDRESS: "127.0.0.1:0",
       HTTP_ADDRESS: "127.0.0.1:0",
       AUTH_DEV_KEY: devKey.toString("base64url"),
+      ...env,
     });
     pool = new pg.Pool({ connectionString: db.url, max: 2 });
     const nc = await nats.connect();

@@ -263,6 +263,27 @@ describe("a connection lost in the middle of a transaction", () => {
     }
   });
 
+  test("between two statements fails the next one as unavailable too", async () => {
+    const pool = createPool({ url: db.url, applicationName: "pool test idle", max: 1, onError: () => {} });
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      const error = await withTx(pool, async (tx) => {
+        const { rows } = await tx.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+        const ended = new Promise((resolve) => tx.once("error", resolve));
+        await admin.query("SELECT pg_terminate_backend($1)", [rows[0]?.pid]);
+        // The client has seen its connection end before the work sends its next statement.
+        await ended;
+        await tx.query("SELECT 2");
+      }).catch((failure: unknown) => failure);
+      expect(isDatabaseUnavailable(error)).toBe(true);
+      expect((await pool.query("SELECT 1 AS n")).rows[0].n).toBe(1);
+    } finally {
+      await admin.end();
+      await pool.end();
+    }
+  });
+
   test("that the network stops carrying gives up after the answer timeout and serves again on a new connection", async () => {
     const proxy = await startTcpProxy(db.url);
     const pool = createPool({

@@ -24,11 +24,13 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     return true;
   }
   // node-postgres gives these no code: pg-pool's acquire timeout, a statement not
-  // answered within the pool's answer timeout, and a client whose connection ended under it.
+  // answered within the pool's answer timeout, a client whose connection ended under it,
+  // and a statement issued on one whose connection had ended (between two statements).
   return (
     error.message === "timeout exceeded when trying to connect" ||
     error.message === "Query read timeout" ||
     error.message === "Connection terminated unexpectedly" ||
+    error.message === "Client has encountered a connection error and is not queryable" ||
     error.message === "Connection terminated due to connection timeout"
   );
 }

@@ -22,6 +22,8 @@ export interface PoolOptions {
    * failed-over address) would otherwise hold the statement, and its pooled connection,
    * until TCP gives up, some 15 minutes later. The statement then fails with an error
    * {@link isDatabaseUnavailable} recognises, and so do the others sent on that connection.
+   * Counted from when the statement is issued: one pipelined behind others counts their
+   * time too, so a transaction's statements together must answer within it.
    */
   readonly answerTimeoutMs?: number;
   /** Longest a transaction may sit idle before the server ends it (default 10 s). */

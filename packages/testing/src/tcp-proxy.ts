@@ -10,6 +10,8 @@ export interface TcpProxy {
    * address). Connections made afterwards are carried.
    */
   silence(): void;
+  /** Ends the connections open now with a reset, as a network that heals does to a flow it lost; later ones are carried. */
+  reset(): void;
   /** Closes every connection and the proxy. */
   close(): Promise<void>;
 }
@@ -55,6 +57,12 @@ export async function startTcpProxy(targetUrl: string, options: TcpProxyOptions 
     url: url.toString(),
     silence: () => {
       for (const pair of pairs) pair.forwarding = false;
+    },
+    reset: () => {
+      for (const pair of pairs) {
+        pair.client.resetAndDestroy();
+        pair.upstream.destroy();
+      }
     },
     close: async () => {
       for (const pair of pairs) {

@@ -92,6 +92,17 @@ describe("a service as a real process", () => {
     }
   });
 
+  it("refuses an inbox kept for less time than a copy of an event can still arrive", async () => {
+    const service = runOrderProcess({
+      DATABASE_URL: database.url,
+      AUTH_DEV_KEY: randomBytes(32).toString("base64url"),
+      OUTBOX_RETENTION_DAYS: "30",
+      INBOX_RETENTION_DAYS: "60",
+    });
+    expect(await service.exited).not.toBe(0);
+    expect(service.output()).toContain("INBOX_RETENTION_DAYS must be at least OUTBOX_RETENTION_DAYS + 38 (68)");
+  });
+
   it("a mesh whose service cannot start fails at once, with that service's last output", async () => {
     const databasePrefix = `t_launch_${randomBytes(5).toString("hex")}`;
     const adminUrl = testInfrastructure().databaseUrl;

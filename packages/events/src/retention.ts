@@ -21,24 +21,25 @@ export interface EventRetention {
 const defaultChunk = 5_000;
 
 /**
- * The oldest rows of the outbox by id (which follows the order rows were written in),
- * and of those the ones published before the cutoff removed. The chunk says whether it
- * reached a row written after the cutoff: then nothing older is left — a filter on age
- * in the scan would read every recent row to fill its last chunk. An unpublished row is
- * never removed (the relay still owes it), however old. Only removed rows are locked:
- * the relay marks recent rows published meanwhile.
+ * The oldest rows of the outbox by id (which follows the order rows were written in)
+ * after the chunk before, and of those the ones published before the cutoff removed.
+ * The chunk says whether it reached a row written after the cutoff: then nothing older
+ * is left — a filter on age in the scan would read every recent row to fill its last
+ * chunk. An unpublished row is never removed (the relay still owes it), however old.
+ * Only removed rows are locked: the relay marks recent rows published meanwhile.
  */
-const pruneOutboxChunk = statement<{ removed: number; reached_recent: boolean }>(
+const pruneOutboxChunk = statement<{ removed: number; reached_recent: boolean; last_id: string | null }>(
   "events.outbox-prune",
   `WITH oldest AS (
-     SELECT id, created_at, published_at FROM outbox ORDER BY id LIMIT $2
+     SELECT id, created_at, published_at FROM outbox WHERE id > $3 ORDER BY id LIMIT $2
    ), removed AS (
      DELETE FROM outbox o USING oldest
       WHERE o.id = oldest.id AND oldest.published_at IS NOT NULL AND oldest.created_at < $1
      RETURNING o.id
    )
    SELECT (SELECT count(*)::int FROM removed) AS removed,
-          coalesce((SELECT bool_or(created_at >= $1) FROM oldest), true) AS reached_recent`,
+          coalesce((SELECT bool_or(created_at >= $1) FROM oldest), true) AS reached_recent,
+          (SELECT max(id) FROM oldest)::text AS last_id`,
 );
 
 /** The inbox rows applied before the cutoff, oldest first, through their own index. */
@@ -73,12 +74,16 @@ export async function pruneEvents(
   const outboxCutoff = new Date(now - retention.outboxMs);
   const inboxCutoff = new Date(now - retention.inboxMs);
   let outbox = 0;
+  // Each chunk starts after the last row the one before read: rows the relay still owes
+  // are passed once, not read again at the head of every chunk (nor do they stop it).
+  let after = "0";
   for (;;) {
     if (signal?.aborted) break;
-    const { rows } = await pruneOutboxChunk(pool, [outboxCutoff, chunk]);
-    const removed = rows[0]?.removed ?? 0;
-    outbox += removed;
-    if (removed === 0 || rows[0]?.reached_recent) break;
+    const { rows } = await pruneOutboxChunk(pool, [outboxCutoff, chunk, after]);
+    outbox += rows[0]?.removed ?? 0;
+    const lastId = rows[0]?.last_id;
+    if (rows[0]?.reached_recent || !lastId) break;
+    after = lastId;
   }
   let inbox = 0;
   for (;;) {

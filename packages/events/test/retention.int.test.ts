@@ -7,7 +7,7 @@ import { useEventsTestbed } from "./testbed.js";
 
 const bed = useEventsTestbed("retention", "SELECT 1");
 const day = 24 * 60 * 60 * 1000;
-const retention = { outboxMs: 14 * day, inboxMs: 35 * day };
+const retention = { outboxMs: 14 * day, inboxMs: 52 * day };
 
 /** An outbox row written `ageDays` ago, published or not; answers its event id. */
 async function outboxRow(ageDays: number, published: boolean): Promise<string> {
@@ -43,16 +43,17 @@ beforeEach(async () => {
 
 describe("pruning a service's outbox and inbox", () => {
   it("removes published outbox rows and applied inbox rows past their retention, and keeps the rest", async () => {
-    // Oldest first, as ids are handed out: a row the relay still owes heads the outbox.
-    const owed = await outboxRow(30, false);
+    // Oldest first, as ids are handed out: rows the relay still owes head the outbox, more
+    // than a chunk of them.
+    const owed = [await outboxRow(30, false), await outboxRow(30, false), await outboxRow(30, false)];
     for (const age of [29, 25, 20, 16, 15]) await outboxRow(age, true);
     const recent = [await outboxRow(13, true), await outboxRow(0, true), await outboxRow(0, false)];
-    for (const age of [60, 50, 40, 36, 36]) await inboxRow(age);
-    const applied = [await inboxRow(34), await inboxRow(0)];
+    for (const age of [90, 70, 60, 53, 53]) await inboxRow(age);
+    const applied = [await inboxRow(51), await inboxRow(0)];
 
-    // Chunks of two: the owed row stays at the head of every chunk, and pruning goes on past it.
+    // Chunks of two: pruning goes on past the owed rows, and stops at the first recent row.
     expect(await pruneEvents(bed.pool, retention, { chunk: 2 })).toEqual({ outbox: 5, inbox: 5 });
-    expect(await outboxIds()).toEqual([owed, ...recent]);
+    expect(await outboxIds()).toEqual([...owed, ...recent]);
     expect(await inboxIds()).toEqual(applied);
     expect(await pruneEvents(bed.pool, retention, { chunk: 2 })).toEqual({ outbox: 0, inbox: 0 });
   });
@@ -67,7 +68,7 @@ describe("pruning a service's outbox and inbox", () => {
     });
     try {
       await outboxRow(20, true);
-      await inboxRow(40);
+      await inboxRow(60);
       await waitFor(async () => (await outboxIds()).length === 0 && (await inboxIds()).length === 0, {
         description: "the old rows pruned",
       });

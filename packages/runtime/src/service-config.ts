@@ -7,6 +7,15 @@ export interface ServiceDefaults {
 }
 
 /**
+ * Days an inbox row must outlive the outbox's retention. The latest copy of an event:
+ * its outbox row re-published at the end of the outbox's retention, met by a consumer
+ * up to the streams' 7 days behind, parked there, and replayed at the end of the
+ * dead-letter stream's 30 days — to every consumer of its subject, those that applied it
+ * first included. One day more for the pruning's own period and clocks.
+ */
+const inboxOutlivesCopies = 7 + 30 + 1;
+
+/**
  * The environment variables every service reads (documented in docs/configuration.md).
  * `extra` adds a service's own variables.
  */
@@ -25,10 +34,12 @@ export function serviceConfigShape(defaults: ServiceDefaults) {
     // a reset (a dead host, a dropped route) nothing else would notice it.
     NATS_PING_INTERVAL_MS: positiveInt().max(600_000).default(10_000),
     // Published outbox rows are kept for re-publication; inbox rows outlive every copy of
-    // an event that can still come back (re-published rows, dead letters replayed within
-    // their 30 days), so the outbox's bound stays under the inbox's.
-    OUTBOX_RETENTION_DAYS: positiveInt().max(30).default(14),
-    INBOX_RETENTION_DAYS: positiveInt().min(31).max(3_650).default(35),
+    // an event that can still come back (see inboxOutlivesCopies).
+    OUTBOX_RETENTION_DAYS: positiveInt().max(365).default(14),
+    INBOX_RETENTION_DAYS: positiveInt()
+      .min(1 + inboxOutlivesCopies)
+      .max(3_650)
+      .default(60),
     DB_POOL_SIZE: positiveInt().max(200).default(10),
     DB_CONSUMER_POOL_SIZE: positiveInt().max(200).default(4),
     DB_ACQUIRE_TIMEOUT_MS: positiveInt().max(60_000).default(1_000),
@@ -56,10 +67,19 @@ export type ServiceConfig = ReturnType<typeof loadServiceConfig>;
  */
 export function loadServiceConfig(defaults: ServiceDefaults, env: Record<string, string | undefined>) {
   const config = loadConfig(serviceConfigShape(defaults), env);
+  const problems: string[] = [];
   if (!config.AUTH_JWKS_URL && !config.AUTH_DEV_KEY) {
-    throw new ConfigError(
-      "invalid configuration:\n  AUTH_JWKS_URL or AUTH_DEV_KEY must be set (see docs/configuration.md)",
+    problems.push("AUTH_JWKS_URL or AUTH_DEV_KEY must be set (see docs/configuration.md)");
+  }
+  const inboxAtLeast = config.OUTBOX_RETENTION_DAYS + inboxOutlivesCopies;
+  if (config.INBOX_RETENTION_DAYS < inboxAtLeast) {
+    problems.push(
+      `INBOX_RETENTION_DAYS must be at least OUTBOX_RETENTION_DAYS + ${inboxOutlivesCopies} (${inboxAtLeast}): ` +
+        "a copy of an event can arrive that long after it was first applied (see docs/configuration.md)",
     );
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`invalid configuration:\n${problems.map((problem) => `  ${problem}`).join("\n")}`);
   }
   return config;
 }

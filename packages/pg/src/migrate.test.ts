@@ -13,16 +13,37 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("migrate", () => {
   it("lets replicas that start together wait for each other, and applies each migration once", async () => {
-    // A migration slow enough that the four runs overlap.
+    // A migration slow enough that the four runs overlap (pg_sleep stands for a long one).
     writeFileSync(join(dir, "001_slow.up.sql"), "SELECT pg_sleep(0.5); CREATE TABLE migrated (id int);");
+    // And one that builds an index CONCURRENTLY, which waits for every open snapshot in the
+    // database: the replicas waiting for their turn must not hold one.
+    writeFileSync(
+      join(dir, "002_index.up.js"),
+      `export const up = (pgm) => {
+         pgm.noTransaction();
+         pgm.sql("CREATE INDEX CONCURRENTLY migrated_id ON migrated (id)");
+       };`,
+    );
     const runs = await Promise.allSettled(Array.from({ length: 4 }, () => migrate({ databaseUrl: db.url, dir })));
-    expect(runs.map((run) => run.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "fulfilled"]);
-    expect(runs.flatMap((run) => (run.status === "fulfilled" ? run.value : []))).toEqual(["001_slow.up"]);
+    expect(runs.map((run) => (run.status === "fulfilled" ? run.status : String(run.reason)))).toEqual([
+      "fulfilled",
+      "fulfilled",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    expect(runs.flatMap((run) => (run.status === "fulfilled" ? run.value : []))).toEqual([
+      "001_slow.up",
+      "002_index.up",
+    ]);
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      const { rows } = await client.query("SELECT name FROM pgmigrations");
-      expect(rows).toEqual([{ name: "001_slow.up" }]);
+      const { rows } = await client.query("SELECT name FROM pgmigrations ORDER BY name");
+      expect(rows).toEqual([{ name: "001_slow.up" }, { name: "002_index.up" }]);
+      const index = await client.query(
+        "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'migrated_id'",
+      );
+      expect(index.rows).toEqual([{ indisvalid: true }]);
     } finally {
       await client.end();
     }

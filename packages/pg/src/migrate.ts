@@ -4,17 +4,41 @@ import { runner } from "node-pg-migrate";
 /** Where a service's migrations are and how to report them. */
 export interface MigrateOptions {
   readonly databaseUrl: string;
-  /** Folders of numbered `NNN_name.up.sql` files, applied in name order. Migrations are forward-only: node-pg-migrate's default SQL loader would run a `.down.sql` as another up migration. */
+  /**
+   * Folders of numbered `NNN_name.up.sql` files (`.up.js` for one that must run outside a
+   * transaction, such as CREATE INDEX CONCURRENTLY), applied in name order. Migrations are
+   * forward-only: node-pg-migrate's default SQL loader would run a `.down.sql` as another
+   * up migration.
+   */
   readonly dir: string | string[];
   readonly log?: (message: string) => void;
 }
+
+/** How often a replica whose migration lock is taken tries again. */
+const lockRetryMs = 250;
 
 /**
  * Applies pending migrations with node-pg-migrate. It holds an advisory lock while
  * it runs, so replicas starting together migrate once; applied migrations are
  * recorded in `pgmigrations`.
+ *
+ * A replica that finds the lock taken tries again every 250 ms instead of waiting in
+ * `pg_advisory_lock`: a session blocked there holds a snapshot, and CREATE INDEX
+ * CONCURRENTLY in the migrating session waits for every snapshot — each would wait for
+ * the other, and PostgreSQL ends the deadlock by failing one of them.
  */
 export async function migrate(options: MigrateOptions): Promise<string[]> {
+  for (;;) {
+    try {
+      return await migrateOnce(options);
+    } catch (error) {
+      if (!(error instanceof Error && error.message.includes("Another migration is already running"))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, lockRetryMs));
+    }
+  }
+}
+
+async function migrateOnce(options: MigrateOptions): Promise<string[]> {
   const dirs = typeof options.dir === "string" ? [options.dir] : options.dir;
   const applied = await runner({
     databaseUrl: options.databaseUrl,
@@ -24,8 +48,8 @@ export async function migrate(options: MigrateOptions): Promise<string[]> {
     direction: "up",
     migrationsTable: "pgmigrations",
     checkOrder: true,
-    // Replicas starting together queue on the lock (the library's default fails them).
-    advisoryLockMode: "wait",
+    // Taken or failed at once: migrate() tries again (see above).
+    advisoryLockMode: "fail",
     log: options.log ?? (() => undefined),
   });
   return applied.map((migration) => migration.name);

@@ -7,8 +7,10 @@ import { type PaymentProvider, TransientProviderError } from "./payment-provider
  * it, with the same idempotency key — a provider that acted meanwhile answers the same
  * outcome and charges once — and the Charge RPC answers UNAVAILABLE. Without it, an
  * adapter that hangs would hold its event past the consumer's ack wait, and JetStream
- * would deliver a second copy while the first call still waited; the deadline stays
- * under that wait (30 s).
+ * would deliver a second copy while the first call still waited. The deadline is per
+ * call: an event that makes two (a charge, then its refund) stays under the 30 s wait
+ * with PAYMENT_PROVIDER_TIMEOUT_MS at its 14 s maximum; a copy delivered past it would
+ * still charge and refund once, through the same keys.
  */
 export function providerWithDeadline(provider: PaymentProvider, timeoutMs: number): PaymentProvider {
   const late = (call: string) => () =>

@@ -14,8 +14,12 @@ import { createSimulatedProvider } from "./simulated-provider.js";
 export const paymentConfig = {
   /** Latency the simulator adds to every provider call, in ms (default 0). */
   PAYMENT_SIMULATOR_LATENCY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
-  /** Longest a provider call may take before it is retried, in ms (default 20 s; under the 30 s ack wait). */
-  PAYMENT_PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(1).max(25_000).default(20_000),
+  /**
+   * Longest a provider call may take before it is retried, in ms (default 10 s). A
+   * StockReserved may make two calls (a charge, then its refund when the order was
+   * cancelled meanwhile): at most 14 s each keeps them under the consumer's 30 s ack wait.
+   */
+  PAYMENT_PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(1).max(14_000).default(10_000),
 };
 
 /** What can be swapped when building the service. */

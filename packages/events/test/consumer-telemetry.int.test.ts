@@ -71,6 +71,8 @@ async function ownCatalog(label: string) {
 }
 
 /** The consumer spans of the events about an order, in the order they ended. */
+/** The connections every consumer here is started with (each test has its own catalog). */
+const plumbing = () => ({ js, jsm, pool, logger });
 const processSpans = (orderId: string) =>
   exporter
     .getFinishedSpans()
@@ -86,10 +88,7 @@ describe("a consumer span", () => {
     const relay = startOutboxRelay({ pool, js, logger });
     outbox.onWritten(relay.handOff);
     const consumer = await startConsumer({
-      js,
-      jsm,
-      pool,
-      logger,
+      ...plumbing(),
       catalog,
       name: "ids",
       subscriptions: [onTx(OrderCancelledSchema, async () => {})],
@@ -167,10 +166,7 @@ describe("dead letters", () => {
     headers.set("traceparent", `00-${callerTrace}-${randomBytes(8).toString("hex")}-01`);
     await js.publish(subject, new Uint8Array([0xff, 0xff, 0xff]), { headers });
     const consumer = await startConsumer({
-      js,
-      jsm,
-      pool,
-      logger,
+      ...plumbing(),
       catalog,
       name: "logs",
       subscriptions: [
@@ -215,10 +211,7 @@ describe("dead letters", () => {
   it("are counted only once their copy is written; until then each failed copy is a retry", async () => {
     const catalog = await ownCatalog("COPY");
     const consumer = await startConsumer({
-      js,
-      jsm,
-      pool,
-      logger,
+      ...plumbing(),
       catalog,
       name: "copies",
       retryDelaysMs: [50],
@@ -256,10 +249,7 @@ describe("dead letters", () => {
     outbox.onWritten(relay.handOff);
     let refuse = true;
     const consumer = await startConsumer({
-      js,
-      jsm,
-      pool,
-      logger,
+      ...plumbing(),
       catalog,
       name: "replayed",
       subscriptions: [

@@ -49,6 +49,8 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
     await pool?.end();
   });
 
+  /** What every consumer here is started with besides its own options. */
+  const plumbing = () => ({ js, jsm, pool, logger, catalog });
   const streamCount = async () => (await jsm.streams.info(catalog.streamName("ORDERS"))).state.messages;
   const placed = (id: string) => ({ orderId: id, customerId: "c1", paymentToken: "tok_visa" });
 
@@ -346,11 +348,7 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
     const poisonOrder = orderId();
     const attempts = new Map<string, number>();
     const consumer = await startConsumer({
-      js,
-      jsm,
-      pool,
-      logger,
-      catalog,
+      ...plumbing(),
       name: "applier",
       maxAttempts: 3,
       retryDelaysMs: [20],
@@ -423,11 +421,7 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
     // redelivery it fails on its own primary key, and that failure is the inbox's
     // "applied before", not the event's — retried, it would end dead-lettered.
     const consumer = await startConsumer({
-      js,
-      jsm,
-      pool,
-      logger,
-      catalog,
+      ...plumbing(),
       name: "insert-once",
       maxAttempts: 2,
       retryDelaysMs: [10],
@@ -473,11 +467,7 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
     const next = orderId();
     const seen: string[] = [];
     const consumer = await startConsumer({
-      js,
-      jsm,
-      pool,
-      logger,
-      catalog,
+      ...plumbing(),
       name: "strict",
       maxAttempts: 2,
       retryDelaysMs: [10],
@@ -514,9 +504,7 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
     const copyFailures: string[] = [];
     const watching = pino({ level: "error" }, { write: (line: string) => void copyFailures.push(line) });
     const consumer = await startConsumer({
-      js,
-      jsm,
-      pool,
+      ...plumbing(),
       logger: watching,
       catalog: own,
       name: "no-dead-letters",
@@ -564,10 +552,7 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
     const ownFailures = new Set([1, 5]);
     let deliveries = 0;
     const consumer = await startConsumer({
-      js,
-      jsm,
-      pool,
-      logger,
+      ...plumbing(),
       catalog: own,
       name: "through-outage",
       maxAttempts: 3,
@@ -600,20 +585,12 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
   it("delivers a consumer of one event type only that type; one of several types gets the whole stream", async () => {
     const cancelled: string[] = [];
     const narrow = await startConsumer({
-      js,
-      jsm,
-      pool,
-      logger,
-      catalog,
+      ...plumbing(),
       name: "narrow",
       subscriptions: [on(OrderCancelledSchema, async (event) => void cancelled.push(event.orderId))],
     });
     const wide = await startConsumer({
-      js,
-      jsm,
-      pool,
-      logger,
-      catalog,
+      ...plumbing(),
       name: "wide",
       subscriptions: [on(OrderCancelledSchema, async () => {}), on(OrderPlacedSchema, async () => {})],
       ignores: [OrderConfirmedSchema, OrderRejectedSchema],
@@ -657,11 +634,7 @@ describe("outbox relay and consumers on real PostgreSQL and JetStream", () => {
       msgID: "batched-replay",
     });
     const consumer = await startConsumer({
-      js,
-      jsm,
-      pool,
-      logger,
-      catalog,
+      ...plumbing(),
       name: "batcher",
       maxAttempts: 3,
       retryDelaysMs: [10],

@@ -51,6 +51,8 @@ describe("replicas of two versions on one durable consumer", () => {
     await pool?.end();
   });
 
+  /** What every consumer of the new version is started with besides its own options. */
+  const plumbing = () => ({ js, jsm, pool, logger, catalog });
   const record = (version: string) => async (event: { eventId: string; $typeName: string }, tx: pg.PoolClient) => {
     await tx.query("INSERT INTO applied (event_id, type, version) VALUES ($1, $2, $3)", [
       event.eventId,
@@ -68,10 +70,7 @@ describe("replicas of two versions on one durable consumer", () => {
   const deadLetters = async (stream = catalog.deadLetterStream) => (await jsm.streams.info(stream)).state.messages;
   const startOld = (name: string, options: { catalog?: typeof oldCatalog; maxDeliveries?: number } = {}) =>
     startConsumer({
-      js,
-      jsm,
-      pool,
-      logger,
+      ...plumbing(),
       catalog: options.catalog ?? oldCatalog,
       name,
       retryDelaysMs: [20],
@@ -86,11 +85,7 @@ describe("replicas of two versions on one durable consumer", () => {
       replicas.push(await startOld("rolling"));
       replicas.push(
         await startConsumer({
-          js,
-          jsm,
-          pool,
-          logger,
-          catalog,
+          ...plumbing(),
           name: "rolling",
           retryDelaysMs: [20],
           subscriptions: [
@@ -122,9 +117,7 @@ describe("replicas of two versions on one durable consumer", () => {
     await ensureStreams(jsm, own.catalog);
     const handedBack: number[] = [];
     const old = await startConsumer({
-      js,
-      jsm,
-      pool,
+      ...plumbing(),
       logger: pino(
         { level: "warn" },
         {
@@ -148,10 +141,7 @@ describe("replicas of two versions on one durable consumer", () => {
     // The new version's handler fails once (a lost connection), then works.
     let calls = 0;
     const newer = await startConsumer({
-      js,
-      jsm,
-      pool,
-      logger,
+      ...plumbing(),
       catalog: own.catalog,
       name: "handed-back",
       retryDelaysMs: [20],
@@ -203,11 +193,7 @@ describe("replicas of two versions on one durable consumer", () => {
 
   it("refuses to start a whole-stream consumer that neither handles nor ignores a type of its stream", async () => {
     const undecided = startConsumer({
-      js,
-      jsm,
-      pool,
-      logger,
-      catalog,
+      ...plumbing(),
       name: "undecided",
       subscriptions: [onTx(StockReservedSchema, record("new")), onTx(StockRejectedSchema, record("new"))],
     });
@@ -220,11 +206,7 @@ describe("replicas of two versions on one durable consumer", () => {
     const name = "rewritten";
     const stream = catalog.streamName("INVENTORY");
     const consumer = await startConsumer({
-      js,
-      jsm,
-      pool,
-      logger,
-      catalog,
+      ...plumbing(),
       name,
       retryDelaysMs: [20],
       settingsCheckMs: 100,
@@ -302,11 +284,7 @@ describe("replicas of two versions on one durable consumer", () => {
       description: "shopmesh consumer settings r99",
     });
     const consumer = await startConsumer({
-      js,
-      jsm,
-      pool,
-      logger,
-      catalog,
+      ...plumbing(),
       name,
       settingsCheckMs: 100,
       subscriptions: [onTx(StockReservedSchema, record("old"))],

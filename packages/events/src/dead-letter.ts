@@ -3,6 +3,26 @@ import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { ConsumerOptions } from "./consumer.js";
 import { longestRetryDelayMs } from "./retry-delays.js";
 
+/**
+ * The headers a dead-letter copy adds to the event's own: where it came from and why
+ * it was parked. A replay takes them off again (see replayDeadLetter).
+ */
+export const deadLetterHeader = {
+  reason: "Shopmesh-Dead-Letter-Reason",
+  consumer: "Shopmesh-Dead-Letter-Consumer",
+  stream: "Shopmesh-Original-Stream",
+  subject: "Shopmesh-Original-Subject",
+  sequence: "Shopmesh-Original-Sequence",
+  deliveries: "Shopmesh-Deliveries",
+} as const;
+
+/**
+ * The producer's id of a dead-lettered message (the outbox id), which the copy cannot
+ * carry as Nats-Msg-Id. Kept on a replay: the consumer span names its message by it,
+ * as the first delivery's did.
+ */
+export const originalMessageIdHeader = "Shopmesh-Original-Msg-Id";
+
 /** Why a message is dead-lettered, and the order it is about (for the person who replays it). */
 export interface DeadLetterCause {
   readonly reason: string;
@@ -29,16 +49,14 @@ export async function deadLetter(
   for (const [key, values] of message.headers ?? []) {
     if (key !== "Nats-Msg-Id") for (const value of values) headers.append(key, value);
   }
-  // The producer's id (the outbox id), which the copy cannot carry as Nats-Msg-Id: a
-  // replay's consumer span names its message by it, as the first delivery's did.
-  const messageId = message.headers?.get("Shopmesh-Original-Msg-Id") || message.headers?.get("Nats-Msg-Id");
-  if (messageId) headers.set("Shopmesh-Original-Msg-Id", messageId);
-  headers.set("Shopmesh-Dead-Letter-Reason", reason.slice(0, 1000));
-  headers.set("Shopmesh-Dead-Letter-Consumer", name);
-  headers.set("Shopmesh-Original-Stream", message.info.stream);
-  headers.set("Shopmesh-Original-Subject", message.subject);
-  headers.set("Shopmesh-Original-Sequence", String(message.seq));
-  headers.set("Shopmesh-Deliveries", String(message.info.deliveryCount));
+  const messageId = message.headers?.get(originalMessageIdHeader) || message.headers?.get("Nats-Msg-Id");
+  if (messageId) headers.set(originalMessageIdHeader, messageId);
+  headers.set(deadLetterHeader.reason, reason.slice(0, 1000));
+  headers.set(deadLetterHeader.consumer, name);
+  headers.set(deadLetterHeader.stream, message.info.stream);
+  headers.set(deadLetterHeader.subject, message.subject);
+  headers.set(deadLetterHeader.sequence, String(message.seq));
+  headers.set(deadLetterHeader.deliveries, String(message.info.deliveryCount));
   try {
     await js.publish(catalog.deadLetterSubject(name), message.data, {
       headers,

@@ -1,7 +1,11 @@
 import { fromBinary, type JsonValue, toJson } from "@bufbuild/protobuf";
 import type { JetStreamClient, JetStreamManager, StoredMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
+import { deadLetterHeader, originalMessageIdHeader } from "./dead-letter.js";
 import type { EventCatalog } from "./event-catalog.js";
+
+/** The headers the dead-letter copy added to the event's own: not re-published. */
+const addedHeaders: readonly string[] = Object.values(deadLetterHeader);
 
 /** An event parked in the dead-letter stream, as an operator reads it. */
 export interface DeadLetter {
@@ -32,16 +36,6 @@ export interface Replayed {
   /** The event's sequence in its stream now; consumers that applied it before skip it as a duplicate. */
   readonly streamSeq: number;
 }
-
-/** The headers the dead-letter copy adds to the event's own: not re-published. */
-const deadLetterHeaders = [
-  "Shopmesh-Dead-Letter-Reason",
-  "Shopmesh-Dead-Letter-Consumer",
-  "Shopmesh-Original-Stream",
-  "Shopmesh-Original-Subject",
-  "Shopmesh-Original-Sequence",
-  "Shopmesh-Deliveries",
-];
 
 /** A dead letter that is not there: never written, or already replayed or discarded. */
 export class DeadLetterNotFound extends Error {
@@ -88,11 +82,11 @@ export async function replayDeadLetter(
 ): Promise<Replayed> {
   const message = await jsm.streams.getMessage(catalog.deadLetterStream, { seq });
   if (!message) throw new DeadLetterNotFound(seq);
-  const subject = message.header.get("Shopmesh-Original-Subject");
-  if (!subject) throw new Error(`dead letter ${seq} does not say where it came from (Shopmesh-Original-Subject)`);
+  const subject = message.header.get(deadLetterHeader.subject);
+  if (!subject) throw new Error(`dead letter ${seq} does not say where it came from (${deadLetterHeader.subject})`);
   const headers = natsHeaders();
   for (const [key, values] of message.header) {
-    if (!deadLetterHeaders.includes(key)) for (const value of values) headers.append(key, value);
+    if (!addedHeaders.includes(key)) for (const value of values) headers.append(key, value);
   }
   const ack = await js.publish(subject, message.data, {
     headers,
@@ -115,19 +109,19 @@ export async function discardDeadLetter(jsm: JetStreamManager, catalog: EventCat
 
 function readDeadLetter(catalog: EventCatalog, message: StoredMsg): DeadLetter {
   const header = (key: string) => message.header.get(key) || undefined;
-  const originalSubject = header("Shopmesh-Original-Subject") ?? "";
+  const originalSubject = header(deadLetterHeader.subject) ?? "";
   return {
     seq: message.seq,
     deadLetteredAt: message.time,
-    consumer: header("Shopmesh-Dead-Letter-Consumer") ?? message.subject.split(".").at(-1) ?? "",
-    reason: header("Shopmesh-Dead-Letter-Reason") ?? "",
-    deliveries: Number(header("Shopmesh-Deliveries") ?? 0),
+    consumer: header(deadLetterHeader.consumer) ?? message.subject.split(".").at(-1) ?? "",
+    reason: header(deadLetterHeader.reason) ?? "",
+    deliveries: Number(header(deadLetterHeader.deliveries) ?? 0),
     original: {
-      stream: header("Shopmesh-Original-Stream") ?? "",
+      stream: header(deadLetterHeader.stream) ?? "",
       subject: originalSubject,
-      seq: Number(header("Shopmesh-Original-Sequence") ?? 0),
+      seq: Number(header(deadLetterHeader.sequence) ?? 0),
     },
-    messageId: header("Shopmesh-Original-Msg-Id"),
+    messageId: header(originalMessageIdHeader),
     eventId: header("Shopmesh-Event-Id"),
     eventType: header("Shopmesh-Event-Type"),
     orderId: header("Shopmesh-Key"),

@@ -6,7 +6,7 @@ import { type ProcessOutcome, startProcess, startSharedWork, type TracedProcess 
 import type pg from "pg";
 import { createAttemptCounter } from "./attempt-counter.js";
 import type { ConsumerOptions, DeliveryInfo, EventContext, EventSubscription } from "./consumer.js";
-import { type DeadLetterCause, deadLetter } from "./dead-letter.js";
+import { type DeadLetterCause, deadLetter, originalMessageIdHeader } from "./dead-letter.js";
 import { createKeyedQueue } from "./keyed-queue.js";
 import { PermanentEventError } from "./permanent-event-error.js";
 import { defaultRetryDelaysMs, longestRetryDelayMs } from "./retry-delays.js";
@@ -104,7 +104,7 @@ export function createDeliveries(
       // The producer's id of the message, as on its publish span: the outbox id that
       // outbox:republish takes (the relay's Nats-Msg-Id).
       // A replayed dead letter carries it in Shopmesh-Original-Msg-Id (see deadLetter).
-      messageId: header("Shopmesh-Original-Msg-Id") ?? header("Nats-Msg-Id") ?? String(message.seq),
+      messageId: header(originalMessageIdHeader) ?? header("Nats-Msg-Id") ?? String(message.seq),
       eventId: header("Shopmesh-Event-Id"),
       eventType: header("Shopmesh-Event-Type") ?? "",
       orderId: header("Shopmesh-Key"),

@@ -23,6 +23,14 @@ export const deadLetterHeader = {
  */
 export const originalMessageIdHeader = "Shopmesh-Original-Msg-Id";
 
+/**
+ * When the event was first dead-lettered (ISO 8601), kept on a replay and by a copy
+ * parked again: a dead letter may be replayed only within the dead-letter stream's
+ * age of its first parking, however often it comes back, as the inbox's retention
+ * counts that age once (decision 0014).
+ */
+export const firstDeadLetteredAtHeader = "Shopmesh-First-Dead-Lettered-At";
+
 /** Why a message is dead-lettered, and the order it is about (for the person who replays it). */
 export interface DeadLetterCause {
   readonly reason: string;
@@ -51,6 +59,7 @@ export async function deadLetter(
   }
   const messageId = message.headers?.get(originalMessageIdHeader) || message.headers?.get("Nats-Msg-Id");
   if (messageId) headers.set(originalMessageIdHeader, messageId);
+  if (!headers.has(firstDeadLetteredAtHeader)) headers.set(firstDeadLetteredAtHeader, new Date().toISOString());
   headers.set(deadLetterHeader.reason, reason.slice(0, 1000));
   headers.set(deadLetterHeader.consumer, name);
   headers.set(deadLetterHeader.stream, message.info.stream);

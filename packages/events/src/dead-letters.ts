@@ -1,7 +1,7 @@
 import { fromBinary, type JsonValue, toJson } from "@bufbuild/protobuf";
 import type { JetStreamClient, JetStreamManager, StoredMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import { deadLetterHeader, originalMessageIdHeader } from "./dead-letter.js";
+import { deadLetterHeader, firstDeadLetteredAtHeader, originalMessageIdHeader } from "./dead-letter.js";
 import type { EventCatalog } from "./event-catalog.js";
 
 /** The headers the dead-letter copy added to the event's own: not re-published. */
@@ -12,6 +12,8 @@ export interface DeadLetter {
   /** Its sequence in the dead-letter stream: what replay and discard take. */
   readonly seq: number;
   readonly deadLetteredAt: Date;
+  /** When the event was first parked: earlier than deadLetteredAt when it was replayed and failed again. */
+  readonly firstDeadLetteredAt: Date;
   /** The durable consumer that could not apply it. */
   readonly consumer: string;
   readonly reason: string;
@@ -45,6 +47,26 @@ export class DeadLetterNotFound extends Error {
 }
 
 /**
+ * A dead letter first parked longer ago than the dead-letter stream keeps one: it was
+ * replayed and parked again. The inboxes' retention counts one stay (decision 0014), so
+ * a consumer that applied the event may have forgotten it and would apply it again.
+ */
+export class DeadLetterExpired extends Error {
+  constructor(
+    readonly seq: number,
+    readonly firstDeadLetteredAt: Date,
+    readonly maxAgeMs: number,
+  ) {
+    super(
+      `dead letter ${seq} was first parked ${days(Date.now() - firstDeadLetteredAt.getTime())} ago, ` +
+        `longer than the dead-letter stream keeps one (${days(maxAgeMs)}): a consumer that applied the event ` +
+        "may no longer remember it and would apply it again. Discard it and repair by hand, or replay it with " +
+        "force once every consumer of its subject is known to remember it (INBOX_RETENTION_DAYS)",
+    );
+  }
+}
+
+/**
  * The events parked in the dead-letter stream, oldest first — every consumer's, or
  * one consumer's. Reads them one by one by sequence (a dead-letter stream is short:
  * an alert fires at the first), skipping those replayed or discarded.
@@ -71,17 +93,24 @@ export async function listDeadLetters(
  * Every consumer of that subject receives it: the one that parked it applies it (it
  * never recorded it in its inbox), the others find it in theirs and skip it. Run it
  * once the cause is fixed; an event that fails again is parked again, under a new
- * sequence. Replaying the same dead letter twice within JetStream's duplicate window
- * publishes it once.
+ * sequence, keeping the time it was first parked: past the dead-letter stream's age
+ * from then it is refused (DeadLetterExpired) unless forced. Replaying the same dead
+ * letter twice within JetStream's duplicate window publishes it once.
  */
 export async function replayDeadLetter(
   js: JetStreamClient,
   jsm: JetStreamManager,
   catalog: EventCatalog,
   seq: number,
+  { force = false }: { force?: boolean } = {},
 ): Promise<Replayed> {
   const message = await jsm.streams.getMessage(catalog.deadLetterStream, { seq });
   if (!message) throw new DeadLetterNotFound(seq);
+  if (!force) {
+    const maxAgeMs = (await jsm.streams.info(catalog.deadLetterStream)).config.max_age / 1e6;
+    const first = firstDeadLetteredAt(message);
+    if (maxAgeMs > 0 && Date.now() - first.getTime() > maxAgeMs) throw new DeadLetterExpired(seq, first, maxAgeMs);
+  }
   const subject = message.header.get(deadLetterHeader.subject);
   if (!subject) throw new Error(`dead letter ${seq} does not say where it came from (${deadLetterHeader.subject})`);
   const headers = natsHeaders();
@@ -113,6 +142,7 @@ function readDeadLetter(catalog: EventCatalog, message: StoredMsg): DeadLetter {
   return {
     seq: message.seq,
     deadLetteredAt: message.time,
+    firstDeadLetteredAt: firstDeadLetteredAt(message),
     consumer: header(deadLetterHeader.consumer) ?? message.subject.split(".").at(-1) ?? "",
     reason: header(deadLetterHeader.reason) ?? "",
     deliveries: Number(header(deadLetterHeader.deliveries) ?? 0),
@@ -127,6 +157,17 @@ function readDeadLetter(catalog: EventCatalog, message: StoredMsg): DeadLetter {
     orderId: header("Shopmesh-Key"),
     event: decoded(catalog, originalSubject, message.data),
   };
+}
+
+/** The first parking's time, from its header; a copy parked before the header existed is its own first. */
+function firstDeadLetteredAt(message: StoredMsg): Date {
+  const first = new Date(message.header.get(firstDeadLetteredAtHeader));
+  return Number.isNaN(first.getTime()) ? message.time : first;
+}
+
+function days(ms: number): string {
+  const whole = Math.floor(ms / 86_400_000);
+  return whole === 1 ? "1 day" : `${whole} days`;
 }
 
 function decoded(catalog: EventCatalog, subject: string, data: Uint8Array): JsonValue | undefined {

@@ -17,6 +17,7 @@ export {
 } from "./consumer.js";
 export {
   type DeadLetter,
+  DeadLetterExpired,
   DeadLetterNotFound,
   discardDeadLetter,
   listDeadLetters,

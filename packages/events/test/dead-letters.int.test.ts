@@ -1,7 +1,10 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { headers as natsHeaders } from "@nats-io/transport-node";
 import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import { waitFor } from "@shopmesh/testing";
 import { describe, expect, it } from "vitest";
 import {
+  DeadLetterExpired,
   DeadLetterNotFound,
   discardDeadLetter,
   listDeadLetters,
@@ -112,6 +115,8 @@ describe("dead letters, as an operator handles them", () => {
         { description: "the replayed event parked again" },
       );
       expect(second).toMatchObject({ eventId: event.eventId, reason: first.reason });
+      expect(second.firstDeadLetteredAt).toEqual(first.firstDeadLetteredAt);
+      expect(first.deadLetteredAt.getTime() - first.firstDeadLetteredAt.getTime()).toBeLessThan(60_000);
 
       await discardDeadLetter(bed.jsm, bed.catalog, second.seq);
       expect(await listDeadLetters(bed.jsm, bed.catalog, { consumer: "stubborn" })).toEqual([]);
@@ -138,6 +143,45 @@ describe("dead letters, as an operator handles them", () => {
       );
       expect(parked).toMatchObject({ consumer: "decoder", reason: "undecodable payload" });
       expect(parked.event).toBeUndefined();
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  it("refuses to replay, unless forced, an event first parked longer ago than the dead-letter stream keeps one", async () => {
+    const orderId = crypto.randomUUID();
+    const refused = new Set([orderId]);
+    const consumer = await applier("late", refused);
+    try {
+      // A replayed copy carries its first parking's time; this one was first parked 31 days
+      // ago (DEADLETTER keeps 30), and its consumer refuses it again.
+      const firstParked = new Date(Date.now() - 31 * 86_400_000);
+      const eventId = crypto.randomUUID();
+      const headers = natsHeaders();
+      headers.set("Shopmesh-Event-Id", eventId);
+      headers.set("Shopmesh-Event-Type", OrderPlacedSchema.typeName);
+      headers.set("Shopmesh-First-Dead-Lettered-At", firstParked.toISOString());
+      const data = toBinary(OrderPlacedSchema, create(OrderPlacedSchema, { eventId, orderId, customerId: "c3" }));
+      await bed.js.publish(bed.catalog.route(OrderPlacedSchema).subject, data, { headers });
+      const parked = await waitFor(
+        async () => (await listDeadLetters(bed.jsm, bed.catalog, { consumer: "late" })).at(0),
+        { description: "the event parked again" },
+      );
+      expect(parked).toMatchObject({ eventId, firstDeadLetteredAt: firstParked });
+
+      refused.clear(); // the cause fixed, but a consumer that applied the event may have forgotten it
+      const refusal = replayDeadLetter(bed.js, bed.jsm, bed.catalog, parked.seq);
+      await expect(refusal).rejects.toBeInstanceOf(DeadLetterExpired);
+      await expect(refusal).rejects.toThrow(
+        /first parked 31 days ago, longer than the dead-letter stream keeps one \(30 days\)/,
+      );
+      expect(await listDeadLetters(bed.jsm, bed.catalog, { consumer: "late" })).toHaveLength(1);
+
+      await replayDeadLetter(bed.js, bed.jsm, bed.catalog, parked.seq, { force: true });
+      await waitFor(async () => (await appliedBy("late", eventId)) === 1, {
+        description: "the forced replay applied",
+      });
+      expect(await listDeadLetters(bed.jsm, bed.catalog, { consumer: "late" })).toEqual([]);
     } finally {
       await consumer.stop();
     }

@@ -7,6 +7,7 @@
  *   npm run deadletters -- list --consumer payment --json          # one consumer's, a JSON object per line
  *   npm run deadletters -- replay --seq 12 --seq 13                # back to their subjects, once the cause is fixed
  *   npm run deadletters -- replay --all --consumer payment
+ *   npm run deadletters -- replay --seq 14 --force                 # first parked longer ago than DEADLETTER keeps one
  *   npm run deadletters -- discard --seq 12                        # dealt with otherwise
  *   kubectl exec deploy/order -- /nodejs/bin/node deadletters.js list
  *
@@ -26,7 +27,7 @@ import {
 } from "../index.js";
 
 const usage = `usage: [NATS_URL=…] [EVENT_NAMESPACE=…] deadletters [list] [--consumer NAME] [--json]
-       deadletters replay (--seq N … | --all [--consumer NAME])
+       deadletters replay (--seq N … | --all [--consumer NAME]) [--force]
        deadletters discard --seq N …
 (npm run deadletters -- … in a checkout; node deadletters.js … in a service's image)`;
 
@@ -37,6 +38,7 @@ const { values, positionals } = parseArgs({
     json: { type: "boolean", default: false },
     seq: { type: "string", multiple: true, default: [] },
     all: { type: "boolean", default: false },
+    force: { type: "boolean", default: false },
   },
 });
 const [command = "list", ...extra] = positionals;
@@ -44,6 +46,7 @@ const seqs = values.seq.map(Number);
 const valid =
   extra.length === 0 &&
   seqs.every((seq) => Number.isSafeInteger(seq) && seq > 0) &&
+  (command === "replay" || !values.force) &&
   (command === "list" ||
     (command === "replay" && seqs.length > 0 !== values.all) ||
     (command === "discard" && seqs.length > 0 && !values.all));
@@ -69,7 +72,7 @@ try {
     for (const seq of targets) {
       try {
         if (command === "replay") {
-          const replayed = await replayDeadLetter(js, jsm, catalog, seq);
+          const replayed = await replayDeadLetter(js, jsm, catalog, seq, { force: values.force });
           console.log(`${seq}: replayed to ${replayed.subject} (stream sequence ${replayed.streamSeq})`);
         } else {
           await discardDeadLetter(jsm, catalog, seq);
@@ -96,9 +99,16 @@ try {
 }
 
 function describe(deadLetter: DeadLetter): string {
-  const { seq, deadLetteredAt, consumer, original, orderId, eventType, deliveries, reason } = deadLetter;
+  const { seq, deadLetteredAt, firstDeadLetteredAt, consumer, original, orderId, eventType, deliveries, reason } =
+    deadLetter;
+  // Parked again after a replay (a minute apart at least: the first copy's own header
+  // is written a moment before the stream stamps it, on another clock).
+  const parkedBefore =
+    deadLetteredAt.getTime() - firstDeadLetteredAt.getTime() > 60_000
+      ? `  (first parked ${firstDeadLetteredAt.toISOString()})`
+      : "";
   return [
-    `#${seq}  ${deadLetteredAt.toISOString()}  consumer ${consumer}  ${original.subject} (seq ${original.seq})`,
+    `#${seq}  ${deadLetteredAt.toISOString()}${parkedBefore}  consumer ${consumer}  ${original.subject} (seq ${original.seq})`,
     `    ${eventType ?? "unknown type"}${orderId ? `  order ${orderId}` : ""}  after ${deliveries} deliveries`,
     `    reason: ${reason}`,
   ].join("\n");

@@ -1,6 +1,13 @@
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
-import { nanos } from "@nats-io/transport-node";
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from "@nats-io/jetstream";
+import { nanos, type Subscription } from "@nats-io/transport-node";
 import { declareConsumer } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -217,12 +224,33 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     durables: [...filters.keys()].map((stream) => ({ stream, name: options.name })),
     async stop() {
       stopKeeping();
-      await Promise.all(sources.map((messages) => messages.close()));
+      await Promise.all(sources.map(closeWithoutStranding));
       await pulling.catch(() => undefined);
       await batches.done;
       await deliveries.idle();
     },
   };
+}
+
+/**
+ * Stops a consume without stranding the deliveries on their way. nats.js's close()
+ * unsubscribes at once, and drops a message the server sent before it read the
+ * unsubscription: that event then waits with this replica for the whole ack wait
+ * (30 s) before another gets it — some orders of every rolling update. Draining the
+ * subscription first (the unsubscription, then a round trip to the server) takes them
+ * in, and the batch loop applies them before stop() returns.
+ */
+async function closeWithoutStranding(messages: ConsumerMessages): Promise<void> {
+  await subscriptionOf(messages)
+    ?.drain()
+    .catch(() => undefined); // A closed connection: nothing more can arrive.
+  await messages.close();
+}
+
+/** The subscription of a consume: nats.js keeps it as `sub`, public on its class though not on the type consume() answers. */
+function subscriptionOf(messages: ConsumerMessages): Subscription | undefined {
+  const sub = (messages as { sub?: Partial<Subscription> }).sub;
+  return typeof sub?.drain === "function" ? (sub as Subscription) : undefined;
 }
 
 /**

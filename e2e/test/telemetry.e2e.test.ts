@@ -326,8 +326,8 @@ describe("the status code recorded for a call", () => {
   const auth = () => ({ authorization: `Bearer ${token}` });
 
   /**
-   * Watches an order that stays open (its payment fails transiently, slowly, more times
-   * than it is retried) inside a trace of its own, until the client cancels the call
+   * Watches an order that stays open for seconds (its payment fails transiently, slowly,
+   * nine times before it is captured) inside a trace of its own, until the client cancels the call
    * after the first update (a customer closing the page) or its deadline passes:
    * answers the code the client saw, and the rpc.server.duration codes and the server
    * span the order service recorded for the call.

@@ -131,10 +131,16 @@ export interface ConsumerOptions {
   readonly maxAttempts?: number;
   /**
    * Deliveries before any event not yet done is dead-lettered (default 100): one whose
-   * handler failed only because the database was unavailable (not counted by
+   * handler failed only because a dependency was unavailable (not counted by
    * maxAttempts), or was never answered (a crash, a handler past `ackWaitMs`).
    */
   readonly maxDeliveries?: number;
+  /**
+   * Failures that say nothing of the event, only of a dependency of its handler (a
+   * payment provider timing out), besides an unavailable database, which always
+   * counts as such: retried without counting towards maxAttempts, up to maxDeliveries.
+   */
+  readonly isDependencyFailure?: (error: unknown) => boolean;
   /** Delay before each retry; the last applies to any further one (default 100 ms … 5 s). */
   readonly retryDelaysMs?: readonly number[];
   /** Events handled at once (default 32); events of the same order never run together. */

@@ -68,9 +68,10 @@ export function createDeliveries(
 
   /** A delivery whose handler failed, in its consumer span: retried later, or dead-lettered. */
   const failed = async (delivery: Delivery, error: unknown) => {
-    // An unavailable database (restarting, saturated) says nothing of the event: such
-    // failures are retried without counting towards maxAttempts, up to maxDeliveries.
-    const counted = !isDatabaseUnavailable(error);
+    // An unavailable database (restarting, saturated) or another dependency's failure
+    // says nothing of the event: such failures are retried without counting towards
+    // maxAttempts, up to maxDeliveries.
+    const counted = !isDatabaseUnavailable(error) && !options.isDependencyFailure?.(error);
     if (!counted) attemptCounter.notCounted(delivery.eventId);
     const attempts = counted ? attemptCounter.failed(delivery.eventId, delivery.deliveryCount) : 0;
     if (error instanceof PermanentEventError || attempts >= options.maxAttempts) {

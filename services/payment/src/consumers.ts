@@ -6,16 +6,24 @@ import type { Logger } from "pino";
 import { cancelPayment } from "./cancel-payment.js";
 import { chargePayment } from "./charge-payment.js";
 import { type ChargeRequest, isOrderId, PaymentError } from "./payment.js";
+import { TransientProviderError } from "./payment-provider.js";
 import type { PaymentDeps } from "./use-case.js";
 
 /**
- * Retries come quickly and often enough to ride out a provider's transient failures
- * (the simulator's `tok_transient_<n>` fails up to 9 times; 8 deliveries cover the
- * common cases, then the event is dead-lettered for an operator). An unavailable
- * database is waited out for as long as the other services do, ~8 minutes: 500
- * deliveries a second apart.
+ * Retries come quickly, to ride out a provider's brief transient failures at once. A
+ * provider that keeps failing transiently (an outage, a timeout) is waited out as an
+ * unavailable database is, ~8 minutes: 500 deliveries a second apart, then the
+ * dead-letter stream and its alert. A charge or a refund owed for a cancelled order
+ * must outlast an outage of a few seconds, and the same idempotency key on every call
+ * keeps the retries from moving money twice. Any other failure (a bug, a row in an
+ * unexpected state) is dead-lettered after 8 attempts.
  */
-const retryPolicy = { maxAttempts: 8, maxDeliveries: 500, retryDelaysMs: [50, 100, 200, 500, 1_000] } as const;
+const retryPolicy = {
+  maxAttempts: 8,
+  maxDeliveries: 500,
+  retryDelaysMs: [50, 100, 200, 500, 1_000],
+  isDependencyFailure: (error: unknown) => error instanceof TransientProviderError,
+} as const;
 
 /** The durable consumers' name, which is also their key in the inbox. */
 const consumer = "payment";

@@ -17,7 +17,13 @@ import { createGrpcClient, type GrpcServiceClient } from "@shopmesh/server";
 import { testInfrastructure, useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
 import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
-import type { ChargeInstruction, ChargeOutcome, PaymentProvider } from "../src/payment-provider.js";
+import { refundKey } from "../src/payment.js";
+import {
+  type ChargeInstruction,
+  type ChargeOutcome,
+  type PaymentProvider,
+  TransientProviderError,
+} from "../src/payment-provider.js";
 import { createPaymentService } from "../src/service.js";
 import { createSimulatedProvider, type SimulatedProvider } from "../src/simulated-provider.js";
 
@@ -45,11 +51,14 @@ export interface HeldCharge {
 }
 
 /**
- * The simulator, plus holds: a held order's charge is decided by the simulator at
- * once but answered only when the test releases it, to stage races.
+ * The simulator, plus holds and outages: a held order's charge is decided by the
+ * simulator at once but answered only when the test releases it, to stage races; an
+ * order's refunds can fail transiently a number of times before reaching the simulator,
+ * as a provider's outage makes them.
  */
 function createHoldingProvider(simulator: SimulatedProvider) {
   const holds = new Map<string, { reached: () => void; released: Promise<void> }>();
+  const refundOutages = new Map<string, { left: number }>();
   const provider: PaymentProvider = {
     async charge(instruction: ChargeInstruction): Promise<ChargeOutcome> {
       const result = await simulator.charge(instruction);
@@ -61,7 +70,14 @@ function createHoldingProvider(simulator: SimulatedProvider) {
       }
       return result;
     },
-    refund: (instruction) => simulator.refund(instruction),
+    async refund(instruction) {
+      const outage = refundOutages.get(instruction.idempotencyKey);
+      if (outage && outage.left > 0) {
+        outage.left--;
+        throw new TransientProviderError("simulated outage: 503 from the provider");
+      }
+      return simulator.refund(instruction);
+    },
   };
   const hold = (orderId: string): HeldCharge => {
     let reached = () => {};
@@ -75,7 +91,13 @@ function createHoldingProvider(simulator: SimulatedProvider) {
     holds.set(orderId, { reached, released });
     return { reached: reachedPromise, release };
   };
-  return { provider, hold };
+  /** Fails the next `times` refunds of the order's payment; answers how many are left. */
+  const failRefunds = (orderId: string, times: number) => {
+    const outage = { left: times };
+    refundOutages.set(refundKey(orderId), outage);
+    return () => outage.left;
+  };
+  return { provider, hold, failRefunds };
 }
 
 /**
@@ -87,7 +109,7 @@ export function usePaymentService(label: string, env: Record<string, string> = {
   const db = useTestDatabase(label);
   const nats = useTestNats(label);
   const simulator = createSimulatedProvider();
-  const { provider, hold } = createHoldingProvider(simulator);
+  const { provider, hold, failRefunds } = createHoldingProvider(simulator);
   const devKey = randomBytes(32);
   const clients: GrpcServiceClient<typeof PaymentService>[] = [];
   let service: RunningService | undefined;
@@ -138,6 +160,7 @@ export function usePaymentService(label: string, env: Record<string, string> = {
     simulator,
     /** Holds the next charge of an order at the provider until released. */
     hold,
+    failRefunds,
     get grpcPort() {
       return need(service, "the service").server.grpcPort;
     },

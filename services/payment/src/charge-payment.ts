@@ -40,6 +40,7 @@ export async function chargePayment(
   const state = await deps.charges.begin(request.orderId);
   const decision = decideCharge(request, state);
   if (decision.kind === "settled") return decision.payment;
+  if (decision.kind === "compensate") return settleCancelledAttempt(deps, request, state.attemptsMade, inbox);
   const outcome = await deps.provider
     .charge({
       idempotencyKey: request.orderId,
@@ -57,7 +58,6 @@ export async function chargePayment(
       );
     });
   const charge = { deps, request, outcome, attempts: state.attemptsMade, inbox };
-  if (decision.kind === "compensate") return refundCancelledCharge(charge);
   const recorded = await recordCharge(charge);
   if (recorded) return visibleOrCancelled(request.orderId, recorded);
   const current = await findPayment(deps.pool, request.orderId);
@@ -77,6 +77,24 @@ interface Charge {
 function recordCharge({ deps, request, outcome, attempts, inbox }: Charge): Promise<Payment | undefined> {
   const charged = { paymentId: randomUUID(), orderId: request.orderId, amount: request.amount, outcome, attempts };
   return deps.charges.record({ outcome: charged, event: outcomeEvent(deps.outbox, charged), inbox });
+}
+
+/**
+ * Settles the earlier charge attempts of an order cancelled since (a crash or a failed
+ * call left their outcome unknown): the provider cancels whatever the key did instead of
+ * charging again — a replay would capture now if the first call never arrived, after
+ * the customer cancelled. Money an attempt captured is refunded; if none did, none can
+ * any more.
+ */
+async function settleCancelledAttempt(
+  deps: PaymentDeps,
+  request: ChargeRequest,
+  attempts: number,
+  inbox: InboxEntry | undefined,
+): Promise<VisiblePayment> {
+  const outcome = await deps.provider.cancelCharge(request.orderId);
+  if (outcome === undefined) throw orderCancelled(request.orderId);
+  return refundCancelledCharge({ deps, request, outcome, attempts, inbox });
 }
 
 /**

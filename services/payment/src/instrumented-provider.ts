@@ -64,6 +64,23 @@ export function instrumentedProvider(provider: PaymentProvider): PaymentProvider
           span.end();
         }
       }),
+    cancelCharge: (idempotencyKey) =>
+      tracer.startActiveSpan(
+        "payment provider cancel charge",
+        { kind: SpanKind.CLIENT, attributes: { "shopmesh.order.id": idempotencyKey } },
+        async (span) => {
+          try {
+            const outcome = await provider.cancelCharge(idempotencyKey);
+            span.setAttribute("shopmesh.payment.outcome", outcome?.outcome ?? "none");
+            return outcome;
+          } catch (error) {
+            span.setStatus({ code: SpanStatusCode.ERROR, message: errorKind(error) });
+            throw error;
+          } finally {
+            span.end();
+          }
+        },
+      ),
   };
 }
 

@@ -41,6 +41,15 @@ export interface RefundInstruction {
 export interface PaymentProvider {
   charge(instruction: ChargeInstruction): Promise<ChargeOutcome>;
   refund(instruction: RefundInstruction): Promise<{ readonly reference: string }>;
+  /**
+   * Settles a charge whose fate is unknown (its call failed or went unrecorded) without
+   * making one: a cancel by the merchant's reference, as providers offer for calls that
+   * timed out. Answers the outcome of a charge the key made, if one was made (a capture
+   * is then refunded by its reference); if none was, closes the key, so that a call
+   * with it still on its way is declined, never captured. Replaying the charge instead
+   * would capture anew when the first call never arrived.
+   */
+  cancelCharge(idempotencyKey: string): Promise<ChargeOutcome | undefined>;
 }
 
 /**

@@ -83,8 +83,8 @@ export type ChargeDecision =
   | { readonly kind: "settled"; readonly payment: VisiblePayment }
   /**
    * Voided, but an earlier attempt may have reached the provider (a crash between its
-   * call and recording the outcome): replay the charge with the same key to learn
-   * its outcome — it never captures twice — and refund it if it captured.
+   * call and recording the outcome, a call that failed): cancel whatever the key did at
+   * the provider, never charge again, and refund what it captured.
    */
   | { readonly kind: "compensate" };
 

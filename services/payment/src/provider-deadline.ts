@@ -18,5 +18,7 @@ export function providerWithDeadline(provider: PaymentProvider, timeoutMs: numbe
   return {
     charge: (instruction) => within(provider.charge(instruction), timeoutMs, late("charge")),
     refund: (instruction) => within(provider.refund(instruction), timeoutMs, late("refund")),
+    cancelCharge: (idempotencyKey) =>
+      within(provider.cancelCharge(idempotencyKey), timeoutMs, late("cancellation of a charge")),
   };
 }

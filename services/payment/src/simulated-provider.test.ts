@@ -118,6 +118,25 @@ describe("simulated payment provider", () => {
     );
   });
 
+  test("cancelCharge answers a key's outcome, and closes a key that charged nothing: a late call is declined", async () => {
+    const provider = createSimulatedProvider();
+    const captured = await provider.charge(charge("tok_visa", "captured"));
+    expect(await provider.cancelCharge("captured")).toEqual(captured);
+    await expect(provider.charge(charge("tok_transient_1", "failed-once"))).rejects.toBeInstanceOf(
+      TransientProviderError,
+    );
+    expect(await provider.cancelCharge("failed-once")).toBeUndefined();
+    expect(await provider.cancelCharge("never-called")).toBeUndefined();
+    for (const key of ["failed-once", "never-called"]) {
+      expect(await provider.charge(charge("tok_visa", key))).toEqual({
+        outcome: "declined",
+        reason: "charge cancelled",
+      });
+    }
+    expect(await provider.cancelCharge("never-called")).toEqual({ outcome: "declined", reason: "charge cancelled" });
+    expect(provider.counts()).toMatchObject({ captures: 1, declines: 2, cancelCalls: 4 });
+  });
+
   test("non-positive amounts are refused", async () => {
     await expect(createSimulatedProvider().charge(charge("tok_visa", randomUUID(), 0n))).rejects.toThrow(/positive/);
   });

@@ -43,6 +43,7 @@ export interface SimulatorCounts {
   readonly transientFailures: number;
   readonly refundCalls: number;
   readonly refunds: number;
+  readonly cancelCalls: number;
 }
 
 /** The simulator: a {@link PaymentProvider} with a ledger tests can inspect. */
@@ -75,7 +76,9 @@ const fixedTokens: Record<string, Behaviour> = {
  * the first outcome per idempotency key and replays it, so a key never captures
  * twice, and refuses the key with another amount or currency
  * ({@link IdempotencyConflictError}). The outcome is decided before any latency, so concurrent calls with one key
- * cannot both capture. The ledger lives in the process: each replica has its own.
+ * cannot both capture. `cancelCharge` answers a key's outcome, or closes a key that
+ * charged nothing: later charges with it are declined ("charge cancelled"). The
+ * ledger lives in the process: each replica has its own.
  *
  * ```ts
  * const provider = createSimulatedProvider({ latencyMs: 20 });
@@ -88,7 +91,16 @@ export function createSimulatedProvider(options: SimulatedProviderOptions = {}):
   const charges = new Map<string, SimulatedCharge>();
   const refunds = new Map<string, SimulatedRefund>();
   const captured = new Map<string, { amount: bigint; refundKey?: string }>();
-  const counts = { chargeCalls: 0, captures: 0, declines: 0, transientFailures: 0, refundCalls: 0, refunds: 0 };
+  const cancelledKeys = new Set<string>();
+  const counts = {
+    chargeCalls: 0,
+    captures: 0,
+    declines: 0,
+    transientFailures: 0,
+    refundCalls: 0,
+    refunds: 0,
+    cancelCalls: 0,
+  };
   const delay = (extraMs: number) => (latencyMs + extraMs > 0 ? sleep(latencyMs + extraMs) : Promise.resolve());
 
   const decide = (instruction: ChargeInstruction, behaviour: Behaviour): SimulatedCharge => {
@@ -109,7 +121,10 @@ export function createSimulatedProvider(options: SimulatedProviderOptions = {}):
     };
     counts.chargeCalls++;
     if (entry.outcome === undefined) {
-      if (behaviour.kind === "transient" && entry.transientFailures < behaviour.failures) {
+      if (cancelledKeys.has(instruction.idempotencyKey)) {
+        entry.outcome = { outcome: "declined", reason: "charge cancelled" };
+        counts.declines++;
+      } else if (behaviour.kind === "transient" && entry.transientFailures < behaviour.failures) {
         entry.transientFailures++;
         counts.transientFailures++;
       } else if (behaviour.kind === "decline") {
@@ -165,6 +180,13 @@ export function createSimulatedProvider(options: SimulatedProviderOptions = {}):
       refunds.set(instruction.idempotencyKey, entry);
       await delay(0);
       return { reference: entry.reference };
+    },
+    async cancelCharge(idempotencyKey) {
+      counts.cancelCalls++;
+      const outcome = charges.get(idempotencyKey)?.outcome;
+      if (outcome === undefined) cancelledKeys.add(idempotencyKey);
+      await delay(0);
+      return outcome;
     },
     chargeOf: (key) => charges.get(key),
     refundOf: (key) => refunds.get(key),

@@ -193,9 +193,34 @@ describe("OrderCancelled", () => {
     await payment.publish(StockReservedSchema, payment.stockReserved("tok_visa", orderId));
     const row = await rowWithStatus(orderId, "refunded");
     expect(row.attempts).toBe(1);
-    expect(payment.simulator.chargeOf(orderId)).toMatchObject({ calls: 2, outcome: { outcome: "captured" } });
+    expect(payment.simulator.chargeOf(orderId)).toMatchObject({ calls: 1, outcome: { outcome: "captured" } });
     expect(payment.simulator.refundOf(`refund:${orderId}`)?.calls).toBe(1);
     await theOnlyEvent(() => payment.events(PaymentRefundedSchema, orderId), "one PaymentRefunded");
+  });
+
+  test("a tombstone with a charge attempt that never reached the provider: nothing is charged after the cancel", async () => {
+    const orderId = randomUUID();
+    // The state a failed call leaves (a timeout before the provider heard of it): the attempt
+    // recorded, nothing at the provider, and the order voided since.
+    await payment.sql("INSERT INTO charge_attempts (order_id, attempts) VALUES ($1, 1)", [orderId]);
+    await payment.publish(OrderCancelledSchema, { orderId, reason: "customer", byCustomer: true });
+    await rowWithStatus(orderId, "voided");
+
+    await payment.publish(StockReservedSchema, payment.stockReserved("tok_visa", orderId));
+    await payment.waitUntilHandled("INVENTORY");
+    expect(payment.simulator.chargeOf(orderId)?.outcome?.outcome).not.toBe("captured");
+    expect((await payment.row(orderId))?.status).toBe("voided");
+    // A call of the first attempt still on its way would be declined, not captured.
+    const late = await payment.simulator.charge({
+      idempotencyKey: orderId,
+      amount: 1999n,
+      currency: "USD",
+      token: "tok_visa",
+    });
+    expect(late.outcome).toBe("declined");
+    expect(payment.simulator.refundOf(`refund:${orderId}`)).toBeUndefined();
+    expect(await payment.events(PaymentCapturedSchema, orderId)).toEqual([]);
+    expect(await payment.events(PaymentRefundedSchema, orderId)).toEqual([]);
   });
 
   test("other order events are ignored", async () => {

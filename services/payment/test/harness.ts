@@ -78,6 +78,7 @@ function createHoldingProvider(simulator: SimulatedProvider) {
       }
       return simulator.refund(instruction);
     },
+    cancelCharge: (idempotencyKey) => simulator.cancelCharge(idempotencyKey),
   };
   const hold = (orderId: string): HeldCharge => {
     let reached = () => {};

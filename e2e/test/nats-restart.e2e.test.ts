@@ -39,10 +39,18 @@ describe("a NATS server that crashes and restarts while orders are placed", () =
         return Object.fromEntries(rows.map((row) => [row.status, row.n]));
       };
 
-      // Their sagas under way when the server goes: events in flight, on streams and in outboxes.
-      const before = await placeMany(40);
-      // A crash, not a shutdown: what JetStream had acknowledged is on disk, the rest lost in flight.
-      process.kill(nats.pid, "SIGKILL");
+      // Their sagas under way when the server goes: it is killed as the 20th of 40
+      // PlaceOrders answers, with events in flight, on streams and in outboxes. A crash, not
+      // a shutdown: what JetStream had acknowledged is on disk, the rest lost in flight.
+      const { pid } = nats;
+      let answered = 0;
+      const before = await Promise.all(
+        Array.from({ length: 40 }, async () => {
+          const orderId = await place();
+          if (++answered === 20) process.kill(pid, "SIGKILL");
+          return orderId;
+        }),
+      );
       await nats.stop();
       nats = undefined;
       expect((await statuses(before)).confirmed ?? 0).toBeLessThan(40);

@@ -143,3 +143,18 @@ describe("confirmed orders", () => {
     }).toEqual({ confirmed: 3, revenue: 3 * Number(priceMinor) });
   });
 });
+
+describe("a saga outcome whose order id is spelled in upper case (the uuid's other valid form)", () => {
+  it("advances the order as the id PostgreSQL answers would", async () => {
+    await mesh.stop("payment"); // the order waits RESERVED: the test captures its payment itself
+    const orderId = await place();
+    await waitForStatus(mesh, token, orderId, [OrderStatus.RESERVED]);
+    const nc = await mesh.nats.connect();
+    await publishEvent(jetstream(nc), createEventCatalog(allEvents, mesh.nats.prefix), PaymentCapturedSchema, {
+      orderId: orderId.toUpperCase(),
+      paymentId: randomUUID(),
+      amount: { amountMinor: priceMinor, currencyCode: "USD" },
+    });
+    await waitForStatus(mesh, token, orderId, [OrderStatus.CONFIRMED]);
+  });
+});

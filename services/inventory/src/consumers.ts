@@ -9,6 +9,7 @@ import {
 } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import { afterCommit } from "@shopmesh/pg";
 import type { ConsumerSpec } from "@shopmesh/runtime";
+import { canonicalUuid } from "@shopmesh/server";
 import type { Logger } from "pino";
 import { InventoryError } from "./errors.js";
 import { releaseStocks } from "./release-stock.js";
@@ -83,9 +84,10 @@ function reservationOf(event: OrderPlaced): ReservationRequest {
   };
 }
 
+/** The event's order id, in the form PostgreSQL answers uuids in, which the stores compare rows by. */
 function orderIdOf(event: { orderId: string }): string {
   if (!uuidPattern.test(event.orderId)) throw new PermanentEventError(`invalid order id "${event.orderId}"`);
-  return event.orderId;
+  return canonicalUuid(event.orderId);
 }
 
 async function permanentIfInvalid<T>(work: () => Promise<T>): Promise<T> {

@@ -355,6 +355,33 @@ describe("OrderConfirmed and OrderCancelled", () => {
   });
 });
 
+describe("an order id spelled in upper case (the uuid's other valid form)", () => {
+  it("OrderConfirmed sells, and OrderCancelled after it puts the stock back, as for the id PostgreSQL answers", async () => {
+    await addProducts(inventory, { "EV-CASE": 10 });
+    const orderId = randomUUID();
+    await publishEvent(inventory.js, inventory.catalog, OrderPlacedSchema, orderPlaced(orderId, { "EV-CASE": 3 }));
+    await reservedEvent(orderId);
+    const confirmed = await publishAgain(inventory, OrderConfirmedSchema, { orderId: orderId.toUpperCase() });
+    await consumedThrough(inventory, confirmed.seq);
+    expect(await stockOf(inventory, "EV-CASE")).toEqual({ available: 7, reserved: 0, sold: 3 });
+
+    const cancelled = await publishAgain(inventory, OrderCancelledSchema, { orderId: orderId.toUpperCase() });
+    await consumedThrough(inventory, cancelled.seq);
+    expect(await stockOf(inventory, "EV-CASE")).toEqual({ available: 10, reserved: 0, sold: 0 });
+  });
+
+  it("OrderCancelled of a reserved order releases it", async () => {
+    await addProducts(inventory, { "EV-CASE-R": 10 });
+    const orderId = randomUUID();
+    await publishEvent(inventory.js, inventory.catalog, OrderPlacedSchema, orderPlaced(orderId, { "EV-CASE-R": 4 }));
+    await reservedEvent(orderId);
+    const cancelled = await publishAgain(inventory, OrderCancelledSchema, { orderId: orderId.toUpperCase() });
+    await consumedThrough(inventory, cancelled.seq);
+    expect(await reservationStatusOf(inventory, orderId)).toBe("released");
+    expect(await stockOf(inventory, "EV-CASE-R")).toEqual({ available: 10, reserved: 0, sold: 0 });
+  });
+});
+
 describe("malformed events", () => {
   it("are dead-lettered while the next valid event is still applied", async () => {
     await addProducts(inventory, { "EV-AFTER": 10 });

@@ -12,6 +12,7 @@ import {
 } from "@shopmesh/gen/shopmesh/payment/v1/payment_events_pb.js";
 import { afterCommit } from "@shopmesh/pg";
 import type { ConsumerSpec } from "@shopmesh/runtime";
+import { canonicalUuid } from "@shopmesh/server";
 import type pg from "pg";
 import { advanceOrders, type OrderStep } from "./advance-order.js";
 import { orderMetrics } from "./order-metrics.js";
@@ -54,7 +55,8 @@ const sagaOutcomes = [
 type SagaOutcome = (typeof sagaOutcomes)[number];
 
 function stepOf(event: MessageShape<SagaOutcome>): OrderStep {
-  const { orderId } = event;
+  // In the form PostgreSQL answers uuids in, which a batch's rows are matched by.
+  const orderId = canonicalUuid(event.orderId);
   switch (event.$typeName) {
     case "shopmesh.inventory.v1.StockReserved":
       return { orderId, event: { kind: "stock-reserved" } };

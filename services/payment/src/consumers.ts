@@ -2,6 +2,7 @@ import { on, PermanentEventError } from "@shopmesh/events";
 import { type StockReserved, StockReservedSchema } from "@shopmesh/gen/shopmesh/inventory/v1/inventory_events_pb.js";
 import { OrderCancelledSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import type { ConsumerSpec } from "@shopmesh/runtime";
+import { canonicalUuid } from "@shopmesh/server";
 import type { Logger } from "pino";
 import { cancelPayment } from "./cancel-payment.js";
 import { chargePayment } from "./charge-payment.js";
@@ -58,7 +59,7 @@ export function createPaymentConsumers(deps: PaymentDeps, logger: Logger): Consu
       subscriptions: [
         on(OrderCancelledSchema, async (event, context) => {
           if (!isOrderId(event.orderId)) throw new PermanentEventError(`order id "${event.orderId}" is not a UUID`);
-          await cancelPayment(deps, event.orderId, { consumer, eventId: context.eventId });
+          await cancelPayment(deps, canonicalUuid(event.orderId), { consumer, eventId: context.eventId });
         }),
       ],
     },
@@ -68,7 +69,8 @@ export function createPaymentConsumers(deps: PaymentDeps, logger: Logger): Consu
 function chargeRequestOf(event: StockReserved): ChargeRequest {
   if (event.total === undefined) throw new PermanentEventError(`StockReserved of ${event.orderId} has no total`);
   return {
-    orderId: event.orderId,
+    // The provider's idempotency key: one spelling per order, as the RPCs have it.
+    orderId: canonicalUuid(event.orderId),
     amount: { amountMinor: event.total.amountMinor, currency: event.total.currencyCode },
     token: event.paymentToken,
   };

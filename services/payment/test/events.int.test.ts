@@ -78,6 +78,14 @@ describe("StockReserved charges the order", () => {
     expect(await deadLettersAbout(reserved.orderId)).toEqual([]);
   });
 
+  test("an order id spelled in upper case charges under the key the RPCs use, the id as PostgreSQL answers it", async () => {
+    const orderId = randomUUID();
+    await payment.publish(StockReservedSchema, payment.stockReserved("tok_visa", orderId.toUpperCase()));
+    await rowWithStatus(orderId, "captured");
+    expect(payment.simulator.chargeOf(orderId)).toMatchObject({ calls: 1, outcome: { outcome: "captured" } });
+    expect(payment.simulator.chargeOf(orderId.toUpperCase())).toBeUndefined();
+  });
+
   test("tok_transient_3: retried with backoff, captured once, attempts counted", async () => {
     const reserved = await payment.publish(StockReservedSchema, payment.stockReserved("tok_transient_3"));
     const row = await rowWithStatus(reserved.orderId, "captured");

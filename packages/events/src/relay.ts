@@ -4,6 +4,7 @@ import { statement } from "@shopmesh/pg";
 import { startPublish } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { createMarkQueue } from "./mark-queue.js";
 import type { WrittenOutboxRow } from "./outbox.js";
 
 /** What the relay needs. */
@@ -86,26 +87,27 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }, markDelayMs);
   };
 
-  // Rows published but not yet marked: the next claim marks them in the same statement.
-  let unmarked: string[] = [];
+  // Rows published but not yet marked: the next claim marks them in the same statement,
+  // a bounded number of them, the rest in the rounds after.
+  const unmarked = createMarkQueue(markLimit);
   const handOffs = new Set<Promise<void>>();
+  /** One claim (marking what was published), its publishes; answers whether to go on at once. */
+  const relayRound = async () => {
+    pending = false;
+    const marking = unmarked.take();
+    try {
+      const published = await relayBatch(options, batchSize, marking);
+      unmarked.add(published);
+      return published.length === batchSize || unmarked.size >= markLimit;
+    } catch (error) {
+      unmarked.putBack(marking);
+      options.logger.warn({ err: error }, "outbox relay batch failed; will retry");
+      return false;
+    }
+  };
   const loop = (async () => {
     while (running) {
-      pending = false;
-      const marking = unmarked;
-      unmarked = [];
-      const published = await relayBatch(options, batchSize, marking).then(
-        (ids) => {
-          unmarked.push(...ids);
-          return ids.length;
-        },
-        (error: unknown) => {
-          unmarked.push(...marking);
-          options.logger.warn({ err: error }, "outbox relay batch failed; will retry");
-          return 0;
-        },
-      );
-      if (published === batchSize || pending || !running) continue;
+      if ((await relayRound()) || pending || !running) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, fallbackPollMs);
         wake = () => {
@@ -136,7 +138,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       }
       if (fresh.length === 0) return;
       const publishing = publishRows(options.js, fresh.map(messageRow)).then(async (result) => {
-        unmarked.push(...result.ids);
+        unmarked.add(result.ids);
         if (result.ids.length > 0) scheduleMark();
         await releaseUnpublished(options, fresh, result);
       });
@@ -149,14 +151,19 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await loop;
       await Promise.all(handOffs);
       clearTimeout(markTimer);
-      if (unmarked.length > 0) {
-        await markPublished(options.pool, [unmarked]).catch((error: unknown) => {
-          options.logger.warn({ err: error }, "outbox rows published but not marked; they will be re-sent");
-        });
+      try {
+        for (let marking = unmarked.take(); marking.length > 0; marking = unmarked.take()) {
+          await markPublished(options.pool, [marking]);
+        }
+      } catch (error) {
+        options.logger.warn({ err: error }, "outbox rows published but not marked; they will be re-sent");
       }
     },
   };
 }
+
+/** Published rows marked by one statement at most. */
+const markLimit = 5_000;
 
 /** A handed-over row as the publish takes it. */
 function messageRow(row: WrittenOutboxRow): OutboxMessageRow {

@@ -263,6 +263,24 @@ describe("a connection lost in the middle of a transaction", () => {
     }
   });
 
+  test("at the moment the pool hands the client to a waiter, before the waiter can listen, ends nothing", async () => {
+    const pool = createPool({ url: db.url, applicationName: "pool test handed over", max: 1, onError: () => {} });
+    try {
+      const first = await pool.connect();
+      const waiting = pool.connect();
+      // The release hands the client over at once; what the same socket read brings next
+      // (the server ending the connection) comes before the waiter's code runs.
+      first.release();
+      expect(() => first.emit("error", new Error("terminating connection due to administrator command"))).not.toThrow();
+      const second = await waiting;
+      expect(second).toBe(first);
+      second.release();
+      expect((await pool.query("SELECT 1 AS n")).rows[0].n).toBe(1);
+    } finally {
+      await pool.end();
+    }
+  });
+
   test("between two statements fails the next one as unavailable too", async () => {
     const pool = createPool({ url: db.url, applicationName: "pool test idle", max: 1, onError: () => {} });
     const admin = new pg.Client({ connectionString: db.url });

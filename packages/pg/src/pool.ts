@@ -80,5 +80,16 @@ export function createPool(options: PoolOptions): pg.Pool {
       .join(" "),
   });
   pool.on("error", options.onError);
+  // pg-pool listens for a client's 'error' only while it is idle, and withTx from just
+  // after it is handed over: in between — the same socket read that ends the previous
+  // user's statement hands the client to the next waiter, whose code runs only after the
+  // read — a server ending the connection (a restart, a failover) reports an error that
+  // nobody hears, and the process dies of it. Heard here, it only leaves the client
+  // unqueryable: its next statement fails as the database unavailable, and the pool
+  // discards it on release.
+  pool.on("connect", (client) => client.on("error", whileHandedOver));
   return pool;
 }
+
+/** See createPool: an error the pool and the client's user did not hear, which pg has already recorded on the client. */
+function whileHandedOver(): void {}

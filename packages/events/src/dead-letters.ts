@@ -106,9 +106,9 @@ export async function replayDeadLetter(
 ): Promise<Replayed> {
   const message = await jsm.streams.getMessage(catalog.deadLetterStream, { seq });
   if (!message) throw new DeadLetterNotFound(seq);
+  const first = firstDeadLetteredAt(message);
   if (!force) {
     const maxAgeMs = (await jsm.streams.info(catalog.deadLetterStream)).config.max_age / 1e6;
-    const first = firstDeadLetteredAt(message);
     if (maxAgeMs > 0 && Date.now() - first.getTime() > maxAgeMs) throw new DeadLetterExpired(seq, first, maxAgeMs);
   }
   const subject = message.header.get(deadLetterHeader.subject);
@@ -117,6 +117,8 @@ export async function replayDeadLetter(
   for (const [key, values] of message.header) {
     if (!addedHeaders.includes(key)) for (const value of values) headers.append(key, value);
   }
+  // A copy parked before the header existed: its first parking is its own.
+  if (!headers.has(firstDeadLetteredAtHeader)) headers.set(firstDeadLetteredAtHeader, first.toISOString());
   const ack = await js.publish(subject, message.data, {
     headers,
     msgID: `${catalog.deadLetterStream}:${seq}:replay`,

@@ -186,4 +186,51 @@ describe("dead letters, as an operator handles them", () => {
       await consumer.stop();
     }
   });
+
+  it("keeps, parked before the first-parking header existed, its first parking's time when replayed and parked again", async () => {
+    const name = "legacy";
+    const orderId = crypto.randomUUID();
+    const consumer = await startConsumer({
+      ...bed.consumer,
+      name,
+      subscriptions: [
+        onTx(OrderPlacedSchema, async (event) => {
+          if (event.orderId === orderId) throw new PermanentEventError(`no warehouse for ${event.orderId}`);
+        }),
+      ],
+    });
+    try {
+      // The copy as the previous version parked it: the dead-letter headers, no
+      // Shopmesh-First-Dead-Lettered-At (listDeadLetters takes its stream time as the first).
+      const eventId = crypto.randomUUID();
+      const subject = bed.catalog.route(OrderPlacedSchema).subject;
+      const headers = natsHeaders();
+      headers.set("Shopmesh-Event-Id", eventId);
+      headers.set("Shopmesh-Event-Type", OrderPlacedSchema.typeName);
+      headers.set("Shopmesh-Key", orderId);
+      headers.set("Shopmesh-Dead-Letter-Reason", `no warehouse for ${orderId}`);
+      headers.set("Shopmesh-Dead-Letter-Consumer", name);
+      headers.set("Shopmesh-Original-Stream", bed.catalog.streamName("ORDERS"));
+      headers.set("Shopmesh-Original-Subject", subject);
+      headers.set("Shopmesh-Original-Sequence", "1");
+      headers.set("Shopmesh-Deliveries", "1");
+      const data = toBinary(OrderPlacedSchema, create(OrderPlacedSchema, { eventId, orderId, customerId: "c" }));
+      await bed.js.publish(bed.catalog.deadLetterSubject(name), data, { headers });
+      const [legacy] = await listDeadLetters(bed.jsm, bed.catalog, { consumer: name });
+      if (!legacy) throw new Error("the legacy copy is not listed");
+      expect(legacy.firstDeadLetteredAt).toEqual(legacy.deadLetteredAt);
+
+      // Some time later (days in production; a second and a half here) it is replayed and fails again.
+      await waitFor(() => Date.now() > legacy.deadLetteredAt.getTime() + 1_500, { description: "time passing" });
+      await replayDeadLetter(bed.js, bed.jsm, bed.catalog, legacy.seq);
+      const again = await waitFor(
+        async () => (await listDeadLetters(bed.jsm, bed.catalog, { consumer: name })).find((d) => d.seq !== legacy.seq),
+        { description: "the replayed event parked again" },
+      );
+      // Its 30 days count from its first parking, which was the legacy copy's.
+      expect(again.firstDeadLetteredAt.toISOString()).toBe(legacy.deadLetteredAt.toISOString());
+    } finally {
+      await consumer.stop();
+    }
+  });
 });

@@ -96,6 +96,14 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     pending = false;
     const marking = unmarked.take();
     try {
+      // A backlog (marking failed for a while) is marked first, a chunk a statement, with
+      // no claim: a claim leaves out only the rows it marks, and would take the rest of
+      // the backlog — published rows whose writer's claim has ended — and publish them
+      // again, past the duplicate window if the failure lasted.
+      if (unmarked.size > 0) {
+        await markPublished(options.pool, [marking]);
+        return true;
+      }
       const published = await relayBatch(options, batchSize, marking);
       unmarked.add(published);
       return published.length === batchSize || unmarked.size >= markLimit;

@@ -83,8 +83,9 @@ function recordCharge({ deps, request, outcome, attempts, inbox }: Charge): Prom
  * Settles the earlier charge attempts of an order cancelled since (a crash or a failed
  * call left their outcome unknown): the provider cancels whatever the key did instead of
  * charging again — a replay would capture now if the first call never arrived, after
- * the customer cancelled. Money an attempt captured is refunded; if none did, none can
- * any more.
+ * the customer cancelled. Money an attempt captured is refunded, all of it, whatever this
+ * request asks; a request for another amount is then answered AMOUNT_MISMATCH. If no
+ * attempt captured, none can any more.
  */
 async function settleCancelledAttempt(
   deps: PaymentDeps,
@@ -92,9 +93,12 @@ async function settleCancelledAttempt(
   attempts: number,
   inbox: InboxEntry | undefined,
 ): Promise<VisiblePayment> {
-  const outcome = await deps.provider.cancelCharge(request.orderId);
-  if (outcome === undefined) throw orderCancelled(request.orderId);
-  return refundCancelledCharge({ deps, request, outcome, attempts, inbox });
+  const charged = await deps.provider.cancelCharge(request.orderId);
+  if (charged === undefined) throw orderCancelled(request.orderId);
+  const asCharged = { ...request, amount: { amountMinor: charged.amount, currency: charged.currency } };
+  const payment = await refundCancelledCharge({ deps, request: asCharged, outcome: charged.outcome, attempts, inbox });
+  if ("amount" in payment) assertSameAmount(request, payment);
+  return payment;
 }
 
 /**

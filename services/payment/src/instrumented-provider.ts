@@ -70,9 +70,9 @@ export function instrumentedProvider(provider: PaymentProvider): PaymentProvider
         { kind: SpanKind.CLIENT, attributes: { "shopmesh.order.id": idempotencyKey } },
         async (span) => {
           try {
-            const outcome = await provider.cancelCharge(idempotencyKey);
-            span.setAttribute("shopmesh.payment.outcome", outcome?.outcome ?? "none");
-            return outcome;
+            const charged = await provider.cancelCharge(idempotencyKey);
+            span.setAttribute("shopmesh.payment.outcome", charged?.outcome.outcome ?? "none");
+            return charged;
           } catch (error) {
             span.setStatus({ code: SpanStatusCode.ERROR, message: errorKind(error) });
             throw error;

@@ -44,12 +44,20 @@ export interface PaymentProvider {
   /**
    * Settles a charge whose fate is unknown (its call failed or went unrecorded) without
    * making one: a cancel by the merchant's reference, as providers offer for calls that
-   * timed out. Answers the outcome of a charge the key made, if one was made (a capture
-   * is then refunded by its reference); if none was, closes the key, so that a call
-   * with it still on its way is declined, never captured. Replaying the charge instead
-   * would capture anew when the first call never arrived.
+   * timed out. Answers the charge the key made, if one was made (a capture is then
+   * refunded by its reference, for what it captured); if none was, closes the key, so
+   * that a call with it still on its way is declined, never captured. Replaying the
+   * charge instead would capture anew when the first call never arrived.
    */
-  cancelCharge(idempotencyKey: string): Promise<ChargeOutcome | undefined>;
+  cancelCharge(idempotencyKey: string): Promise<KeyedCharge | undefined>;
+}
+
+/** The charge an idempotency key made, as {@link PaymentProvider.cancelCharge} answers it. */
+export interface KeyedCharge {
+  readonly outcome: ChargeOutcome;
+  /** What the charge was for, in minor units and ISO 4217 currency. */
+  readonly amount: bigint;
+  readonly currency: string;
 }
 
 /**

@@ -183,10 +183,10 @@ export function createSimulatedProvider(options: SimulatedProviderOptions = {}):
     },
     async cancelCharge(idempotencyKey) {
       counts.cancelCalls++;
-      const outcome = charges.get(idempotencyKey)?.outcome;
-      if (outcome === undefined) cancelledKeys.add(idempotencyKey);
+      const charge = charges.get(idempotencyKey);
+      if (charge?.outcome === undefined) cancelledKeys.add(idempotencyKey);
       await delay(0);
-      return outcome;
+      return charge?.outcome && { outcome: charge.outcome, amount: charge.amount, currency: charge.currency };
     },
     chargeOf: (key) => charges.get(key),
     refundOf: (key) => refunds.get(key),

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { StockReservedSchema } from "@shopmesh/gen/shopmesh/inventory/v1/inventory_events_pb.js";
 import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import {
@@ -204,6 +205,26 @@ describe("OrderCancelled", () => {
     expect(payment.simulator.chargeOf(orderId)).toMatchObject({ calls: 1, outcome: { outcome: "captured" } });
     expect(payment.simulator.refundOf(`refund:${orderId}`)?.calls).toBe(1);
     await theOnlyEvent(() => payment.events(PaymentRefundedSchema, orderId), "one PaymentRefunded");
+  });
+
+  test("a tombstone with an attempt that captured another amount than a Charge asks: all of it refunded, the Charge refused", async () => {
+    const orderId = randomUUID();
+    // The first attempt captured 19.99 USD; the service stopped before recording it, and
+    // the order was cancelled since. A Charge then asks for 9.99.
+    await payment.simulator.charge({ idempotencyKey: orderId, amount: 1999n, currency: "USD", token: "tok_visa" });
+    await payment.sql("INSERT INTO charge_attempts (order_id, attempts) VALUES ($1, 1)", [orderId]);
+    await payment.publish(OrderCancelledSchema, { orderId, reason: "customer", byCustomer: true });
+    await rowWithStatus(orderId, "voided");
+    const client = await payment.client("service");
+    const answer = await client
+      .charge({ orderId, amount: { amountMinor: 999n, currencyCode: "USD" }, paymentToken: "tok_visa" })
+      .then(
+        () => "answered",
+        (error: unknown) => Code[ConnectError.from(error).code],
+      );
+    expect(answer).toBe("AlreadyExists");
+    expect(payment.simulator.refundOf(`refund:${orderId}`)?.amount).toBe(1999n);
+    expect(await payment.row(orderId)).toMatchObject({ status: "refunded", amount_minor: "1999" });
   });
 
   test("a tombstone with a charge attempt that never reached the provider: nothing is charged after the cancel", async () => {

@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { type Attributes, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { createMeter } from "@shopmesh/telemetry";
 import type { ChargeOutcome, PaymentProvider } from "./payment-provider.js";
 
@@ -29,9 +29,9 @@ export function instrumentedProvider(provider: PaymentProvider): PaymentProvider
   return {
     charge: (instruction) => {
       const handling = trace.getActiveSpan();
-      return tracer.startActiveSpan(
+      return providerCall(
         "payment provider charge",
-        { kind: SpanKind.CLIENT, attributes: { "shopmesh.order.id": instruction.idempotencyKey } },
+        { "shopmesh.order.id": instruction.idempotencyKey },
         async (span) => {
           try {
             const outcome = await provider.charge(instruction);
@@ -42,46 +42,43 @@ export function instrumentedProvider(provider: PaymentProvider): PaymentProvider
           } catch (error) {
             span.setAttribute("shopmesh.payment.outcome", "provider_error");
             charges.add(1, { outcome: "provider_error" });
-            span.setStatus({ code: SpanStatusCode.ERROR, message: errorKind(error) });
             throw error;
-          } finally {
-            span.end();
           }
         },
       );
     },
     refund: (instruction) =>
-      tracer.startActiveSpan("payment provider refund", { kind: SpanKind.CLIENT }, async (span) => {
+      providerCall("payment provider refund", {}, async () => {
         try {
           const refunded = await provider.refund(instruction);
           refunds.add(1, { outcome: "refunded" });
           return refunded;
         } catch (error) {
           refunds.add(1, { outcome: "provider_error" });
-          span.setStatus({ code: SpanStatusCode.ERROR, message: errorKind(error) });
           throw error;
-        } finally {
-          span.end();
         }
       }),
     cancelCharge: (idempotencyKey) =>
-      tracer.startActiveSpan(
-        "payment provider cancel charge",
-        { kind: SpanKind.CLIENT, attributes: { "shopmesh.order.id": idempotencyKey } },
-        async (span) => {
-          try {
-            const charged = await provider.cancelCharge(idempotencyKey);
-            span.setAttribute("shopmesh.payment.outcome", charged?.outcome.outcome ?? "none");
-            return charged;
-          } catch (error) {
-            span.setStatus({ code: SpanStatusCode.ERROR, message: errorKind(error) });
-            throw error;
-          } finally {
-            span.end();
-          }
-        },
-      ),
+      providerCall("payment provider cancel charge", { "shopmesh.order.id": idempotencyKey }, async (span) => {
+        const charged = await provider.cancelCharge(idempotencyKey);
+        span.setAttribute("shopmesh.payment.outcome", charged?.outcome.outcome ?? "none");
+        return charged;
+      }),
   };
+}
+
+/** A provider call in a client span of its own, its status an error when the call fails. */
+function providerCall<T>(name: string, attributes: Attributes, call: (span: Span) => Promise<T>): Promise<T> {
+  return tracer.startActiveSpan(name, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+    try {
+      return await call(span);
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: errorKind(error) });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
 }
 
 /**

@@ -184,6 +184,36 @@ function shortageToJson({ sku, requested, available }: Shortage) {
   return { sku, requested, available: available.toString() };
 }
 
+const dropUnannounced = statement<{ order_id: string }>(
+  "inventory.drop-unannounced-reservations",
+  `WITH dropped AS (
+     DELETE FROM reservations
+      WHERE order_id = ANY ($1::uuid[]) AND NOT announced AND status IN ('reserved', 'rejected')
+     RETURNING order_id
+   ),
+   freed AS (
+     DELETE FROM reservation_items i USING dropped d WHERE i.order_id = d.order_id RETURNING i.sku, i.quantity
+   ),
+   restored AS (
+     UPDATE products p
+        SET available = p.available + f.quantity, reserved = p.reserved - f.quantity, updated_at = now()
+       FROM (SELECT sku, sum(quantity) AS quantity FROM freed GROUP BY sku) f
+      WHERE p.sku = f.sku
+   )
+   SELECT order_id FROM dropped`,
+);
+
+/**
+ * Deletes reservations that an operator's ReserveStock made and nobody was told of
+ * (see replacedByOrder), putting the units they held back on sale, so that the
+ * orders can be reserved afresh. The caller is the stock writer. Answers how many it
+ * deleted.
+ */
+export async function dropUnannouncedReservations(tx: Queryable, orderIds: readonly string[]): Promise<number> {
+  const { rows } = await dropUnannounced(tx, [orderIds]);
+  return rows.length;
+}
+
 const addTombstones = statement<{ order_id: string }>(
   "inventory.insert-tombstones",
   `INSERT INTO reservations (order_id, status, announced)

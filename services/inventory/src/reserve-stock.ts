@@ -1,7 +1,12 @@
 import type { OutboxRow } from "@shopmesh/events";
 import { awaitAtCommit } from "@shopmesh/pg";
 import type pg from "pg";
-import { claimReservations, findReservations, saveReservations } from "./reservation-store.js";
+import {
+  claimReservations,
+  dropUnannouncedReservations,
+  findReservations,
+  saveReservations,
+} from "./reservation-store.js";
 import {
   allocate,
   type Charge,
@@ -10,6 +15,7 @@ import {
   normalizeItems,
   type ReservationAnswer,
   repeatAnswer,
+  replacedByOrder,
   type Shortage,
   type StockItem,
 } from "./stock.js";
@@ -41,6 +47,9 @@ export interface ReservationRequest {
  *
  * An OrderPlaced that finds a reservation an operator's RPC made (ReserveStock, or
  * ReleaseStock's tombstone) announces its outcome, once: the order is waiting for it.
+ * One made for other items than the order's is replaced (see replacedByOrder): its
+ * units go back on sale and the order's items are reserved afresh, with two
+ * statements more.
  */
 export async function reserveStocks(
   tx: pg.ClientBase,
@@ -61,12 +70,18 @@ export async function reserveStocks(
   const known = new Map<string, KnownReservation>(
     repeated.length > 0 ? await findReservations(tx, repeated) : undefined,
   );
+  const replaced = new Set<string>();
+  for (const [orderId, earlier] of known) {
+    const first = firsts.get(orderId);
+    if (first?.charge !== undefined && replacedByOrder(earlier, first.requestDigest)) replaced.add(orderId);
+  }
   const held: { orderId: string; items: readonly StockItem[] }[] = [];
   const refused: { orderId: string; shortages: readonly Shortage[] }[] = [];
   const announced: OutboxRow[] = [];
   const announcedAtLast: string[] = [];
-  const answers = asked.map((request): ReservationAnswer => {
+  const answers = asked.map((request): ReservationAnswer | undefined => {
     const { orderId, items, requestDigest, charge } = request;
+    if (replaced.has(orderId)) return undefined;
     const earlier = known.get(orderId);
     if (earlier !== undefined) {
       const answer = repeatAnswer(orderId, earlier, requestDigest);
@@ -96,7 +111,29 @@ export async function reserveStocks(
   if (claimed.size > 0 || announced.length > 0) {
     await awaitAtCommit(tx, saveReservations(tx, events.outbox, { held, refused, events: announced, announcedAtLast }));
   }
-  return answers;
+  const afresh = replaced.size > 0 ? await reserveAfresh(tx, events, requests, replaced) : [];
+  return answers.map((answer) => answer ?? afresh.shift() ?? missing());
+}
+
+/** Reserves the orders whose operator-made reservations they replace (see replacedByOrder). */
+async function reserveAfresh(
+  tx: pg.ClientBase,
+  events: StockEvents,
+  requests: readonly ReservationRequest[],
+  replaced: ReadonlySet<string>,
+): Promise<ReservationAnswer[]> {
+  if ((await dropUnannouncedReservations(tx, [...replaced])) !== replaced.size) {
+    throw new Error(`the reservations of orders ${[...replaced].join(", ")} changed under the stock writer`);
+  }
+  return reserveStocks(
+    tx,
+    events,
+    requests.filter((request) => replaced.has(request.orderId)),
+  );
+}
+
+function missing(): never {
+  throw new Error("a replaced reservation got no answer");
 }
 
 /** The event that announces an earlier reservation's outcome to its order. */

@@ -156,6 +156,23 @@ export function repeatAnswer(orderId: string, known: KnownReservation, requestDi
   return answerOf(known.status, known.shortages);
 }
 
+/**
+ * Whether an order's OrderPlaced replaces the reservation an operator's ReserveStock
+ * made for the order with other items. The order waits for an answer about its own
+ * items, and an unannounced reservation answered someone else: holding the wrong
+ * items, or refusing them, would leave the order PENDING for ever. An announced
+ * reservation is the order's own (another request for other items is a mismatch),
+ * and a tombstone answers `released` whatever the items.
+ */
+export function replacedByOrder(known: KnownReservation, requestDigest: string): boolean {
+  return (
+    !known.announced &&
+    (known.status === "reserved" || known.status === "rejected") &&
+    known.requestDigest !== undefined &&
+    known.requestDigest !== requestDigest
+  );
+}
+
 /** A fresh reservation decision: every item held, or none and why. */
 export type Allocation =
   | { readonly status: "reserved" }

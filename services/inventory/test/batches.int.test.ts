@@ -127,6 +127,52 @@ describe("reserveStocks", () => {
     expect(await stockOf(inventory, "BAT-OPER")).toEqual({ available: 8, reserved: 2, sold: 0 });
   });
 
+  it("replaces, at OrderPlaced, an operator's reservation of other items with the order's own, and announces it", async () => {
+    await addProducts(inventory, { "BAT-SWAP-A": 10, "BAT-SWAP-B": 10, "BAT-SWAP-C": 5 });
+    const other = order({ "BAT-SWAP-A": 2 });
+    const wanted = order({ "BAT-SWAP-A": 3, "BAT-SWAP-B": 1 });
+    const nowShort = order({ "BAT-SWAP-B": 50 });
+    const nowHeld = order({ "BAT-SWAP-B": 2 });
+    const allOfIt = order({ "BAT-SWAP-C": 5 });
+    await withTx(inventory.pool, async (tx) => {
+      await reserveStock(tx, events(), { orderId: wanted.orderId, items: other.items });
+      await reserveStock(tx, events(), { orderId: nowShort.orderId, items: [{ sku: "BAT-SWAP-B", quantity: 1 }] });
+      await reserveStock(tx, events(), { orderId: nowHeld.orderId, items: [{ sku: "BAT-SWAP-B", quantity: 100 }] });
+      await reserveStock(tx, events(), { orderId: allOfIt.orderId, items: [{ sku: "BAT-SWAP-C", quantity: 1 }] });
+    });
+    expect(await stockOf(inventory, "BAT-SWAP-A")).toEqual({ available: 8, reserved: 2, sold: 0 });
+    const fresh = order({ "BAT-SWAP-A": 1 });
+
+    const result = await withTx(inventory.pool, (tx) =>
+      reserveStocks(tx, events(), [wanted, fresh, nowShort, nowHeld, allOfIt, wanted]),
+    );
+
+    expect(result).toEqual([
+      { status: "reserved" },
+      { status: "reserved" },
+      { status: "rejected", shortages: [{ sku: "BAT-SWAP-B", requested: 50, available: 9n }] },
+      { status: "reserved" },
+      { status: "reserved" },
+      { status: "reserved" },
+    ]);
+    // The operator's units went back on sale before the orders' own were taken.
+    expect(await stockOf(inventory, "BAT-SWAP-A")).toEqual({ available: 6, reserved: 4, sold: 0 });
+    expect(await stockOf(inventory, "BAT-SWAP-B")).toEqual({ available: 7, reserved: 3, sold: 0 });
+    expect(await stockOf(inventory, "BAT-SWAP-C")).toEqual({ available: 0, reserved: 5, sold: 0 });
+    expect(await announced(wanted.orderId)).toEqual(["StockReserved"]);
+    expect(await announced(nowShort.orderId)).toEqual(["StockRejected"]);
+    expect(await announced(nowHeld.orderId)).toEqual(["StockReserved"]);
+    // Published again, OrderPlaced answers the same and announces nothing more; the
+    // operator's request is now the mismatch.
+    expect(await withTx(inventory.pool, (tx) => reserveStocks(tx, events(), [wanted]))).toEqual([
+      { status: "reserved" },
+    ]);
+    expect(await announced(wanted.orderId)).toEqual(["StockReserved"]);
+    await expect(
+      withTx(inventory.pool, (tx) => reserveStock(tx, events(), { orderId: wanted.orderId, items: other.items })),
+    ).rejects.toMatchObject({ code: "STOCK.ORDER_MISMATCH" });
+  });
+
   it("refuses the whole batch when one order asks again for other items, changing nothing", async () => {
     await addProducts(inventory, { "BAT-MISMATCH": 10 });
     const first = order({ "BAT-MISMATCH": 2 });

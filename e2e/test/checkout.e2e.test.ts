@@ -302,6 +302,40 @@ describe("checkout end to end across order, inventory and payment", () => {
     expect((await mesh.pools.order.query("SELECT count(*)::int AS n FROM orders")).rows[0].n).toBe(before);
   });
 
+  it("refuses thousands of items as too many, with a field violation, not as a server fault", async () => {
+    const before = (await mesh.pools.order.query("SELECT count(*)::int AS n FROM orders")).rows[0].n;
+    // ~90 KB, far under the message size limit: enough lines to overflow the CEL
+    // evaluator's stack in the unique-SKU rule, were it evaluated.
+    const items = Array.from({ length: 5_000 }, (_, i) => ({ sku: `SKU-${i}`, quantity: 1 }));
+    const overGrpc = await mesh
+      .orders(alice)
+      .placeOrder({ idempotencyKey: randomUUID(), items, paymentToken: "tok_visa" })
+      .then(
+        () => undefined,
+        (e) => ConnectError.from(e),
+      );
+    expect(`${Code[overGrpc?.code ?? 0]}: ${overGrpc?.rawMessage}`).toMatch(/^InvalidArgument: items: .*max_items/);
+    const overConnect = await fetch(
+      `http://127.0.0.1:${mesh.ports.order.http}/shopmesh.order.v1.OrderService/PlaceOrder`,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${alice}` },
+        body: JSON.stringify({ idempotencyKey: randomUUID(), items, paymentToken: "tok_visa" }),
+      },
+    );
+    expect(overConnect.status).toBe(400);
+    expect(await overConnect.json()).toMatchObject({ code: "invalid_argument" });
+    const reserving = await mesh
+      .stock(await mesh.serviceToken())
+      .reserveStock({ orderId: randomUUID(), items })
+      .then(
+        () => undefined,
+        (e) => ConnectError.from(e),
+      );
+    expect(`${Code[reserving?.code ?? 0]}: ${reserving?.rawMessage}`).toMatch(/^InvalidArgument: items: .*max_items/);
+    expect((await mesh.pools.order.query("SELECT count(*)::int AS n FROM orders")).rows[0].n).toBe(before);
+  });
+
   it("refuses a cancel reason holding NUL (U+0000), which SQL text cannot, with a field violation", async () => {
     const { order } = await place(alice, basic, 1);
     const orderId = order?.orderId ?? "";

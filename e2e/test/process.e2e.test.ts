@@ -100,7 +100,7 @@ describe("a service as a real process", () => {
       INBOX_RETENTION_DAYS: "60",
     });
     expect(await service.exited).not.toBe(0);
-    expect(service.output()).toContain("INBOX_RETENTION_DAYS must be at least OUTBOX_RETENTION_DAYS + 38 (68)");
+    expect(service.output()).toContain("INBOX_RETENTION_DAYS must be at least OUTBOX_RETENTION_DAYS + 45 (75)");
   });
 
   it("a mesh whose service cannot start fails at once, with that service's last output", async () => {

@@ -45,5 +45,12 @@ export { PermanentEventError } from "./permanent-event-error.js";
 export { publishEvent } from "./publish-event.js";
 export { type OutboxRelay, type OutboxRelayOptions, startOutboxRelay } from "./relay.js";
 export { republishOutbox } from "./republish.js";
-export { type EventPruner, type EventRetention, type Pruned, pruneEvents, startEventPruner } from "./retention.js";
+export {
+  type EventPruner,
+  type EventRetention,
+  inboxOutlivesOutboxDays,
+  type Pruned,
+  pruneEvents,
+  startEventPruner,
+} from "./retention.js";
 export { ensureStreams, type StreamOptions } from "./streams.js";

@@ -1,6 +1,18 @@
 import { statement } from "@shopmesh/pg";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { deadLetterMaxAgeDays, eventMaxAgeDays } from "./streams.js";
+
+/**
+ * Days an inbox row must outlive the outbox's retention, so that no copy of an event
+ * finds its consumer's inbox has forgotten it. The latest copy: the outbox row
+ * re-published at the end of the outbox's retention; met by a consumer up to the
+ * streams' age behind, and parked; replayed at the end of the dead-letter stream's
+ * age — to every consumer of its subject, those that applied it first included; met
+ * by one of those up to the streams' age behind. One day more for the pruning's own
+ * period and clocks.
+ */
+export const inboxOutlivesOutboxDays = eventMaxAgeDays + deadLetterMaxAgeDays + eventMaxAgeDays + 1;
 
 /** How long a service keeps its event bookkeeping. */
 export interface EventRetention {

@@ -8,6 +8,13 @@ import {
 import { nanos } from "@nats-io/transport-node";
 import type { EventCatalog } from "./event-catalog.js";
 
+const day = 24 * 60 * 60 * 1000;
+
+/** How long the event streams keep an event by default: how far behind a consumer may fall. */
+export const eventMaxAgeDays = 7;
+/** How long the dead-letter stream keeps a letter by default, and replay accepts one. */
+export const deadLetterMaxAgeDays = 30;
+
 /** Retention and replication of the event streams. */
 export interface StreamOptions {
   /** Replicas per stream: 1 on a single server, 3 on a JetStream cluster. */
@@ -17,8 +24,6 @@ export interface StreamOptions {
   /** How long dead letters are kept (default 30 days). */
   readonly deadLetterMaxAgeMs?: number;
 }
-
-const day = 24 * 60 * 60 * 1000;
 
 /**
  * Declares the event streams of the catalog and the dead-letter stream: created when
@@ -38,13 +43,13 @@ export async function ensureStreams(jsm: JetStreamManager, catalog: EventCatalog
     ...common,
     name,
     subjects: [subjects],
-    max_age: nanos(options.maxAgeMs ?? 7 * day),
+    max_age: nanos(options.maxAgeMs ?? eventMaxAgeDays * day),
   }));
   streams.push({
     ...common,
     name: catalog.deadLetterStream,
     subjects: [catalog.deadLetterSubject(">")],
-    max_age: nanos(options.deadLetterMaxAgeMs ?? 30 * day),
+    max_age: nanos(options.deadLetterMaxAgeMs ?? deadLetterMaxAgeDays * day),
   });
   for (const config of streams) {
     const exists = await jsm.streams.info(config.name).then(

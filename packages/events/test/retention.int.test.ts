@@ -1,11 +1,23 @@
 import { randomUUID } from "node:crypto";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { headers as natsHeaders } from "@nats-io/transport-node";
+import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import { waitFor } from "@shopmesh/testing";
 import { pino } from "pino";
 import { beforeEach, describe, expect, it } from "vitest";
-import { pruneEvents, startEventPruner } from "../src/index.js";
+import { deadLetterHeader, firstDeadLetteredAtHeader } from "../src/dead-letter.js";
+import {
+  inboxOutlivesOutboxDays,
+  onTx,
+  pruneEvents,
+  replayDeadLetter,
+  startConsumer,
+  startEventPruner,
+} from "../src/index.js";
+import { deadLetterMaxAgeDays, eventMaxAgeDays } from "../src/streams.js";
 import { useEventsTestbed } from "./testbed.js";
 
-const bed = useEventsTestbed("retention", "SELECT 1");
+const bed = useEventsTestbed("retention", "CREATE TABLE applied (consumer text, event_id uuid)");
 const day = 24 * 60 * 60 * 1000;
 const retention = { outboxMs: 14 * day, inboxMs: 52 * day };
 
@@ -38,7 +50,7 @@ const inboxIds = async () =>
   );
 
 beforeEach(async () => {
-  await bed.pool.query("TRUNCATE outbox, inbox");
+  await bed.pool.query("TRUNCATE outbox, inbox, applied");
 });
 
 describe("pruning a service's outbox and inbox", () => {
@@ -78,6 +90,85 @@ describe("pruning a service's outbox and inbox", () => {
       expect(await inboxIds()).toEqual([kept]);
     } finally {
       await pruner.stop();
+    }
+  });
+});
+
+describe("the smallest inbox retention a service accepts", () => {
+  /** A consumer that records every event it applies. */
+  const recorder = (name: string) =>
+    startConsumer({
+      ...bed.consumer,
+      name,
+      subscriptions: [
+        onTx(OrderPlacedSchema, async (_event, tx, delivery) => {
+          await tx.query("INSERT INTO applied (consumer, event_id) VALUES ($1, $2)", [name, delivery.eventId]);
+        }),
+      ],
+    });
+  const timesApplied = async (consumer: string) =>
+    (await bed.pool.query("SELECT 1 FROM applied WHERE consumer = $1", [consumer])).rowCount;
+  const doneWith = (consumer: string, streamSeq: number) =>
+    waitFor(
+      async () => {
+        const info = await bed.jsm.consumers.info(bed.catalog.streamName("ORDERS"), consumer);
+        return info.delivered.stream_seq >= streamSeq && info.num_ack_pending === 0;
+      },
+      { description: `${consumer} done with stream sequence ${streamSeq}` },
+    );
+  /** Moves the consumer's inbox rows `days` further into the past. */
+  const daysPass = (consumer: string, days: number) =>
+    bed.pool.query("UPDATE inbox SET processed_at = processed_at - make_interval(days => $2) WHERE consumer = $1", [
+      consumer,
+      days,
+    ]);
+
+  it("still remembers an event when the latest copy of it can arrive", async () => {
+    const outboxDays = 14;
+    const retention = { outboxMs: outboxDays * day, inboxMs: (outboxDays + inboxOutlivesOutboxDays) * day };
+    const eventId = randomUUID();
+    const orderId = randomUUID();
+    const subject = bed.catalog.route(OrderPlacedSchema).subject;
+    const payload = toBinary(OrderPlacedSchema, create(OrderPlacedSchema, { eventId, orderId, customerId: "c" }));
+    const headers = natsHeaders();
+    headers.set("Shopmesh-Event-Id", eventId);
+    headers.set("Shopmesh-Event-Type", OrderPlacedSchema.typeName);
+    headers.set("Shopmesh-Key", orderId);
+
+    // Day 0: the event is published and applied at once.
+    const applier = await recorder("first");
+    const published = await bed.js.publish(subject, payload, { headers });
+    await doneWith("first", published.seq);
+    await applier.stop();
+    expect(await timesApplied("first")).toBe(1);
+
+    // At the end of the outbox's retention it is re-published; another consumer, as far
+    // behind as the streams' age allows, parks that copy at the end of its first hour.
+    // An operator replays it at the end of the dead-letter stream's age...
+    const parkedDay = outboxDays + eventMaxAgeDays;
+    const parked = natsHeaders();
+    for (const [key, values] of headers) for (const value of values) parked.append(key, value);
+    parked.set(firstDeadLetteredAtHeader, new Date(Date.now() - (deadLetterMaxAgeDays - 0.1) * day).toISOString());
+    parked.set(deadLetterHeader.reason, "a bug, since fixed");
+    parked.set(deadLetterHeader.consumer, "behind");
+    parked.set(deadLetterHeader.stream, bed.catalog.streamName("ORDERS"));
+    parked.set(deadLetterHeader.subject, subject);
+    parked.set(deadLetterHeader.sequence, "1");
+    parked.set(deadLetterHeader.deliveries, "8");
+    const letter = await bed.js.publish(bed.catalog.deadLetterSubject("behind"), payload, { headers: parked });
+    await daysPass("first", parkedDay + deadLetterMaxAgeDays);
+    const replayed = await replayDeadLetter(bed.js, bed.jsm, bed.catalog, letter.seq);
+
+    // ...to every consumer of the subject: the first one, as far behind again, meets the
+    // replayed copy after its replicas have pruned.
+    await daysPass("first", eventMaxAgeDays);
+    await pruneEvents(bed.pool, retention);
+    const again = await recorder("first");
+    try {
+      await doneWith("first", replayed.streamSeq);
+      expect(await timesApplied("first")).toBe(1);
+    } finally {
+      await again.stop();
     }
   });
 });

@@ -1,19 +1,11 @@
 import { ConfigError, commaList, hostPort, loadConfig, positiveInt, urlWithScheme, z } from "@shopmesh/config";
+import { inboxOutlivesOutboxDays } from "@shopmesh/events";
 
 /** Listen addresses a service uses unless configured. */
 export interface ServiceDefaults {
   readonly grpcAddress: string;
   readonly httpAddress: string;
 }
-
-/**
- * Days an inbox row must outlive the outbox's retention. The latest copy of an event:
- * its outbox row re-published at the end of the outbox's retention, met by a consumer
- * up to the streams' 7 days behind, parked there, and replayed at the end of the
- * dead-letter stream's 30 days — to every consumer of its subject, those that applied it
- * first included. One day more for the pruning's own period and clocks.
- */
-const inboxOutlivesCopies = 7 + 30 + 1;
 
 /**
  * The environment variables every service reads (documented in docs/configuration.md).
@@ -34,10 +26,10 @@ export function serviceConfigShape(defaults: ServiceDefaults) {
     // a reset (a dead host, a dropped route) nothing else would notice it.
     NATS_PING_INTERVAL_MS: positiveInt().max(600_000).default(10_000),
     // Published outbox rows are kept for re-publication; inbox rows outlive every copy of
-    // an event that can still come back (see inboxOutlivesCopies).
+    // an event that can still come back (see inboxOutlivesOutboxDays).
     OUTBOX_RETENTION_DAYS: positiveInt().max(365).default(14),
     INBOX_RETENTION_DAYS: positiveInt()
-      .min(1 + inboxOutlivesCopies)
+      .min(1 + inboxOutlivesOutboxDays)
       .max(3_650)
       .default(60),
     DB_POOL_SIZE: positiveInt().max(200).default(10),
@@ -71,10 +63,10 @@ export function loadServiceConfig(defaults: ServiceDefaults, env: Record<string,
   if (!config.AUTH_JWKS_URL && !config.AUTH_DEV_KEY) {
     problems.push("AUTH_JWKS_URL or AUTH_DEV_KEY must be set (see docs/configuration.md)");
   }
-  const inboxAtLeast = config.OUTBOX_RETENTION_DAYS + inboxOutlivesCopies;
+  const inboxAtLeast = config.OUTBOX_RETENTION_DAYS + inboxOutlivesOutboxDays;
   if (config.INBOX_RETENTION_DAYS < inboxAtLeast) {
     problems.push(
-      `INBOX_RETENTION_DAYS must be at least OUTBOX_RETENTION_DAYS + ${inboxOutlivesCopies} (${inboxAtLeast}): ` +
+      `INBOX_RETENTION_DAYS must be at least OUTBOX_RETENTION_DAYS + ${inboxOutlivesOutboxDays} (${inboxAtLeast}): ` +
         "a copy of an event can arrive that long after it was first applied (see docs/configuration.md)",
     );
   }

@@ -2,20 +2,26 @@ import type { JetStreamClient } from "@nats-io/jetstream";
 import type pg from "pg";
 import { type OutboxMessageRow, publishRows } from "./relay.js";
 
+/** The largest outbox id: a bigserial. */
+export const maxOutboxId = 2n ** 63n - 1n;
+
 /**
  * Publishes the outbox rows with ids in [fromId, toId] again, published or not — for
  * recovering events a JetStream server lost (its 2.9 file store flushes every two
  * minutes). Within the duplicate window JetStream drops them; beyond it, consumers'
- * inboxes make them no-ops. Returns how many rows were sent.
+ * inboxes make them no-ops. Pages through the rows that exist, 500 at a time, so a
+ * range far beyond the last row (`--to` as "to the end") costs nothing more. Returns
+ * how many rows were sent.
  */
 export async function republishOutbox(pool: pg.Pool, js: JetStreamClient, fromId: bigint, toId: bigint) {
-  const batch = 500n;
+  if (fromId > toId) throw new RangeError(`the range ${fromId}…${toId} is reversed`);
+  const page = 500;
   let sent = 0;
-  for (let start = fromId; start <= toId; start += batch) {
-    const end = start + batch - 1n < toId ? start + batch - 1n : toId;
+  for (let next = fromId; next <= toId; ) {
     const { rows } = await pool.query<OutboxMessageRow>(
-      `SELECT id, event_id, subject, event_type, payload, headers, created_at FROM outbox WHERE id BETWEEN $1 AND $2 ORDER BY id`,
-      [start.toString(), end.toString()],
+      `SELECT id, event_id, subject, event_type, payload, headers, created_at FROM outbox
+        WHERE id BETWEEN $1 AND $2 ORDER BY id LIMIT ${page}`,
+      [next.toString(), toId.toString()],
     );
     const { ids, failure } = await publishRows(js, rows);
     // Only the rows sent: a row of the range that committed after the SELECT (its id
@@ -25,6 +31,9 @@ export async function republishOutbox(pool: pg.Pool, js: JetStreamClient, fromId
     ]);
     sent += ids.length;
     if (failure) throw failure.error;
+    const last = rows.at(-1);
+    if (rows.length < page || last === undefined) break;
+    next = BigInt(last.id) + 1n;
   }
   return sent;
 }

@@ -31,16 +31,32 @@ const usage = `usage: [NATS_URL=…] [EVENT_NAMESPACE=…] deadletters [list] [-
        deadletters discard --seq N …
 (npm run deadletters -- … in a checkout; node deadletters.js … in a service's image)`;
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    consumer: { type: "string" },
-    json: { type: "boolean", default: false },
-    seq: { type: "string", multiple: true, default: [] },
-    all: { type: "boolean", default: false },
-    force: { type: "boolean", default: false },
-  },
-});
+/** The arguments, or undefined (after saying why) when they are not an option this command has. */
+function argumentsOf(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        consumer: { type: "string" },
+        json: { type: "boolean", default: false },
+        seq: { type: "string", multiple: true, default: [] },
+        all: { type: "boolean", default: false },
+        force: { type: "boolean", default: false },
+      },
+    });
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    return undefined;
+  }
+}
+
+const parsed = argumentsOf(process.argv.slice(2));
+if (!parsed) {
+  console.error(usage);
+  process.exit(2);
+}
+const { values, positionals } = parsed;
 const [command = "list", ...extra] = positionals;
 const seqs = values.seq.map(Number);
 const valid =
@@ -67,6 +83,10 @@ try {
     const targets = values.all
       ? (await listDeadLetters(jsm, catalog, { consumer: values.consumer })).map((deadLetter) => deadLetter.seq)
       : seqs;
+    if (targets.length === 0) {
+      const whose = values.consumer ? ` of consumer ${values.consumer}` : "";
+      console.log(`no dead letters${whose} in ${catalog.deadLetterStream}: nothing to ${command}`);
+    }
     const js = jetstream(nats);
     let failed = 0;
     for (const seq of targets) {

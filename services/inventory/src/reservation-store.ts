@@ -291,7 +291,8 @@ const move = statement<OutboxWritten>(
       WHERE p.sku = l.sku
    ),
    marked AS (
-     UPDATE reservations r SET status = m.status, updated_at = now() FROM move m WHERE r.order_id = m.order_id
+     UPDATE reservations r SET status = m.status, announced = r.announced OR $11, updated_at = now()
+       FROM move m WHERE r.order_id = m.order_id
    ),
    ${announceSql(6)}`,
 );
@@ -299,7 +300,9 @@ const move = statement<OutboxWritten>(
 /**
  * Moves every item of the (locked) reservations between the stock buckets by their
  * movement and sets their statuses, and writes the events announcing it, in one
- * statement; the product rows are locked in SKU order first.
+ * statement; the product rows are locked in SKU order first. Reservations whose move
+ * is announced are marked so: an OrderPlaced that comes later (an operator's
+ * ReserveStock and ReleaseStock before it) has nothing left to announce.
  */
 export async function moveItems(
   tx: Queryable,
@@ -314,6 +317,7 @@ export async function moveItems(
     moves.map((m) => m.movement.sold),
     moves.map((m) => m.to),
     ...outboxManyParams(events),
+    announced !== undefined,
   ]);
   announced?.outbox.written(tx, events, moved);
   await moved;

@@ -127,6 +127,21 @@ describe("reserveStocks", () => {
     expect(await stockOf(inventory, "BAT-OPER")).toEqual({ available: 8, reserved: 2, sold: 0 });
   });
 
+  it("announces nothing more at OrderPlaced when an operator released what an operator reserved", async () => {
+    await addProducts(inventory, { "BAT-OPER-REL": 10 });
+    const placed = order({ "BAT-OPER-REL": 3 });
+    await withTx(inventory.pool, (tx) => reserveStock(tx, events(), { orderId: placed.orderId, items: placed.items }));
+    // The release announces itself: StockReleased tells the order it is cancelled.
+    expect(await withTx(inventory.pool, (tx) => releaseStock(tx, events(), placed.orderId))).toEqual(placed.items);
+    expect(await announced(placed.orderId)).toEqual(["StockReleased"]);
+
+    expect(await withTx(inventory.pool, (tx) => reserveStocks(tx, events(), [placed]))).toEqual([
+      { status: "released" },
+    ]);
+    expect(await announced(placed.orderId)).toEqual(["StockReleased"]);
+    expect(await stockOf(inventory, "BAT-OPER-REL")).toEqual({ available: 10, reserved: 0, sold: 0 });
+  });
+
   it("replaces, at OrderPlaced, an operator's reservation of other items with the order's own, and announces it", async () => {
     await addProducts(inventory, { "BAT-SWAP-A": 10, "BAT-SWAP-B": 10, "BAT-SWAP-C": 5 });
     const other = order({ "BAT-SWAP-A": 2 });

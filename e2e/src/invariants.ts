@@ -1,3 +1,5 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { waitFor } from "@shopmesh/testing";
 import type { Mesh } from "./mesh.js";
 
 /** What the invariants found, for assertions with readable diffs. */
@@ -9,7 +11,12 @@ export interface InvariantReport {
   /** Sum of captured (not refunded) payments, and the totals of confirmed orders. */
   readonly capturedMinor: bigint;
   readonly confirmedMinor: bigint;
-  /** SKUs whose initial stock ≠ available + reserved + sold, or whose sold ≠ confirmed quantities. */
+  /**
+   * SKUs whose initial stock ≠ available + reserved + sold, whose sold ≠ confirmed
+   * quantities, or whose reserved ≠ what live reservations hold; and orders in a final
+   * status whose units inventory still holds (held for ever). An operator's reservation
+   * for an order the order service does not know is not a problem.
+   */
   readonly stockProblems: string[];
 }
 
@@ -64,13 +71,67 @@ export async function checkInvariants(mesh: Mesh, initialStock: ReadonlyMap<stri
     if (sold !== (boughtOf.get(row.sku) ?? 0n))
       stockProblems.push(`${row.sku}: sold ${sold} ≠ bought ${boughtOf.get(row.sku) ?? 0n}`);
   }
+  const holding = await mesh.pools.inventory.query<{ sku: string; reserved: string; held: string }>(
+    `SELECT p.sku, p.reserved::text, coalesce(sum(i.quantity) FILTER (WHERE r.status = 'reserved'), 0)::text AS held
+       FROM products p
+       LEFT JOIN reservation_items i ON i.sku = p.sku
+       LEFT JOIN reservations r ON r.order_id = i.order_id
+      WHERE p.sku = ANY($1)
+      GROUP BY p.sku, p.reserved`,
+    [[...initialStock.keys()]],
+  );
+  for (const row of holding.rows) {
+    if (row.reserved !== row.held) stockProblems.push(`${row.sku}: reserved ${row.reserved} ≠ held ${row.held}`);
+  }
+  const final = ["confirmed", "rejected", "cancelled"];
+  const statusOf = new Map(orders.rows.map((row) => [row.order_id, row.status]));
+  const held = await mesh.pools.inventory.query<{ order_id: string }>(
+    "SELECT order_id FROM reservations WHERE status = 'reserved'",
+  );
+  for (const { order_id } of held.rows) {
+    const status = statusOf.get(order_id);
+    if (status !== undefined && final.includes(status))
+      stockProblems.push(`${order_id}: ${status}, and its units are still reserved`);
+  }
   return {
-    unfinished: orders.rows
-      .filter((row) => !["confirmed", "rejected", "cancelled"].includes(row.status))
-      .map((row) => `${row.order_id}:${row.status}`),
+    unfinished: orders.rows.filter((row) => !final.includes(row.status)).map((row) => `${row.order_id}:${row.status}`),
     moneyProblems,
     capturedMinor,
     confirmedMinor,
     stockProblems,
   };
+}
+
+/**
+ * {@link checkInvariants} once the mesh is at rest: every order final, every outbox
+ * row published and every event applied by every consumer. Inventory sells or
+ * releases an order's units after the order reaches its final status, so the stock
+ * is only settled then.
+ */
+export async function checkSettledInvariants(
+  mesh: Mesh,
+  initialStock: ReadonlyMap<string, bigint>,
+): Promise<InvariantReport> {
+  const nc = await mesh.nats.connect();
+  try {
+    const jsm = await jetstreamManager(nc);
+    const atRest = async () => {
+      const { unfinished } = await checkInvariants(mesh, initialStock);
+      if (unfinished.length > 0) return false;
+      for (const pool of Object.values(mesh.pools)) {
+        if ((await pool.query("SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1")).rowCount !== 0) return false;
+      }
+      for await (const stream of jsm.streams.list()) {
+        if (!stream.config.name.startsWith(`${mesh.nats.prefix}_`)) continue;
+        for await (const consumer of jsm.consumers.list(stream.config.name)) {
+          if (consumer.num_pending + consumer.num_ack_pending > 0) return false;
+        }
+      }
+      return true;
+    };
+    await waitFor(atRest, { description: "every order final and every event applied", timeoutMs: 60_000 });
+  } finally {
+    await nc.close();
+  }
+  return checkInvariants(mesh, initialStock);
 }

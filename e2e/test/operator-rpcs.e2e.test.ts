@@ -4,7 +4,7 @@ import { PaymentStatus } from "@shopmesh/gen/shopmesh/payment/v1/payment_pb.js";
 import { waitFor } from "@shopmesh/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { products, stockLevel, stockOf, waitForStatus } from "../src/fixtures.js";
-import { checkInvariants } from "../src/invariants.js";
+import { checkSettledInvariants } from "../src/invariants.js";
 import { type Mesh, startMesh } from "../src/mesh.js";
 
 // An operator's internal RPCs (ReleaseStock, Refund) used on an order whose saga is
@@ -78,7 +78,7 @@ describe("an operator's RPCs on a live order", () => {
   });
 
   it("leaves the mesh's invariants whole", async () => {
-    const report = await checkInvariants(mesh, stockOf(catalog));
+    const report = await checkSettledInvariants(mesh, stockOf(catalog));
     expect(report).toMatchObject({ unfinished: [], moneyProblems: [], stockProblems: [] });
     expect(report.capturedMinor).toBe(report.confirmedMinor);
   });

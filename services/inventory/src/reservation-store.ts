@@ -184,7 +184,7 @@ function shortageToJson({ sku, requested, available }: Shortage) {
   return { sku, requested, available: available.toString() };
 }
 
-const dropUnannounced = statement<{ order_id: string }>(
+const dropUnannounced = statement<{ order_id: string | null; sku: string | null; quantity: string | null }>(
   "inventory.drop-unannounced-reservations",
   `WITH dropped AS (
      DELETE FROM reservations
@@ -194,24 +194,38 @@ const dropUnannounced = statement<{ order_id: string }>(
    freed AS (
      DELETE FROM reservation_items i USING dropped d WHERE i.order_id = d.order_id RETURNING i.sku, i.quantity
    ),
+   per_sku AS (
+     SELECT sku, sum(quantity) AS quantity FROM freed GROUP BY sku
+   ),
    restored AS (
      UPDATE products p
         SET available = p.available + f.quantity, reserved = p.reserved - f.quantity, updated_at = now()
-       FROM (SELECT sku, sum(quantity) AS quantity FROM freed GROUP BY sku) f
+       FROM per_sku f
       WHERE p.sku = f.sku
    )
-   SELECT order_id FROM dropped`,
+   SELECT order_id, NULL AS sku, NULL AS quantity FROM dropped
+   UNION ALL
+   SELECT NULL, sku, quantity::text FROM per_sku`,
 );
 
 /**
  * Deletes reservations that an operator's ReserveStock made and nobody was told of
  * (see replacedByOrder), putting the units they held back on sale, so that the
- * orders can be reserved afresh. The caller is the stock writer. Answers how many it
- * deleted.
+ * orders can be claimed afresh. The caller is the stock writer. Answers the orders
+ * whose reservation it deleted and the units it put back per SKU.
  */
-export async function dropUnannouncedReservations(tx: Queryable, orderIds: readonly string[]): Promise<number> {
+export async function dropUnannouncedReservations(
+  tx: Queryable,
+  orderIds: readonly string[],
+): Promise<{ dropped: Set<string>; freed: Map<string, bigint> }> {
   const { rows } = await dropUnannounced(tx, [orderIds]);
-  return rows.length;
+  const dropped = new Set<string>();
+  const freed = new Map<string, bigint>();
+  for (const row of rows) {
+    if (row.order_id !== null) dropped.add(row.order_id);
+    else if (row.sku !== null && row.quantity !== null) freed.set(row.sku, BigInt(row.quantity));
+  }
+  return { dropped, freed };
 }
 
 const addTombstones = statement<{ order_id: string }>(

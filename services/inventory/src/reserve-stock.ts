@@ -5,6 +5,7 @@ import {
   claimReservations,
   dropUnannouncedReservations,
   findReservations,
+  type ReservationClaim,
   saveReservations,
 } from "./reservation-store.js";
 import {
@@ -42,14 +43,14 @@ export interface ReservationRequest {
  * the decisions and their events. Idempotent per order: the first outcome is stored
  * with the reservation and a repeat — in the same batch or later — answers it
  * without touching stock or writing events (a repeat asking for other items fails
- * with STOCK.ORDER_MISMATCH); an order released before (a tombstone) answers
- * `released` and reserves nothing. Answers each request's outcome, in order.
+ * with STOCK.ORDER_MISMATCH); an order released before answers `released` and
+ * reserves nothing. Answers each request's outcome, in order.
  *
  * An OrderPlaced that finds a reservation an operator's RPC made (ReserveStock, or
  * ReleaseStock's tombstone) announces its outcome, once: the order is waiting for it.
  * One made for other items than the order's is replaced (see replacedByOrder): its
- * units go back on sale and the order's items are reserved afresh, with two
- * statements more.
+ * units go back on sale and the order is claimed afresh before any order of the batch
+ * is decided, so the batch is still served in its order — two statements more.
  */
 export async function reserveStocks(
   tx: pg.ClientBase,
@@ -62,26 +63,35 @@ export async function reserveStocks(
   });
   const firsts = new Map<string, (typeof asked)[number]>();
   for (const request of asked) if (!firsts.has(request.orderId)) firsts.set(request.orderId, request);
-  const { claimed, available } = await claimReservations(
-    tx,
-    [...firsts.values()].map((request) => ({ ...request, announced: request.charge !== undefined })),
-  );
+  const { claimed, available } = await claimReservations(tx, [...firsts.values()].map(claimOf));
   const repeated = [...firsts.keys()].filter((orderId) => !claimed.has(orderId));
   const known = new Map<string, KnownReservation>(
     repeated.length > 0 ? await findReservations(tx, repeated) : undefined,
   );
-  const replaced = new Set<string>();
-  for (const [orderId, earlier] of known) {
+  const replacing = [...known].flatMap(([orderId, earlier]) => {
     const first = firsts.get(orderId);
-    if (first?.charge !== undefined && replacedByOrder(earlier, first.requestDigest)) replaced.add(orderId);
+    return first?.charge !== undefined && replacedByOrder(earlier, first.requestDigest) ? [first] : [];
+  });
+  if (replacing.length > 0) {
+    const instead = await claimInstead(tx, replacing);
+    for (const orderId of instead.claimed) {
+      claimed.add(orderId);
+      known.delete(orderId);
+    }
+    // What the new claim read is current; the other SKUs locked gain what the dropped
+    // reservations held (read before the drop).
+    for (const [sku, units] of instead.freed) {
+      const before = available.get(sku);
+      if (before !== undefined) available.set(sku, before + units);
+    }
+    for (const [sku, units] of instead.available) available.set(sku, units);
   }
   const held: { orderId: string; items: readonly StockItem[] }[] = [];
   const refused: { orderId: string; shortages: readonly Shortage[] }[] = [];
   const announced: OutboxRow[] = [];
   const announcedAtLast: string[] = [];
-  const answers = asked.map((request): ReservationAnswer | undefined => {
+  const answers = asked.map((request): ReservationAnswer => {
     const { orderId, items, requestDigest, charge } = request;
-    if (replaced.has(orderId)) return undefined;
     const earlier = known.get(orderId);
     if (earlier !== undefined) {
       const answer = repeatAnswer(orderId, earlier, requestDigest);
@@ -111,29 +121,33 @@ export async function reserveStocks(
   if (claimed.size > 0 || announced.length > 0) {
     await awaitAtCommit(tx, saveReservations(tx, events.outbox, { held, refused, events: announced, announcedAtLast }));
   }
-  const afresh = replaced.size > 0 ? await reserveAfresh(tx, events, requests, replaced) : [];
-  return answers.map((answer) => answer ?? afresh.shift() ?? missing());
+  return answers;
 }
 
-/** Reserves the orders whose operator-made reservations they replace (see replacedByOrder). */
-async function reserveAfresh(
-  tx: pg.ClientBase,
-  events: StockEvents,
-  requests: readonly ReservationRequest[],
-  replaced: ReadonlySet<string>,
-): Promise<ReservationAnswer[]> {
-  if ((await dropUnannouncedReservations(tx, [...replaced])) !== replaced.size) {
-    throw new Error(`the reservations of orders ${[...replaced].join(", ")} changed under the stock writer`);
+/** A request in canonical form, with its digest. */
+interface CanonicalRequest extends ReservationRequest {
+  readonly requestDigest: string;
+}
+
+/** A request's claim: announced when OrderPlaced asks (it carries the charge). */
+function claimOf(request: CanonicalRequest): ReservationClaim {
+  return { ...request, announced: request.charge !== undefined };
+}
+
+/**
+ * Drops the operator-made reservations these orders replace (see replacedByOrder) and
+ * claims the orders afresh, as if they had none. Answers the orders claimed, the units
+ * the drop put back on sale per SKU, and the units available of the SKUs the orders
+ * ask for (read after the drop).
+ */
+async function claimInstead(tx: pg.ClientBase, requests: readonly CanonicalRequest[]) {
+  const orderIds = requests.map((request) => request.orderId);
+  const { dropped, freed } = await dropUnannouncedReservations(tx, orderIds);
+  const claim = dropped.size === requests.length ? await claimReservations(tx, requests.map(claimOf)) : undefined;
+  if (claim === undefined || claim.claimed.size !== requests.length) {
+    throw new Error(`the reservations of orders ${orderIds.join(", ")} changed under the stock writer`);
   }
-  return reserveStocks(
-    tx,
-    events,
-    requests.filter((request) => replaced.has(request.orderId)),
-  );
-}
-
-function missing(): never {
-  throw new Error("a replaced reservation got no answer");
+  return { ...claim, freed };
 }
 
 /** The event that announces an earlier reservation's outcome to its order. */

@@ -122,6 +122,12 @@ describe("repeatAnswer", () => {
       repeatAnswer("o-1", { status: "reserved", announced: true, requestDigest: "d1", shortages: [] }, "d2"),
     ).toThrow(expect.objectContaining({ code: "STOCK.ORDER_MISMATCH" }));
   });
+
+  it("answers released for a released order whatever the items: nothing is reserved for it again", () => {
+    expect(
+      repeatAnswer("o-1", { status: "released", announced: true, requestDigest: "d1", shortages: [] }, "d2"),
+    ).toEqual({ status: "released" });
+  });
 });
 
 type SagaEvent = "placed" | "confirmed" | "cancelled";

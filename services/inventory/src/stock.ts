@@ -146,11 +146,12 @@ export interface KnownReservation {
 
 /**
  * The answer to a request for an order that already has a reservation: the first
- * outcome (a tombstone answers `released`), unless the request asks for other items
- * than the first one did (STOCK.ORDER_MISMATCH).
+ * outcome, unless the request asks for other items than the first one did
+ * (STOCK.ORDER_MISMATCH). A released order answers `released` whatever the items:
+ * nothing will be reserved for it again.
  */
 export function repeatAnswer(orderId: string, known: KnownReservation, requestDigest: string): ReservationAnswer {
-  if (known.requestDigest !== undefined && known.requestDigest !== requestDigest) {
+  if (known.status !== "released" && known.requestDigest !== undefined && known.requestDigest !== requestDigest) {
     throw new InventoryError("STOCK.ORDER_MISMATCH", `order ${orderId} was reserved with other items`);
   }
   return answerOf(known.status, known.shortages);

@@ -188,6 +188,41 @@ describe("reserveStocks", () => {
     ).rejects.toMatchObject({ code: "STOCK.ORDER_MISMATCH" });
   });
 
+  it("serves a batch in its order when an order of it replaces an operator's reservation", async () => {
+    await addProducts(inventory, { "BAT-ORDER-SCARCE": 3, "BAT-ORDER-FREED": 10, "BAT-ORDER-MINE": 10 });
+    // The first order's operator reservation holds units the third asks for.
+    const first = order({ "BAT-ORDER-SCARCE": 3 });
+    const second = order({ "BAT-ORDER-SCARCE": 3 });
+    const third = order({ "BAT-ORDER-FREED": 5 });
+    await withTx(inventory.pool, (tx) =>
+      reserveStock(tx, events(), { orderId: first.orderId, items: [{ sku: "BAT-ORDER-FREED", quantity: 8 }] }),
+    );
+
+    const result = await withTx(inventory.pool, (tx) => reserveStocks(tx, events(), [first, second, third]));
+
+    // The first order is served before the second; the third gets the units the first's
+    // operator reservation held, as it would have applied one at a time.
+    expect(result.map((answer) => answer.status)).toEqual(["reserved", "rejected", "reserved"]);
+    expect(await stockOf(inventory, "BAT-ORDER-SCARCE")).toEqual({ available: 0, reserved: 3, sold: 0 });
+    expect(await stockOf(inventory, "BAT-ORDER-FREED")).toEqual({ available: 5, reserved: 5, sold: 0 });
+  });
+
+  it("answers released at OrderPlaced when an operator reserved other items and released them", async () => {
+    await addProducts(inventory, { "BAT-REL-OTHER": 10, "BAT-REL-MINE": 10 });
+    const placed = order({ "BAT-REL-MINE": 1 });
+    await withTx(inventory.pool, async (tx) => {
+      await reserveStock(tx, events(), { orderId: placed.orderId, items: [{ sku: "BAT-REL-OTHER", quantity: 2 }] });
+      await releaseStock(tx, events(), placed.orderId);
+    });
+
+    expect(await withTx(inventory.pool, (tx) => reserveStocks(tx, events(), [placed]))).toEqual([
+      { status: "released" },
+    ]);
+    expect(await announced(placed.orderId)).toEqual(["StockReleased"]);
+    expect(await stockOf(inventory, "BAT-REL-OTHER")).toEqual({ available: 10, reserved: 0, sold: 0 });
+    expect(await stockOf(inventory, "BAT-REL-MINE")).toEqual({ available: 10, reserved: 0, sold: 0 });
+  });
+
   it("refuses the whole batch when one order asks again for other items, changing nothing", async () => {
     await addProducts(inventory, { "BAT-MISMATCH": 10 });
     const first = order({ "BAT-MISMATCH": 2 });

@@ -1,4 +1,5 @@
 import { jetstreamManager } from "@nats-io/jetstream";
+import { allEvents, createEventCatalog, listDeadLetters } from "@shopmesh/events";
 import { waitFor } from "@shopmesh/testing";
 import type { Mesh } from "./mesh.js";
 
@@ -102,16 +103,23 @@ export async function checkInvariants(mesh: Mesh, initialStock: ReadonlyMap<stri
   };
 }
 
+/** The invariants of a mesh at rest, and what it parked on the way. */
+export interface SettledReport extends InvariantReport {
+  /** The dead letters in the mesh's DEADLETTER stream: consumer, event type and reason. */
+  readonly deadLetters: string[];
+}
+
 /**
  * {@link checkInvariants} once the mesh is at rest: every order final, every outbox
  * row published and every event applied by every consumer. Inventory sells or
  * releases an order's units after the order reaches its final status, so the stock
- * is only settled then.
+ * is only settled then. A dead-lettered event is neither pending nor unacknowledged:
+ * the report lists them too.
  */
 export async function checkSettledInvariants(
   mesh: Mesh,
   initialStock: ReadonlyMap<string, bigint>,
-): Promise<InvariantReport> {
+): Promise<SettledReport> {
   const nc = await mesh.nats.connect();
   try {
     const jsm = await jetstreamManager(nc);
@@ -130,8 +138,10 @@ export async function checkSettledInvariants(
       return true;
     };
     await waitFor(atRest, { description: "every order final and every event applied", timeoutMs: 60_000 });
+    const parked = await listDeadLetters(jsm, createEventCatalog(allEvents, mesh.nats.prefix));
+    const deadLetters = parked.map((letter) => `${letter.consumer}: ${letter.eventType} ${letter.reason}`);
+    return { ...(await checkInvariants(mesh, initialStock)), deadLetters };
   } finally {
     await nc.close();
   }
-  return checkInvariants(mesh, initialStock);
 }

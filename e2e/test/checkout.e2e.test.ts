@@ -372,6 +372,7 @@ describe("checkout end to end across order, inventory and payment", () => {
     const report = await checkSettledInvariants(mesh, stockOf(catalog));
     expect(report.moneyProblems).toEqual([]);
     expect(report.stockProblems).toEqual([]);
+    expect(report.deadLetters).toEqual([]);
     expect(report.capturedMinor).toBe(report.confirmedMinor);
   });
 });

@@ -20,6 +20,9 @@ export interface OrderWatcher {
 
 /** How often a watching process extends its registrations (they last 5 minutes). */
 const refreshEveryMs = 60_000;
+/** The first wait before registering a watched order again, doubled up to the second. */
+const registrationRetryMs = 250;
+const maxRegistrationRetryMs = 5_000;
 
 /**
  * One LISTEN connection per process for every WatchOrder stream, open only while
@@ -47,12 +50,22 @@ export function createOrderWatcher(pool: pg.Pool, databaseUrl: string, logger: L
       () => undefined,
     );
   };
-  const register = (orderIds: string[]) =>
-    inTurn(() =>
-      registerWatches(pool, watcherId, orderIds)
-        .catch((error: unknown) => logger.warn({ err: error }, "could not register watched orders"))
-        .finally(() => wakeOrders(orderIds)),
-    );
+  // A watch is woken once its order is registered: from then on every change notifies.
+  // A registration that fails (a lock held past lock_timeout, the pool exhausted) is
+  // tried again while the order is watched: unregistered, its changes would wake no one.
+  const register = (orderIds: string[], attempt = 0) =>
+    inTurn(async () => {
+      const watched = orderIds.filter((orderId) => watchers.has(orderId));
+      if (watched.length === 0) return;
+      try {
+        await registerWatches(pool, watcherId, watched);
+        wakeOrders(watched);
+      } catch (error) {
+        const retryInMs = Math.min(registrationRetryMs * 2 ** attempt, maxRegistrationRetryMs);
+        logger.warn({ err: error, retryInMs }, "could not register watched orders; trying again");
+        setTimeout(() => register(watched, attempt + 1), retryInMs).unref();
+      }
+    });
   const listen = () => {
     refresh = setInterval(() => {
       refreshWatches(pool, watcherId).catch((error: unknown) =>

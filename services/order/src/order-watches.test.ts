@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createEventCatalog, createOutbox } from "@shopmesh/events";
 import { createPool, migrate, withTx } from "@shopmesh/pg";
@@ -89,6 +90,41 @@ describe("a process's order watcher", () => {
     });
     return () => woken;
   }
+
+  it("registers a watched order again until it can, and wakes its watch then", async () => {
+    const orderId = await newOrder();
+    const logged: string[] = [];
+    const log = new Writable({
+      write(line, _encoding, done) {
+        logged.push(String(line));
+        done();
+      },
+    });
+    const watcher = createOrderWatcher(pool, database.url, pino(log));
+    const ending = new AbortController();
+    // A saga transaction on the order that outlasts the pool's lock_timeout (2 s): the
+    // registration, which waits for the order row, gives up.
+    const slow = await pool.connect();
+    try {
+      await slow.query("BEGIN");
+      await slow.query("SELECT 1 FROM orders WHERE order_id = $1 FOR UPDATE", [orderId]);
+      const watch = watcher.subscribe(orderId);
+      await waitFor(() => logged.some((line) => line.includes("could not register watched orders")), {
+        timeoutMs: 10_000,
+        description: "the registration to give up",
+      });
+      await slow.query("ROLLBACK");
+      await waitFor(nextWake(watch, ending.signal), { timeoutMs: 10_000, description: "the order registered at last" });
+      const changed = nextWake(watch, ending.signal);
+      await reserve(orderId);
+      await waitFor(changed, { timeoutMs: 5_000, description: "the change to wake the watch" });
+      watch.close();
+    } finally {
+      slow.release();
+      ending.abort();
+      await watcher.close();
+    }
+  });
 
   it("wakes a watch that began while the previous one's listener was closing", async () => {
     const orderId = await newOrder();

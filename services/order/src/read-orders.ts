@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type pg from "pg";
 import { OrderError } from "./errors.js";
 import { isFinal, type Order } from "./order.js";
@@ -13,14 +14,14 @@ export async function getOrder(pool: pg.Pool, customerId: string, orderId: strin
 
 /** A page of the customer's orders, newest first, with an opaque token for the next page. */
 export async function listOrders(pool: pg.Pool, customerId: string, pageSize: number, pageToken: string) {
-  const after = decodeToken(pageToken);
+  const after = decodeToken(pageToken, customerId);
   const { orders, next } = await listCustomerOrders(pool, customerId, pageSize || 20, after).catch((error: unknown) => {
     // A data exception (class 22) here can only come from the token's values, which a
     // client can forge: a time PostgreSQL cannot read, say.
     if (after && isDataException(error)) throw invalidPageToken();
     throw error;
   });
-  return { orders, nextPageToken: next ? Buffer.from(JSON.stringify(next)).toString("base64url") : "" };
+  return { orders, nextPageToken: next ? encodeToken(next, customerId) : "" };
 }
 
 /**
@@ -54,15 +55,36 @@ export async function* watchOrder(
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function decodeToken(token: string): OrderCursor | undefined {
+/**
+ * The opaque token of the page after `cursor`: base64url JSON of the cursor and a
+ * fingerprint of the customer it was issued to, so another customer's token is refused.
+ * (Forging one gains nothing: the query reads the caller's own orders only.)
+ */
+function encodeToken(cursor: OrderCursor, customerId: string): string {
+  const token: PageToken = { createdAt: cursor.createdAt, orderId: cursor.orderId, customer: fingerprint(customerId) };
+  return Buffer.from(JSON.stringify(token)).toString("base64url");
+}
+
+interface PageToken extends OrderCursor {
+  readonly customer: string;
+}
+
+function decodeToken(token: string, customerId: string): OrderCursor | undefined {
   if (token === "") return undefined;
+  let decoded: Partial<Record<keyof PageToken, unknown>> | undefined;
   try {
-    const cursor = JSON.parse(Buffer.from(token, "base64url").toString()) as OrderCursor;
-    if (typeof cursor.createdAt === "string" && typeof cursor.orderId === "string" && uuid.test(cursor.orderId)) {
-      return { createdAt: cursor.createdAt, orderId: cursor.orderId };
-    }
+    decoded = JSON.parse(Buffer.from(token, "base64url").toString());
   } catch {}
-  throw invalidPageToken();
+  const { createdAt, orderId, customer } = decoded ?? {};
+  if (typeof createdAt !== "string" || typeof orderId !== "string" || !uuid.test(orderId)) throw invalidPageToken();
+  if (customer !== fingerprint(customerId)) {
+    throw new OrderError("ORDER_INVALID_PAGE_TOKEN", "page_token was issued to another caller");
+  }
+  return { createdAt, orderId };
+}
+
+function fingerprint(customerId: string): string {
+  return createHash("sha256").update(customerId).digest("base64url").slice(0, 16);
 }
 
 function invalidPageToken(): OrderError {

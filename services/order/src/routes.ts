@@ -1,4 +1,4 @@
-import type { ServiceImpl } from "@connectrpc/connect";
+import { ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { customerIdOf } from "@shopmesh/auth";
 import type { Outbox } from "@shopmesh/events";
 import type { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
@@ -63,6 +63,9 @@ export function createOrderRoutes(deps: OrderRoutesDeps): ServiceImpl<typeof Ord
         const orderId = canonicalUuid(request.orderId);
         const orders = watchOrder(deps.pool, deps.watcher, customerIdOf(context), orderId, context.signal);
         for await (const order of orders) yield { order: toOrderMessage(order) };
+        // Ended before the order is final: the deadline passed, the client went away or
+        // the server is shutting down — the stream ends with that status, not success.
+        if (context.signal.aborted) throw ConnectError.from(context.signal.reason);
       } catch (error) {
         throw toRpcError(error);
       }

@@ -253,7 +253,7 @@ export const WatchOrderRequestSchema: GenMessage<WatchOrderRequest> = /*@__PURE_
  */
 export type WatchOrderResponse = Message<"shopmesh.order.v1.WatchOrderResponse"> & {
   /**
-   * The whole order as it is now.
+   * The whole order as it is now, its history included.
    *
    * @generated from field: shopmesh.order.v1.Order order = 1;
    */
@@ -326,8 +326,12 @@ export const OrderService: GenService<{
     output: typeof CancelOrderResponseSchema;
   },
   /**
-   * WatchOrder streams one of the caller's orders: its current state at once, then
-   * every change, and ends after the order reaches a final state.
+   * WatchOrder streams one of the caller's orders: its current state at once, then its
+   * state after every change committed, and ends after the order reaches a final
+   * state. Steps the saga commits together (RESERVED and CONFIRMED, say) arrive as one
+   * message; every step is in the order's history. A stream that ends before the order
+   * is final ends with the reason: DEADLINE_EXCEEDED, CANCELLED, or UNAVAILABLE when the
+   * server shuts down (watch again).
    *
    * @generated from rpc shopmesh.order.v1.OrderService.WatchOrder
    */

@@ -37,29 +37,37 @@ export async function startLoadBalancer(options: {
   readonly grpcPort: number;
   readonly httpPort: number;
   readonly upstreams: Upstreams;
+  /** The nginx to run; Debian's, else the one on PATH. */
+  readonly binary?: string;
 }): Promise<LoadBalancer> {
   const { dir, grpcPort, httpPort, upstreams } = options;
   await writeFile(`${dir}/nginx.conf`, nginxConfig(dir, grpcPort, httpPort, upstreams));
-  const binary = existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
+  const binary = options.binary ?? (existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx");
   const nginx: ChildProcess = spawn(binary, ["-p", dir, "-c", `${dir}/nginx.conf`], { stdio: "ignore" });
+  // A process that could not be started emits "error" and never "exit".
   let exited = false;
-  nginx.once("exit", () => {
+  let notStarted: Error | undefined;
+  const ended = new Promise<void>((resolve) => {
+    nginx.once("exit", () => resolve());
+    nginx.once("error", (error) => {
+      notStarted = error;
+      resolve();
+    });
+  }).then(() => {
     exited = true;
   });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (exited) return resolve();
-      nginx.once("exit", () => resolve());
-      nginx.kill("SIGQUIT");
-    });
+  const stop = async () => {
+    if (!exited) nginx.kill("SIGQUIT");
+    await ended;
+  };
   try {
+    // Listening, or gone: whichever comes first.
     await waitFor(
-      async () => {
-        if (exited) throw new Error(`nginx exited; see ${dir}/error.log`);
-        return (await fetch(`http://127.0.0.1:${httpPort}/nginx-health`).catch(() => undefined))?.ok;
-      },
+      async () => exited || (await fetch(`http://127.0.0.1:${httpPort}/nginx-health`).catch(() => undefined))?.ok,
       { timeoutMs: 10_000, intervalMs: 50, description: "nginx to listen" },
     );
+    if (notStarted) throw new Error(`nginx did not start (${notStarted.message}); Debian: apt-get install nginx-light`);
+    if (exited) throw new Error(`nginx exited; see ${dir}/error.log`);
   } catch (error) {
     await stop();
     throw error;

@@ -69,7 +69,24 @@ export interface ReservationClaim {
   readonly announced: boolean;
 }
 
-const claimAndLock = statement<{ order_id: string | null; sku: string | null; available: string | null }>(
+/** A statement's answer about orders and products at once: a row names an order, or a SKU and its units. */
+interface OrdersAndUnitsRow {
+  order_id: string | null;
+  sku: string | null;
+  units: string | null;
+}
+
+function ordersAndUnits(rows: readonly OrdersAndUnitsRow[]): { orders: Set<string>; units: Map<string, bigint> } {
+  const orders = new Set<string>();
+  const units = new Map<string, bigint>();
+  for (const row of rows) {
+    if (row.order_id !== null) orders.add(row.order_id);
+    else if (row.sku !== null && row.units !== null) units.set(row.sku, BigInt(row.units));
+  }
+  return { orders, units };
+}
+
+const claimAndLock = statement<OrdersAndUnitsRow>(
   "inventory.claim-reservations",
   `WITH claimed AS (
      INSERT INTO reservations (order_id, status, request_digest, announced)
@@ -86,7 +103,7 @@ const claimAndLock = statement<{ order_id: string | null; sku: string | null; av
       ORDER BY sku
         FOR UPDATE
    )
-   SELECT order_id, NULL AS sku, NULL AS available FROM claimed
+   SELECT order_id, NULL AS sku, NULL AS units FROM claimed
    UNION ALL
    SELECT NULL, sku, available::text FROM locked`,
 );
@@ -112,12 +129,7 @@ export async function claimReservations(
     items.map((item) => item.sku),
     claims.map((claim) => claim.announced),
   ]);
-  const claimed = new Set<string>();
-  const available = new Map<string, bigint>();
-  for (const row of rows) {
-    if (row.order_id !== null) claimed.add(row.order_id);
-    else if (row.sku !== null && row.available !== null) available.set(row.sku, BigInt(row.available));
-  }
+  const { orders: claimed, units: available } = ordersAndUnits(rows);
   return { claimed, available };
 }
 
@@ -184,7 +196,7 @@ function shortageToJson({ sku, requested, available }: Shortage) {
   return { sku, requested, available: available.toString() };
 }
 
-const dropUnannounced = statement<{ order_id: string | null; sku: string | null; quantity: string | null }>(
+const dropUnannounced = statement<OrdersAndUnitsRow>(
   "inventory.drop-unannounced-reservations",
   `WITH dropped AS (
      DELETE FROM reservations
@@ -203,7 +215,7 @@ const dropUnannounced = statement<{ order_id: string | null; sku: string | null;
        FROM per_sku f
       WHERE p.sku = f.sku
    )
-   SELECT order_id, NULL AS sku, NULL AS quantity FROM dropped
+   SELECT order_id, NULL AS sku, NULL AS units FROM dropped
    UNION ALL
    SELECT NULL, sku, quantity::text FROM per_sku`,
 );
@@ -219,12 +231,7 @@ export async function dropUnannouncedReservations(
   orderIds: readonly string[],
 ): Promise<{ dropped: Set<string>; freed: Map<string, bigint> }> {
   const { rows } = await dropUnannounced(tx, [orderIds]);
-  const dropped = new Set<string>();
-  const freed = new Map<string, bigint>();
-  for (const row of rows) {
-    if (row.order_id !== null) dropped.add(row.order_id);
-    else if (row.sku !== null && row.quantity !== null) freed.set(row.sku, BigInt(row.quantity));
-  }
+  const { orders: dropped, units: freed } = ordersAndUnits(rows);
   return { dropped, freed };
 }
 

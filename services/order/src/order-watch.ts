@@ -20,23 +20,36 @@ export interface OrderWatcher {
 
 /** How often a watching process extends its registrations (they last 5 minutes). */
 const refreshEveryMs = 60_000;
+/**
+ * How long the LISTEN connection stays open after the last watch ends: watches come
+ * and go (a page opened, a tab closed), and one connection made per short watch would
+ * churn connections — with two open at once while one closes and the next opens.
+ * Unwatched orders send no notifications, so an idle connection receives nothing.
+ */
+const defaultLingerMs = 30_000;
 /** The first wait before registering a watched order again, doubled up to the second. */
 const registrationRetryMs = 250;
 const maxRegistrationRetryMs = 5_000;
 
 /**
- * One LISTEN connection per process for every WatchOrder stream, open only while
- * someone watches. The process registers the orders it watches in `order_watches`,
+ * One LISTEN connection per process for every WatchOrder stream, open while someone
+ * watches and for a while after (see defaultLingerMs). The process registers the orders it watches in `order_watches`,
  * and a transaction that changes one of them NOTIFYs its id on commit, in whichever
  * replica it ran; each replica wakes its own watchers of that order. A watcher re-reads
  * once its order is registered, and every watcher re-reads after a (re)connect, as
  * notifications may have been missed.
  */
-export function createOrderWatcher(pool: pg.Pool, databaseUrl: string, logger: Logger): OrderWatcher {
+export function createOrderWatcher(
+  pool: pg.Pool,
+  databaseUrl: string,
+  logger: Logger,
+  { lingerMs = defaultLingerMs } = {},
+): OrderWatcher {
   const watcherId = randomUUID();
   const watchers = new Map<string, Set<() => void>>();
   let listener: Listener | undefined;
   let refresh: NodeJS.Timeout | undefined;
+  let lingering: NodeJS.Timeout | undefined;
   const wakeOrders = (orderIds: Iterable<string>) => {
     for (const orderId of orderIds) for (const wakeOne of watchers.get(orderId) ?? []) wakeOne();
   };
@@ -81,8 +94,9 @@ export function createOrderWatcher(pool: pg.Pool, databaseUrl: string, logger: L
       onError: (error) => logger.warn({ err: error }, "order LISTEN connection failed; reconnecting"),
     });
   };
-  // The listener is let go at once: a watch that begins while it closes opens another.
+  // A watch that begins while the listener closes opens another.
   const stopListening = async () => {
+    clearTimeout(lingering);
     clearInterval(refresh);
     const closing = listener;
     listener = undefined;
@@ -96,6 +110,7 @@ export function createOrderWatcher(pool: pg.Pool, databaseUrl: string, logger: L
         changed = true;
         resolve?.();
       };
+      clearTimeout(lingering);
       const known = watchers.get(orderId);
       const set = known ?? new Set();
       watchers.set(orderId, set.add(wake));
@@ -131,7 +146,7 @@ export function createOrderWatcher(pool: pg.Pool, databaseUrl: string, logger: L
               logger.warn({ err: error }, "could not unregister a watched order"),
             ),
           );
-          if (watchers.size === 0) void stopListening();
+          if (watchers.size === 0) lingering = setTimeout(() => void stopListening(), lingerMs).unref();
         },
       };
     },

@@ -126,9 +126,31 @@ describe("a process's order watcher", () => {
     }
   });
 
+  it("keeps one LISTEN connection for short watches one after another", async () => {
+    const watcher = createOrderWatcher(pool, database.url, pino({ level: "silent" }));
+    const ending = new AbortController();
+    const listeners = new Set<number>();
+    try {
+      for (let watch = 0; watch < 5; watch++) {
+        const subscription = watcher.subscribe(await newOrder());
+        await waitFor(nextWake(subscription, ending.signal), { timeoutMs: 5_000, description: "the order registered" });
+        const { rows } = await pool.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE application_name = 'order-watch' AND datname = current_database()",
+        );
+        for (const { pid } of rows) listeners.add(pid);
+        subscription.close();
+      }
+      expect(listeners.size).toBe(1);
+    } finally {
+      ending.abort();
+      await watcher.close();
+    }
+  });
+
   it("wakes a watch that began while the previous one's listener was closing", async () => {
     const orderId = await newOrder();
-    const watcher = createOrderWatcher(pool, database.url, pino({ level: "silent" }));
+    // The listener closes as soon as the last watch ends.
+    const watcher = createOrderWatcher(pool, database.url, pino({ level: "silent" }), { lingerMs: 0 });
     const ending = new AbortController();
     try {
       const first = watcher.subscribe(orderId);

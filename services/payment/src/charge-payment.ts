@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import {
-  amountMismatch,
   assertChargeable,
   assertSameAmount,
   type ChargeRequest,
@@ -41,29 +40,47 @@ export async function chargePayment(
   const decision = decideCharge(request, state);
   if (decision.kind === "settled") return decision.payment;
   if (decision.kind === "compensate") return settleCancelledAttempt(deps, request, state.attemptsMade, inbox);
-  const outcome = await deps.provider
-    .charge({
+  const { outcome, amount } = await chargeOrLearn(deps, request);
+  const charge = { deps, request: { ...request, amount }, outcome, attempts: state.attemptsMade, inbox };
+  const recorded = await recordCharge(charge);
+  const current = recorded ?? (await findPayment(deps.pool, request.orderId));
+  const payment =
+    !recorded && current?.status === "voided" && outcome.outcome === "captured"
+      ? await refundCancelledCharge(charge)
+      : visibleOrCancelled(request.orderId, current);
+  if ("amount" in payment) assertSameAmount(request, payment);
+  return payment;
+}
+
+/**
+ * Charges the order with its key, and answers the outcome and what it was for. When
+ * another charge of the order, for another amount, reached the provider first (an
+ * operator's Charge whose answer was lost, so no payment records it), the provider is
+ * asked what that key did instead, closing the key if it did nothing yet: that is
+ * then recorded and announced, so the order learns it — a capture of another sum
+ * cancels the order, whose cancellation refunds it — and the request is answered
+ * AMOUNT_MISMATCH. Acknowledging the event with nothing recorded would leave the
+ * order waiting for ever, and a capture unrefunded.
+ */
+async function chargeOrLearn(deps: PaymentDeps, request: ChargeRequest) {
+  try {
+    const outcome = await deps.provider.charge({
       idempotencyKey: request.orderId,
       amount: request.amount.amountMinor,
       currency: request.amount.currency,
       token: request.token,
-    })
-    .catch((error: unknown) => {
-      // Another charge of the order, for another amount, reached the provider first.
-      if (!(error instanceof IdempotencyConflictError)) throw error;
-      throw amountMismatch(
-        request.orderId,
-        { amountMinor: error.first.amount, currency: error.first.currency },
-        request.amount,
-      );
     });
-  const charge = { deps, request, outcome, attempts: state.attemptsMade, inbox };
-  const recorded = await recordCharge(charge);
-  if (recorded) return visibleOrCancelled(request.orderId, recorded);
-  const current = await findPayment(deps.pool, request.orderId);
-  if (current?.status === "voided" && outcome.outcome === "captured") return refundCancelledCharge(charge);
-  if (current && "amount" in current) assertSameAmount(request, current);
-  return visibleOrCancelled(request.orderId, current);
+    return { outcome, amount: request.amount };
+  } catch (error) {
+    if (!(error instanceof IdempotencyConflictError)) throw error;
+    const keyed = await deps.provider.cancelCharge(request.orderId);
+    const outcome: ChargeOutcome = keyed?.outcome ?? {
+      outcome: "declined",
+      reason: "charge cancelled: its key was first used for another amount",
+    };
+    const { amount, currency } = keyed ?? error.first;
+    return { outcome, amount: { amountMinor: amount, currency } };
+  }
 }
 
 interface Charge {

@@ -133,9 +133,12 @@ describe("PaymentService.Charge", () => {
     expect(await codeOf(client.charge({ orderId: "nope", amount: usd(5n), paymentToken: "tok_visa" }))).toBe(
       Code.InvalidArgument,
     );
-    expect(await codeOf(client.charge({ orderId, amount: usd(0n), paymentToken: "tok_visa" }))).toBe(
-      Code.InvalidArgument,
+    const zero = await client.charge({ orderId, amount: usd(0n), paymentToken: "tok_visa" }).then(
+      () => undefined,
+      (error: unknown) => ConnectError.from(error),
     );
+    // A field violation names what to fix, as for any other rule of the contract.
+    expect(`${zero?.code} ${zero?.rawMessage}`).toMatch(`${Code.InvalidArgument} amount: must be greater than zero`);
     expect(await codeOf(client.charge({ orderId, paymentToken: "tok_visa" }))).toBe(Code.InvalidArgument);
     expect(await codeOf(client.refund({ orderId, reason: "fraud\u0000" }))).toBe(Code.InvalidArgument);
     expect(await payment.row(orderId)).toBeUndefined();

@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { addToCart, cartTotals, itemCount, loadCart, removeLine, saveCart, setQuantity } from "./cart.js";
+import {
+  addToCart,
+  cartTotals,
+  hasRoomFor,
+  itemCount,
+  loadCart,
+  maxLines,
+  removeLine,
+  saveCart,
+  setQuantity,
+} from "./cart.js";
 
 const lamp = { sku: "SKU-1", name: "Lamp", unitPrice: { amountMinor: 1250n, currencyCode: "USD" } };
 const mug = { sku: "SKU-2", name: "Mug", unitPrice: { amountMinor: 399n, currencyCode: "USD" } };
@@ -30,6 +40,15 @@ describe("cart", () => {
     expect(setQuantity(cart, "SKU-1", 2.7)[0]?.quantity).toBe(2);
     expect(setQuantity(cart, "SKU-1", 0)).toEqual([]);
     expect(removeLine(addToCart(cart, mug), "SKU-1").map((line) => line.sku)).toEqual(["SKU-2"]);
+  });
+
+  it("holds as many products as one order may, and more units of those", () => {
+    let cart = addToCart([], lamp);
+    for (let n = 2; n <= maxLines + 5; n++) cart = addToCart(cart, { ...mug, sku: `SKU-${n}` });
+    expect(cart).toHaveLength(maxLines);
+    expect(hasRoomFor(cart, "SKU-999")).toBe(false);
+    expect(hasRoomFor(cart, "SKU-1")).toBe(true);
+    expect(addToCart(cart, lamp)[0]?.quantity).toBe(2);
   });
 
   it("survives a round trip through storage, bigints included", () => {

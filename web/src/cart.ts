@@ -14,9 +14,21 @@ export type Cart = readonly CartLine[];
 /** The most units of one SKU an order line may carry (the contract allows 1000). */
 export const maxQuantity = 1000;
 
-/** Adds units of a product, merging with its existing line. */
+/** The most products one order may hold (the contract allows 50 lines). */
+export const maxLines = 50;
+
+/** Whether a product can go in the cart: it is there already, or there is room for another line. */
+export function hasRoomFor(cart: Cart, sku: string): boolean {
+  return cart.length < maxLines || cart.some((line) => line.sku === sku);
+}
+
+/** What a page says when the cart has no room for another product. */
+export const cartFull = `Your cart is full: one order holds at most ${maxLines} products.`;
+
+/** Adds units of a product, merging with its existing line; a full cart is left as it is (see hasRoomFor). */
 export function addToCart(cart: Cart, item: Omit<CartLine, "quantity">, quantity = 1): Cart {
   const existing = cart.find((line) => line.sku === item.sku);
+  if (!existing && !hasRoomFor(cart, item.sku)) return cart;
   if (!existing) return [...cart, { ...item, quantity: clamp(quantity) }];
   return cart.map((line) => (line.sku === item.sku ? { ...item, quantity: clamp(line.quantity + quantity) } : line));
 }

@@ -44,6 +44,23 @@ describe("explain", () => {
     }
   });
 
+  it("says nothing changed only when the service said so: an answer lost may have placed the order", () => {
+    expect(explain(new ConnectError("down", Code.Unavailable), "Ordering").detail).toMatch(/Nothing was changed/);
+    for (const error of [
+      new TypeError("Failed to fetch"),
+      new ConnectError("too slow", Code.DeadlineExceeded),
+      new ConnectError("reset", Code.Canceled),
+    ]) {
+      const problem = explain(error, "Ordering");
+      expect(problem.detail).not.toMatch(/Nothing was changed/);
+      expect(problem.detail).toMatch(/may have gone through/);
+      expect(problem.action).toMatch(/never applied twice/);
+    }
+    expect(explain(new ConnectError("too slow", Code.DeadlineExceeded), "Ordering").title).toBe(
+      "Ordering did not answer in time",
+    );
+  });
+
   it("asks to sign in again on UNAUTHENTICATED", () => {
     expect(explain(new ConnectError("no token", Code.Unauthenticated)).title).toBe("Please sign in");
   });

@@ -16,8 +16,20 @@ export interface Problem {
 
 const unavailable = (what: string): Omit<Problem, "fields" | "code"> => ({
   title: `${what} is unavailable right now`,
-  detail: "The service did not answer. Nothing was changed.",
+  detail: "The service could not take the request. Nothing was changed.",
   action: "Wait a moment and try again; your cart is kept.",
+  retryable: true,
+});
+
+/**
+ * A call whose answer never came — the network failed, or the deadline passed: it may
+ * have been done, or not. Saying "nothing was changed" would invite placing the order
+ * again under another key.
+ */
+const unanswered = (title: string): Omit<Problem, "fields" | "code"> => ({
+  title,
+  detail: "No answer came back. If you were placing or cancelling an order, it may have gone through.",
+  action: "Try again — an order or a cancellation sent again is never applied twice — or look in My orders.",
   retryable: true,
 });
 
@@ -103,11 +115,14 @@ export function explain(error: unknown, what = "The shop"): Problem {
         retryable: false,
       };
     case Code.Unavailable:
-    case Code.DeadlineExceeded:
     case Code.ResourceExhausted:
-    case Code.Aborted:
-    case Code.Unknown:
       return { ...base, ...unavailable(what) };
+    case Code.Unknown:
+      return { ...base, ...unanswered(`${what} is unavailable right now`) };
+    case Code.DeadlineExceeded:
+    case Code.Aborted:
+    case Code.Canceled:
+      return { ...base, ...unanswered(`${what} did not answer in time`) };
     default:
       return {
         ...base,

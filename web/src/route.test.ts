@@ -19,6 +19,7 @@ describe("routes", () => {
   it("answers not-found for anything else", () => {
     expect(parseRoute("#/nowhere")).toEqual({ page: "not-found" });
     expect(parseRoute("#/products/a/b")).toEqual({ page: "not-found" });
+    expect(parseRoute("#/orders/not-an-order")).toEqual({ page: "not-found" });
     expect(parseRoute("")).toEqual({ page: "catalog", query: "" });
   });
 });

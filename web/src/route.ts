@@ -9,6 +9,8 @@ export type Route =
   | { readonly page: "sign-in" }
   | { readonly page: "not-found" };
 
+const orderIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Reads a route from `location.hash` (`#/products/SKU-1`, `#/orders/<id>`, `#/?q=lamp`). */
 export function parseRoute(hash: string): Route {
   const [path = "", search = ""] = hash.replace(/^#/, "").split("?");
@@ -16,7 +18,10 @@ export function parseRoute(hash: string): Route {
   const [first, second] = parts;
   if (parts.length === 0) return { page: "catalog", query: new URLSearchParams(search).get("q") ?? "" };
   if (first === "products" && second && parts.length === 2) return { page: "product", sku: second };
-  if (first === "orders" && second && parts.length === 2) return { page: "order", orderId: second };
+  if (first === "orders" && second && parts.length === 2) {
+    // Only an order id can name an order: anything else is a broken link, not a request to fix.
+    return orderIdPattern.test(second) ? { page: "order", orderId: second } : { page: "not-found" };
+  }
   if (parts.length === 1 && (first === "cart" || first === "checkout" || first === "orders" || first === "sign-in")) {
     return { page: first };
   }

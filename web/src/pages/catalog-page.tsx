@@ -1,6 +1,6 @@
 import type { Product } from "@shopmesh/gen/shopmesh/inventory/v1/product_pb.js";
 import { type FormEvent, useState } from "react";
-import { addToCart } from "../cart.js";
+import { addToCart, cartFull, hasRoomFor } from "../cart.js";
 import { href } from "../route.js";
 import { useShop } from "../shop.js";
 import { Loading, PageTitle, Price, ProblemPanel } from "../ui.js";
@@ -71,8 +71,8 @@ export function CatalogPage({ query }: { query: string }) {
 
 /** One product in the list, with its stock and an add-to-cart button. */
 function ProductCard({ product }: { product: Product }) {
-  const { setCart } = useShop();
-  const [added, setAdded] = useState(false);
+  const { cart, setCart } = useShop();
+  const [added, setAdded] = useState("");
   const { available, price } = product;
   return (
     <article className="card" aria-labelledby={`name-${product.sku}`}>
@@ -92,14 +92,15 @@ function ProductCard({ product }: { product: Product }) {
         aria-label={`Add to cart: ${product.name}`}
         onClick={() => {
           if (!price) return;
-          setCart((cart) => addToCart(cart, { sku: product.sku, name: product.name, unitPrice: price }));
-          setAdded(true);
+          if (!hasRoomFor(cart, product.sku)) return setAdded(cartFull);
+          setCart((current) => addToCart(current, { sku: product.sku, name: product.name, unitPrice: price }));
+          setAdded("Added to your cart.");
         }}
       >
         Add to cart
       </button>
       <p className="added" aria-live="polite">
-        {added ? "Added to your cart." : ""}
+        {added}
       </p>
     </article>
   );

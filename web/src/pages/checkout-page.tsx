@@ -1,5 +1,7 @@
-import { type FormEvent, useRef, useState } from "react";
+import { Code } from "@connectrpc/connect";
+import { type FormEvent, useEffect, useState } from "react";
 import { cartTotals } from "../cart.js";
+import { checkoutKey, forgetCheckoutKey } from "../checkout-attempt.js";
 import { explain, type Problem } from "../problem.js";
 import { href } from "../route.js";
 import { useShop } from "../shop.js";
@@ -29,6 +31,15 @@ export const testCards = [
   { token: "tok_visa_slow", label: "Slow Visa", effect: "Succeeds after a 200 ms delay." },
 ] as const;
 
+/**
+ * How long Place order waits for its answer: a connection that went silent would
+ * otherwise keep "Placing your order…" up for ever. Sent again, the order keeps its key.
+ */
+const placeOrderTimeoutMs = 15_000;
+
+/** Violations of the order's lines and its payment token are shown beside them; the rest with the problem. */
+const shownBeside = (field: string) => /^items\[\d+\]/.test(field) || field === "payment_token";
+
 /** Checkout: the cart's lines, a test card, and Place order; then the live order page. */
 export function CheckoutPage() {
   const { cart, setCart, session, clients, navigate } = useShop();
@@ -36,7 +47,10 @@ export function CheckoutPage() {
   const [other, setOther] = useState("");
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<Problem | undefined>();
-  const attempt = useRef<{ fingerprint: string; key: string } | undefined>(undefined);
+  // "Please sign in" is over once the customer has signed in again.
+  useEffect(() => {
+    if (session) setProblem((shown) => (shown?.code === Code.Unauthenticated ? undefined : shown));
+  }, [session]);
 
   if (cart.length === 0) {
     return (
@@ -50,19 +64,23 @@ export function CheckoutPage() {
   }
   const paymentToken = choice === "other" ? other.trim() : choice;
   const paymentError = problem?.fields.payment_token;
+  const otherViolations = Object.entries(problem?.fields ?? {}).filter(([field]) => !shownBeside(field));
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const items = cart.map((line) => ({ sku: line.sku, quantity: line.quantity }));
-    const fingerprint = JSON.stringify([items, paymentToken]);
-    if (attempt.current?.fingerprint !== fingerprint) attempt.current = { fingerprint, key: newKey() };
-    const idempotencyKey = attempt.current.key;
+    const fingerprint = JSON.stringify([items, paymentToken, session?.customerId]);
+    const idempotencyKey = checkoutKey(localStorage, fingerprint, newKey);
     setBusy(true);
     setProblem(undefined);
     try {
       const { order } = await traced("checkout", (contextValues) =>
-        clients.orders.placeOrder({ idempotencyKey, items, paymentToken }, { contextValues }),
+        clients.orders.placeOrder(
+          { idempotencyKey, items, paymentToken },
+          { contextValues, timeoutMs: placeOrderTimeoutMs },
+        ),
       );
       if (!order) throw new Error("the order service answered no order");
+      forgetCheckoutKey(localStorage);
       setCart(() => []);
       navigate({ page: "order", orderId: order.orderId });
     } catch (error) {
@@ -150,6 +168,15 @@ export function CheckoutPage() {
             ) : null}
           </fieldset>
           {problem ? <ProblemPanel problem={problem} /> : null}
+          {otherViolations.length > 0 ? (
+            <ul className="field-error">
+              {otherViolations.map(([field, description]) => (
+                <li key={field}>
+                  <code>{field}</code>: {description}
+                </li>
+              ))}
+            </ul>
+          ) : null}
           <button type="submit" className="primary" disabled={busy}>
             {busy ? "Placing your order…" : "Place order"}
           </button>

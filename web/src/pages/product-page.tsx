@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from "react";
-import { addToCart, maxQuantity } from "../cart.js";
+import { addToCart, cartFull, hasRoomFor, maxQuantity } from "../cart.js";
 import { href } from "../route.js";
 import { useShop } from "../shop.js";
 import { Loading, PageTitle, Price, ProblemPanel } from "../ui.js";
@@ -8,7 +8,7 @@ import { Stock } from "./catalog-page.js";
 
 /** One product: description, price, stock, and a quantity to add to the cart. */
 export function ProductPage({ sku }: { sku: string }) {
-  const { clients, setCart } = useShop();
+  const { clients, cart, setCart } = useShop();
   const [added, setAdded] = useState("");
   const { state, retry } = useCall((signal) => clients.catalog.getProduct({ sku }, { signal }), [sku], "The catalog");
   if (state.kind === "loading") return <Loading label="Loading the product…" />;
@@ -19,7 +19,8 @@ export function ProductPage({ sku }: { sku: string }) {
   const add = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const quantity = Number(new FormData(event.currentTarget).get("quantity"));
-    setCart((cart) => addToCart(cart, { sku: product.sku, name: product.name, unitPrice: price }, quantity));
+    if (!hasRoomFor(cart, product.sku)) return setAdded(cartFull);
+    setCart((current) => addToCart(current, { sku: product.sku, name: product.name, unitPrice: price }, quantity));
     setAdded(`Added ${quantity} to your cart.`);
   };
   return (

@@ -1,0 +1,36 @@
+/**
+ * The idempotency key of the checkout in progress, kept beside the cart. A PlaceOrder
+ * whose answer was lost may have placed the order: sent again with the same key — after
+ * a reload, from the cart page and back, from another tab — it answers that order
+ * instead of placing a second one. A new key is made only when what is ordered, how it
+ * is paid or who orders changes, and the key is forgotten once an order is answered.
+ */
+const storageKey = "shopmesh.checkout.v1";
+
+/** The key for this checkout: the one kept for the same order, else a new one, kept. */
+export function checkoutKey(
+  storage: Pick<Storage, "getItem" | "setItem">,
+  fingerprint: string,
+  newKey: () => string,
+): string {
+  const kept = read(storage);
+  if (kept?.fingerprint === fingerprint) return kept.key;
+  const key = newKey();
+  storage.setItem(storageKey, JSON.stringify({ fingerprint, key }));
+  return key;
+}
+
+/** Forgets the key once its order was answered: the next checkout is another order. */
+export function forgetCheckoutKey(storage: Pick<Storage, "removeItem">): void {
+  storage.removeItem(storageKey);
+}
+
+function read(storage: Pick<Storage, "getItem">): { fingerprint: string; key: string } | undefined {
+  try {
+    const kept: unknown = JSON.parse(storage.getItem(storageKey) ?? "null");
+    const { fingerprint, key } = (kept ?? {}) as Record<string, unknown>;
+    return typeof fingerprint === "string" && typeof key === "string" ? { fingerprint, key } : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * What the storefront does when an RPC fails or its answer is lost, against the real mesh
+ * in Debian's Chromium: never a second order, never a page stuck placing, a message that
+ * says what happened, and live updates that come back.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { products } from "@shopmesh/e2e/fixtures";
+import { type Mesh, startMesh } from "@shopmesh/e2e/mesh";
+import { OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type StaticServer, serveStatic } from "../server/static-server.js";
+import { buildStorefront, launchBrowser } from "./browser.js";
+
+const run = Math.random().toString(36).slice(2, 8);
+const stocked = products(55, 1000n);
+
+let mesh: Mesh;
+let server: StaticServer;
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let context: BrowserContext;
+let dist: string;
+const config: Record<string, unknown> = {};
+
+beforeAll(async () => {
+  dist = await mkdtemp(join(tmpdir(), "shopmesh-web-failures-"));
+  await buildStorefront(dist);
+  server = await serveStatic(dist, { dev: { config, signCustomerToken: (customer) => mesh.customerToken(customer) } });
+  mesh = await startMesh("web_failures", { CORS_ORIGINS: server.url });
+  await mesh.seed(stocked);
+  config.orderUrl = `http://127.0.0.1:${mesh.ports.order.http}`;
+  config.catalogUrl = `http://127.0.0.1:${mesh.ports.inventory.http}`;
+  browser = await launchBrowser();
+  context = browser.context;
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await mesh?.close();
+  if (dist) await rm(dist, { recursive: true, force: true });
+});
+
+/** Signs in and puts `lines` products (1 unit each) straight into the cart kept in localStorage. */
+async function shopper(customer: string, lines: number): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(`${server.url}/#/sign-in`);
+  await page.getByLabel("Customer id").fill(customer);
+  await page.getByRole("button", { name: "Sign in as demo customer" }).click();
+  await page.getByRole("button", { name: `Sign out ${customer}` }).waitFor();
+  const cart = stocked.slice(0, lines).map((p) => ({
+    sku: p.sku,
+    name: p.name,
+    quantity: 1,
+    unitPrice: { amountMinor: String(p.price.amountMinor), currencyCode: "USD" },
+  }));
+  await page.evaluate((value) => localStorage.setItem("shopmesh.cart.v1", value), JSON.stringify(cart));
+  await page.goto(`${server.url}/#/checkout`);
+  await page.reload();
+  await page.getByRole("button", { name: "Place order" }).waitFor();
+  return page;
+}
+
+async function ordersOf(customer: string) {
+  const { orders } = await mesh.orders(await mesh.customerToken(customer)).listOrders({ pageSize: 50 });
+  return orders;
+}
+
+describe("the storefront when calls fail", () => {
+  it("a PlaceOrder whose answer was lost, retried after looking at the cart, places no second order", async () => {
+    const customer = `lost-${run}`;
+    const page = await shopper(customer, 1);
+    // The request reaches the order service (which commits the order); its answer never reaches the page.
+    let lost = 0;
+    await page.route("**/shopmesh.order.v1.OrderService/PlaceOrder", async (route) => {
+      if (route.request().method() !== "POST" || lost > 0) return route.continue();
+      lost++;
+      await route.fetch();
+      await route.abort("connectionreset");
+    });
+    await page.getByRole("button", { name: "Place order" }).click();
+    const alert = page.getByRole("alert").filter({ hasText: "Ordering is unavailable right now" });
+    await alert.waitFor();
+    expect((await ordersOf(customer)).length, "the lost call placed an order").toBe(1);
+    // An order was placed: the page must not say nothing was changed.
+    expect(await alert.textContent()).toContain("it may have gone through");
+
+    // "Your cart is kept": the customer checks the cart and comes back to check out again.
+    await page.getByRole("link", { name: "Change the cart" }).click();
+    await page.getByRole("heading", { level: 1, name: "Your cart" }).waitFor();
+    await page.getByRole("link", { name: "Check out" }).click();
+    await page.getByRole("button", { name: "Place order" }).click();
+    await page.waitForURL(/#\/orders\//);
+    const orders = await ordersOf(customer);
+    expect(
+      orders.map((o) => o.orderId),
+      "one checkout, one order",
+    ).toHaveLength(1);
+    await page.close();
+  });
+
+  it("a PlaceOrder whose answer was lost, retried at once from the same page, answers the same order", async () => {
+    const customer = `lostsame-${run}`;
+    const page = await shopper(customer, 1);
+    let lost = 0;
+    await page.route("**/shopmesh.order.v1.OrderService/PlaceOrder", async (route) => {
+      if (route.request().method() !== "POST" || lost > 0) return route.continue();
+      lost++;
+      await route.fetch();
+      await route.abort("connectionreset");
+    });
+    await page.getByRole("button", { name: "Place order" }).click();
+    await page.getByRole("alert").filter({ hasText: "Ordering is unavailable right now" }).waitFor();
+    await page.getByRole("button", { name: "Place order" }).click();
+    await page.waitForURL(/#\/orders\//);
+    expect((await ordersOf(customer)).length).toBe(1);
+    await page.close();
+  });
+
+  it("an order that does not exist says Not found", async () => {
+    const page = await shopper(`nf-${run}`, 1);
+    await page.goto(`${server.url}/#/orders/00000000-0000-4000-8000-000000000000`);
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain("Not found");
+    await page.close();
+  });
+
+  it("a cart of more than 50 lines: the violation on `items` is shown to the customer", async () => {
+    const page = await shopper(`many-${run}`, 51);
+    const answered = page.waitForResponse((r) => r.url().endsWith("/PlaceOrder") && r.request().method() === "POST");
+    await page.getByRole("button", { name: "Place order" }).click();
+    const response = await answered;
+    const body = (await response.json()) as { code: string; message: string };
+    expect(body.code).toBe("invalid_argument");
+    expect(body.message).toContain("items");
+    const alert = page.getByRole("alert").filter({ hasText: "Some details need fixing" });
+    await alert.waitFor();
+    // The panel says "See the highlighted fields": what to fix is shown with it.
+    const violation = /items: (.*)$/.exec(body.message)?.[1] ?? "";
+    expect(violation).toContain("50");
+    const shown = await page.locator("main").textContent();
+    expect(shown, `server said: ${body.message}`).toContain("no more than 50");
+    await page.close();
+  });
+
+  it("a WatchOrder stream the server ends with DEADLINE_EXCEEDED is re-opened until the order is final", async () => {
+    const customer = `deadline-${run}`;
+    const page = await shopper(customer, 1);
+    // Every watch asks for a 1.5 s deadline, so the server cuts it short (DEADLINE_EXCEEDED).
+    const watches: number[] = [];
+    await page.route("**/shopmesh.order.v1.OrderService/WatchOrder", async (route) => {
+      if (route.request().method() !== "POST") return route.continue();
+      watches.push(Date.now());
+      await route.continue({ headers: { ...route.request().headers(), "connect-timeout-ms": "1500" } });
+    });
+    await mesh.stop("payment");
+    try {
+      await page.getByRole("button", { name: "Place order" }).click();
+      await page.locator('[data-order-status="RESERVED"]').waitFor({ timeout: 20_000 });
+      await page.getByText("Live updates are interrupted").waitFor({ timeout: 10_000 });
+    } finally {
+      await mesh.start("payment");
+    }
+    await page.locator('[data-order-status="CONFIRMED"]').waitFor({ timeout: 30_000 });
+    expect(watches.length).toBeGreaterThan(1);
+    await page.close();
+  });
+
+  it("a watch ended by an order-service restart (UNAVAILABLE) comes back and shows the final state", async () => {
+    const customer = `restart-${run}`;
+    const page = await shopper(customer, 1);
+    await mesh.stop("payment");
+    try {
+      await page.getByRole("button", { name: "Place order" }).click();
+      await page.locator('[data-order-status="RESERVED"]').waitFor({ timeout: 20_000 });
+      await mesh.stop("order");
+      await page.getByText("Live updates are interrupted").waitFor({ timeout: 15_000 });
+    } finally {
+      await mesh.start("payment");
+      await mesh.start("order");
+    }
+    await page.locator('[data-order-status="CONFIRMED"]').waitFor({ timeout: 30_000 });
+    const orders = await ordersOf(customer);
+    expect(orders.map((o) => o.status)).toEqual([OrderStatus.CONFIRMED]);
+    await page.close();
+  });
+
+  it("a checkout refused UNAUTHENTICATED: after signing in again the page no longer says 'Please sign in'", async () => {
+    const customer = `expired-${run}`;
+    const page = await shopper(customer, 1);
+    // A token the service no longer accepts (as an expired or revoked one): claims intact, signature not.
+    await page.evaluate(() => {
+      const token = sessionStorage.getItem("shopmesh.session.v1") ?? "";
+      sessionStorage.setItem("shopmesh.session.v1", `${token.slice(0, token.lastIndexOf(".") + 1)}AAAA`);
+    });
+    await page.reload();
+    await page.getByRole("button", { name: "Place order" }).click();
+    await page.getByLabel("Customer id").waitFor();
+    await page.getByLabel("Customer id").fill(customer);
+    await page.getByRole("button", { name: "Sign in as demo customer" }).click();
+    await page.getByRole("button", { name: `Sign out ${customer}` }).waitFor();
+    await page.getByRole("button", { name: "Place order" }).waitFor();
+    const stale = await page.getByRole("alert").filter({ hasText: "Please sign in" }).count();
+    expect(stale, "signed in, the checkout still shows 'Please sign in … Your session is missing or has expired'").toBe(
+      0,
+    );
+    await page.close();
+  });
+
+  it("an order link with a malformed id says the page was not found, not 'Some details need fixing'", async () => {
+    const page = await shopper(`badlink-${run}`, 1);
+    await page.goto(`${server.url}/#/orders/not-an-order`);
+    await page.getByRole("heading", { level: 1, name: "Page not found" }).waitFor();
+    expect(await page.getByText("Some details need fixing").count()).toBe(0);
+    await page.close();
+  });
+
+  it("a PlaceOrder that is never answered (silent connection) does not leave the page placing forever", async () => {
+    const page = await shopper(`silent-${run}`, 1);
+    // The request is sent and then nothing comes back: a dead NAT mapping, a hung proxy.
+    await page.route("**/shopmesh.order.v1.OrderService/PlaceOrder", async (route) => {
+      if (route.request().method() !== "POST") return route.continue();
+      // never answered
+    });
+    await page.getByRole("button", { name: "Place order" }).click();
+    await page.getByRole("button", { name: "Placing your order…" }).waitFor();
+    // The page gives up at its own deadline (15 s) and says so.
+    const gaveUp = await page
+      .getByRole("alert")
+      .waitFor({ timeout: 40_000 })
+      .then(
+        () => true,
+        () => false,
+      );
+    expect(gaveUp, "the page still says 'Placing your order…' after 40 s").toBe(true);
+    await page.unrouteAll({ behavior: "ignoreErrors" });
+    await page.close();
+  }, 90_000);
+});

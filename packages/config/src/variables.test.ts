@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { grpcTarget, hostPort } from "./variables.js";
+import { grpcTarget, hostPort, webOrigins } from "./variables.js";
 
 describe("grpcTarget", () => {
   it.each([
@@ -37,5 +37,28 @@ describe("hostPort", () => {
   // Past 65535 the service would fail only at bind, after its migrations, not with the variable's name.
   it.each(["0.0.0.0:65536", "0.0.0.0:99999", "[::]:70000", "0.0.0.0", "0.0.0.0:123456"])("rejects %s", (value) => {
     expect(hostPort().safeParse(value).success).toBe(false);
+  });
+});
+
+describe("webOrigins", () => {
+  it("takes * and origins as browsers send them", () => {
+    expect(webOrigins().parse(" https://shop.example.com, http://localhost:5173 ,*")).toEqual([
+      "https://shop.example.com",
+      "http://localhost:5173",
+      "*",
+    ]);
+  });
+
+  it.each([
+    "https://shop.example.com/",
+    "https://shop.example.com/storefront",
+    "shop.example.com",
+    "https://SHOP.example.com",
+    "ftp://shop.example.com",
+    "https://shop.example.com:443",
+  ])("refuses %s, which no browser's Origin can equal", (value) => {
+    const result = webOrigins().safeParse(value);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.message).toContain(`"${value}" is no origin`);
   });
 });

@@ -35,3 +35,29 @@ export const commaList = () =>
       .map((item) => item.trim())
       .filter((item) => item.length > 0),
   );
+
+/**
+ * Browser origins, comma-separated: `*`, or each an origin as a browser sends it —
+ * scheme, host and port, nothing more. An entry with a path or a trailing slash
+ * (`https://shop.example.com/`) would match no request, silently refusing every browser.
+ */
+export const webOrigins = () =>
+  commaList().superRefine((origins, context) => {
+    for (const origin of origins) {
+      if (origin !== "*" && !isBareOrigin(origin)) {
+        context.addIssue({
+          code: "custom",
+          message: `"${origin}" is no origin: expected * or scheme://host[:port], such as https://shop.example.com`,
+        });
+      }
+    }
+  });
+
+function isBareOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.origin === value;
+  } catch {
+    return false;
+  }
+}

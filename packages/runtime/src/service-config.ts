@@ -1,4 +1,4 @@
-import { ConfigError, commaList, hostPort, loadConfig, positiveInt, urlWithScheme, z } from "@shopmesh/config";
+import { ConfigError, hostPort, loadConfig, positiveInt, urlWithScheme, webOrigins, z } from "@shopmesh/config";
 import { inboxOutlivesOutboxDays } from "@shopmesh/events";
 
 /** Listen addresses a service uses unless configured. */
@@ -42,7 +42,7 @@ export function serviceConfigShape(defaults: ServiceDefaults) {
       .optional(),
     AUTH_ISSUER: z.string().min(1).default("shopmesh-dev"),
     AUTH_AUDIENCE: z.string().min(1).default("shopmesh"),
-    CORS_ORIGINS: commaList().default(["http://localhost:5173"]),
+    CORS_ORIGINS: webOrigins().default(["http://localhost:5173"]),
     // pino's levels: any other value would make the logger throw after the rest was validated.
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     // At most 10 minutes: beyond 2^31 ms a timer fires at once, which would force every shutdown.

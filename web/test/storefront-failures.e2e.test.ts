@@ -3,50 +3,31 @@
  * in Debian's Chromium: never a second order, never a page stuck placing, a message that
  * says what happened, and live updates that come back.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { products } from "@shopmesh/e2e/fixtures";
-import { type Mesh, startMesh } from "@shopmesh/e2e/mesh";
 import { OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
-import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type StaticServer, serveStatic } from "../server/static-server.js";
-import { buildStorefront, launchBrowser } from "./browser.js";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { storefrontBed } from "./storefront-bed.js";
 
 const run = Math.random().toString(36).slice(2, 8);
 const stocked = products(55, 1000n);
+const bed = storefrontBed("web_failures", stocked);
 
-let mesh: Mesh;
-let server: StaticServer;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-let context: BrowserContext;
-let dist: string;
-const config: Record<string, unknown> = {};
-
-beforeAll(async () => {
-  dist = await mkdtemp(join(tmpdir(), "shopmesh-web-failures-"));
-  await buildStorefront(dist);
-  server = await serveStatic(dist, { dev: { config, signCustomerToken: (customer) => mesh.customerToken(customer) } });
-  mesh = await startMesh("web_failures", { CORS_ORIGINS: server.url });
-  await mesh.seed(stocked);
-  config.orderUrl = `http://127.0.0.1:${mesh.ports.order.http}`;
-  config.catalogUrl = `http://127.0.0.1:${mesh.ports.inventory.http}`;
-  browser = await launchBrowser();
-  context = browser.context;
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await mesh?.close();
-  if (dist) await rm(dist, { recursive: true, force: true });
-});
+/** Lets the page's next PlaceOrder reach the order service, and loses its answer on the way back. */
+async function loseNextPlaceOrderAnswer(page: Page): Promise<void> {
+  let lost = false;
+  await page.route("**/shopmesh.order.v1.OrderService/PlaceOrder", async (route) => {
+    if (route.request().method() !== "POST" || lost) return route.continue();
+    lost = true;
+    await route.fetch();
+    await route.abort("connectionreset");
+  });
+}
 
 /** Signs in and puts `lines` products (1 unit each) straight into the cart kept in localStorage. */
 async function shopper(customer: string, lines: number): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${server.url}/#/sign-in`);
+  const page = await bed.context.newPage();
+  await page.goto(`${bed.server.url}/#/sign-in`);
   await page.getByLabel("Customer id").fill(customer);
   await page.getByRole("button", { name: "Sign in as demo customer" }).click();
   await page.getByRole("button", { name: `Sign out ${customer}` }).waitFor();
@@ -57,14 +38,14 @@ async function shopper(customer: string, lines: number): Promise<Page> {
     unitPrice: { amountMinor: String(p.price.amountMinor), currencyCode: "USD" },
   }));
   await page.evaluate((value) => localStorage.setItem("shopmesh.cart.v1", value), JSON.stringify(cart));
-  await page.goto(`${server.url}/#/checkout`);
+  await page.goto(`${bed.server.url}/#/checkout`);
   await page.reload();
   await page.getByRole("button", { name: "Place order" }).waitFor();
   return page;
 }
 
 async function ordersOf(customer: string) {
-  const { orders } = await mesh.orders(await mesh.customerToken(customer)).listOrders({ pageSize: 50 });
+  const { orders } = await bed.mesh.orders(await bed.mesh.customerToken(customer)).listOrders({ pageSize: 50 });
   return orders;
 }
 
@@ -72,14 +53,8 @@ describe("the storefront when calls fail", () => {
   it("a PlaceOrder whose answer was lost, retried after looking at the cart, places no second order", async () => {
     const customer = `lost-${run}`;
     const page = await shopper(customer, 1);
-    // The request reaches the order service (which commits the order); its answer never reaches the page.
-    let lost = 0;
-    await page.route("**/shopmesh.order.v1.OrderService/PlaceOrder", async (route) => {
-      if (route.request().method() !== "POST" || lost > 0) return route.continue();
-      lost++;
-      await route.fetch();
-      await route.abort("connectionreset");
-    });
+    // The request reaches the order service, which commits the order; its answer never reaches the page.
+    await loseNextPlaceOrderAnswer(page);
     await page.getByRole("button", { name: "Place order" }).click();
     const alert = page.getByRole("alert").filter({ hasText: "Ordering is unavailable right now" });
     await alert.waitFor();
@@ -104,13 +79,7 @@ describe("the storefront when calls fail", () => {
   it("a PlaceOrder whose answer was lost, retried at once from the same page, answers the same order", async () => {
     const customer = `lostsame-${run}`;
     const page = await shopper(customer, 1);
-    let lost = 0;
-    await page.route("**/shopmesh.order.v1.OrderService/PlaceOrder", async (route) => {
-      if (route.request().method() !== "POST" || lost > 0) return route.continue();
-      lost++;
-      await route.fetch();
-      await route.abort("connectionreset");
-    });
+    await loseNextPlaceOrderAnswer(page);
     await page.getByRole("button", { name: "Place order" }).click();
     await page.getByRole("alert").filter({ hasText: "Ordering is unavailable right now" }).waitFor();
     await page.getByRole("button", { name: "Place order" }).click();
@@ -121,7 +90,7 @@ describe("the storefront when calls fail", () => {
 
   it("an order that does not exist says Not found", async () => {
     const page = await shopper(`nf-${run}`, 1);
-    await page.goto(`${server.url}/#/orders/00000000-0000-4000-8000-000000000000`);
+    await page.goto(`${bed.server.url}/#/orders/00000000-0000-4000-8000-000000000000`);
     const alert = page.getByRole("alert");
     await alert.waitFor();
     expect(await alert.textContent()).toContain("Not found");
@@ -156,13 +125,13 @@ describe("the storefront when calls fail", () => {
       watches.push(Date.now());
       await route.continue({ headers: { ...route.request().headers(), "connect-timeout-ms": "1500" } });
     });
-    await mesh.stop("payment");
+    await bed.mesh.stop("payment");
     try {
       await page.getByRole("button", { name: "Place order" }).click();
       await page.locator('[data-order-status="RESERVED"]').waitFor({ timeout: 20_000 });
       await page.getByText("Live updates are interrupted").waitFor({ timeout: 10_000 });
     } finally {
-      await mesh.start("payment");
+      await bed.mesh.start("payment");
     }
     await page.locator('[data-order-status="CONFIRMED"]').waitFor({ timeout: 30_000 });
     expect(watches.length).toBeGreaterThan(1);
@@ -172,15 +141,15 @@ describe("the storefront when calls fail", () => {
   it("a watch ended by an order-service restart (UNAVAILABLE) comes back and shows the final state", async () => {
     const customer = `restart-${run}`;
     const page = await shopper(customer, 1);
-    await mesh.stop("payment");
+    await bed.mesh.stop("payment");
     try {
       await page.getByRole("button", { name: "Place order" }).click();
       await page.locator('[data-order-status="RESERVED"]').waitFor({ timeout: 20_000 });
-      await mesh.stop("order");
+      await bed.mesh.stop("order");
       await page.getByText("Live updates are interrupted").waitFor({ timeout: 15_000 });
     } finally {
-      await mesh.start("payment");
-      await mesh.start("order");
+      await bed.mesh.start("payment");
+      await bed.mesh.start("order");
     }
     await page.locator('[data-order-status="CONFIRMED"]').waitFor({ timeout: 30_000 });
     const orders = await ordersOf(customer);
@@ -212,7 +181,7 @@ describe("the storefront when calls fail", () => {
 
   it("an order link with a malformed id says the page was not found, not 'Some details need fixing'", async () => {
     const page = await shopper(`badlink-${run}`, 1);
-    await page.goto(`${server.url}/#/orders/not-an-order`);
+    await page.goto(`${bed.server.url}/#/orders/not-an-order`);
     await page.getByRole("heading", { level: 1, name: "Page not found" }).waitFor();
     expect(await page.getByText("Some details need fixing").count()).toBe(0);
     await page.close();

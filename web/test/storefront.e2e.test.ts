@@ -1,16 +1,13 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { products, stockLevel } from "@shopmesh/e2e/fixtures";
-import { type Mesh, startMesh } from "@shopmesh/e2e/mesh";
 import { OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
 import { waitFor } from "@shopmesh/testing";
-import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { Middleware } from "../server/dev-endpoints.js";
-import { type StaticServer, serveStatic } from "../server/static-server.js";
-import { buildStorefront, launchBrowser } from "./browser.js";
+import { storefrontBed } from "./storefront-bed.js";
 
 const webDir = fileURLToPath(new URL("..", import.meta.url));
 /** Screenshots of each final state land here (gitignored): web/test-results/storefront/. */
@@ -21,13 +18,6 @@ const named = (list: ReturnType<typeof products>, noun: string) =>
 const plenty = named(products(3, 100n), "Lantern");
 const scarce = named(products(1, 1n), "Teapot")[0] ?? plenty[0];
 const [lantern1, lantern2, lantern3] = plenty as [(typeof plenty)[0], (typeof plenty)[0], (typeof plenty)[0]];
-
-let mesh: Mesh;
-let server: StaticServer;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-let context: BrowserContext;
-let dist: string;
-const config: Record<string, unknown> = {};
 
 interface ExportedSpan {
   readonly traceId: string;
@@ -54,39 +44,24 @@ const collector: Middleware = (req, res, next) => {
   });
 };
 
-beforeAll(async () => {
-  await mkdir(artifacts, { recursive: true });
-  dist = await mkdtemp(join(tmpdir(), "shopmesh-web-"));
-  await buildStorefront(dist);
-  server = await serveStatic(dist, {
-    dev: { config, signCustomerToken: (customer) => mesh.customerToken(customer) },
-    middleware: collector,
-  });
-  config.otlpTracesUrl = `${server.url}/v1/traces`;
-  mesh = await startMesh("storefront", { CORS_ORIGINS: server.url });
-  await mesh.seed([...plenty, scarce as (typeof plenty)[0]]);
-  config.orderUrl = `http://127.0.0.1:${mesh.ports.order.http}`;
-  config.catalogUrl = `http://127.0.0.1:${mesh.ports.inventory.http}`;
-  browser = await launchBrowser();
-  context = browser.context;
+const bed = storefrontBed("storefront", [...plenty, scarce as (typeof plenty)[0]], {
+  middleware: collector,
+  traces: true,
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await mesh?.close();
-  if (dist) await rm(dist, { recursive: true, force: true });
+beforeAll(async () => {
+  await mkdir(artifacts, { recursive: true });
 });
 
 async function signIn(page: Page, customer: string) {
-  await page.goto(`${server.url}/#/sign-in`);
+  await page.goto(`${bed.server.url}/#/sign-in`);
   await page.getByLabel("Customer id").fill(customer);
   await page.getByRole("button", { name: "Sign in as demo customer" }).click();
   await page.getByRole("button", { name: `Sign out ${customer}` }).waitFor();
 }
 
 async function search(page: Page, text: string) {
-  await page.goto(`${server.url}/#/`);
+  await page.goto(`${bed.server.url}/#/`);
   await page.getByLabel("Search products").fill(text);
   await page.getByRole("button", { name: "Search", exact: true }).click();
   await page.getByRole("heading", { level: 1, name: `Results for “${text}”` }).waitFor();
@@ -99,7 +74,7 @@ async function addFromCatalog(page: Page, name: string) {
 }
 
 async function placeOrder(page: Page, card: RegExp) {
-  await page.goto(`${server.url}/#/checkout`);
+  await page.goto(`${bed.server.url}/#/checkout`);
   await page.getByRole("radio", { name: card }).check();
   await page.getByRole("button", { name: "Place order" }).click();
 }
@@ -115,7 +90,7 @@ const orderIdOf = (page: Page) => decodeURIComponent(new URL(page.url()).hash.re
 
 describe("the storefront in a real browser against the real mesh", () => {
   it("browses, keeps the cart across a reload, checks out from a traced click and watches the order become CONFIRMED", async () => {
-    const page = await context.newPage();
+    const page = await bed.context.newPage();
     await signIn(page, "shopper");
     await search(page, run);
     const card = page.getByRole("article", { name: lantern1.name });
@@ -150,8 +125,8 @@ describe("the storefront in a real browser against the real mesh", () => {
     expect(states).toEqual(["done", "done", "done", "done"]);
     expect(await page.getByRole("link", { name: /^Cart/ }).textContent()).toContain("(0)");
 
-    const token = await mesh.customerToken("shopper");
-    const { order: stored } = await mesh.orders(token).getOrder({ orderId: orderIdOf(page) });
+    const token = await bed.mesh.customerToken("shopper");
+    const { order: stored } = await bed.mesh.orders(token).getOrder({ orderId: orderIdOf(page) });
     expect(stored?.status).toBe(OrderStatus.CONFIRMED);
     expect(stored?.lines.map((line) => [line.sku, line.quantity])).toEqual([
       [lantern1.sku, 1],
@@ -173,22 +148,22 @@ describe("the storefront in a real browser against the real mesh", () => {
   });
 
   it("shows an order for more than the stock as rejected, and charges nothing", async () => {
-    const page = await context.newPage();
+    const page = await bed.context.newPage();
     await signIn(page, "shopper");
     await addFromCatalog(page, scarce?.name ?? "");
-    await page.goto(`${server.url}/#/cart`);
+    await page.goto(`${bed.server.url}/#/cart`);
     await page.getByLabel(`Quantity of ${scarce?.name}`).fill("3");
     await placeOrder(page, /Test Visa/);
     const order = await finalState(page, "REJECTED", "order-rejected-out-of-stock.png");
     expect(await order.getByRole("status").textContent()).toContain("Rejected: not enough stock");
     expect(await order.locator('[data-step="reserved"]').getAttribute("data-state")).toBe("failed");
     expect(await order.getByRole("button", { name: "Cancel this order" }).count()).toBe(0);
-    expect((await stockLevel(mesh, scarce?.sku ?? "")).available).toBe(1n);
+    expect((await stockLevel(bed.mesh, scarce?.sku ?? "")).available).toBe(1n);
     await page.close();
   });
 
   it("shows a declined card as cancelled, on a phone-sized screen", async () => {
-    const page = await context.newPage();
+    const page = await bed.context.newPage();
     await page.setViewportSize({ width: 390, height: 844 });
     await signIn(page, "shopper");
     await addFromCatalog(page, lantern3.name);
@@ -202,7 +177,7 @@ describe("the storefront in a real browser against the real mesh", () => {
   });
 
   it("shows a validation error next to the payment field, and an unavailable service with what to do", async () => {
-    const page = await context.newPage();
+    const page = await bed.context.newPage();
     await signIn(page, "shopper");
     await addFromCatalog(page, lantern1.name);
     await placeOrder(page, /Another test token/);
@@ -215,13 +190,13 @@ describe("the storefront in a real browser against the real mesh", () => {
     await page.screenshot({ path: join(artifacts, "checkout-field-violation.png"), fullPage: true });
 
     await page.getByLabel("Payment token").fill("tok_visa");
-    await mesh.stop("order");
+    await bed.mesh.stop("order");
     try {
       await page.getByRole("button", { name: "Place order" }).click();
       await page.getByRole("alert").filter({ hasText: "Ordering is unavailable right now" }).waitFor();
       await page.screenshot({ path: join(artifacts, "checkout-service-unavailable.png"), fullPage: true });
     } finally {
-      await mesh.start("order");
+      await bed.mesh.start("order");
     }
     await page.getByRole("button", { name: "Place order" }).click();
     await finalState(page, "CONFIRMED", "order-confirmed-after-retry.png");
@@ -230,14 +205,14 @@ describe("the storefront in a real browser against the real mesh", () => {
 
   it("signs out a customer whose token the live order page's stream refuses, and offers the sign-in form", async () => {
     const customer = "revoked";
-    const { order } = await mesh.orders(await mesh.customerToken(customer)).placeOrder({
+    const { order } = await bed.mesh.orders(await bed.mesh.customerToken(customer)).placeOrder({
       idempotencyKey: `revoked-${run}`,
       items: [{ sku: lantern3.sku, quantity: 1 }],
       paymentToken: "tok_visa",
     });
-    const page = await context.newPage();
+    const page = await bed.context.newPage();
     await signIn(page, customer);
-    await page.goto(`${server.url}/#/orders/${order?.orderId}`);
+    await page.goto(`${bed.server.url}/#/orders/${order?.orderId}`);
     await page.locator('[data-order-status="CONFIRMED"]').waitFor({ timeout: 30_000 });
     // A revoked token: the session keeps its claims, so only the services can tell.
     await page.evaluate(() => {
@@ -253,9 +228,9 @@ describe("the storefront in a real browser against the real mesh", () => {
   });
 
   it("lists my orders, cancels a confirmed one with a refund, and a keyboard user can skip to the content", async () => {
-    const page = await context.newPage();
+    const page = await bed.context.newPage();
     await signIn(page, "shopper");
-    await page.goto(`${server.url}/#/orders`);
+    await page.goto(`${bed.server.url}/#/orders`);
     await page.locator(".order-row").first().waitFor();
     expect(await page.locator(".order-row").count()).toBe(4);
     expect(await page.locator(".orders").textContent()).toMatch(/Confirmed.*Cancelled.*Rejected.*Confirmed/s);
@@ -268,8 +243,8 @@ describe("the storefront in a real browser against the real mesh", () => {
     expect(await cancelled.getByRole("status").textContent()).toContain("the payment refunded");
     await page.close();
 
-    const fresh = await context.newPage();
-    await fresh.goto(server.url);
+    const fresh = await bed.context.newPage();
+    await fresh.goto(bed.server.url);
     await fresh.getByRole("heading", { level: 1, name: "Catalog" }).waitFor();
     await fresh.keyboard.press("Tab");
     expect(await fresh.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");

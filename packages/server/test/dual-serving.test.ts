@@ -70,6 +70,7 @@ describe("one implementation served over gRPC (grpc-js) and Connect (connect-nod
           reserveStock: () => ({}),
           releaseStock: () => ({}),
           setStock: ({ sku, onHand }) => ({ stock: { sku, onHand, available: onHand } }),
+          getStock: ({ sku }) => ({ stock: { sku } }),
         }),
       ],
     });

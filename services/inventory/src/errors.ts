@@ -8,6 +8,7 @@ export type InventoryErrorCode =
   | "STOCK.UNKNOWN_SKU"
   | "STOCK.BELOW_RESERVED"
   | "STOCK.ORDER_MISMATCH"
+  | "STOCK.CHANGED"
   | "STOCK.INVALID_REQUEST";
 
 /** An expected failure of a use case; `code` is stable, the message is for people. */
@@ -28,6 +29,7 @@ const connectCodes: Record<InventoryErrorCode, Code> = {
   "STOCK.UNKNOWN_SKU": Code.NotFound,
   "STOCK.BELOW_RESERVED": Code.FailedPrecondition,
   "STOCK.ORDER_MISMATCH": Code.AlreadyExists,
+  "STOCK.CHANGED": Code.Aborted,
   "STOCK.INVALID_REQUEST": Code.InvalidArgument,
 };
 

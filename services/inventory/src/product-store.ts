@@ -79,10 +79,14 @@ export async function findProducts(db: Queryable, skus: readonly string[]): Prom
   return new Map(rows.map((row) => [row.sku, rowToProduct(row)]));
 }
 
-/** Locks a SKU's row for an inventory count and reads its stock; undefined for an unknown SKU. */
-export async function lockStockLevel(tx: Queryable, sku: string): Promise<StockLevel | undefined> {
-  const { rows } = await tx.query<{ available: string; reserved: string }>(
-    "SELECT available, reserved FROM products WHERE sku = $1 FOR UPDATE",
+/** A SKU's stock position, or undefined for an unknown SKU; with `lock`, its row stays locked until commit. */
+export async function findStockLevel(
+  db: Queryable,
+  sku: string,
+  { lock = false } = {},
+): Promise<StockLevel | undefined> {
+  const { rows } = await db.query<{ available: string; reserved: string }>(
+    `SELECT available, reserved FROM products WHERE sku = $1${lock ? " FOR UPDATE" : ""}`,
     [sku],
   );
   const row = rows[0];

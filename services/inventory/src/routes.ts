@@ -18,7 +18,7 @@ import type { Product } from "./product.js";
 import { createProductLookup } from "./product-lookup.js";
 import { releaseStock } from "./release-stock.js";
 import { reserveStock } from "./reserve-stock.js";
-import { setStock } from "./set-stock.js";
+import { getStock, setStock } from "./set-stock.js";
 import { onHandOf, type ReservationAnswer, type StockLevel } from "./stock.js";
 import type { StockEvents } from "./stock-events.js";
 
@@ -60,7 +60,10 @@ export function createStockRoutes({ pool, events }: RouteDeps): ServiceImpl<type
         released: await withTx(pool, (tx) => releaseStock(tx, events, canonicalUuid(request.orderId))),
       })),
     setStock: (request) =>
-      answer(async () => ({ stock: stockLevelToProto(await setStock(pool, request.sku, request.onHand)) })),
+      answer(async () => ({
+        stock: stockLevelToProto(await setStock(pool, request.sku, request.onHand, request.expectedOnHand)),
+      })),
+    getStock: (request) => answer(async () => ({ stock: stockLevelToProto(await getStock(pool, request.sku)) })),
   };
 }
 

@@ -43,6 +43,7 @@ describe("StockService access", () => {
     const anonymous = createGrpcClient(StockService, { target: inventory.grpcTarget });
     try {
       expect(await codeOf(asCustomer.setStock(setStock))).toBe(Code.PermissionDenied);
+      expect(await codeOf(asCustomer.getStock({ sku: "AUTH-1" }))).toBe(Code.PermissionDenied);
       expect(
         await codeOf(asCustomer.reserveStock({ orderId: randomUUID(), items: [{ sku: "AUTH-1", quantity: 1 }] })),
       ).toBe(Code.PermissionDenied);
@@ -236,5 +237,28 @@ describe("SetStock", () => {
     expect(await codeOf(inventory.stockClient.setStock({ sku: "COUNT-NONE", onHand: 3n }))).toBe(Code.NotFound);
     expect(await codeOf(inventory.stockClient.setStock({ sku: "COUNT-A", onHand: -1n }))).toBe(Code.InvalidArgument);
     expect(await stockOf(inventory, "COUNT-A")).toEqual({ available: 21, reserved: 4, sold: 0 });
+  });
+
+  it("with expected_on_hand, refuses a count overtaken by a sale with ABORTED, and answers a repeat as done", async () => {
+    await addProducts(inventory, { "COUNT-B": 10 });
+    const read = await inventory.stockClient.getStock({ sku: "COUNT-B" });
+    expect(read.stock).toMatchObject({ sku: "COUNT-B", onHand: 10n, reserved: 0n, available: 10n });
+
+    // Between the read and the count, an order is placed and confirmed: on hand is 8.
+    const orderId = randomUUID();
+    await inventory.stockClient.reserveStock({ orderId, items: [{ sku: "COUNT-B", quantity: 2 }] });
+    await withTx(inventory.pool, (tx) => sellReservedStocks(tx, [orderId]));
+    const count = { sku: "COUNT-B", onHand: 12n, expectedOnHand: read.stock?.onHand };
+    expect(await codeOf(inventory.stockClient.setStock(count))).toBe(Code.Aborted);
+    expect(await stockOf(inventory, "COUNT-B")).toEqual({ available: 8, reserved: 0, sold: 2 });
+
+    // Read again, counted again: applied; sent again after a lost answer: answered as done.
+    const again = {
+      ...count,
+      expectedOnHand: (await inventory.stockClient.getStock({ sku: "COUNT-B" })).stock?.onHand,
+    };
+    expect((await inventory.stockClient.setStock(again)).stock).toMatchObject({ onHand: 12n, available: 12n });
+    expect((await inventory.stockClient.setStock(again)).stock).toMatchObject({ onHand: 12n, available: 12n });
+    expect(await codeOf(inventory.stockClient.getStock({ sku: "COUNT-NONE" }))).toBe(Code.NotFound);
   });
 });

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shopmesh/inventory/v1/stock_service.proto.
  */
 export const file_shopmesh_inventory_v1_stock_service: GenFile = /*@__PURE__*/
-  fileDesc("CilzaG9wbWVzaC9pbnZlbnRvcnkvdjEvc3RvY2tfc2VydmljZS5wcm90bxIVc2hvcG1lc2guaW52ZW50b3J5LnYxIusBChNSZXNlcnZlU3RvY2tSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABARI6CgVpdGVtcxgCIAMoCzIfLnNob3BtZXNoLmNvbW1vbi52MS5Ta3VRdWFudGl0eUIKukgHkgEECAEQMjp8ukh5GncKGXJlc2VydmVfc3RvY2sudW5pcXVlX3NrdXMSHWVhY2ggU0tVIG1heSBhcHBlYXIgb25seSBvbmNlGjt0aGlzLml0ZW1zLnNpemUoKSA+IDUwIHx8IHRoaXMuaXRlbXMubWFwKGksIGkuc2t1KS51bmlxdWUoKSI9CghTaG9ydGFnZRILCgNza3UYASABKAkSEQoJcmVxdWVzdGVkGAIgASgNEhEKCWF2YWlsYWJsZRgDIAEoAyKEAQoUUmVzZXJ2ZVN0b2NrUmVzcG9uc2USOAoGc3RhdHVzGAEgASgOMiguc2hvcG1lc2guaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uU3RhdHVzEjIKCXNob3J0YWdlcxgCIAMoCzIfLnNob3BtZXNoLmludmVudG9yeS52MS5TaG9ydGFnZSIxChNSZWxlYXNlU3RvY2tSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABASJJChRSZWxlYXNlU3RvY2tSZXNwb25zZRIxCghyZWxlYXNlZBgBIAMoCzIfLnNob3BtZXNoLmNvbW1vbi52MS5Ta3VRdWFudGl0eSJjCg9TZXRTdG9ja1JlcXVlc3QSMAoDc2t1GAEgASgJQiO6SCByHhADGCAyGF5bQS1aMC05XSsoLVtBLVowLTldKykqJBIeCgdvbl9oYW5kGAIgASgDQg26SAoiCBiAlOvcAygAIkQKEFNldFN0b2NrUmVzcG9uc2USMAoFc3RvY2sYASABKAsyIS5zaG9wbWVzaC5pbnZlbnRvcnkudjEuU3RvY2tMZXZlbCqaAQoRUmVzZXJ2YXRpb25TdGF0dXMSIgoeUkVTRVJWQVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFU0VSVkVEEAESHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFSkVDVEVEEAISHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFTEVBU0VEEAMy0gIKDFN0b2NrU2VydmljZRJsCgxSZXNlcnZlU3RvY2sSKi5zaG9wbWVzaC5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2NrUmVxdWVzdBorLnNob3BtZXNoLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXNwb25zZSIDkAICEmwKDFJlbGVhc2VTdG9jaxIqLnNob3BtZXNoLmludmVudG9yeS52MS5SZWxlYXNlU3RvY2tSZXF1ZXN0Gisuc2hvcG1lc2guaW52ZW50b3J5LnYxLlJlbGVhc2VTdG9ja1Jlc3BvbnNlIgOQAgISYAoIU2V0U3RvY2sSJi5zaG9wbWVzaC5pbnZlbnRvcnkudjEuU2V0U3RvY2tSZXF1ZXN0Gicuc2hvcG1lc2guaW52ZW50b3J5LnYxLlNldFN0b2NrUmVzcG9uc2UiA5ACAhoEqLsYA2IGcHJvdG8z", [file_buf_validate_validate, file_shopmesh_common_v1_access, file_shopmesh_common_v1_line_item, file_shopmesh_inventory_v1_product]);
+  fileDesc("CilzaG9wbWVzaC9pbnZlbnRvcnkvdjEvc3RvY2tfc2VydmljZS5wcm90bxIVc2hvcG1lc2guaW52ZW50b3J5LnYxIusBChNSZXNlcnZlU3RvY2tSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABARI6CgVpdGVtcxgCIAMoCzIfLnNob3BtZXNoLmNvbW1vbi52MS5Ta3VRdWFudGl0eUIKukgHkgEECAEQMjp8ukh5GncKGXJlc2VydmVfc3RvY2sudW5pcXVlX3NrdXMSHWVhY2ggU0tVIG1heSBhcHBlYXIgb25seSBvbmNlGjt0aGlzLml0ZW1zLnNpemUoKSA+IDUwIHx8IHRoaXMuaXRlbXMubWFwKGksIGkuc2t1KS51bmlxdWUoKSI9CghTaG9ydGFnZRILCgNza3UYASABKAkSEQoJcmVxdWVzdGVkGAIgASgNEhEKCWF2YWlsYWJsZRgDIAEoAyKEAQoUUmVzZXJ2ZVN0b2NrUmVzcG9uc2USOAoGc3RhdHVzGAEgASgOMiguc2hvcG1lc2guaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uU3RhdHVzEjIKCXNob3J0YWdlcxgCIAMoCzIfLnNob3BtZXNoLmludmVudG9yeS52MS5TaG9ydGFnZSIxChNSZWxlYXNlU3RvY2tSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABASJJChRSZWxlYXNlU3RvY2tSZXNwb25zZRIxCghyZWxlYXNlZBgBIAMoCzIfLnNob3BtZXNoLmNvbW1vbi52MS5Ta3VRdWFudGl0eSKmAQoPU2V0U3RvY2tSZXF1ZXN0EjAKA3NrdRgBIAEoCUIjukggch4QAxggMhheW0EtWjAtOV0rKC1bQS1aMC05XSspKiQSHgoHb25faGFuZBgCIAEoA0INukgKIggYgJTr3AMoABIsChBleHBlY3RlZF9vbl9oYW5kGAMgASgDQg26SAoiCBiAlOvcAygASACIAQFCEwoRX2V4cGVjdGVkX29uX2hhbmQiRAoQU2V0U3RvY2tSZXNwb25zZRIwCgVzdG9jaxgBIAEoCzIhLnNob3BtZXNoLmludmVudG9yeS52MS5TdG9ja0xldmVsIkMKD0dldFN0b2NrUmVxdWVzdBIwCgNza3UYASABKAlCI7pIIHIeEAMYIDIYXltBLVowLTldKygtW0EtWjAtOV0rKSokIkQKEEdldFN0b2NrUmVzcG9uc2USMAoFc3RvY2sYASABKAsyIS5zaG9wbWVzaC5pbnZlbnRvcnkudjEuU3RvY2tMZXZlbCqaAQoRUmVzZXJ2YXRpb25TdGF0dXMSIgoeUkVTRVJWQVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFU0VSVkVEEAESHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFSkVDVEVEEAISHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFTEVBU0VEEAMytAMKDFN0b2NrU2VydmljZRJsCgxSZXNlcnZlU3RvY2sSKi5zaG9wbWVzaC5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2NrUmVxdWVzdBorLnNob3BtZXNoLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXNwb25zZSIDkAICEmwKDFJlbGVhc2VTdG9jaxIqLnNob3BtZXNoLmludmVudG9yeS52MS5SZWxlYXNlU3RvY2tSZXF1ZXN0Gisuc2hvcG1lc2guaW52ZW50b3J5LnYxLlJlbGVhc2VTdG9ja1Jlc3BvbnNlIgOQAgISYAoIU2V0U3RvY2sSJi5zaG9wbWVzaC5pbnZlbnRvcnkudjEuU2V0U3RvY2tSZXF1ZXN0Gicuc2hvcG1lc2guaW52ZW50b3J5LnYxLlNldFN0b2NrUmVzcG9uc2UiA5ACAhJgCghHZXRTdG9jaxImLnNob3BtZXNoLmludmVudG9yeS52MS5HZXRTdG9ja1JlcXVlc3QaJy5zaG9wbWVzaC5pbnZlbnRvcnkudjEuR2V0U3RvY2tSZXNwb25zZSIDkAIBGgSouxgDYgZwcm90bzM", [file_buf_validate_validate, file_shopmesh_common_v1_access, file_shopmesh_common_v1_line_item, file_shopmesh_inventory_v1_product]);
 
 /**
  * What an order needs reserved.
@@ -171,6 +171,17 @@ export type SetStockRequest = Message<"shopmesh.inventory.v1.SetStockRequest"> &
    * @generated from field: int64 on_hand = 2;
    */
   onHand: bigint;
+
+  /**
+   * The units on hand the count was taken against, as GetStock or an earlier SetStock
+   * answered them. When set and on hand has changed since (a sale, a cancelled order's
+   * units back on sale, another count), nothing changes and the call fails with ABORTED:
+   * read again and count again. A count already in effect (the call sent again) answers
+   * as done. Unset, the count applies whatever happened meanwhile.
+   *
+   * @generated from field: optional int64 expected_on_hand = 3;
+   */
+  expectedOnHand?: bigint | undefined;
 };
 
 /**
@@ -200,6 +211,48 @@ export type SetStockResponse = Message<"shopmesh.inventory.v1.SetStockResponse">
  */
 export const SetStockResponseSchema: GenMessage<SetStockResponse> = /*@__PURE__*/
   messageDesc(file_shopmesh_inventory_v1_stock_service, 6);
+
+/**
+ * Names the SKU whose stock to read.
+ *
+ * @generated from message shopmesh.inventory.v1.GetStockRequest
+ */
+export type GetStockRequest = Message<"shopmesh.inventory.v1.GetStockRequest"> & {
+  /**
+   * The stock-keeping unit.
+   *
+   * @generated from field: string sku = 1;
+   */
+  sku: string;
+};
+
+/**
+ * Describes the message shopmesh.inventory.v1.GetStockRequest.
+ * Use `create(GetStockRequestSchema)` to create a new message.
+ */
+export const GetStockRequestSchema: GenMessage<GetStockRequest> = /*@__PURE__*/
+  messageDesc(file_shopmesh_inventory_v1_stock_service, 7);
+
+/**
+ * A SKU's stock now.
+ *
+ * @generated from message shopmesh.inventory.v1.GetStockResponse
+ */
+export type GetStockResponse = Message<"shopmesh.inventory.v1.GetStockResponse"> & {
+  /**
+   * The stock position.
+   *
+   * @generated from field: shopmesh.inventory.v1.StockLevel stock = 1;
+   */
+  stock?: StockLevel | undefined;
+};
+
+/**
+ * Describes the message shopmesh.inventory.v1.GetStockResponse.
+ * Use `create(GetStockResponseSchema)` to create a new message.
+ */
+export const GetStockResponseSchema: GenMessage<GetStockResponse> = /*@__PURE__*/
+  messageDesc(file_shopmesh_inventory_v1_stock_service, 8);
 
 /**
  * The outcome of a reservation.
@@ -274,7 +327,8 @@ export const StockService: GenService<{
   },
   /**
    * SetStock sets the units on hand of a SKU (an inventory count). Fails with
-   * FAILED_PRECONDITION when the new level is below what is reserved.
+   * FAILED_PRECONDITION when the new level is below what is reserved, and with ABORTED
+   * when expected_on_hand is set and on hand has changed since.
    *
    * @generated from rpc shopmesh.inventory.v1.StockService.SetStock
    */
@@ -282,6 +336,17 @@ export const StockService: GenService<{
     methodKind: "unary";
     input: typeof SetStockRequestSchema;
     output: typeof SetStockResponseSchema;
+  },
+  /**
+   * GetStock answers a SKU's stock position: on hand, reserved and available. NOT_FOUND
+   * for an unknown SKU.
+   *
+   * @generated from rpc shopmesh.inventory.v1.StockService.GetStock
+   */
+  getStock: {
+    methodKind: "unary";
+    input: typeof GetStockRequestSchema;
+    output: typeof GetStockResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_shopmesh_inventory_v1_stock_service, 0);

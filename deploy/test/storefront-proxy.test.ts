@@ -42,6 +42,7 @@ describe("the storefront's nginx", () => {
   const upstreams: Server[] = [];
   let nginx: ChildProcess | undefined;
   let port = 0;
+  const accessLog = () => readFileSync(join(dir, "access.log"), "utf8");
 
   const upstream = (name: string) =>
     new Promise<number>((resolve) => {
@@ -68,6 +69,7 @@ describe("the storefront's nginx", () => {
       .replace("server order:8081;", `server 127.0.0.1:${order};`)
       .replace("server inventory:8082;", `server 127.0.0.1:${inventory};`)
       .replace("listen 8080;", `listen 127.0.0.1:${port};`)
+      .replace("access_log /dev/stdout", `access_log ${dir}/access.log`)
       .replace("root /usr/share/nginx/html;", `root ${dir}/html;`);
     writeFileSync(join(dir, "nginx.conf"), config);
     const binary = existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
@@ -94,6 +96,18 @@ describe("the storefront's nginx", () => {
       headers: { "content-type": "application/json" },
       body: "{}",
     });
+
+  it("logs requests by path, never the sign-in code in a query string or a referrer", async () => {
+    const landing = `http://127.0.0.1:${port}/?code=the-one-time-code&state=the-state`;
+    expect((await fetch(landing)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/assets/app.js`, { headers: { referer: landing } })).status).toBe(200);
+    const log = await waitFor(() => (accessLog().includes("GET /assets/app.js") ? accessLog() : undefined), {
+      description: "both requests logged",
+    });
+    expect(log).toContain("GET / HTTP/1.1");
+    expect(log).not.toContain("the-one-time-code");
+    expect(log).not.toContain("the-state");
+  });
 
   it("proxies order's and the catalog's public RPCs to their services", async () => {
     expect((await post("/shopmesh.order.v1.OrderService/PlaceOrder")).status).toBe(200);

@@ -7,8 +7,12 @@ import { orderChangedChannel, refreshWatches, registerWatches, unregisterWatch }
 
 /** Change notifications of one order, for one watcher. */
 export interface OrderSubscription {
-  /** Resolves at the next change (at once if one came since the last call), or when `signal` aborts. */
-  next(signal: AbortSignal): Promise<void>;
+  /**
+   * Resolves at the next change (at once if one came since the last call) with
+   * "changed", with "quiet" once the watcher's quiet period passes without one, or
+   * when `signal` aborts.
+   */
+  next(signal: AbortSignal): Promise<"changed" | "quiet">;
   close(): void;
 }
 
@@ -30,6 +34,13 @@ const defaultLingerMs = 30_000;
 /** The first wait before registering a watched order again, doubled up to the second. */
 const registrationRetryMs = 250;
 const maxRegistrationRetryMs = 5_000;
+/**
+ * How long a watch may hear nothing before it is told "quiet", so WatchOrder re-reads
+ * and repeats the order's state: a client that hears nothing for much longer knows
+ * its stream is lost (proxies cut idle streams, mobile networks drop them without a
+ * word), and a change whose notification never came is found within this time.
+ */
+const defaultQuietMs = 20_000;
 
 /**
  * One LISTEN connection per process for every WatchOrder stream, open while someone
@@ -43,7 +54,7 @@ export function createOrderWatcher(
   pool: pg.Pool,
   databaseUrl: string,
   logger: Logger,
-  { lingerMs = defaultLingerMs } = {},
+  { lingerMs = defaultLingerMs, quietMs = defaultQuietMs } = {},
 ): OrderWatcher {
   const watcherId = randomUUID();
   const watchers = new Map<string, Set<() => void>>();
@@ -124,15 +135,17 @@ export function createOrderWatcher(
         next(signal) {
           if (changed || signal.aborted) {
             changed = false;
-            return Promise.resolve();
+            return Promise.resolve("changed");
           }
-          return new Promise<void>((done) => {
+          return new Promise((done) => {
             const finish = () => {
               resolve = undefined;
-              changed = false;
+              clearTimeout(quiet);
               signal.removeEventListener("abort", finish);
-              done();
+              done(changed ? "changed" : "quiet");
+              changed = false;
             };
+            const quiet = setTimeout(finish, quietMs);
             resolve = finish;
             signal.addEventListener("abort", finish, { once: true });
           });

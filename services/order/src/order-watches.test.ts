@@ -9,6 +9,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyTransitions, orderChangedChannel, registerWatches, unregisterWatch } from "./order-store.js";
 import { createOrderWatcher, type OrderSubscription } from "./order-watch.js";
+import { watchOrder } from "./read-orders.js";
 
 /** Transitions announce nothing here: no event is written. */
 const outbox = createOutbox(createEventCatalog([]));
@@ -172,6 +173,42 @@ describe("a process's order watcher", () => {
       second.close();
     } finally {
       ending.abort();
+      await watcher.close();
+    }
+  });
+
+  it("repeats a quiet order's state, and finds a change that notified no one", async () => {
+    const orderId = await newOrder();
+    const watcher = createOrderWatcher(pool, database.url, pino({ level: "silent" }), { quietMs: 300 });
+    const ending = new AbortController();
+    const stream = watchOrder(pool, watcher, "customer", orderId, ending.signal);
+    const states: string[] = [];
+    let pulling: Promise<void> | undefined;
+    // What the stream has sent so far, keeping one pull of its next message in flight.
+    const heard = () => {
+      pulling ??= stream.next().then((step) => {
+        if (!step.done) states.push(step.value.status);
+        pulling = undefined;
+      });
+      return states;
+    };
+    try {
+      await waitFor(() => heard().length >= 1, { timeoutMs: 5_000, description: "the order's state at once" });
+      // Nothing changes: the watch says so again, so a client can tell a silent stream
+      // from a lost one.
+      await waitFor(() => heard().length >= 2, { timeoutMs: 5_000, description: "the quiet order's state repeated" });
+      expect(states.slice(0, 2)).toEqual(["pending", "pending"]);
+      // A change written without the NOTIFY (as if the notification were lost): the
+      // next quiet re-read finds it.
+      await pool.query("UPDATE orders SET status = 'reserved' WHERE order_id = $1", [orderId]);
+      await waitFor(() => heard().at(-1) === "reserved", {
+        timeoutMs: 5_000,
+        description: "the change found by a quiet re-read",
+      });
+    } finally {
+      ending.abort();
+      await pulling;
+      await stream.return(undefined);
       await watcher.close();
     }
   });

@@ -26,7 +26,9 @@ export async function listOrders(pool: pg.Pool, customerId: string, pageSize: nu
 
 /**
  * The customer's order now and after every change, until it reaches a final status
- * or `signal` aborts. Subscribes before the first read so no change is missed.
+ * or `signal` aborts — and again, changed or not, whenever the watcher finds the order
+ * quiet for a while, so a silent stream is a lost one. Subscribes before the first
+ * read so no change is missed.
  */
 export async function* watchOrder(
   pool: pg.Pool,
@@ -38,15 +40,16 @@ export async function* watchOrder(
   const subscription = watcher.subscribe(orderId);
   try {
     let lastVersion = "";
+    let woke: "changed" | "quiet" = "changed";
     while (!signal.aborted) {
       const order = await getOrder(pool, customerId, orderId);
       const version = `${order.status}:${order.history.length}`;
-      if (version !== lastVersion) {
+      if (version !== lastVersion || woke === "quiet") {
         lastVersion = version;
         yield order;
       }
       if (isFinal(order.status)) return;
-      await subscription.next(signal);
+      woke = await subscription.next(signal);
     }
   } finally {
     subscription.close();

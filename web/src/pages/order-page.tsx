@@ -1,6 +1,7 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Order, OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
 import { useEffect, useState } from "react";
+import { followOrder } from "../follow-order.js";
 import { canCancel, isFinal, orderOutcome, orderSteps, type StepState, statusLabel } from "../order-progress.js";
 import { explain, type Problem } from "../problem.js";
 import { href } from "../route.js";
@@ -9,40 +10,25 @@ import { traced } from "../tracing.js";
 import { Loading, PageTitle, Price, ProblemPanel } from "../ui.js";
 import { SignInForm } from "./sign-in.js";
 
-const reconnectMs = 3000;
-
 /**
  * Follows one order live through WatchOrder (server streaming): its state at once,
- * then every change until it is final. A broken stream reconnects by itself.
+ * then every change until it is final. A broken or silent stream reconnects by itself.
  */
 function useWatchedOrder(orderId: string) {
   const { clients } = useShop();
   const [order, setOrder] = useState<Order | undefined>();
   const [problem, setProblem] = useState<Problem | undefined>();
-  const [attempt, setAttempt] = useState(0);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: attempt re-opens the stream
-  useEffect(() => {
-    const abort = new AbortController();
-    let last: Order | undefined;
-    const watch = async () => {
-      try {
-        for await (const { order: next } of clients.orders.watchOrder({ orderId }, { signal: abort.signal })) {
-          if (!next) continue;
-          last = next;
+  useEffect(
+    () =>
+      followOrder((signal) => clients.orders.watchOrder({ orderId }, { signal }), {
+        onOrder: (next) => {
           setOrder(next);
           setProblem(undefined);
-        }
-        if (last && !isFinal(last.status)) setTimeout(() => setAttempt((n) => n + 1), reconnectMs);
-      } catch (error) {
-        if (abort.signal.aborted) return;
-        const explained = explain(error, "Live order status");
-        setProblem(explained);
-        if (explained.retryable) setTimeout(() => abort.signal.aborted || setAttempt((n) => n + 1), reconnectMs);
-      }
-    };
-    void watch();
-    return () => abort.abort();
-  }, [orderId, attempt, clients]);
+        },
+        onProblem: setProblem,
+      }),
+    [orderId, clients],
+  );
   return { order, setOrder, problem };
 }
 

@@ -36,17 +36,18 @@ export function createAuthInterceptor(verify: TokenVerifier): Interceptor {
 }
 
 async function callerOf(header: string | null, verify: TokenVerifier, required: Access): Promise<Caller> {
-  const anonymous = required === Access.ANONYMOUS || required === Access.UNSPECIFIED;
-  if (header === null) return { kind: "anonymous" };
+  // Whoever calls a service open to anyone is served as anonymous: its token is not
+  // verified, so such a call never waits for the identity provider.
+  if (header === null || required === Access.ANONYMOUS || required === Access.UNSPECIFIED) {
+    return { kind: "anonymous" };
+  }
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (match?.[1] === undefined) {
-    if (anonymous) return { kind: "anonymous" };
     throw new ConnectError("authorization header must be 'Bearer <token>'", Code.Unauthenticated);
   }
   try {
     return await verify(match[1]);
   } catch (error) {
-    if (anonymous) return { kind: "anonymous" };
     if (error instanceof KeysUnavailableError) {
       throw new ConnectError(
         "tokens cannot be verified now; retry shortly",

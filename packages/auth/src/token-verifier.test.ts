@@ -12,11 +12,13 @@ const audience = "shopmesh";
 let keys: Awaited<ReturnType<typeof generateKeyPair>>;
 let jwksUrl: string;
 const server = createServer();
+let jwksReads = 0;
 
 beforeAll(async () => {
   keys = await generateKeyPair("ES256");
   const jwk = { ...(await exportJWK(keys.publicKey)), kid: "k1", alg: "ES256", use: "sig" };
   server.on("request", (request, response) => {
+    jwksReads++;
     if (request.url === "/broken") response.writeHead(502).end("bad gateway");
     else response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] }));
   });
@@ -46,6 +48,20 @@ describe("tokens verified against an identity provider's JWKS", () => {
     const refusal = await verify(await token("unknown")).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(Error);
     expect(refusal).not.toBeInstanceOf(KeysUnavailableError);
+  });
+
+  it("reads the set again for tokens naming unknown keys at most once in 5 s, however many come", async () => {
+    const verify = createTokenVerifier({ jwksUrl, issuer, audience });
+    await verify(await token("k1"));
+    const readsBefore = jwksReads;
+    const unknown = await Promise.all(Array.from({ length: 20 }, (_, n) => token(`unknown-${n}`)));
+    const refusals = await Promise.all(unknown.map((bad) => verify(bad).catch((error: unknown) => error)));
+    for (const bad of unknown.slice(0, 5)) refusals.push(await verify(bad).catch((error: unknown) => error));
+    expect(jwksReads - readsBefore).toBe(1);
+    for (const refusal of refusals) {
+      expect(refusal).toBeInstanceOf(Error);
+      expect(refusal).not.toBeInstanceOf(KeysUnavailableError);
+    }
   });
 
   it("refuses a token whose alg is none, HS256 (algorithm confusion) or unknown as bad, not as keys unavailable", async () => {
@@ -85,6 +101,21 @@ describe("tokens verified with the development key", () => {
         `${base64url({ alg: "none" })}.${base64url(claims())}.`,
       ]),
     ).toEqual(["ok", Code.Unauthenticated, Code.Unauthenticated]);
+  });
+
+  it("accepts a token issued just now by a provider whose clock runs 5 s ahead (RFC 7519's leeway)", async () => {
+    // NTP keeps the provider's clock and this host's within a few seconds, not closer.
+    const now = Math.floor(Date.now() / 1000) + 5;
+    const issuedAhead = await new SignJWT({ role: "customer" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("alice")
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + 300)
+      .sign(devKey);
+    await expect(verifier(issuedAhead)).resolves.toEqual({ kind: "customer", customerId: "alice" });
   });
 });
 

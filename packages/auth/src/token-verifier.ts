@@ -15,6 +15,18 @@ export interface TokenVerifierOptions {
 export type TokenVerifier = (token: string) => Promise<Caller>;
 
 const cacheLimit = 10_000;
+/**
+ * The clock skew allowed between the identity provider and this host, in seconds, on
+ * `nbf` and `exp` (RFC 7519's "small leeway"): hosts kept by NTP still differ by a
+ * few seconds, and a token issued a moment ago would otherwise not yet be valid.
+ */
+const clockToleranceS = 30;
+/**
+ * A token naming a key the set lacks has the set read again, at most this often: the
+ * provider may have just added the key (a rotation), and jose alone would not read it
+ * again within 30 s of its last read — so a valid token would be refused as bad.
+ */
+const unknownKeyReloadMs = 5_000;
 
 /**
  * The signature algorithms a token may name. `alg` is the sender's claim, so it is
@@ -66,6 +78,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       audience: options.audience,
       algorithms,
       requiredClaims: ["sub", "exp"],
+      clockTolerance: clockToleranceS,
     });
     const caller = callerFrom(payload);
     if (cache.size >= cacheLimit) cache.clear();
@@ -77,9 +90,29 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 /** The JWKS's key for a token; KeysUnavailableError only when the JWKS cannot be read. */
 function remoteKeys(url: URL): JWTVerifyGetKey {
   const jwks = createRemoteJWKSet(url);
-  return async (header, token) => {
+  let reloading: Promise<void> | undefined;
+  let reloadedAt = Number.NEGATIVE_INFINITY;
+  const keyFor: JWTVerifyGetKey = async (header, token) => {
     try {
       return await jwks(header, token);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      // Tokens naming the new key at once share one reload; a stream of unknown keys
+      // (garbage, an attack) reads the set at most once per unknownKeyReloadMs.
+      if (!reloading && performance.now() - reloadedAt >= unknownKeyReloadMs) {
+        reloadedAt = performance.now();
+        reloading = jwks.reload().finally(() => {
+          reloading = undefined;
+        });
+      }
+      if (!reloading) throw error;
+      await reloading;
+      return await jwks(header, token);
+    }
+  };
+  return async (header, token) => {
+    try {
+      return await keyFor(header, token);
     } catch (error) {
       if (isUnreadable(error))
         throw new KeysUnavailableError(`the keys at ${url.href} cannot be read`, { cause: error });

@@ -12,6 +12,7 @@ import { MethodOptions_IdempotencyLevel as IdempotencyLevel } from "@bufbuild/pr
 import { type ChannelOptions, credentials, Client as GrpcClient, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { startClientCall } from "@shopmesh/telemetry";
 import { fromGrpcServiceError } from "./grpc-status.js";
+import { defaultMaxMessageBytes } from "./message-limits.js";
 
 /** Per-call options: every call has a deadline. */
 export interface CallOptions {
@@ -60,7 +61,7 @@ export interface GrpcClientOptions {
  * (docs/decisions/0010-load-balancing-grpc.md).
  */
 export function createGrpcClient<S extends DescService>(service: S, options: GrpcClientOptions): GrpcServiceClient<S> {
-  const maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
+  const maxMessageBytes = options.maxMessageBytes ?? defaultMaxMessageBytes;
   const channelOptions: ChannelOptions = {
     "grpc.max_receive_message_length": maxMessageBytes,
     "grpc.max_send_message_length": maxMessageBytes,

@@ -6,6 +6,7 @@ export { addGrpcService } from "./grpc-adapter.js";
 export { type CallOptions, createGrpcClient, type GrpcClientOptions, type GrpcServiceClient } from "./grpc-client.js";
 export { createHealthState, type HealthState, ServingStatus } from "./health.js";
 export { createLogger } from "./logger.js";
+export { defaultMaxMessageBytes } from "./message-limits.js";
 export { onParentGone } from "./parent-process.js";
 export { type RunningServer, type ServerOptions, splitHostPort, startServer } from "./server.js";
 export { type Exposure, registerService, type ServiceRegistration } from "./service-registration.js";

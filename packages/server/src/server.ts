@@ -12,6 +12,7 @@ import { createErrorInterceptor } from "./errors.js";
 import { addGrpcService } from "./grpc-adapter.js";
 import { routeGrpcLogs } from "./grpc-logs.js";
 import { createHealthState, type HealthState, ServingStatus } from "./health.js";
+import { defaultMaxMessageBytes } from "./message-limits.js";
 import { registerService, type ServiceRegistration } from "./service-registration.js";
 import { createValidationInterceptor } from "./validation.js";
 
@@ -65,7 +66,7 @@ export interface RunningServer {
  * ```
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
+  const maxMessageBytes = options.maxMessageBytes ?? defaultMaxMessageBytes;
   const shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
   const health = createHealthState(options.services.map((registration) => registration.service.typeName));
   const draining = new AbortController();

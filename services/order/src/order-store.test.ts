@@ -103,14 +103,36 @@ describe("createOrderInserter", () => {
 });
 
 describe("listing a customer's orders", () => {
+  const anySize = { sizeOf: () => 1, max: Number.POSITIVE_INFINITY };
+
+  it("ends a page early where the next order would not fit, and the token goes on from there", async () => {
+    const customerId = `customer-${randomUUID()}`;
+    const placed = [];
+    for (const key of ["one", "two", "three", "four"]) {
+      const order = newOrder(customerId, key, [line("A", 1)]);
+      await insertOrders(database.pool(), outbox, [order]);
+      placed.unshift(order.order.orderId);
+    }
+    // Each order "takes" 10 bytes and a page 25: two orders to a page, whatever its size.
+    const bytes = { sizeOf: () => 10, max: 25 };
+    const first = await listOrders(database.pool(), customerId, 3, "", bytes);
+    const second = await listOrders(database.pool(), customerId, 3, first.nextPageToken, bytes);
+    expect([first.orders.length, second.orders.length, second.nextPageToken]).toEqual([2, 2, ""]);
+    expect([...first.orders, ...second.orders].map((order) => order.orderId)).toEqual(placed);
+    // An order larger than a page still comes, alone.
+    const alone = await listOrders(database.pool(), customerId, 3, "", { sizeOf: () => 30, max: 25 });
+    expect(alone.orders.map((order) => order.orderId)).toEqual(placed.slice(0, 1));
+    expect(alone.nextPageToken).not.toBe("");
+  });
+
   it("pages with the token it issued, and answers INVALID_ARGUMENT to a token it could not have issued", async () => {
     const customerId = `customer-${randomUUID()}`;
     const older = newOrder(customerId, "first", [line("A", 1)]);
     const newer = newOrder(customerId, "second", [line("B", 1)]);
     await insertOrders(database.pool(), outbox, [older]);
     await insertOrders(database.pool(), outbox, [newer]);
-    const first = await listOrders(database.pool(), customerId, 1, "");
-    const second = await listOrders(database.pool(), customerId, 1, first.nextPageToken);
+    const first = await listOrders(database.pool(), customerId, 1, "", anySize);
+    const second = await listOrders(database.pool(), customerId, 1, first.nextPageToken, anySize);
     expect([...first.orders, ...second.orders].map((order) => order.orderId)).toEqual([
       newer.order.orderId,
       older.order.orderId,
@@ -123,7 +145,7 @@ describe("listing a customer's orders", () => {
       forged({ createdAt: "2026-13-45 10:00:00+00", orderId: randomUUID() }),
       forged({ createdAt: first.nextPageToken, orderId: "-".repeat(36) }),
     ]) {
-      const answer = await listOrders(database.pool(), customerId, 1, token).catch((error: unknown) => error);
+      const answer = await listOrders(database.pool(), customerId, 1, token, anySize).catch((error: unknown) => error);
       expect(answer, token).toBeInstanceOf(OrderError);
       expect((answer as OrderError).reason).toBe("ORDER_INVALID_PAGE_TOKEN");
     }

@@ -183,13 +183,16 @@ export interface OrderCursor {
   readonly orderId: string;
 }
 
-/** A page of a customer's orders, newest first, and the cursor of the next page. */
+/**
+ * A page of a customer's orders, newest first, each with the cursor of the orders
+ * after it, and whether any come after the page.
+ */
 export async function listCustomerOrders(
   db: pg.Pool,
   customerId: string,
   pageSize: number,
   after: OrderCursor | undefined,
-): Promise<{ orders: StoredOrder[]; next?: OrderCursor }> {
+): Promise<{ orders: { order: StoredOrder; cursor: OrderCursor }[]; more: boolean }> {
   const { rows } = await db.query<OrderRow & { created_at_text: string }>({
     name: "order.list",
     text: `SELECT page.*, page.created_at::text AS created_at_text FROM (${selectOrder}
@@ -198,11 +201,12 @@ export async function listCustomerOrders(
       ORDER BY page.created_at DESC, page.order_id DESC`,
     values: [customerId, after?.createdAt ?? null, after?.orderId ?? null, pageSize + 1],
   });
-  const page = rows.slice(0, pageSize);
-  const last = page.at(-1);
   return {
-    orders: page.map(rowToOrder),
-    next: rows.length > pageSize && last ? { createdAt: last.created_at_text, orderId: last.order_id } : undefined,
+    orders: rows.slice(0, pageSize).map((row) => ({
+      order: rowToOrder(row),
+      cursor: { createdAt: row.created_at_text, orderId: row.order_id },
+    })),
+    more: rows.length > pageSize,
   };
 }
 

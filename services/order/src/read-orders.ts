@@ -12,16 +12,41 @@ export async function getOrder(pool: pg.Pool, customerId: string, orderId: strin
   return order;
 }
 
-/** A page of the customer's orders, newest first, with an opaque token for the next page. */
-export async function listOrders(pool: pg.Pool, customerId: string, pageSize: number, pageToken: string) {
+/** How large a page of orders may be: the size of each order's answer, and the most in all. */
+export interface PageBytes {
+  readonly sizeOf: (order: Order) => number;
+  readonly max: number;
+}
+
+/**
+ * A page of the customer's orders, newest first, with an opaque token for the next page.
+ * The page ends early where the next order would take it past `bytes.max` (orders of
+ * 50 lines, a hundred to a page, would not fit in one message); it holds at least one.
+ */
+export async function listOrders(
+  pool: pg.Pool,
+  customerId: string,
+  pageSize: number,
+  pageToken: string,
+  bytes: PageBytes,
+) {
   const after = decodeToken(pageToken, customerId);
-  const { orders, next } = await listCustomerOrders(pool, customerId, pageSize || 20, after).catch((error: unknown) => {
+  const { orders, more } = await listCustomerOrders(pool, customerId, pageSize || 20, after).catch((error: unknown) => {
     // A data exception (class 22) here can only come from the token's values, which a
     // client can forge: a time PostgreSQL cannot read, say.
     if (after && isDataException(error)) throw invalidPageToken();
     throw error;
   });
-  return { orders, nextPageToken: next ? encodeToken(next, customerId) : "" };
+  let size = 0;
+  let fitting = 0;
+  for (const { order } of orders) {
+    size += bytes.sizeOf(order);
+    if (fitting > 0 && size > bytes.max) break;
+    fitting++;
+  }
+  const last = orders[fitting - 1];
+  const next = (more || fitting < orders.length) && last ? encodeToken(last.cursor, customerId) : "";
+  return { orders: orders.slice(0, fitting).map(({ order }) => order), nextPageToken: next };
 }
 
 /**

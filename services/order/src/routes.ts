@@ -1,8 +1,10 @@
+import { create, toJsonString } from "@bufbuild/protobuf";
 import { ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { customerIdOf } from "@shopmesh/auth";
 import type { Outbox } from "@shopmesh/events";
+import { OrderSchema } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
 import type { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
-import { canonicalUuid } from "@shopmesh/server";
+import { canonicalUuid, defaultMaxMessageBytes } from "@shopmesh/server";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { cancelOrder } from "./cancel-order.js";
@@ -12,7 +14,7 @@ import { toOrderMessage } from "./order-message.js";
 import { createOrderInserter } from "./order-store.js";
 import type { OrderWatcher } from "./order-watch.js";
 import { placeOrder } from "./place-order.js";
-import { getOrder, listOrders, watchOrder } from "./read-orders.js";
+import { getOrder, listOrders, type PageBytes, watchOrder } from "./read-orders.js";
 
 /** What the order RPCs need. */
 export interface OrderRoutesDeps {
@@ -50,7 +52,7 @@ export function createOrderRoutes(deps: OrderRoutesDeps): ServiceImpl<typeof Ord
       order: toOrderMessage(await getOrder(deps.pool, customerIdOf(context), canonicalUuid(request.orderId))),
     })),
     listOrders: rpc(async (request, context) => {
-      const page = await listOrders(deps.pool, customerIdOf(context), request.pageSize, request.pageToken);
+      const page = await listOrders(deps.pool, customerIdOf(context), request.pageSize, request.pageToken, pageBytes);
       return { orders: page.orders.map(toOrderMessage), nextPageToken: page.nextPageToken };
     }),
     cancelOrder: rpc(async (request, context) => ({
@@ -72,6 +74,15 @@ export function createOrderRoutes(deps: OrderRoutesDeps): ServiceImpl<typeof Ord
     },
   };
 }
+
+/**
+ * A page of orders takes at most half a message, measured as Connect JSON (the larger
+ * encoding), which leaves room for the envelope and any client's framing.
+ */
+const pageBytes: PageBytes = {
+  sizeOf: (order) => Buffer.byteLength(toJsonString(OrderSchema, create(OrderSchema, toOrderMessage(order)))),
+  max: defaultMaxMessageBytes / 2,
+};
 
 /** Maps domain errors of a unary handler to RPC errors. */
 function rpc<Req, Ctx, Res>(handler: (request: Req, context: Ctx) => Promise<Res>) {

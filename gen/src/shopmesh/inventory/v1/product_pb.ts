@@ -30,21 +30,22 @@ export type Product = Message<"shopmesh.inventory.v1.Product"> & {
   sku: string;
 
   /**
-   * The display name.
+   * The display name: at most 200 bytes, no control characters.
    *
    * @generated from field: string name = 2;
    */
   name: string;
 
   /**
-   * A plain-text description.
+   * A plain-text description: at most 2,000 bytes; tabs and line breaks are its only
+   * control characters.
    *
    * @generated from field: string description = 3;
    */
   description: string;
 
   /**
-   * The catalog category, such as "kitchen".
+   * The catalog category, such as "kitchen": at most 64 bytes, no control characters.
    *
    * @generated from field: string category = 4;
    */

@@ -126,7 +126,9 @@ export const GetOrderResponseSchema: GenMessage<GetOrderResponse> = /*@__PURE__*
  */
 export type ListOrdersRequest = Message<"shopmesh.order.v1.ListOrdersRequest"> & {
   /**
-   * The most orders to answer, 1 to 100; 0 means 20.
+   * The most orders to answer, 1 to 100; 0 means 20. A page ends sooner where the
+   * next order would not fit in one message (orders of many lines); next_page_token
+   * goes on from there.
    *
    * @generated from field: int32 page_size = 1;
    */

@@ -9,6 +9,7 @@ describe("parseConfig", () => {
       orderUrl: "http://localhost:8081",
       catalogUrl: "http://localhost:8082",
       otlpTracesUrl: "",
+      tracesSampleRatio: 1,
       identity: { kind: "none" },
     });
   });
@@ -19,6 +20,7 @@ describe("parseConfig", () => {
         orderUrl: "https://api.shop.example/order",
         catalogUrl: "https://api.shop.example/catalog",
         otlpTracesUrl: "https://otel.shop.example/v1/traces",
+        tracesSampleRatio: 0.25,
         identity: {
           kind: "oidc",
           authorizeUrl: "https://id.example/authorize",
@@ -31,6 +33,8 @@ describe("parseConfig", () => {
     );
     expect(config.orderUrl).toBe("https://api.shop.example/order");
     expect(config.otlpTracesUrl).toBe("https://otel.shop.example/v1/traces");
+    expect(config.tracesSampleRatio).toBe(0.25);
+    expect(parseConfig({ tracesSampleRatio: 2 }, place).tracesSampleRatio).toBe(1);
     expect(config.identity).toEqual({
       kind: "oidc",
       authorizeUrl: "https://id.example/authorize",

@@ -20,8 +20,13 @@ export interface StorefrontConfig {
   readonly orderUrl: string;
   /** Base URL of the inventory service's Connect listener (catalog). */
   readonly catalogUrl: string;
-  /** OTLP/HTTP traces endpoint (`…/v1/traces`); no export when empty. */
+  /**
+   * OTLP/HTTP traces endpoint (`…/v1/traces`). When empty the browser traces nothing
+   * and sends no `traceparent`: the services' sampler decides each checkout.
+   */
   readonly otlpTracesUrl: string;
+  /** With an endpoint: the share of user actions traced, from 0 to 1 (default 1). */
+  readonly tracesSampleRatio: number;
   readonly identity: IdentityConfig;
 }
 
@@ -45,6 +50,7 @@ export function parseConfig(raw: unknown, place: Place): StorefrontConfig {
     orderUrl: serviceUrl(doc.orderUrl, place) ?? `${base}:8081`,
     catalogUrl: serviceUrl(doc.catalogUrl, place) ?? `${base}:8082`,
     otlpTracesUrl: text(doc.otlpTracesUrl) ?? "",
+    tracesSampleRatio: ratio(doc.tracesSampleRatio) ?? 1,
     identity: parseIdentity(doc.identity),
   };
 }
@@ -104,4 +110,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function text(value: unknown): string | undefined {
   return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
+}
+
+function ratio(value: unknown): number | undefined {
+  return typeof value === "number" && value >= 0 && value <= 1 ? value : undefined;
 }

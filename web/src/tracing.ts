@@ -4,23 +4,25 @@ import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { registerInstrumentations } from "@opentelemetry/instrumentation";
 import { FetchInstrumentation } from "@opentelemetry/instrumentation-fetch";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, type SpanProcessor, WebTracerProvider } from "@opentelemetry/sdk-trace-web";
+import { BatchSpanProcessor, TraceIdRatioBasedSampler, WebTracerProvider } from "@opentelemetry/sdk-trace-web";
 import type { StorefrontConfig } from "./config.js";
 
 /**
- * Starts browser tracing before any client exists: a web tracer provider with the
- * W3C trace-context propagator, and fetch instrumentation that adds `traceparent`
- * (and `tracestate`) to calls to the order and inventory services — and only to
- * them. Spans are exported over OTLP/HTTP when `otlpTracesUrl` is configured.
+ * Starts browser tracing before any client exists, when `otlpTracesUrl` is configured:
+ * a web tracer provider sampling `tracesSampleRatio` of user actions, exporting over
+ * OTLP/HTTP, with the W3C trace-context propagator, and fetch instrumentation that
+ * adds `traceparent` (and `tracestate`) to calls to the order and inventory services —
+ * and only to them. Without an endpoint nothing is started: a browser that marked its
+ * calls sampled would have the services record every checkout under a parent span
+ * nobody exports, whatever their own sampler's ratio.
  */
 export function startTracing(config: StorefrontConfig): void {
-  const otlpUrl = config.otlpTracesUrl ? new URL(config.otlpTracesUrl, window.location.href).href : "";
-  const spanProcessors: SpanProcessor[] = otlpUrl
-    ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: otlpUrl }), { scheduledDelayMillis: 1000 })]
-    : [];
+  if (!config.otlpTracesUrl) return;
+  const otlpUrl = new URL(config.otlpTracesUrl, window.location.href).href;
   const provider = new WebTracerProvider({
     resource: resourceFromAttributes({ "service.name": "storefront" }),
-    spanProcessors,
+    sampler: new TraceIdRatioBasedSampler(config.tracesSampleRatio),
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: otlpUrl }), { scheduledDelayMillis: 1000 })],
   });
   provider.register();
   const origins = [config.orderUrl, config.catalogUrl].map((url) => new URL(url, window.location.href).origin);
@@ -29,7 +31,7 @@ export function startTracing(config: StorefrontConfig): void {
     instrumentations: [
       new FetchInstrumentation({
         propagateTraceHeaderCorsUrls: origins.map((origin) => new RegExp(`^${escapeRegExp(origin)}/`)),
-        ignoreUrls: otlpUrl ? [otlpUrl] : [],
+        ignoreUrls: [otlpUrl],
       }),
     ],
   });

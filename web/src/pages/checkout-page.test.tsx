@@ -10,7 +10,13 @@ const lamp = { sku: "SKU-1", name: "Desk Lamp", unitPrice: { amountMinor: 1250n,
 
 function render(page: React.ReactElement, shop: Partial<Shop> = {}) {
   const value: Shop = {
-    config: { orderUrl: "", catalogUrl: "", otlpTracesUrl: "", identity: { kind: "dev", tokenUrl: "/dev/token" } },
+    config: {
+      orderUrl: "",
+      catalogUrl: "",
+      otlpTracesUrl: "",
+      tracesSampleRatio: 1,
+      identity: { kind: "dev", tokenUrl: "/dev/token" },
+    },
     clients: {} as Clients,
     cart: addToCart([], lamp, 2),
     setCart: () => {},

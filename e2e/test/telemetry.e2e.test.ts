@@ -3,7 +3,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
 import { createGrpcClient } from "@shopmesh/server";
-import { waitFor } from "@shopmesh/testing";
+import { createTestNats, waitFor } from "@shopmesh/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readMetricsList, seriesOf } from "../../tools/metrics-list.mjs";
 import { products } from "../src/fixtures.js";
@@ -200,6 +200,34 @@ describe("trace context in request headers", () => {
       );
       expect(served).toMatchObject({ name: "shopmesh.order.v1.OrderService/GetOrder", service: "order" });
       expect(served.attributes["rpc.system"]).toBe("grpc");
+    }
+  });
+});
+
+describe("a public caller's baggage header", () => {
+  it("is not carried into the saga's events (outbox rows, NATS headers)", async () => {
+    const listening = createTestNats("baggage");
+    const nats = await listening.connect();
+    const carried: string[] = [];
+    let confirmed = false;
+    const subscription = nats.subscribe(`${mesh.namespace}.>`, {
+      callback: (_error, message) => {
+        if (message.headers?.get("baggage")) carried.push(message.subject);
+        if (message.subject.endsWith(".orders.confirmed")) confirmed = true;
+      },
+    });
+    try {
+      const order = await mesh.checkout(token, {
+        sku: inStock[1]?.sku ?? "",
+        paymentToken: "tok_visa",
+        headers: { baggage: `injected=${"A".repeat(4_000)},second=${"B".repeat(3_000)}` },
+      });
+      expect(order.status).toBe("ORDER_STATUS_CONFIRMED");
+      await waitFor(() => confirmed, { timeoutMs: 10_000, description: "the saga's events on NATS" });
+      expect(carried).toEqual([]);
+    } finally {
+      subscription.unsubscribe();
+      await listening.cleanup();
     }
   });
 });

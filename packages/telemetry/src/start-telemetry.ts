@@ -17,9 +17,10 @@ let sdk: NodeSDK | undefined;
 /**
  * Starts the OpenTelemetry SDK, configured by the standard OTEL_* variables alone
  * (exporter, protocol, endpoint, sampler, resource attributes, OTEL_SDK_DISABLED).
- * Two defaults differ from the SDK's: metrics are served for Prometheus at
+ * Three defaults differ from the SDK's: metrics are served for Prometheus at
  * :9464/metrics (OTEL_METRICS_EXPORTER=prometheus; OTEL_EXPORTER_PROMETHEUS_PORT moves
- * it), and logs stay on stdout as JSON lines rather than going over OTLP.
+ * it), logs stay on stdout as JSON lines rather than going over OTLP, and only the W3C
+ * trace context propagates (OTEL_PROPAGATORS=tracecontext, no baggage).
  *
  * SQL spans come from the `pg` instrumentation and only inside a sampled operation
  * (an RPC, an event being processed): the outbox relay's polling is not traced. It
@@ -31,7 +32,14 @@ let sdk: NodeSDK | undefined;
  */
 export function startTelemetry(identity: TelemetryIdentity, env = process.env): void {
   if (sdk) return;
+  // Nothing at all: NodeSDK's constructor would still serve an empty /metrics, which
+  // Prometheus would count as a target up.
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return;
   env.OTEL_METRICS_EXPORTER ??= "prometheus";
+  // W3C trace context only: with the baggage propagator, whatever `baggage` header a
+  // public caller sends would be stored in the outbox rows of its checkout and ride
+  // every event of the saga into the other services (up to 8 KiB a message).
+  env.OTEL_PROPAGATORS ??= "tracecontext";
   const sqlSpans = sqlSpansWhenSampled(new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }));
   sdk = new NodeSDK({
     resource: resourceFromAttributes({

@@ -160,6 +160,44 @@ describe("one checkout is one trace", () => {
     expect(release.attributes["shopmesh.consumer.outcome"]).toBe("applied");
   });
 
+  it("shows a CancelOrder after capture as one trace, to the refund and the release, every span tagged", async () => {
+    const order = await checkout(inStock[1]?.sku ?? "", "tok_visa");
+    expect(order.status).toBe("ORDER_STATUS_CONFIRMED");
+    const traceId = randomBytes(16).toString("hex");
+    const callerSpan = randomBytes(8).toString("hex");
+    const orders = createClient(
+      OrderService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${port("order", "http")}`, httpVersion: "1.1" }),
+    );
+    await orders.cancelOrder(
+      { orderId: order.orderId, reason: "changed my mind" },
+      { headers: { authorization: `Bearer ${token}`, traceparent: `00-${traceId}-${callerSpan}-01` } },
+    );
+    const inTrace = () => spans().filter((span) => span.traceId === traceId);
+    // Every span of the cancellation's trace has its parent in it; the last ones to come
+    // are the refund's and inventory's release of the stock.
+    const unparented = () => {
+      const ids = new Set(inTrace().map((span) => span.spanId));
+      return inTrace().filter((span) => span.parentSpanId !== callerSpan && !ids.has(span.parentSpanId));
+    };
+    const complete = () =>
+      inTrace().some((span) => span.name === "payment provider refund") &&
+      inTrace().some(
+        (span) => span.kind === SpanKinds.consumer && span.service === "inventory" && event(span, "orders.cancelled"),
+      ) &&
+      unparented().length === 0;
+    await waitFor(complete, { timeoutMs: 20_000, description: "the cancellation's trace to be complete" }).catch(
+      () => undefined,
+    );
+    expect(unparented().map((span) => `${span.service} "${span.name}"`)).toEqual([]);
+    const refund = inTrace().find((span) => span.name === "payment provider refund");
+    expect(refund?.attributes["shopmesh.order.id"]).toBe(order.orderId);
+    expect(
+      inTrace().some((span) => span.service === "inventory" && event(span, "orders.cancelled")),
+      "inventory's release in the trace",
+    ).toBe(true);
+  });
+
   it("shows an out-of-stock rejection in one trace", async () => {
     const order = await checkout(soldOut[0]?.sku ?? "", "tok_visa");
     expect(order.status).toBe("ORDER_STATUS_REJECTED");

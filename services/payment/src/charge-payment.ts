@@ -127,6 +127,7 @@ async function refundCancelledCharge({ deps, request, outcome, attempts, inbox }
   if (outcome.outcome === "declined") throw orderCancelled(request.orderId);
   const refund = await deps.provider.refund({
     idempotencyKey: refundKey(request.orderId),
+    orderId: request.orderId,
     reference: outcome.reference,
     amount: request.amount.amountMinor,
   });

@@ -48,7 +48,7 @@ export function instrumentedProvider(provider: PaymentProvider): PaymentProvider
       );
     },
     refund: (instruction) =>
-      providerCall("payment provider refund", {}, async () => {
+      providerCall("payment provider refund", { "shopmesh.order.id": instruction.orderId }, async () => {
         try {
           const refunded = await provider.refund(instruction);
           refunds.add(1, { outcome: "refunded" });

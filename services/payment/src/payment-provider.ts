@@ -22,6 +22,8 @@ export type ChargeOutcome =
 export interface RefundInstruction {
   /** As for charges: a repeated refund with the same key refunds once. */
   readonly idempotencyKey: string;
+  /** The order refunded, for the records (a provider's metadata, the trace's tag). */
+  readonly orderId: string;
   /** The reference of the captured charge. */
   readonly reference: string;
   /** In minor units; shopmesh always refunds in full. */

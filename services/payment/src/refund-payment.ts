@@ -27,6 +27,7 @@ export async function refundCaptured(
 ): Promise<VisiblePayment> {
   const refund = await deps.provider.refund({
     idempotencyKey: refundKey(payment.orderId),
+    orderId: payment.orderId,
     reference: payment.providerReference,
     amount: payment.amount.amountMinor,
   });

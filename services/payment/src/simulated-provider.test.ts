@@ -100,7 +100,7 @@ describe("simulated payment provider", () => {
     const key = randomUUID();
     const captured = await provider.charge(charge("tok_visa", key, 500n));
     if (captured.outcome !== "captured") throw new Error("expected a capture");
-    const refund = { idempotencyKey: `refund:${key}`, reference: captured.reference, amount: 500n };
+    const refund = { idempotencyKey: `refund:${key}`, orderId: key, reference: captured.reference, amount: 500n };
     const first = await provider.refund(refund);
     expect(first.reference).toMatch(/^sim_re_[0-9a-f]{24}$/);
     expect(await provider.refund(refund)).toEqual(first);
@@ -113,9 +113,9 @@ describe("simulated payment provider", () => {
     );
     const second = await provider.charge(charge("tok_visa", randomUUID(), 100n));
     if (second.outcome !== "captured") throw new Error("expected a capture");
-    await expect(provider.refund({ idempotencyKey: "k2", reference: second.reference, amount: 101n })).rejects.toThrow(
-      /cannot refund/,
-    );
+    await expect(
+      provider.refund({ idempotencyKey: "k2", orderId: "o2", reference: second.reference, amount: 101n }),
+    ).rejects.toThrow(/cannot refund/);
   });
 
   test("cancelCharge answers a key's outcome, and closes a key that charged nothing: a late call is declined", async () => {

@@ -94,6 +94,10 @@ function unaryHandler({ method, impl, interceptors, shutdownSignal }: MethodCall
       return fail(error);
     }
     invokeWithInterceptors(method, impl, context, request, interceptors).then(({ messages, header, trailer }) => {
+      // An answer that comes after the call's deadline (or its cancellation) is not
+      // sent: the status is what the telemetry recorded from the signal. grpc-js's own
+      // deadline timer may not have fired yet, and the client would have seen OK.
+      if (context.signal.aborted) return fail(context.signal.reason);
       sendHeader(call, header);
       callback(null, messages as Message, grpcMetadata(trailer));
       context.finish();

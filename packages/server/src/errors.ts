@@ -36,8 +36,17 @@ export function mapHandlerErrors(map: (error: unknown, rpc: string) => unknown):
   };
 }
 
-/** Keeps coded errors; turns anything else into a logged, opaque INTERNAL error. */
+/**
+ * Keeps coded errors; turns anything else into a logged, opaque INTERNAL error. A
+ * request that is not a message is the client's error, INVALID_ARGUMENT as on the gRPC
+ * listener: connect-es codes its parse failure INTERNAL (a server stream's request is
+ * parsed while its handler runs, so it reaches this interceptor; a unary request's is
+ * parsed before any, and is answered INTERNAL by connect-node itself).
+ */
 export function normalizeError(error: unknown, logger: Logger, rpc: string): ConnectError {
+  if (error instanceof ConnectError && error.code === Code.Internal && error.rawMessage.startsWith("parse binary:")) {
+    return new ConnectError(`malformed request: ${error.rawMessage}`, Code.InvalidArgument);
+  }
   if (error instanceof ConnectError) return error;
   const coded = ConnectError.from(error);
   if (coded.code === Code.Canceled || coded.code === Code.DeadlineExceeded) return coded;

@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ConnectError } from "@connectrpc/connect";
 import { context, metrics, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { recordSetter } from "./header-carrier.js";
 import { durationBucketsMs } from "./metrics.js";
@@ -33,7 +33,7 @@ export function startClientCall(service: string, method: string, target: string)
     headers,
     end(error) {
       const coded = error === undefined ? undefined : ConnectError.from(error);
-      const status = rpcStatusAttributes("grpc", coded?.code ?? 0, coded ? Code[coded.code] : undefined);
+      const status = rpcStatusAttributes("grpc", coded?.code);
       span.setAttributes(status);
       if (coded) span.setStatus({ code: SpanStatusCode.ERROR, message: coded.rawMessage });
       span.end();

@@ -51,7 +51,7 @@ describe("a call its client cancelled long before its deadline", () => {
   it("is CANCELLED, not DEADLINE_EXCEEDED, when the unary handler returns after the deadline", async () => {
     await cancelledEarly(false);
     const [span] = exporter.getFinishedSpans();
-    expect(span?.attributes["rpc.connect_rpc.error_code"]).toBe("Canceled");
+    expect(span?.attributes["rpc.connect_rpc.error_code"]).toBe("cancelled");
     expect(span?.attributes["rpc.grpc.status_code"]).toBe(Code.Canceled);
   });
 

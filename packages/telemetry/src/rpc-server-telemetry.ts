@@ -68,7 +68,7 @@ export function createRpcTelemetryInterceptor(): Interceptor {
         timeoutMs !== undefined &&
         cancelledAtDeadline(abortedAt ?? performance.now(), started + timeoutMs);
       const failed = timedOut ? Code.DeadlineExceeded : coded?.code;
-      const status = rpcStatusAttributes(system, failed ?? 0, failed === undefined ? undefined : Code[failed]);
+      const status = rpcStatusAttributes(system, failed);
       span.setAttributes(status);
       if (coded && failed !== undefined && isServerFault(failed)) {
         span.setStatus({ code: SpanStatusCode.ERROR, message: coded.rawMessage });

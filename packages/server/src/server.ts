@@ -1,6 +1,6 @@
 import { setMaxListeners } from "node:events";
 import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, Server as NetServer } from "node:net";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Server as GrpcServer, ServerCredentials } from "@grpc/grpc-js";
 import { Health } from "@shopmesh/gen/grpc/health/v1/health_pb.js";
@@ -157,20 +157,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }, shutdownGraceMs);
     for (const response of unanswered) {
       if (!response.headersSent) response.setHeader("Connection", "close");
-      else response.once("finish", () => response.socket?.end());
     }
+    // Stop listening without http.Server.close(), which also closes idle keep-alive
+    // connections at once: a client may be sending its next call on one right then. Each
+    // call that still comes on a kept-alive connection is answered with Connection: close;
+    // connections left idle are closed after a moment, when clients have moved on.
+    const lingering = setTimeout(() => httpServer.closeIdleConnections(), idleLingerMs);
     await Promise.all([
       new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve())),
       new Promise<void>((resolve) => {
-        httpServer.close(() => resolve());
-        httpServer.closeIdleConnections();
+        netServerClose.call(httpServer, () => resolve());
       }),
     ]);
+    clearTimeout(lingering);
     clearTimeout(timer);
     clearTimeout(forcing);
     options.logger.info("stopped serving");
   }
 }
+
+/** How long idle keep-alive connections are left to their clients at shutdown (see shutdown()). */
+const idleLingerMs = 1_000;
+
+const netServerClose = NetServer.prototype.close;
 
 /** How long forced calls get to send their UNAVAILABLE before connections are cut. */
 const forceDelayMs = 250;

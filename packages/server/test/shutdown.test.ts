@@ -77,6 +77,54 @@ describe("a server shutting down", () => {
     expect(outcomes.filter((outcome) => outcome === "200")).toHaveLength(started);
     expect(logged.filter((line) => line.includes("forcing"))).toEqual([]);
   });
+
+  it("answers every call it is sent, or tells it UNAVAILABLE: no INTERNAL (EPIPE) or ABORTED (ECONNRESET)", async () => {
+    const failures: Record<string, number> = {};
+    for (let round = 0; round < 5; round++) {
+      const server = await startServer({
+        logger: pino({ level: "silent" }),
+        grpcAddress: "127.0.0.1:0",
+        httpAddress: "127.0.0.1:0",
+        shutdownGraceMs: 2_000,
+        services: [
+          registerService(CatalogService, {
+            getProduct: () => ({}),
+            listProducts: () => ({ products: [] }),
+            batchGetProducts: () => ({ products: [] }),
+          }),
+        ],
+      });
+      server.markServing();
+      const client = createClient(
+        CatalogService,
+        createConnectTransport({ baseUrl: `http://127.0.0.1:${server.httpPort}`, httpVersion: "1.1" }),
+      );
+      let calls = 0;
+      let running = true;
+      const workers = Array.from({ length: 12 }, async () => {
+        while (running) {
+          try {
+            await client.listProducts({}, { timeoutMs: 5_000 });
+            calls++;
+          } catch (error) {
+            const connectError = ConnectError.from(error);
+            // After the shutdown the port is closed: a refused connection is UNAVAILABLE, and the end.
+            if (connectError.code === Code.Unavailable) return;
+            const key = `${Code[connectError.code]}: ${connectError.rawMessage}`;
+            failures[key] = (failures[key] ?? 0) + 1;
+            return;
+          }
+        }
+      });
+      await waitFor(() => calls >= 200, { description: "calls flowing on kept-alive connections" });
+      await server.close();
+      running = false;
+      await Promise.all(workers);
+    }
+    // Cutting a kept-alive connection as a client sends on it answers INTERNAL (EPIPE) or
+    // ABORTED (ECONNRESET): codes clients do not retry.
+    expect(failures).toEqual({});
+  }, 60_000);
 });
 
 describe("a call still running when the grace period ends", () => {

@@ -66,6 +66,11 @@ describe("a service as a real process", () => {
 
   it("refuses to start with a clear message naming every invalid variable", async () => {
     const service = runOrderProcess({
+      // A database name where a URL belongs, and a URL without its scheme: values that
+      // are no URL at all are named, not a crash.
+      DATABASE_URL: "shopmesh_order",
+      AUTH_JWKS_URL: "idp.example.com/jwks",
+      NATS_URL: ",",
       GRPC_ADDRESS: "not-an-address",
       INVENTORY_TIMEOUT_MS: "-5",
       AUTH_DEV_KEY: "short",
@@ -81,6 +86,8 @@ describe("a service as a real process", () => {
     expect(output).not.toMatch(/\bat .*\.ts:\d+/);
     for (const variable of [
       "DATABASE_URL",
+      "AUTH_JWKS_URL",
+      "NATS_URL",
       "GRPC_ADDRESS",
       "AUTH_DEV_KEY",
       "INVENTORY_TIMEOUT_MS",
@@ -90,6 +97,13 @@ describe("a service as a real process", () => {
     ]) {
       expect(output).toContain(variable);
     }
+  });
+
+  it("names a missing signing key together with variables invalid on their own", async () => {
+    const service = runOrderProcess({ DATABASE_URL: database.url, DB_POOL_SIZE: "ten" });
+    expect(await service.exited).not.toBe(0);
+    expect(service.output()).toContain("DB_POOL_SIZE");
+    expect(service.output()).toContain("AUTH_JWKS_URL or AUTH_DEV_KEY must be set");
   });
 
   it("refuses an inbox kept for less time than a copy of an event can still arrive", async () => {

@@ -1,3 +1,3 @@
 export { z } from "zod";
 export { ConfigError, loadConfig } from "./load-config.js";
-export { commaList, grpcTarget, hostPort, positiveInt, urlWithScheme, webOrigins } from "./variables.js";
+export { commaList, grpcTarget, hostPort, natsServers, positiveInt, urlWithScheme, webOrigins } from "./variables.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { grpcTarget, hostPort, webOrigins } from "./variables.js";
+import { grpcTarget, hostPort, natsServers, urlWithScheme, webOrigins } from "./variables.js";
 
 describe("grpcTarget", () => {
   it.each([
@@ -60,5 +60,29 @@ describe("webOrigins", () => {
     const result = webOrigins().safeParse(value);
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.message).toContain(`"${value}" is no origin`);
+  });
+});
+
+describe("urlWithScheme", () => {
+  it("refuses a value that is no URL as a problem, not a crash", () => {
+    for (const value of ["shopmesh_order", "idp.example.com/jwks"]) {
+      const parsed = urlWithScheme("postgres", "postgresql").safeParse(value);
+      expect(parsed.success, value).toBe(false);
+    }
+    expect(urlWithScheme("https").safeParse("http://idp.example.com/jwks").success).toBe(false);
+    expect(urlWithScheme("postgres").parse("postgres://root@db:5432/order")).toBe("postgres://root@db:5432/order");
+  });
+});
+
+describe("natsServers", () => {
+  it.each(["nats://127.0.0.1:4222", "nats://nats-0.nats:4222,nats://nats-1.nats:4222", "nats-0:4222, tls://nats:4443"])(
+    "accepts %s",
+    (value) => {
+      expect(natsServers().parse(value)).toBe(value);
+    },
+  );
+
+  it.each([",", "nats://a:4222,", "nats://", "nats://a b:4222"])("rejects %s", (value) => {
+    expect(natsServers().safeParse(value).success).toBe(false);
   });
 });

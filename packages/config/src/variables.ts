@@ -20,7 +20,9 @@ export const grpcTarget = () =>
 
 /** A URL with one of the given schemes. */
 export const urlWithScheme = (...schemes: string[]) =>
-  z.url().refine((value) => schemes.includes(new URL(value).protocol.slice(0, -1)), {
+  // `abort`: zod 4 would run the scheme check on a value that is no URL, whose
+  // `new URL()` throws — a crash instead of a problem named by its variable.
+  z.url({ abort: true }).refine((value) => schemes.includes(new URL(value).protocol.slice(0, -1)), {
     message: `expected a ${schemes.join(" or ")} URL`,
   });
 
@@ -35,6 +37,20 @@ export const commaList = () =>
       .map((item) => item.trim())
       .filter((item) => item.length > 0),
   );
+
+/**
+ * NATS servers, comma-separated, each a URL (`nats://nats-0.nats:4222`, `tls://…`,
+ * `ws://…`) or `host:port`, as nats.js takes them; the value stays the list as given.
+ */
+export const natsServers = () =>
+  z.string().refine((value) => value.split(",").every((server) => hasHost(server.trim())), {
+    message: "expected NATS servers, comma-separated, such as nats://nats-0:4222,nats://nats-1:4222",
+  });
+
+function hasHost(server: string): boolean {
+  const url = URL.parse(server.includes("://") ? server : `nats://${server}`);
+  return url !== null && url.hostname !== "";
+}
 
 /**
  * Browser origins, comma-separated: `*`, or each an origin as a browser sends it —

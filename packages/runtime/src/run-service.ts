@@ -140,7 +140,7 @@ export async function runService<Extra extends z.ZodRawShape>(
     });
     closers.push(() => consumerPool.end());
     const nats = await connect({
-      servers: config.NATS_URL.split(","),
+      servers: config.NATS_URL.split(",").map((server) => server.trim()),
       name: definition.name,
       maxReconnectAttempts: -1,
       // nats.js's default, a ping every 2 minutes, would leave a connection the network

@@ -1,4 +1,13 @@
-import { ConfigError, hostPort, loadConfig, positiveInt, urlWithScheme, webOrigins, z } from "@shopmesh/config";
+import {
+  ConfigError,
+  hostPort,
+  loadConfig,
+  natsServers,
+  positiveInt,
+  urlWithScheme,
+  webOrigins,
+  z,
+} from "@shopmesh/config";
 import { inboxOutlivesOutboxDays } from "@shopmesh/events";
 
 /** Listen addresses a service uses unless configured. */
@@ -14,7 +23,7 @@ export interface ServiceDefaults {
 export function serviceConfigShape(defaults: ServiceDefaults) {
   return {
     DATABASE_URL: urlWithScheme("postgres", "postgresql"),
-    NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
+    NATS_URL: natsServers().default("nats://127.0.0.1:4222"),
     GRPC_ADDRESS: hostPort().default(defaults.grpcAddress),
     HTTP_ADDRESS: hostPort().default(defaults.httpAddress),
     EVENT_NAMESPACE: z
@@ -55,24 +64,30 @@ export type ServiceConfig = ReturnType<typeof loadServiceConfig>;
 
 /**
  * Reads the common configuration and a service's own variables, failing with every
- * problem of both at once.
+ * problem of both at once — the checks across variables included, even when some
+ * variable is invalid on its own.
  */
 export function loadServiceConfig(defaults: ServiceDefaults, env: Record<string, string | undefined>) {
-  const config = loadConfig(serviceConfigShape(defaults), env);
+  // Each problem a line, indented as loadConfig lists them.
   const problems: string[] = [];
-  if (!config.AUTH_JWKS_URL && !config.AUTH_DEV_KEY) {
-    problems.push("AUTH_JWKS_URL or AUTH_DEV_KEY must be set (see docs/configuration.md)");
+  let config: ReturnType<typeof loadConfig<ReturnType<typeof serviceConfigShape>>> | undefined;
+  try {
+    config = loadConfig(serviceConfigShape(defaults), env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(error.message.replace(/^invalid configuration:\n/, ""));
   }
-  const inboxAtLeast = config.OUTBOX_RETENTION_DAYS + inboxOutlivesOutboxDays;
-  if (config.INBOX_RETENTION_DAYS < inboxAtLeast) {
+  if (!env.AUTH_JWKS_URL && !env.AUTH_DEV_KEY) {
+    problems.push("  AUTH_JWKS_URL or AUTH_DEV_KEY must be set (see docs/configuration.md)");
+  }
+  const inboxAtLeast = (config?.OUTBOX_RETENTION_DAYS ?? 0) + inboxOutlivesOutboxDays;
+  if (config && config.INBOX_RETENTION_DAYS < inboxAtLeast) {
     problems.push(
-      `INBOX_RETENTION_DAYS must be at least OUTBOX_RETENTION_DAYS + ${inboxOutlivesOutboxDays} (${inboxAtLeast}): ` +
+      `  INBOX_RETENTION_DAYS must be at least OUTBOX_RETENTION_DAYS + ${inboxOutlivesOutboxDays} (${inboxAtLeast}): ` +
         "a copy of an event can arrive that long after it was first applied (see docs/configuration.md)",
     );
   }
-  if (problems.length > 0) {
-    throw new ConfigError(`invalid configuration:\n${problems.map((problem) => `  ${problem}`).join("\n")}`);
-  }
+  if (!config || problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.join("\n")}`);
   return config;
 }
 

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/gen/grpc/health/v1/health_pb.js";
 import { createGrpcClient } from "@shopmesh/server";
@@ -139,6 +139,64 @@ describe("a service as a real process", () => {
       await dropMeshDatabases(adminUrl, databasePrefix);
     }
   });
+});
+
+/** A server that accepts TCP connections and never answers: a failed-over address, a partition. */
+async function silentServer(): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe("a service whose dependency accepts connections and never answers", () => {
+  const settings = () => ({
+    EVENT_NAMESPACE: nats.prefix,
+    AUTH_DEV_KEY: randomBytes(32).toString("base64url"),
+    GRPC_ADDRESS: "127.0.0.1:0",
+    HTTP_ADDRESS: "127.0.0.1:0",
+  });
+
+  it("fails to start, saying so, when PostgreSQL does not answer (the migrations' connection gives up)", async () => {
+    const silent = await silentServer();
+    const service = runOrderProcess({
+      ...settings(),
+      DATABASE_URL: `postgres://root@127.0.0.1:${silent.port}/shopmesh_order`,
+      NATS_URL: nats.url,
+    });
+    try {
+      expect(await service.exited).toBe(1);
+      expect(service.output()).toMatch(/order failed to start: .*timeout/i);
+    } finally {
+      service.child.kill("SIGKILL");
+      await silent.close();
+    }
+  }, 60_000);
+
+  it("fails to start naming NATS when NATS does not answer", async () => {
+    const silent = await silentServer();
+    const service = runOrderProcess({
+      ...settings(),
+      DATABASE_URL: database.url,
+      NATS_URL: `nats://127.0.0.1:${silent.port}`,
+    });
+    try {
+      expect(await service.exited).toBe(1);
+      expect(service.output()).toContain(`NATS at nats://127.0.0.1:${silent.port} cannot be reached`);
+    } finally {
+      service.child.kill("SIGKILL");
+      await silent.close();
+    }
+  }, 60_000);
 });
 
 describe("npm start's launcher", () => {

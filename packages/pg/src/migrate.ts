@@ -41,7 +41,9 @@ export async function migrate(options: MigrateOptions): Promise<string[]> {
 async function migrateOnce(options: MigrateOptions): Promise<string[]> {
   const dirs = typeof options.dir === "string" ? [options.dir] : options.dir;
   const applied = await runner({
-    databaseUrl: options.databaseUrl,
+    // A server that accepts the connection and never answers (a failed-over address, a
+    // partition) would otherwise hold the start, silently, for ever.
+    databaseUrl: { connectionString: options.databaseUrl, connectionTimeoutMillis: 10_000, keepAlive: true },
     // node-pg-migrate takes several folders only as glob patterns (useGlob).
     dir: dirs.map((dir) => posix.join(dir, "*")),
     useGlob: true,

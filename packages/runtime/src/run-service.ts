@@ -139,8 +139,9 @@ export async function runService<Extra extends z.ZodRawShape>(
       onError: (error) => logger.warn({ err: error }, "idle consumer database connection failed"),
     });
     closers.push(() => consumerPool.end());
+    const servers = config.NATS_URL.split(",").map((server) => server.trim());
     const nats = await connect({
-      servers: config.NATS_URL.split(",").map((server) => server.trim()),
+      servers,
       name: definition.name,
       maxReconnectAttempts: -1,
       // nats.js's default, a ping every 2 minutes, would leave a connection the network
@@ -151,6 +152,9 @@ export async function runService<Extra extends z.ZodRawShape>(
       // only to say where a request that times out was made: a measurable share of the
       // relay's CPU. The error's message and subject remain.
       noAsyncTraces: true,
+    }).catch((error: unknown) => {
+      // nats.js says only "timeout" of a server that accepts the connection and never answers.
+      throw new Error(`NATS at ${servers.join(", ")} cannot be reached: ${String(error)}`, { cause: error });
     });
     closers.push(() => nats.drain());
     const js = jetstream(nats);

@@ -17,10 +17,11 @@ let sdk: NodeSDK | undefined;
 /**
  * Starts the OpenTelemetry SDK, configured by the standard OTEL_* variables alone
  * (exporter, protocol, endpoint, sampler, resource attributes, OTEL_SDK_DISABLED).
- * Three defaults differ from the SDK's: metrics are served for Prometheus at
+ * Four defaults differ from the SDK's: metrics are served for Prometheus at
  * :9464/metrics (OTEL_METRICS_EXPORTER=prometheus; OTEL_EXPORTER_PROMETHEUS_PORT moves
- * it), logs stay on stdout as JSON lines rather than going over OTLP, and only the W3C
- * trace context propagates (OTEL_PROPAGATORS=tracecontext, no baggage).
+ * it), logs stay on stdout as JSON lines rather than going over OTLP, only the W3C
+ * trace context propagates (OTEL_PROPAGATORS=tracecontext, no baggage), and the SDK's
+ * own warnings go to stderr (OTEL_LOG_LEVEL=warn).
  *
  * SQL spans come from the `pg` instrumentation and only inside a sampled operation
  * (an RPC, an event being processed): the outbox relay's polling is not traced. It
@@ -36,6 +37,9 @@ export function startTelemetry(identity: TelemetryIdentity, env = process.env): 
   // Prometheus would count as a target up.
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return;
   env.OTEL_METRICS_EXPORTER ??= "prometheus";
+  // The SDK's warnings and errors on stderr: a misspelt exporter or a metrics port
+  // already taken would otherwise leave a service without /metrics and no word why.
+  env.OTEL_LOG_LEVEL ??= "warn";
   // W3C trace context only: with the baggage propagator, whatever `baggage` header a
   // public caller sends would be stored in the outbox rows of its checkout and ride
   // every event of the saga into the other services (up to 8 KiB a message).

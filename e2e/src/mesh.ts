@@ -136,10 +136,14 @@ export async function startMesh(label: string, env: Record<string, string> = {},
     start,
     async close() {
       for (const created of clients) created.close();
-      for (const name of [...running.keys()].reverse()) await stop(name);
-      await Promise.all(Object.values(pools).map((pool) => pool.end()));
-      await Promise.all(Object.values(databases).map((database) => database.drop()));
-      await nats.cleanup();
+      try {
+        for (const name of [...running.keys()].reverse()) await stop(name);
+      } finally {
+        // A service whose shutdown failed (and fails the test) leaves nothing behind.
+        await Promise.all(Object.values(pools).map((pool) => pool.end()));
+        await Promise.all(Object.values(databases).map((database) => database.drop()));
+        await nats.cleanup();
+      }
     },
   };
 }

@@ -5,7 +5,15 @@ import { type AddressInfo, createServer, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/gen/grpc/health/v1/health_pb.js";
 import { createGrpcClient } from "@shopmesh/server";
-import { createTestNats, freePort, testInfrastructure, useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
+import {
+  createTestNats,
+  freePort,
+  startTcpProxy,
+  testInfrastructure,
+  useTestDatabase,
+  useTestNats,
+  waitFor,
+} from "@shopmesh/testing";
 import { describe, expect, it } from "vitest";
 import type { LocalMeshOptions } from "../../tools/local-mesh.js";
 import { dropMeshDatabases, freeMeshPorts, launchMesh } from "../../tools/mesh-processes.js";
@@ -63,6 +71,36 @@ describe("a service as a real process", () => {
       service.child.kill("SIGKILL");
     }
   });
+
+  it("exits 1 when a step of its shutdown failed (NATS gone: the drain fails)", async () => {
+    const proxy = await startTcpProxy(nats.url);
+    const grpcPort = await freePort();
+    const service = runOrderProcess({
+      DATABASE_URL: database.url,
+      NATS_URL: proxy.url,
+      EVENT_NAMESPACE: nats.prefix,
+      GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
+      HTTP_ADDRESS: `127.0.0.1:${await freePort()}`,
+      AUTH_DEV_KEY: randomBytes(32).toString("base64url"),
+    });
+    const health = createGrpcClient(Health, { target: `127.0.0.1:${grpcPort}`, defaultTimeoutMs: 500 });
+    try {
+      await waitFor(
+        async () =>
+          (await health.check({ service: "shopmesh.order.v1.OrderService" })).status ===
+          HealthCheckResponse_ServingStatus.SERVING,
+        { timeoutMs: 30_000, description: "order process SERVING" },
+      );
+      await proxy.close(); // NATS's connections reset, new ones refused
+      service.child.kill("SIGTERM");
+      expect(await service.exited).toBe(1);
+      expect(service.output()).toMatch(/"msg":"shutdown failed"/);
+    } finally {
+      health.close();
+      service.child.kill("SIGKILL");
+      await proxy.close();
+    }
+  }, 60_000);
 
   it("refuses to start with a clear message naming every invalid variable", async () => {
     const service = runOrderProcess({

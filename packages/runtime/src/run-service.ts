@@ -86,7 +86,10 @@ export interface RunningService {
   readonly name: string;
   readonly server: RunningServer;
   readonly logger: Logger;
-  /** Ordered shutdown: NOT_SERVING and drain RPCs, stop consumers, stop the relay, close NATS and the pool. */
+  /**
+   * Ordered shutdown: NOT_SERVING and drain RPCs, stop consumers, stop the relay, close
+   * NATS and the pool. Every step runs; rejects when any failed.
+   */
   close(): Promise<void>;
 }
 
@@ -110,9 +113,16 @@ export async function runService<Extra extends z.ZodRawShape>(
   );
   const logger = createLogger(definition.name, config.LOG_LEVEL);
   const closers: (() => Promise<unknown>)[] = [];
+  // Every step runs, whatever failed before it; the failures are logged and counted.
   const closeAll = async () => {
-    for (const close of closers.splice(0).reverse())
-      await close().catch((error) => logger.error({ err: error }, "close failed"));
+    const failures: unknown[] = [];
+    for (const close of closers.splice(0).reverse()) {
+      await close().catch((error: unknown) => {
+        failures.push(error);
+        logger.error({ err: error }, "close failed");
+      });
+    }
+    return failures;
   };
   try {
     await migrate({
@@ -237,8 +247,11 @@ export async function runService<Extra extends z.ZodRawShape>(
       name: definition.name,
       server,
       logger,
+      // Rejects when a step failed, so the process exits 1 (onShutdownSignal).
       close: () => {
-        closing ??= closeAll();
+        closing ??= closeAll().then((failures) => {
+          if (failures.length > 0) throw new AggregateError(failures, `${failures.length} shutdown step(s) failed`);
+        });
         return closing;
       },
     };

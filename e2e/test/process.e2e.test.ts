@@ -43,25 +43,37 @@ function runOrderProcess(env: Record<string, string>): {
   return { child, output: () => output, exited };
 }
 
+/** The order service as a process, once its health check answers SERVING. */
+async function servingOrderProcess(natsUrl: string) {
+  const grpcPort = await freePort();
+  const service = runOrderProcess({
+    DATABASE_URL: database.url,
+    NATS_URL: natsUrl,
+    EVENT_NAMESPACE: nats.prefix,
+    GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
+    HTTP_ADDRESS: `127.0.0.1:${await freePort()}`,
+    AUTH_DEV_KEY: randomBytes(32).toString("base64url"),
+  });
+  const health = createGrpcClient(Health, { target: `127.0.0.1:${grpcPort}`, defaultTimeoutMs: 500 });
+  try {
+    await waitFor(
+      async () =>
+        (await health.check({ service: "shopmesh.order.v1.OrderService" })).status ===
+        HealthCheckResponse_ServingStatus.SERVING,
+      { timeoutMs: 30_000, description: "order process SERVING" },
+    );
+  } catch (error) {
+    health.close();
+    service.child.kill("SIGKILL");
+    throw error;
+  }
+  return { service, health };
+}
+
 describe("a service as a real process", () => {
   it("serves, then on SIGTERM stops serving, drains and exits 0", async () => {
-    const grpcPort = await freePort();
-    const service = runOrderProcess({
-      DATABASE_URL: database.url,
-      NATS_URL: nats.url,
-      EVENT_NAMESPACE: nats.prefix,
-      GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
-      HTTP_ADDRESS: `127.0.0.1:${await freePort()}`,
-      AUTH_DEV_KEY: randomBytes(32).toString("base64url"),
-    });
-    const health = createGrpcClient(Health, { target: `127.0.0.1:${grpcPort}`, defaultTimeoutMs: 500 });
+    const { service, health } = await servingOrderProcess(nats.url);
     try {
-      await waitFor(
-        async () =>
-          (await health.check({ service: "shopmesh.order.v1.OrderService" })).status ===
-          HealthCheckResponse_ServingStatus.SERVING,
-        { timeoutMs: 30_000, description: "order process SERVING" },
-      );
       expect(service.child.kill("SIGTERM")).toBe(true);
       expect(await service.exited).toBe(0);
       expect(service.output()).toMatch(/"msg":"shutting down"/);
@@ -74,30 +86,18 @@ describe("a service as a real process", () => {
 
   it("exits 1 when a step of its shutdown failed (NATS gone: the drain fails)", async () => {
     const proxy = await startTcpProxy(nats.url);
-    const grpcPort = await freePort();
-    const service = runOrderProcess({
-      DATABASE_URL: database.url,
-      NATS_URL: proxy.url,
-      EVENT_NAMESPACE: nats.prefix,
-      GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
-      HTTP_ADDRESS: `127.0.0.1:${await freePort()}`,
-      AUTH_DEV_KEY: randomBytes(32).toString("base64url"),
-    });
-    const health = createGrpcClient(Health, { target: `127.0.0.1:${grpcPort}`, defaultTimeoutMs: 500 });
     try {
-      await waitFor(
-        async () =>
-          (await health.check({ service: "shopmesh.order.v1.OrderService" })).status ===
-          HealthCheckResponse_ServingStatus.SERVING,
-        { timeoutMs: 30_000, description: "order process SERVING" },
-      );
-      await proxy.close(); // NATS's connections reset, new ones refused
-      service.child.kill("SIGTERM");
-      expect(await service.exited).toBe(1);
-      expect(service.output()).toMatch(/"msg":"shutdown failed"/);
+      const { service, health } = await servingOrderProcess(proxy.url);
+      try {
+        await proxy.close(); // NATS's connections reset, new ones refused
+        service.child.kill("SIGTERM");
+        expect(await service.exited).toBe(1);
+        expect(service.output()).toMatch(/"msg":"shutdown failed"/);
+      } finally {
+        health.close();
+        service.child.kill("SIGKILL");
+      }
     } finally {
-      health.close();
-      service.child.kill("SIGKILL");
       await proxy.close();
     }
   }, 60_000);

@@ -242,6 +242,30 @@ describe("trace context in request headers", () => {
   });
 });
 
+describe("a PlaceOrder retried with its idempotency key", () => {
+  it("answers the first order, its server span tagged with that order's id", async () => {
+    const orders = createClient(
+      OrderService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${port("order", "http")}`, httpVersion: "1.1" }),
+    );
+    const request = {
+      idempotencyKey: randomUUID(),
+      items: [{ sku: inStock[0]?.sku ?? "", quantity: 1 }],
+      paymentToken: "tok_visa",
+    };
+    const first = await orders.placeOrder(request, { headers: { authorization: `Bearer ${token}` } });
+    const retryTrace = randomBytes(16).toString("hex");
+    const traceparent = `00-${retryTrace}-${randomBytes(8).toString("hex")}-01`;
+    const retried = await orders.placeOrder(request, { headers: { authorization: `Bearer ${token}`, traceparent } });
+    expect(retried.order?.orderId).toBe(first.order?.orderId);
+    const served = await waitFor(
+      () => spans().find((span) => span.traceId === retryTrace && span.kind === SpanKinds.server),
+      { timeoutMs: 10_000, description: "the retried PlaceOrder's server span" },
+    );
+    expect(served.attributes["shopmesh.order.id"]).toBe(first.order?.orderId);
+  });
+});
+
 describe("a public caller's baggage header", () => {
   it("is not carried into the saga's events (outbox rows, NATS headers)", async () => {
     const listening = createTestNats("baggage");

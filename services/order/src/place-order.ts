@@ -136,6 +136,8 @@ function priceLines(items: PlaceOrderCommand["items"], entries: Map<string, Cata
 }
 
 function sameRequestOrThrow(order: StoredOrder, requestHash: string): Order {
+  // A retried call is about that order too: found by its id like the first.
+  annotateActiveSpan({ "shopmesh.order.id": order.orderId, "shopmesh.customer.id": order.customerId });
   if (order.requestHash !== requestHash) {
     throw new OrderError(
       "ORDER_IDEMPOTENCY_KEY_REUSED",

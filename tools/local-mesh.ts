@@ -169,9 +169,14 @@ async function tracingEnv(): Promise<Record<string, string>> {
   return listening ? { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" } : { OTEL_TRACES_EXPORTER: "none" };
 }
 
-/** The OTLP/HTTP traces endpoint the services export to, if any (for the storefront's spans). */
-function tracesUrl(env: Record<string, string | undefined>): string | undefined {
+/**
+ * The OTLP/HTTP traces endpoint the services export to, if any, for the storefront's
+ * spans. None when they export over gRPC: a browser speaks OTLP/HTTP only, and the
+ * gRPC endpoint's port does not (STOREFRONT_OTLP_TRACES_URL names one that does).
+ */
+export function tracesUrl(env: Record<string, string | undefined>): string | undefined {
   if (env.OTEL_TRACES_EXPORTER === "none") return undefined;
+  if ((env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL) === "grpc") return undefined;
   if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
   return env.OTEL_EXPORTER_OTLP_ENDPOINT
     ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, "")}/v1/traces`

@@ -15,7 +15,7 @@ import {
   waitFor,
 } from "@shopmesh/testing";
 import { describe, expect, it } from "vitest";
-import type { LocalMeshOptions } from "../../tools/local-mesh.js";
+import { type LocalMeshOptions, tracesUrl } from "../../tools/local-mesh.js";
 import { dropMeshDatabases, freeMeshPorts, launchMesh } from "../../tools/mesh-processes.js";
 
 const database = useTestDatabase("process");
@@ -238,6 +238,15 @@ describe("a service whose dependency accepts connections and never answers", () 
 });
 
 describe("npm start's launcher", () => {
+  it("gives the browser the services' OTLP/HTTP traces endpoint, and none when they export over gRPC", () => {
+    const endpoint = "http://127.0.0.1:4318";
+    expect(tracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint })).toBe(`${endpoint}/v1/traces`);
+    expect(
+      tracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4317", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }),
+    ).toBe(undefined);
+    expect(tracesUrl({ OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: endpoint })).toBe(undefined);
+  });
+
   it("when a service cannot bind its port, stops the services already started: no process outlives it", async () => {
     const ports = await freeMeshPorts();
     const taken = createServer();

@@ -16,6 +16,11 @@ export interface MigrateOptions {
 
 /** How often a replica whose migration lock is taken tries again. */
 const lockRetryMs = 250;
+/**
+ * How long a migration that gave up waiting for a table's lock (its `lock_timeout`:
+ * someone else's long transaction) waits before it tries again.
+ */
+const lockTimeoutRetryMs = 2_000;
 
 /**
  * Applies pending migrations with node-pg-migrate. It holds an advisory lock while
@@ -26,16 +31,31 @@ const lockRetryMs = 250;
  * `pg_advisory_lock`: a session blocked there holds a snapshot, and CREATE INDEX
  * CONCURRENTLY in the migrating session waits for every snapshot — each would wait for
  * the other, and PostgreSQL ends the deadlock by failing one of them.
+ *
+ * A migration that sets a `lock_timeout` (so that waiting for a busy table does not
+ * queue the service's own reads behind it) and runs out of it is tried again, until
+ * the table is free: it was rolled back whole, and is not recorded.
  */
 export async function migrate(options: MigrateOptions): Promise<string[]> {
   for (;;) {
     try {
       return await migrateOnce(options);
     } catch (error) {
-      if (!(error instanceof Error && error.message.includes("Another migration is already running"))) throw error;
-      await new Promise((resolve) => setTimeout(resolve, lockRetryMs));
+      if (error instanceof Error && error.message.includes("Another migration is already running")) {
+        await new Promise((resolve) => setTimeout(resolve, lockRetryMs));
+      } else if (isLockTimeout(error)) {
+        options.log?.(`a migration gave up waiting for a lock; trying again in ${lockTimeoutRetryMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, lockTimeoutRetryMs));
+      } else {
+        throw error;
+      }
     }
   }
+}
+
+/** PostgreSQL's lock_not_available: a statement's `lock_timeout` ran out. */
+function isLockTimeout(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "55P03";
 }
 
 async function migrateOnce(options: MigrateOptions): Promise<string[]> {

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
+import { signDevToken } from "@shopmesh/auth";
 import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/gen/grpc/health/v1/health_pb.js";
 import { createGrpcClient } from "@shopmesh/server";
 import {
@@ -17,18 +18,26 @@ import {
 import { describe, expect, it } from "vitest";
 import { type LocalMeshOptions, tracesUrl } from "../../tools/local-mesh.js";
 import { dropMeshDatabases, freeMeshPorts, launchMesh } from "../../tools/mesh-processes.js";
+import { startOtlpReceiver } from "../src/otlp-receiver.js";
 
 const database = useTestDatabase("process");
 const nats = useTestNats("process");
 const orderMain = fileURLToPath(new URL("../../services/order/src/main.ts", import.meta.url));
 
-/** Runs the order service as its own process, as `npm start` and the images do. */
-function runOrderProcess(env: Record<string, string>): {
+/**
+ * Runs the order service as its own process, as `npm start` and the images do (with
+ * `telemetry`, the register file imported first, as they do too).
+ */
+function runOrderProcess(
+  env: Record<string, string>,
+  { telemetry = false } = {},
+): {
   child: ChildProcess;
   output: () => string;
   exited: Promise<number | null>;
 } {
-  const child = spawn(process.execPath, ["--conditions=@shopmesh/source", "--import", "tsx", orderMain], {
+  const imports = telemetry ? ["--import", "@shopmesh/telemetry/register"] : [];
+  const child = spawn(process.execPath, ["--conditions=@shopmesh/source", "--import", "tsx", ...imports, orderMain], {
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -44,16 +53,22 @@ function runOrderProcess(env: Record<string, string>): {
 }
 
 /** The order service as a process, once its health check answers SERVING. */
-async function servingOrderProcess(natsUrl: string) {
+async function servingOrderProcess(natsUrl: string, { env = {}, telemetry = false } = {}) {
   const grpcPort = await freePort();
-  const service = runOrderProcess({
-    DATABASE_URL: database.url,
-    NATS_URL: natsUrl,
-    EVENT_NAMESPACE: nats.prefix,
-    GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
-    HTTP_ADDRESS: `127.0.0.1:${await freePort()}`,
-    AUTH_DEV_KEY: randomBytes(32).toString("base64url"),
-  });
+  const httpPort = await freePort();
+  const key = randomBytes(32);
+  const service = runOrderProcess(
+    {
+      DATABASE_URL: database.url,
+      NATS_URL: natsUrl,
+      EVENT_NAMESPACE: nats.prefix,
+      GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
+      HTTP_ADDRESS: `127.0.0.1:${httpPort}`,
+      AUTH_DEV_KEY: key.toString("base64url"),
+      ...env,
+    },
+    { telemetry },
+  );
   const health = createGrpcClient(Health, { target: `127.0.0.1:${grpcPort}`, defaultTimeoutMs: 500 });
   try {
     await waitFor(
@@ -67,7 +82,7 @@ async function servingOrderProcess(natsUrl: string) {
     service.child.kill("SIGKILL");
     throw error;
   }
-  return { service, health };
+  return { service, health, httpPort, key };
 }
 
 describe("a service as a real process", () => {
@@ -84,21 +99,46 @@ describe("a service as a real process", () => {
     }
   });
 
-  it("exits 1 when a step of its shutdown failed (NATS gone: the drain fails)", async () => {
+  it("exits 1 when a step of its shutdown failed (NATS gone: the drain fails), its last spans exported", async () => {
     const proxy = await startTcpProxy(nats.url);
+    const receiver = await startOtlpReceiver();
     try {
-      const { service, health } = await servingOrderProcess(proxy.url);
+      const { service, health, httpPort, key } = await servingOrderProcess(proxy.url, {
+        telemetry: true,
+        env: {
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+          OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+          OTEL_TRACES_SAMPLER: "always_on",
+          OTEL_METRICS_EXPORTER: "none",
+          // Spans leave only when the SDK is flushed, at shutdown.
+          OTEL_BSP_SCHEDULE_DELAY: "60000",
+        },
+      });
       try {
+        const token = await signDevToken(key, {
+          role: "customer",
+          subject: "fay",
+          issuer: "shopmesh-dev",
+          audience: "shopmesh",
+        });
+        const listed = await fetch(`http://127.0.0.1:${httpPort}/shopmesh.order.v1.OrderService/ListOrders`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+          body: "{}",
+        });
+        expect(listed.status).toBe(200);
         await proxy.close(); // NATS's connections reset, new ones refused
         service.child.kill("SIGTERM");
         expect(await service.exited).toBe(1);
         expect(service.output()).toMatch(/"msg":"shutdown failed"/);
+        expect(receiver.spans.map((span) => span.name)).toContain("shopmesh.order.v1.OrderService/ListOrders");
       } finally {
         health.close();
         service.child.kill("SIGKILL");
       }
     } finally {
       await proxy.close();
+      await receiver.close();
     }
   }, 60_000);
 

@@ -270,8 +270,12 @@ export async function runServiceProcess<Extra extends z.ZodRawShape>(definition:
   try {
     const service = await runService(definition);
     onShutdownSignal(service.logger, async () => {
-      await service.close();
-      await shutdownTelemetry();
+      try {
+        await service.close();
+      } finally {
+        // Whatever failed, the spans of the last moments are exported.
+        await shutdownTelemetry();
+      }
     });
   } catch (error) {
     const message =

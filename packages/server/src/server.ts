@@ -169,6 +169,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         netServerClose.call(httpServer, () => resolve());
       }),
     ]);
+    // Closed already: this only stops the timer that checks connections, which would
+    // otherwise keep the server and all its routes hold reachable for ever.
+    httpServer.close();
     clearTimeout(lingering);
     clearTimeout(timer);
     clearTimeout(forcing);

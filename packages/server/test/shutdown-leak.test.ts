@@ -1,0 +1,41 @@
+import { Server as HttpServer } from "node:http";
+import { queryObjects } from "node:v8";
+import { CatalogService } from "@shopmesh/gen/shopmesh/inventory/v1/catalog_service_pb.js";
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { registerService, startServer } from "../src/index.js";
+
+// http.Server.close() also clears the server's connection-checking interval; without
+// it, the closed server, its Connect handler and all the routes hold (pools, clients)
+// stay reachable for ever — every server a test file or e2e mesh stops would leak.
+async function startAndClose() {
+  const server = await startServer({
+    logger: pino({ level: "silent" }),
+    grpcAddress: "127.0.0.1:0",
+    httpAddress: "127.0.0.1:0",
+    services: [
+      registerService(CatalogService, {
+        getProduct: () => ({}),
+        listProducts: () => ({ products: [] }),
+        batchGetProducts: () => ({ products: [] }),
+      }),
+    ],
+  });
+  server.markServing();
+  await server.close();
+}
+
+/** Live http.Server objects (queryObjects collects garbage first). */
+function liveHttpServers(): number {
+  return queryObjects(HttpServer, { format: "count" }) as number;
+}
+
+describe("a server that has shut down", () => {
+  it("leaves nothing behind that keeps it alive", async () => {
+    const before = liveHttpServers();
+    for (let n = 0; n < 5; n++) await startAndClose();
+    // Let grpc-js finish whatever it schedules after its shutdown.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(liveHttpServers() - before).toBe(0);
+  });
+});

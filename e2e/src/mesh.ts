@@ -137,7 +137,15 @@ export async function startMesh(label: string, env: Record<string, string> = {},
     async close() {
       for (const created of clients) created.close();
       try {
-        for (const name of [...running.keys()].reverse()) await stop(name);
+        // Every service is stopped, whichever failed before it.
+        const failures: unknown[] = [];
+        for (const name of [...running.keys()].reverse()) {
+          await stop(name).catch((error: unknown) => {
+            running.delete(name);
+            failures.push(error);
+          });
+        }
+        if (failures.length > 0) throw new AggregateError(failures, "a service's shutdown failed");
       } finally {
         // A service whose shutdown failed (and fails the test) leaves nothing behind.
         await Promise.all(Object.values(pools).map((pool) => pool.end()));

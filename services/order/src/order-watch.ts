@@ -35,7 +35,8 @@ const defaultLingerMs = 30_000;
 const registrationRetryMs = 250;
 const maxRegistrationRetryMs = 5_000;
 /**
- * How long a watch may hear nothing before it is told "quiet", so WatchOrder re-reads
+ * How long a watch may hear nothing (at most; a quarter less at least) before it is
+ * told "quiet", so WatchOrder re-reads
  * and repeats the order's state: a client that hears nothing for much longer knows
  * its stream is lost (proxies cut idle streams, mobile networks drop them without a
  * word), and a change whose notification never came is found within this time.
@@ -145,7 +146,9 @@ export function createOrderWatcher(
               done(changed ? "changed" : "quiet");
               changed = false;
             };
-            const quiet = setTimeout(finish, quietMs);
+            // Spread over the last quarter of the period: watches that began together
+            // (clients reconnecting after a replica went away) re-read apart.
+            const quiet = setTimeout(finish, quietMs * (0.75 + Math.random() / 4));
             resolve = finish;
             signal.addEventListener("abort", finish, { once: true });
           });

@@ -332,7 +332,7 @@ export const OrderService: GenService<{
    * state after every change committed, and ends after the order reaches a final
    * state. Steps the saga commits together (RESERVED and CONFIRMED, say) arrive as one
    * message; every step is in the order's history. While nothing changes, the current
-   * state is sent again every 20 seconds: a client that hears nothing for much longer
+   * state is sent again every 15 to 20 seconds: a client that hears nothing for longer
    * (the storefront waits 45 s) has lost its stream, which proxies and mobile networks
    * may do without a word, and should watch again. A stream that ends before the order
    * is final ends with the reason: DEADLINE_EXCEEDED, CANCELLED, or UNAVAILABLE when the

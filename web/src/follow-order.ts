@@ -14,7 +14,7 @@ export interface FollowTiming {
   readonly reconnectMs: number;
   /**
    * How long a stream may stay silent before it counts as lost. WatchOrder repeats
-   * a quiet order's state every 20 s, so a longer silence means the stream is gone
+   * a quiet order's state every 15 to 20 s, so a longer silence means the stream is gone
    * (a proxy or a mobile network dropped it without a word).
    */
   readonly silenceMs: number;

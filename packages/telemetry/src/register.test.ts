@@ -11,7 +11,7 @@ function withTelemetry(env: Record<string, string>, script: string) {
   const register = ["--conditions=@shopmesh/source", "--import", "tsx", "--import", "@shopmesh/telemetry/register"];
   return spawnSync(process.execPath, [...register, "--input-type=module", "-e", script], {
     encoding: "utf8",
-    env: { ...process.env, OTEL_TRACES_EXPORTER: "none", ...env },
+    env: { ...process.env, OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: "", ...env },
     timeout: 20_000,
   });
 }
@@ -51,5 +51,26 @@ describe("telemetry settings that leave a service without metrics", () => {
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }
+  });
+});
+
+// Scrapes are routine: stderr is for what an operator must read, not a line per scrape.
+describe("a service's stderr while Prometheus scrapes it", () => {
+  it.each([
+    ["traces off (npm start without a collector)", { OTEL_TRACES_EXPORTER: "none" }],
+    ["traces to OTLP (the images' default)", { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9" }],
+  ])("stays empty: %s", async (_, env) => {
+    const port = await freePort();
+    const run = withTelemetry(
+      { ...env, OTEL_EXPORTER_PROMETHEUS_PORT: String(port) },
+      `const scrape = () => fetch("http://127.0.0.1:${port}/metrics").then((res) => res.text());
+      const deadline = Date.now() + 10_000;
+      let text;
+      while (!text && Date.now() < deadline) text = await scrape().catch(() => undefined);
+      for (let n = 0; n < 2; n++) console.log((await scrape()).includes("target_info"));
+      process.exit(0);`,
+    );
+    expect(run.stdout.trim().split("\n")).toEqual(["true", "true"]);
+    expect(run.stderr).toBe("");
   });
 });

@@ -31,7 +31,7 @@ let sdk: NodeSDK | undefined;
  * checkout and return of a connection — cannot tell our pools apart (the runtime's
  * `shopmesh.db.pool.*` gauges do). A view dropping them still paid for the hashing.
  */
-export function startTelemetry(identity: TelemetryIdentity, env = process.env): void {
+export async function startTelemetry(identity: TelemetryIdentity, env = process.env): Promise<void> {
   if (sdk) return;
   // Nothing at all: NodeSDK's constructor would still serve an empty /metrics, which
   // Prometheus would count as a target up.
@@ -52,6 +52,10 @@ export function startTelemetry(identity: TelemetryIdentity, env = process.env): 
       "deployment.environment.name": env.DEPLOYMENT_ENVIRONMENT ?? "development",
     }),
     logRecordProcessors: [],
+    // Traces "none" said as no span processor: the SDK then sets up no tracer provider,
+    // as for "none", without warning on every start that it "will not be initialized"
+    // (it is, for metrics).
+    ...(tracesOff(env) ? { spanProcessors: [] } : {}),
     // The event-loop delay is sampled by a timer that wakes an idle loop at each sample:
     // every 10 ms by default, which costs an idle service ~7 ms of CPU a second here;
     // every 50 ms, ~1.8 ms — and still 300 samples between two 15 s scrapes. Node counts
@@ -63,6 +67,24 @@ export function startTelemetry(identity: TelemetryIdentity, env = process.env): 
   // After start: the SDK gives every instrumentation its meter provider as it starts.
   sqlSpans.setMeterProvider({ getMeter: () => createNoopMeter() });
   observeProcess();
+  await settledResource(sdk);
+}
+
+function tracesOff(env: NodeJS.ProcessEnv): boolean {
+  return (env.OTEL_TRACES_EXPORTER ?? "").split(",").some((exporter) => exporter.trim() === "none");
+}
+
+/**
+ * Waits for the resource's detected attributes (the host's id, read asynchronously)
+ * to settle — a few milliseconds, before the service's own modules load. Until then,
+ * and for ever if nothing awaited them (with traces off nothing else does), every
+ * read of the resource — each /metrics scrape — logs "Accessing resource attributes
+ * before async attributes settled". The SDK keeps the resource it detected in a
+ * private field (pinned by the version in package.json, checked by register.test.ts).
+ */
+async function settledResource(started: NodeSDK): Promise<void> {
+  const resource = (started as unknown as { _resource?: { waitForAsyncAttributes?(): Promise<void> } })._resource;
+  await resource?.waitForAsyncAttributes?.();
 }
 
 type Query = (this: unknown, ...args: unknown[]) => unknown;

@@ -1,7 +1,8 @@
 /**
  * Runs a TypeScript tool of this repository (`node tools/tsx.mjs tools/bench.ts …`):
  * installs what a fresh clone lacks, then runs the file with tsx and the workspace
- * packages' TypeScript sources, forwarding signals. The tool gets an IPC channel, so
+ * packages' TypeScript sources, forwarding signals (and stopping the tool when its own
+ * parent, npm, is killed outright). The tool gets an IPC channel, so
  * one that starts processes learns when this wrapper is gone, even killed outright,
  * and stops them (onParentGone in @shopmesh/server).
  *
@@ -25,3 +26,9 @@ const child = spawn(process.execPath, ["--conditions=@shopmesh/source", "--impor
 });
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal));
 child.on("exit", (code) => process.exit(code ?? 1));
+// Killed outright, npm (the parent) passes nothing on, and this wrapper is re-parented:
+// the tool is stopped then, as by a Ctrl-C, rather than left running with nobody to stop it.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) child.kill("SIGTERM");
+}, 500).unref();

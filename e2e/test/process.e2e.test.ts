@@ -339,6 +339,32 @@ describe("npm start's launcher", () => {
 });
 
 describe("tools/tsx.mjs", () => {
+  it("stops its tool when the process that ran it (npm) is killed outright", async () => {
+    const marker = `SHOPMESH_TOOL_MARKER=${randomBytes(6).toString("hex")}`;
+    const [name, value] = marker.split("=") as [string, string];
+    // A shell stands for npm: it runs the wrapper as npm start does, and waits for it.
+    const npm = spawn("sh", ["-c", "node tools/tsx.mjs --own-process-group e2e/src/idle-tool.ts & wait"], {
+      cwd: fileURLToPath(new URL("../..", import.meta.url)),
+      env: { ...process.env, [name]: value },
+      detached: true,
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    let output = "";
+    npm.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    try {
+      await waitFor(() => output.includes("idle tool running"), { description: "the tool running" });
+      process.kill(npm.pid ?? 0, "SIGKILL"); // npm alone: the wrapper and the tool are left
+      await waitFor(async () => (await processesWith(marker)).length === 0, {
+        timeoutMs: 10_000,
+        description: "the wrapper and the tool gone",
+      });
+    } finally {
+      for (const pid of await processesWith(marker)) process.kill(pid, "SIGKILL");
+    }
+  });
+
   it("keeps a tool in its wrapper's process group, so a kill of that group (a CI timeout) ends the tool too", async () => {
     const marker = `SHOPMESH_TOOL_MARKER=${randomBytes(6).toString("hex")}`;
     const [name, value] = marker.split("=") as [string, string];

@@ -140,6 +140,8 @@ The same over gRPC with buf curl (schema from the contracts, no reflection neede
     http://${grpc("order")}/shopmesh.order.v1.OrderService/PlaceOrder
 
 Test payment tokens: tok_visa, tok_declined, tok_transient_3 (see services/payment/README.md).
+Events parked in the dead-letter stream (runbook: docs/tracing.md#dead-letters):
+  NATS_URL=${natsUrl} npm run deadletters
 Ctrl-C stops the mesh.
 `);
 }

@@ -29,7 +29,11 @@ export const inventoryService: ServiceDefinition<typeof settings> = {
   config: settings,
   migrations: new URL("../migrations/", import.meta.url),
   async build({ pool, outbox, logger, settings }) {
-    if (settings.SEED_CATALOG) logger.info({ products: await seedCatalog(pool) }, "catalog seeded");
+    if (settings.SEED_CATALOG) {
+      // Only an empty catalog is seeded: a restart finds its products, and writes none.
+      const written = await seedCatalog(pool);
+      logger.info({ products: written }, written > 0 ? "catalog seeded" : "catalog already has products; not seeded");
+    }
     const events = createStockEvents(outbox);
     return {
       services: [

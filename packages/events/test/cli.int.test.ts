@@ -21,6 +21,11 @@ interface Ran {
  * its own timeout.
  */
 function run(command: string, ...args: string[]): Promise<Ran> {
+  return runWith({}, command, ...args);
+}
+
+/** As run(), with more of the environment set. */
+function runWith(env: Record<string, string>, command: string, ...args: string[]): Promise<Ran> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -33,6 +38,7 @@ function run(command: string, ...args: string[]): Promise<Ran> {
           DATABASE_URL: bed.db.url,
           NATS_URL: testInfrastructure().natsUrl,
           EVENT_NAMESPACE: bed.catalog.deadLetterStream.replace(/_DEADLETTER$/, ""),
+          ...env,
         },
       },
       (error, out, err) => resolve({ exit: error ? (error.signal ?? Number(error.code)) : 0, out, err }),
@@ -89,5 +95,20 @@ describe("deadletters", () => {
   it("says so when replay --all finds nothing for the consumer named (a typo, perhaps)", async () => {
     const ran = await run("dead-letters", "replay", "--all", "--consumer", "paymnet");
     expect(ran).toMatchObject({ exit: 0, out: expect.stringContaining("no dead letters of consumer paymnet") });
+  });
+});
+
+describe("either command, when NATS cannot be reached", () => {
+  it("says where it looked, in a sentence, and exits 1", async () => {
+    const nowhere = "nats://127.0.0.1:1";
+    for (const command of [
+      ["dead-letters", "list"],
+      ["republish-outbox", "--from", "1", "--to", "2"],
+    ]) {
+      const ran = await runWith({ NATS_URL: nowhere }, ...(command as [string, ...string[]]));
+      expect(ran.exit, command[0]).toBe(1);
+      expect(ran.err).toContain(`cannot reach NATS at ${nowhere}`);
+      expect(ran.err).not.toMatch(/\n\s+at /);
+    }
   });
 });

@@ -16,7 +16,6 @@
  */
 import { parseArgs } from "node:util";
 import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 import {
   allEvents,
   createEventCatalog,
@@ -25,6 +24,7 @@ import {
   listDeadLetters,
   replayDeadLetter,
 } from "../index.js";
+import { connectNats } from "./connect-nats.js";
 
 const usage = `usage: [NATS_URL=…] [EVENT_NAMESPACE=…] deadletters [list] [--consumer NAME] [--json]
        deadletters replay (--seq N … | --all [--consumer NAME]) [--force]
@@ -72,7 +72,7 @@ if (!valid) {
 }
 
 const catalog = createEventCatalog(allEvents, process.env.EVENT_NAMESPACE || undefined);
-const nats = await connect({ servers: (process.env.NATS_URL ?? "nats://127.0.0.1:4222").split(",") });
+const nats = await connectNats();
 try {
   const jsm = await jetstreamManager(nats);
   if (command === "list") {

@@ -13,9 +13,9 @@
  */
 import { parseArgs } from "node:util";
 import { jetstream } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 import { createPool } from "@shopmesh/pg";
 import { maxOutboxId, republishOutbox } from "../republish.js";
+import { connectNats } from "./connect-nats.js";
 
 const usage =
   "usage: DATABASE_URL=… [NATS_URL=…] outbox-republish --from <id> --to <id>\n" +
@@ -49,7 +49,7 @@ if (typeof range === "string" || !databaseUrl) {
   process.exit(2);
 }
 const pool = createPool({ url: databaseUrl, applicationName: "outbox-republish", onError: () => undefined });
-const nats = await connect({ servers: (process.env.NATS_URL ?? "nats://127.0.0.1:4222").split(",") });
+const nats = await connectNats();
 try {
   const sent = await republishOutbox(pool, jetstream(nats), range.from, range.to);
   console.log(`re-published ${sent} outbox rows (${range.from}…${range.to})`);

@@ -113,7 +113,7 @@ export async function runService<Extra extends z.ZodRawShape>(
   );
   const logger = createLogger(definition.name, config.LOG_LEVEL);
   const closers: (() => Promise<unknown>)[] = [];
-  // Every step runs, whatever failed before it; the failures are logged and counted.
+  // Every step runs, whatever failed before it; the failures are logged and answered.
   const closeAll = async () => {
     const failures: unknown[] = [];
     for (const close of closers.splice(0).reverse()) {

@@ -170,7 +170,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }),
     ]);
     // Closed already: this only stops the timer that checks connections, which would
-    // otherwise keep the server and all its routes hold reachable for ever.
+    // otherwise keep the server, and all that its routes hold, reachable for ever.
     httpServer.close();
     clearTimeout(lingering);
     clearTimeout(timer);

@@ -12,6 +12,13 @@ export interface MigrateOptions {
    */
   readonly dir: string | string[];
   readonly log?: (message: string) => void;
+  /** What an operator must hear: a migration waiting for a lock someone else holds. */
+  readonly warn?: (message: string) => void;
+  /**
+   * How long, in all, migrations may keep giving up on a lock before the start fails
+   * (default 5 minutes): a rollout waits for a report to finish, not for ever.
+   */
+  readonly lockWaitMs?: number;
 }
 
 /** How often a replica whose migration lock is taken tries again. */
@@ -21,6 +28,7 @@ const lockRetryMs = 250;
  * someone else's long transaction) waits before it tries again.
  */
 const lockTimeoutRetryMs = 2_000;
+const defaultLockWaitMs = 5 * 60_000;
 
 /**
  * Applies pending migrations with node-pg-migrate. It holds an advisory lock while
@@ -33,19 +41,27 @@ const lockTimeoutRetryMs = 2_000;
  * the other, and PostgreSQL ends the deadlock by failing one of them.
  *
  * A migration that sets a `lock_timeout` (so that waiting for a busy table does not
- * queue the service's own reads behind it) and runs out of it is tried again, until
- * the table is free: it was rolled back whole, and is not recorded.
+ * queue the service's own reads behind it) and runs out of it is tried again, said
+ * through `warn` each time, until the table is free or `lockWaitMs` has passed: it was
+ * rolled back whole, and is not recorded.
  */
 export async function migrate(options: MigrateOptions): Promise<string[]> {
+  const giveUpAt = performance.now() + (options.lockWaitMs ?? defaultLockWaitMs);
   for (;;) {
     try {
       return await migrateOnce(options);
     } catch (error) {
       if (error instanceof Error && error.message.includes("Another migration is already running")) {
         await new Promise((resolve) => setTimeout(resolve, lockRetryMs));
-      } else if (isLockTimeout(error)) {
-        options.log?.(`a migration gave up waiting for a lock; trying again in ${lockTimeoutRetryMs} ms`);
+      } else if (isLockTimeout(error) && performance.now() < giveUpAt) {
+        options.warn?.(
+          `a migration is waiting for a lock another session holds (${String(error)}); trying again in ${lockTimeoutRetryMs} ms`,
+        );
         await new Promise((resolve) => setTimeout(resolve, lockTimeoutRetryMs));
+      } else if (isLockTimeout(error)) {
+        throw new Error(`migrations gave up waiting for a lock another session holds: ${String(error)}`, {
+          cause: error,
+        });
       } else {
         throw error;
       }

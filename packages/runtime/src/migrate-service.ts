@@ -24,7 +24,11 @@ export async function runMigrationsProcess(
     process.exit(1);
   }
   try {
-    const applied = await migrate({ databaseUrl, dir: migrationDirs(definition) });
+    const applied = await migrate({
+      databaseUrl,
+      dir: migrationDirs(definition),
+      warn: (message) => process.stderr.write(`${definition.name} migrations: ${message}\n`),
+    });
     process.stdout.write(
       `${definition.name} migrations: ${applied.length} applied (${applied.join(", ") || "none"})\n`,
     );

@@ -129,6 +129,7 @@ export async function runService<Extra extends z.ZodRawShape>(
       databaseUrl: config.DATABASE_URL,
       dir: migrationDirs(definition),
       log: (message) => logger.debug(message),
+      warn: (message) => logger.warn(message),
     });
     // RPC handlers wait at most DB_ACQUIRE_TIMEOUT_MS for a connection, then answer
     // UNAVAILABLE: under overload new requests are refused quickly instead of queueing

@@ -38,6 +38,25 @@ describe("upgrading a serving inventory database to migration 005", () => {
     if (before) await rm(before, { recursive: true, force: true });
   });
 
+  it("says it waits for the lock, and gives up after lockWaitMs rather than hold the start for ever", async () => {
+    const [events] = migrationDirs(inventoryService) as [string];
+    await holder.query("BEGIN");
+    await holder.query("SELECT count(*) FROM products");
+    const warned: string[] = [];
+    try {
+      const outcome = await migrate({
+        databaseUrl: database.url,
+        dir: [events, fileURLToPath(inventoryService.migrations)],
+        warn: (message) => warned.push(message),
+        lockWaitMs: 2_500,
+      }).catch((error: unknown) => String(error));
+      expect(outcome).toMatch(/gave up waiting for a lock/);
+      expect(warned[0]).toMatch(/waiting for a lock another session holds/);
+    } finally {
+      await holder.query("COMMIT");
+    }
+  });
+
   it("keeps the catalog readable while the migration waits for a lock on products", async () => {
     const [events] = migrationDirs(inventoryService) as [string];
     // A long reader of the catalog (pg_dump takes this same ACCESS SHARE lock for its whole run).

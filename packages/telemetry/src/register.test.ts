@@ -74,3 +74,21 @@ describe("a service's stderr while Prometheus scrapes it", () => {
     expect(run.stderr).toBe("");
   });
 });
+
+// "none" turns traces off only when it comes first; beside another exporter the SDK
+// uses otlp, and so must the span processors given to it.
+describe("OTEL_TRACES_EXPORTER", () => {
+  it.each([
+    ["none", "false"],
+    ["otlp,none", "true"],
+    ["console", "true"],
+  ])("%s: spans record %s", (exporters, recording) => {
+    const run = withTelemetry(
+      { OTEL_TRACES_EXPORTER: exporters, OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9" },
+      `const { trace } = await import("@opentelemetry/api");
+      console.log(trace.getTracer("test").startSpan("probe").isRecording());
+      process.exit(0);`,
+    );
+    expect(run.stdout.trim().split("\n").at(-1)).toBe(recording);
+  });
+});

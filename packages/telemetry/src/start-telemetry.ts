@@ -70,8 +70,9 @@ export async function startTelemetry(identity: TelemetryIdentity, env = process.
   await settledResource(sdk);
 }
 
+/** Traces off, as the SDK reads OTEL_TRACES_EXPORTER: "none" first ("otlp,none" is otlp). */
 function tracesOff(env: NodeJS.ProcessEnv): boolean {
-  return (env.OTEL_TRACES_EXPORTER ?? "").split(",").some((exporter) => exporter.trim() === "none");
+  return (env.OTEL_TRACES_EXPORTER ?? "").split(",")[0]?.trim() === "none";
 }
 
 /**

@@ -111,4 +111,11 @@ describe("either command, when NATS cannot be reached", () => {
       expect(ran.err).not.toMatch(/\n\s+at /);
     }
   });
+
+  it("leaves the credentials in NATS_URL out of what it says", async () => {
+    const ran = await runWith({ NATS_URL: "nats://admin:s3cret@127.0.0.1:1" }, "dead-letters", "list");
+    expect(ran.exit).toBe(1);
+    expect(ran.err).toContain("cannot reach NATS at nats://127.0.0.1:1");
+    expect(ran.err).not.toContain("s3cret");
+  });
 });

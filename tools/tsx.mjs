@@ -16,6 +16,8 @@
 import { spawn } from "node:child_process";
 import { ensureInstalled, root } from "./run.mjs";
 
+// Read before anything slow (a fresh clone's npm ci): npm may be killed meanwhile.
+const parent = process.ppid;
 ensureInstalled();
 const ownGroup = process.argv[2] === "--own-process-group";
 const [file, ...args] = process.argv.slice(ownGroup ? 3 : 2);
@@ -28,7 +30,6 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => c
 child.on("exit", (code) => process.exit(code ?? 1));
 // Killed outright, npm (the parent) passes nothing on, and this wrapper is re-parented:
 // the tool is stopped then, as by a Ctrl-C, rather than left running with nobody to stop it.
-const parent = process.ppid;
 setInterval(() => {
   if (process.ppid !== parent) child.kill("SIGTERM");
 }, 500).unref();

@@ -1,6 +1,6 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
-import { freePort } from "@shopmesh/testing";
+import { freePort, waitFor } from "@shopmesh/testing";
 import { describe, expect, it } from "vitest";
 
 /**
@@ -8,12 +8,39 @@ import { describe, expect, it } from "vitest";
  * first (from its sources: the tests run before anything is built).
  */
 function withTelemetry(env: Record<string, string>, script: string) {
-  const register = ["--conditions=@shopmesh/source", "--import", "tsx", "--import", "@shopmesh/telemetry/register"];
   return spawnSync(process.execPath, [...register, "--input-type=module", "-e", script], {
     encoding: "utf8",
-    env: { ...process.env, OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: "", ...env },
+    env: telemetryEnv(env),
     timeout: 20_000,
   });
+}
+
+const register = ["--conditions=@shopmesh/source", "--import", "tsx", "--import", "@shopmesh/telemetry/register"];
+const telemetryEnv = (env: Record<string, string>) => ({
+  ...process.env,
+  OTEL_TRACES_EXPORTER: "none",
+  OTEL_EXPORTER_OTLP_ENDPOINT: "",
+  ...env,
+});
+
+/**
+ * Fails unless an idle process started with telemetry writes `text` to stderr within
+ * 20 s; ends the process then.
+ */
+async function expectOnStderr(env: Record<string, string>, text: string): Promise<void> {
+  const child = spawn(process.execPath, [...register, "--input-type=module", "-e", "setInterval(() => {}, 60_000);"], {
+    env: telemetryEnv(env),
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  try {
+    await waitFor(() => stderr.includes(text), { timeoutMs: 20_000, description: `"${text}" on stderr` });
+  } finally {
+    child.kill("SIGKILL");
+  }
 }
 
 // OTEL_SDK_DISABLED=true means no traces and no metrics at all: had the register file
@@ -36,9 +63,11 @@ describe("OTEL_SDK_DISABLED=true", () => {
 // A service without /metrics is reported down by Prometheus (ShopmeshServiceDown), and
 // the runbook says to read its last log lines: they must say why.
 describe("telemetry settings that leave a service without metrics", () => {
-  it("are reported on stderr: a misspelt exporter", () => {
-    const run = withTelemetry({ OTEL_METRICS_EXPORTER: "promethus" }, "setTimeout(() => {}, 200);");
-    expect(run.stderr).toContain('Unsupported OTEL_METRICS_EXPORTER value: "promethus"');
+  it("are reported on stderr: a misspelt exporter", async () => {
+    await expectOnStderr(
+      { OTEL_METRICS_EXPORTER: "promethus" },
+      'Unsupported OTEL_METRICS_EXPORTER value: "promethus"',
+    );
   });
 
   it("are reported on stderr: a metrics port already taken", async () => {
@@ -46,8 +75,7 @@ describe("telemetry settings that leave a service without metrics", () => {
     const port = await freePort();
     await new Promise<void>((resolve) => taken.listen(port, "0.0.0.0", resolve));
     try {
-      const run = withTelemetry({ OTEL_EXPORTER_PROMETHEUS_PORT: String(port) }, "setTimeout(() => {}, 1000);");
-      expect(run.stderr).toContain("EADDRINUSE");
+      await expectOnStderr({ OTEL_EXPORTER_PROMETHEUS_PORT: String(port) }, "EADDRINUSE");
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }

@@ -340,21 +340,14 @@ describe("npm start's launcher", () => {
 
 describe("tools/tsx.mjs", () => {
   it("stops its tool when the process that ran it (npm) is killed outright", async () => {
-    const marker = `SHOPMESH_TOOL_MARKER=${randomBytes(6).toString("hex")}`;
-    const [name, value] = marker.split("=") as [string, string];
     // A shell stands for npm: it runs the wrapper as npm start does, and waits for it.
-    const npm = spawn("sh", ["-c", "node tools/tsx.mjs --own-process-group e2e/src/idle-tool.ts & wait"], {
-      cwd: fileURLToPath(new URL("../..", import.meta.url)),
-      env: { ...process.env, [name]: value },
-      detached: true,
-      stdio: ["ignore", "pipe", "ignore"],
-    });
-    let output = "";
-    npm.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
+    const {
+      child: npm,
+      marker,
+      output,
+    } = spawnMarked("sh", ["-c", "node tools/tsx.mjs --own-process-group e2e/src/idle-tool.ts & wait"]);
     try {
-      await waitFor(() => output.includes("idle tool running"), { description: "the tool running" });
+      await waitFor(() => output().includes("idle tool running"), { description: "the tool running" });
       process.kill(npm.pid ?? 0, "SIGKILL"); // npm alone: the wrapper and the tool are left
       await waitFor(async () => (await processesWith(marker)).length === 0, {
         timeoutMs: 10_000,
@@ -366,21 +359,10 @@ describe("tools/tsx.mjs", () => {
   });
 
   it("keeps a tool in its wrapper's process group, so a kill of that group (a CI timeout) ends the tool too", async () => {
-    const marker = `SHOPMESH_TOOL_MARKER=${randomBytes(6).toString("hex")}`;
-    const [name, value] = marker.split("=") as [string, string];
     // The wrapper leads a process group of its own, as a shell's job or a CI step would.
-    const wrapper = spawn(process.execPath, ["tools/tsx.mjs", "e2e/src/idle-tool.ts"], {
-      cwd: fileURLToPath(new URL("../..", import.meta.url)),
-      env: { ...process.env, [name]: value },
-      detached: true,
-      stdio: ["ignore", "pipe", "ignore"],
-    });
-    let output = "";
-    wrapper.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
+    const { child: wrapper, marker, output } = spawnMarked(process.execPath, ["tools/tsx.mjs", "e2e/src/idle-tool.ts"]);
     try {
-      await waitFor(() => output.includes("idle tool running"), { description: "the tool running" });
+      await waitFor(() => output().includes("idle tool running"), { description: "the tool running" });
       // The wrapper, the tool (and tsx's esbuild service).
       expect((await processesWith(marker)).length).toBeGreaterThanOrEqual(2);
       process.kill(-(wrapper.pid ?? 0), "SIGKILL");
@@ -392,6 +374,27 @@ describe("tools/tsx.mjs", () => {
     }
   });
 });
+
+/**
+ * Starts `command` from the repository's root, leading a process group of its own, with
+ * a marker in its environment that processesWith() finds in whatever it starts; and
+ * its output so far.
+ */
+function spawnMarked(command: string, args: string[]) {
+  const marker = `SHOPMESH_TOOL_MARKER=${randomBytes(6).toString("hex")}`;
+  const [name, value] = marker.split("=") as [string, string];
+  const child = spawn(command, args, {
+    cwd: fileURLToPath(new URL("../..", import.meta.url)),
+    env: { ...process.env, [name]: value },
+    detached: true,
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  return { child, marker, output: () => output };
+}
 
 /** Waits for the banner that says the whole mesh is up. */
 function untilRunning(launcher: Launcher) {

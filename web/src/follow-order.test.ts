@@ -14,7 +14,10 @@ const aborted = (signal: AbortSignal) =>
     signal.addEventListener("abort", () => reject(new ConnectError("aborted", Code.Canceled)), { once: true }),
   );
 
-/** A stream that sends `states` every `everyMs` (all at once when 0), then stays open until aborted. */
+/**
+ * A stream that sends `states` every `everyMs` (all at once when 0), then stays open
+ * until aborted. Its timers are vitest's fake ones: the tests advance them.
+ */
 function stream(states: Order[], everyMs = 0): WatchOrder {
   return async function* (signal) {
     for (const state of states) {

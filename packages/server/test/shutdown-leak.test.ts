@@ -1,28 +1,14 @@
 import { Server as HttpServer } from "node:http";
 import { queryObjects } from "node:v8";
-import { CatalogService } from "@shopmesh/gen/shopmesh/inventory/v1/catalog_service_pb.js";
 import { waitFor } from "@shopmesh/testing";
-import { pino } from "pino";
 import { describe, it } from "vitest";
-import { registerService, startServer } from "../src/index.js";
+import { startEmptyCatalog } from "./empty-catalog.js";
 
 // http.Server.close() also clears the server's connection-checking interval; without
 // it, the closed server, its Connect handler and all the routes hold (pools, clients)
 // stay reachable for ever — every server a test file or e2e mesh stops would leak.
 async function startAndClose() {
-  const server = await startServer({
-    logger: pino({ level: "silent" }),
-    grpcAddress: "127.0.0.1:0",
-    httpAddress: "127.0.0.1:0",
-    services: [
-      registerService(CatalogService, {
-        getProduct: () => ({}),
-        listProducts: () => ({ products: [] }),
-        batchGetProducts: () => ({ products: [] }),
-      }),
-    ],
-  });
-  server.markServing();
+  const server = await startEmptyCatalog();
   await server.close();
 }
 

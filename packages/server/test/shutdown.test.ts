@@ -7,6 +7,7 @@ import { freePort, waitFor } from "@shopmesh/testing";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { registerService, startServer } from "../src/index.js";
+import { startEmptyCatalog } from "./empty-catalog.js";
 
 /** One Connect call over a keep-alive connection: its HTTP status, or the socket error's code. */
 function listProducts(port: number, agent: Agent): Promise<string> {
@@ -81,20 +82,7 @@ describe("a server shutting down", () => {
   it("answers every call it is sent, or tells it UNAVAILABLE: no INTERNAL (EPIPE) or ABORTED (ECONNRESET)", async () => {
     const failures: Record<string, number> = {};
     for (let round = 0; round < 5; round++) {
-      const server = await startServer({
-        logger: pino({ level: "silent" }),
-        grpcAddress: "127.0.0.1:0",
-        httpAddress: "127.0.0.1:0",
-        shutdownGraceMs: 2_000,
-        services: [
-          registerService(CatalogService, {
-            getProduct: () => ({}),
-            listProducts: () => ({ products: [] }),
-            batchGetProducts: () => ({ products: [] }),
-          }),
-        ],
-      });
-      server.markServing();
+      const server = await startEmptyCatalog({ shutdownGraceMs: 2_000 });
       const client = createClient(
         CatalogService,
         createConnectTransport({ baseUrl: `http://127.0.0.1:${server.httpPort}`, httpVersion: "1.1" }),

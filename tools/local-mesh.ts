@@ -7,6 +7,7 @@
  * started, services first, then exits.
  */
 import { createConnection } from "node:net";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { onParentGone } from "@shopmesh/server";
 import { type PrivateServer, startPrivateNats, startPrivatePostgres } from "@shopmesh/testing";
@@ -28,9 +29,15 @@ export interface LocalMeshOptions {
   readonly storefrontPort?: number;
   /** Database names are `${databasePrefix}_${service}` (default "shopmesh"). */
   readonly databasePrefix?: string;
+  /**
+   * Where the embedded PostgreSQL and nats-server keep their data and listen, when
+   * DATABASE_URL / NATS_URL are not given (default: .shopmesh/, ports 54329 and 4229).
+   */
+  readonly privateServers?: { readonly dir: string; readonly postgresPort: number; readonly natsPort: number };
 }
 
-const owned: PrivateServer[] = [];
+/** The embedded servers this run started or is starting: stop() waits for each, then stops it. */
+const owned: Promise<PrivateServer>[] = [];
 /** Aborted by stop(): a mesh still starting then stops what it started. */
 const launching = new AbortController();
 let launch: Promise<LaunchedMesh> | undefined;
@@ -52,12 +59,21 @@ export function runLocalMesh(options: LocalMeshOptions = {}): void {
 }
 
 async function main(options: LocalMeshOptions) {
+  const servers = options.privateServers ?? { dir: fileURLToPath(stateDir), postgresPort: 54329, natsPort: 4229 };
   const postgresUrl =
     process.env.DATABASE_URL ??
-    (await own(startPrivatePostgres({ dir: dataDir("postgres"), port: 54329, onLeftoverStopped: console.log })));
+    (await own(() =>
+      startPrivatePostgres({
+        dir: join(servers.dir, "postgres"),
+        port: servers.postgresPort,
+        onLeftoverStopped: console.log,
+      }),
+    ));
   const natsUrl =
     process.env.NATS_URL ??
-    (await own(startPrivateNats({ dir: dataDir("nats"), port: 4229, onLeftoverStopped: console.log })));
+    (await own(() =>
+      startPrivateNats({ dir: join(servers.dir, "nats"), port: servers.natsPort, onLeftoverStopped: console.log }),
+    ));
   const tracing = await tracingEnv();
   const webPort = options.storefrontPort ?? storefrontPort;
   launch = launchMesh({
@@ -204,17 +220,16 @@ async function stop(code: number) {
     const how = exits.map(({ name, code, signal }) => `${name} (${signal ?? `code ${code}`})`).join(", ");
     console.log(`services stopped: ${how}`);
   }
-  await Promise.all(owned.map((server) => server.stop()));
+  // A server still starting (Ctrl-C during initdb) is stopped once up, not left running.
+  const started = await Promise.allSettled(owned);
+  await Promise.all(started.map((server) => (server.status === "fulfilled" ? server.value.stop() : undefined)));
   // A service that did not stop cleanly makes this run a failure, even when asked to stop.
   process.exit(code || (exits.every((exit) => exit.code === 0) ? 0 : 1));
 }
 
-async function own(server: Promise<PrivateServer>): Promise<string> {
-  const started = await server;
-  owned.push(started);
-  return started.url;
-}
-
-function dataDir(name: string): string {
-  return fileURLToPath(new URL(name, stateDir));
+async function own(start: () => Promise<PrivateServer>): Promise<string> {
+  launching.signal.throwIfAborted();
+  const server = start();
+  owned.push(server);
+  return (await server).url;
 }

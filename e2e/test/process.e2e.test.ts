@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { type AddressInfo, createServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { signDevToken } from "@shopmesh/auth";
 import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/gen/grpc/health/v1/health_pb.js";
@@ -330,6 +332,35 @@ describe("npm start's launcher", () => {
     });
   }, 180_000);
 
+  it("on Ctrl-C while its own PostgreSQL is starting, stops that PostgreSQL once it is up", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "shopmesh-launcher-"));
+    await chmod(dir, 0o755); // PostgreSQL runs as its own user
+    try {
+      const privateServers = { dir, postgresPort: await freePort(), natsPort: await freePort() };
+      // Without DATABASE_URL the launcher starts an embedded PostgreSQL in `dir`.
+      await withLauncher(
+        { ports: await freeMeshPorts(), privateServers },
+        async (launcher) => {
+          const postmaster = `${join(dir, "postgres", "data")}\0-p\0${privateServers.postgresPort}\0`;
+          await withOutput(
+            launcher,
+            waitFor(async () => (await commandLines(launcher.marker)).some((line) => line.includes(postmaster)), {
+              timeoutMs: 60_000,
+              intervalMs: 5,
+              description: "the embedded PostgreSQL's server process",
+            }),
+          );
+          process.kill(-(launcher.child.pid ?? 0), "SIGINT");
+          expect(await launcher.exit()).toBe(0);
+          expect(launcher.output()).not.toContain("shopmesh is running.");
+        },
+        { DATABASE_URL: undefined },
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
   it("when the wrapper npm start runs it through is killed outright, stops everything it started", async () => {
     await withLauncher({ ports: await freeMeshPorts(), storefrontPort: await freePort() }, async (launcher) => {
       await untilRunning(launcher);
@@ -424,6 +455,8 @@ async function withOutput<T>(launcher: Launcher, waiting: Promise<T>): Promise<T
 /** A launcher run by the wrapper `npm start` uses, and how it ended. */
 interface Launcher {
   readonly child: ChildProcess;
+  /** An entry of the environment of every process it starts. */
+  readonly marker: string;
   output(): string;
   /** Its exit code, once it exits; fails, with its output, if that takes over 60 s. */
   exit(): Promise<number | null>;
@@ -435,7 +468,11 @@ interface Launcher {
  * process it started is left: they all carry its EVENT_NAMESPACE, so they are found by
  * PID even once reparented. Whatever is left is killed.
  */
-async function withLauncher(options: LocalMeshOptions, use: (launcher: Launcher) => Promise<void>) {
+async function withLauncher(
+  options: LocalMeshOptions,
+  use: (launcher: Launcher) => Promise<void>,
+  env: NodeJS.ProcessEnv = {},
+) {
   const nats = createTestNats("launcher");
   const databasePrefix = `t_launcher_${randomBytes(5).toString("hex")}`;
   const adminUrl = testInfrastructure().databaseUrl;
@@ -458,6 +495,7 @@ async function withLauncher(options: LocalMeshOptions, use: (launcher: Launcher)
         AUTH_DEV_KEY: randomBytes(32).toString("base64url"),
         OTEL_TRACES_EXPORTER: "none",
         LOG_LEVEL: "info",
+        ...env,
       },
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
@@ -475,6 +513,7 @@ async function withLauncher(options: LocalMeshOptions, use: (launcher: Launcher)
   });
   const launcher: Launcher = {
     child,
+    marker,
     output: () => output,
     exit: () =>
       withOutput(
@@ -499,6 +538,12 @@ async function withLauncher(options: LocalMeshOptions, use: (launcher: Launcher)
     await dropMeshDatabases(adminUrl, databasePrefix);
     await nats.cleanup();
   }
+}
+
+/** The command lines (arguments joined by NUL) of live processes whose environment holds `entry`. */
+async function commandLines(entry: string): Promise<string[]> {
+  const pids = await processesWith(entry);
+  return Promise.all(pids.map((pid) => readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")));
 }
 
 /** The PIDs of live processes whose environment holds `entry` (a zombie's environment reads empty). */

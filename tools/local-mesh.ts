@@ -173,7 +173,8 @@ function connectUrl(service: LaunchedService): string {
  * else nowhere — rather than failing every export in the background.
  */
 async function tracingEnv(): Promise<Record<string, string>> {
-  if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_TRACES_EXPORTER) return {};
+  const { OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_TRACES_EXPORTER } = process.env;
+  if (OTEL_EXPORTER_OTLP_ENDPOINT || OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || OTEL_TRACES_EXPORTER) return {};
   const listening = await new Promise<boolean>((resolve) => {
     const socket = createConnection({ host: "127.0.0.1", port: 4318, timeout: 500 });
     const answer = (value: boolean) => {
@@ -193,7 +194,7 @@ async function tracingEnv(): Promise<Record<string, string>> {
  * gRPC endpoint's port does not (STOREFRONT_OTLP_TRACES_URL names one that does).
  */
 export function tracesUrl(env: Record<string, string | undefined>): string | undefined {
-  if (env.OTEL_TRACES_EXPORTER === "none") return undefined;
+  if (!exportsOtlp(env)) return undefined;
   if ((env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL) === "grpc") return undefined;
   if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
   return env.OTEL_EXPORTER_OTLP_ENDPOINT
@@ -201,12 +202,27 @@ export function tracesUrl(env: Record<string, string | undefined>): string | und
     : undefined;
 }
 
-function tracesLine(env: Record<string, string | undefined>): string {
-  if (env.OTEL_TRACES_EXPORTER === "none") {
+/** The banner's word on where the services' traces go. */
+export function tracesLine(env: Record<string, string | undefined>): string {
+  const exporters = traceExporters(env);
+  if (exporters[0] === "none") {
     return "off: start Jaeger (OTLP on :4318) or set OTEL_EXPORTER_OTLP_ENDPOINT, then npm start again";
   }
-  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT ?? "http://localhost:4318";
+  if (!exporters.includes("otlp")) return `to ${exporters.join(", ")} (OTEL_TRACES_EXPORTER), not to Jaeger`;
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? "http://localhost:4318";
   return `OTLP to ${endpoint} (Jaeger UI http://localhost:16686: search tag shopmesh.order.id=<id>)`;
+}
+
+/** Whether the services export traces over OTLP, as the SDK reads OTEL_TRACES_EXPORTER. */
+function exportsOtlp(env: Record<string, string | undefined>): boolean {
+  const exporters = traceExporters(env);
+  return exporters[0] !== "none" && exporters.includes("otlp");
+}
+
+/** OTEL_TRACES_EXPORTER's list (default otlp); "none" first turns traces off whatever follows. */
+function traceExporters(env: Record<string, string | undefined>): string[] {
+  const listed = (env.OTEL_TRACES_EXPORTER ?? "").split(",").map((name) => name.trim());
+  return listed.some(Boolean) ? listed.filter(Boolean) : ["otlp"];
 }
 
 /** Stops the storefront, then the services, then the PostgreSQL and NATS it started, and exits. */

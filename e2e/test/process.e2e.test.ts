@@ -18,7 +18,7 @@ import {
   waitFor,
 } from "@shopmesh/testing";
 import { describe, expect, it } from "vitest";
-import { type LocalMeshOptions, tracesUrl } from "../../tools/local-mesh.js";
+import { type LocalMeshOptions, tracesLine, tracesUrl } from "../../tools/local-mesh.js";
 import { dropMeshDatabases, freeMeshPorts, launchMesh } from "../../tools/mesh-processes.js";
 import { startOtlpReceiver } from "../src/otlp-receiver.js";
 
@@ -287,6 +287,19 @@ describe("npm start's launcher", () => {
       tracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4317", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }),
     ).toBe(undefined);
     expect(tracesUrl({ OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: endpoint })).toBe(undefined);
+    expect(tracesUrl({ OTEL_TRACES_EXPORTER: "console", OTEL_EXPORTER_OTLP_ENDPOINT: endpoint })).toBe(undefined);
+    expect(tracesUrl({ OTEL_TRACES_EXPORTER: "console, otlp", OTEL_EXPORTER_OTLP_ENDPOINT: endpoint })).toBe(
+      `${endpoint}/v1/traces`,
+    );
+  });
+
+  it("says in its banner where the services' traces go, as OTEL_TRACES_EXPORTER lists them", () => {
+    expect(tracesLine({ OTEL_TRACES_EXPORTER: "none" })).toMatch(/^off: /);
+    expect(tracesLine({ OTEL_TRACES_EXPORTER: "console" })).toBe("to console (OTEL_TRACES_EXPORTER), not to Jaeger");
+    expect(tracesLine({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://collector:4318/v1/traces" })).toMatch(
+      /^OTLP to http:\/\/collector:4318\/v1\/traces /,
+    );
+    expect(tracesLine({ OTEL_TRACES_EXPORTER: "otlp,console" })).toMatch(/^OTLP to http:\/\/localhost:4318 /);
   });
 
   it("when a service cannot bind its port, stops the services already started: no process outlives it", async () => {

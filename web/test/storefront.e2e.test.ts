@@ -207,16 +207,15 @@ describe("the storefront in a real browser against the real mesh", () => {
     const customer = "revoked";
     const orders = bed.mesh.orders(await bed.mesh.customerToken(customer));
     // The order service was restarted by the case before: a gRPC client may still be in
-    // its reconnect backoff and answer UNAVAILABLE at once. The same key places one order.
+    // its reconnect backoff and answer UNAVAILABLE at once. The same key places one order;
+    // waitFor tries again on an error, and names the last one if it never succeeds.
     const { order } = await waitFor(
       () =>
-        orders
-          .placeOrder({
-            idempotencyKey: `revoked-${run}`,
-            items: [{ sku: lantern3.sku, quantity: 1 }],
-            paymentToken: "tok_visa",
-          })
-          .catch(() => undefined),
+        orders.placeOrder({
+          idempotencyKey: `revoked-${run}`,
+          items: [{ sku: lantern3.sku, quantity: 1 }],
+          paymentToken: "tok_visa",
+        }),
       { timeoutMs: 10_000, description: "the order placed over gRPC" },
     );
     const page = await bed.context.newPage();

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { ErrorInfoSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
+import { BadRequestSchema, ErrorInfoSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 import { OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
 import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
 import { PaymentStatus } from "@shopmesh/gen/shopmesh/payment/v1/payment_pb.js";
@@ -290,7 +290,27 @@ describe("checkout end to end across order, inventory and payment", () => {
     expect(error?.rawMessage).toMatch(/idempotency_key/);
     expect(error?.rawMessage).toMatch(/items\[0\]\.sku/);
     expect(error?.rawMessage).toMatch(/items\[0\]\.quantity/);
-    expect(error?.rawMessage).toMatch(/each SKU may appear only once/);
+    // Each violation names its field, so a form can show it there: the repeated SKU too.
+    const violations = error?.findDetails(BadRequestSchema).flatMap(({ fieldViolations }) => fieldViolations);
+    expect(violations?.find(({ description }) => /each SKU may appear only once/.test(description))?.field).toBe(
+      "items",
+    );
+    const reservingTwice = await mesh
+      .stock(await mesh.serviceToken())
+      .reserveStock({
+        orderId: randomUUID(),
+        items: [
+          { sku: basic, quantity: 1 },
+          { sku: basic, quantity: 2 },
+        ],
+      })
+      .then(
+        () => undefined,
+        (e) => ConnectError.from(e),
+      );
+    expect(reservingTwice?.findDetails(BadRequestSchema)[0]?.fieldViolations.map(({ field }) => field)).toEqual([
+      "items",
+    ]);
     expect(await errorCode(place(alice, "NO-SUCH-SKU", 1))).toBe("NotFound");
     // Nothing to charge, so no payment would ever confirm it.
     const nothingToPay = await place(alice, free, 2).then(

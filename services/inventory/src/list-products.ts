@@ -1,4 +1,4 @@
-import { decodePageToken, encodePageToken, normalizeQuery } from "./page-token.js";
+import { decodePageToken, encodePageToken } from "./page-token.js";
 import type { Product } from "./product.js";
 import { findProductPage, type Queryable } from "./product-store.js";
 
@@ -34,7 +34,7 @@ export async function listProducts(db: Queryable, request: ListProductsRequest):
   const pageSize = request.pageSize > 0 ? Math.min(request.pageSize, maxPageSize) : defaultPageSize;
   const afterSku = decodePageToken(request.pageToken, request.query);
   const { products, total } = await findProductPage(db, {
-    text: normalizeQuery(request.query),
+    text: request.query.trim(),
     afterSku,
     limit: pageSize + 1,
   });

@@ -36,7 +36,11 @@ type PageRow = (ProductRow | { [K in keyof ProductRow]: null }) & { total: strin
 
 /** Which slice of the catalog to read. */
 export interface PageQuery {
-  /** Lower-case text the name, description or category must contain; empty for all. */
+  /**
+   * Text the name, description or category must contain, compared after PostgreSQL's
+   * lower() of both (lower-casing one side in JavaScript would not agree on every
+   * letter: "İ"); empty for all.
+   */
   readonly text: string;
   /** Only SKUs after this one (keyset paging); undefined from the start. */
   readonly afterSku: string | undefined;

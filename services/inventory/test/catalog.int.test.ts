@@ -3,7 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema, ErrorInfoSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 import { describe, expect, it, vi } from "vitest";
 import { createProductLookup } from "../src/product-lookup.js";
-import { generateCatalog } from "../src/seed.js";
+import { generateCatalog, seedCatalog } from "../src/seed.js";
 import { useInventoryService } from "./harness.js";
 
 const inventory = useInventoryService("catalog", { SEED_CATALOG: "true" });
@@ -76,6 +76,37 @@ describe("CatalogService over gRPC", () => {
     const inDescriptions = await inventory.catalogClient.listProducts({ query: "Two-Year Warranty", pageSize: 100 });
     expect(inDescriptions.totalSize).toBe(matching("two-year warranty").length);
     expect(inDescriptions.totalSize).toBeGreaterThan(0);
+  });
+
+  it("matches text in one field, not running from one field into the next, and lower-cases both sides alike", async () => {
+    await seedCatalog(inventory.pool, [
+      {
+        sku: "ZZ-SPAN-1",
+        name: "Reading desk",
+        description: "lamp shade included",
+        category: "furniture",
+        price: { amountMinor: 1_000n, currency: "USD" },
+        available: 1n,
+      },
+      {
+        sku: "ZZ-SPAN-2",
+        name: "İZMİR towel",
+        description: "cotton",
+        category: "bath",
+        price: { amountMinor: 1_000n, currency: "USD" },
+        available: 1n,
+      },
+    ]);
+    // "desk lamp" runs from the end of the name into the description.
+    expect(await inventory.catalogClient.listProducts({ query: "Reading desk lamp" })).toMatchObject({
+      products: [],
+      totalSize: 0,
+    });
+    const inName = await inventory.catalogClient.listProducts({ query: "reading DESK" });
+    expect(inName.products.map(({ sku }) => sku)).toEqual(["ZZ-SPAN-1"]);
+    // JavaScript lower-cases "İ" to "i̇" (with a combining dot), PostgreSQL to "i".
+    const exactName = await inventory.catalogClient.listProducts({ query: "İZMİR towel" });
+    expect(exactName.products.map(({ sku }) => sku)).toEqual(["ZZ-SPAN-2"]);
   });
 
   it("treats LIKE wildcards in the text literally", async () => {
@@ -178,8 +209,12 @@ describe("CatalogService over Connect JSON (HTTP/1.1)", () => {
     expect(info).toMatchObject({ reason: "CATALOG.INVALID_PAGE_TOKEN", domain: "inventory.shopmesh" });
   });
 
-  it("answers invalid_argument with a field violation for a query holding NUL (U+0000), which SQL text cannot", async () => {
-    const refused = await connectCall(listProducts, { query: "lamp\u0000" });
+  it.each([
+    ["NUL (U+0000), which SQL text cannot", "lamp\u0000"],
+    ["U+001F, which joins a product's fields for the search", "desk\u001flamp"],
+    ["a line break", "desk\nlamp"],
+  ])("answers invalid_argument with a field violation for a query holding %s", async (_, query) => {
+    const refused = await connectCall(listProducts, { query });
     expect(refused.status).toBe(400);
     expect(refused.body).toMatchObject({ code: "invalid_argument", message: expect.stringMatching(/^query: /) });
     const details = refused.body.details as { type: string; value: string }[];

@@ -1,6 +1,6 @@
 import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createPool, migrate } from "@shopmesh/pg";
 import { migrationDirs } from "@shopmesh/runtime";
@@ -13,18 +13,19 @@ import { inventoryService } from "../src/service.js";
 // In a rolling update the old replicas keep serving while the new pod migrates. A
 // migration that waits for a lock someone else holds on `products` (a pg_dump, a
 // report) must not queue the catalog's reads behind it past the pool's 2 s
-// lock_timeout: 005 gives up after 1 s and is tried again.
-describe("upgrading a serving inventory database to migration 005", () => {
+// lock_timeout: 005 (and 006, which takes the same lock) gives up after 1 s and is tried again.
+describe("upgrading a serving inventory database to migration 005 and later", () => {
   let database: TestDatabase;
   let before: string;
   let service: pg.Pool;
   let holder: pg.Client;
   beforeAll(async () => {
     database = await createTestDatabase("mig005_online");
-    // The database as the previous release left it: every migration but 005.
+    // The database as an earlier release left it: the migrations before 005.
     const [events, inventory] = migrationDirs(inventoryService) as [string, string];
     before = await mkdtemp(join(tmpdir(), "inventory-migrations-"));
-    await cp(inventory, before, { recursive: true, filter: (source) => !source.includes("005_") });
+    const earlier = (source: string) => !/^\d{3}_/.test(basename(source)) || Number(basename(source).slice(0, 3)) < 5;
+    await cp(inventory, before, { recursive: true, filter: earlier });
     await migrate({ databaseUrl: database.url, dir: [events, before] });
     service = createPool({ url: database.url, applicationName: "inventory", onError: () => {} });
     await seedCatalog(service);
@@ -86,7 +87,7 @@ describe("upgrading a serving inventory database to migration 005", () => {
       expect(lookup).toBe("answered 1 row");
       // The lock let go, the migration tried again goes through.
       await holder.query("COMMIT");
-      expect(await migrating).toEqual(["005_products_bounded_text.up"]);
+      expect(await migrating).toEqual(["005_products_bounded_text.up", "006_search_text_per_field.up"]);
     } finally {
       await holder.query("COMMIT");
       await migrating;

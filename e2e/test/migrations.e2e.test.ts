@@ -7,7 +7,7 @@ import { orderService } from "@shopmesh/order";
 import { paymentService } from "@shopmesh/payment";
 import { migrate } from "@shopmesh/pg";
 import { migrationDirs } from "@shopmesh/runtime";
-import { createTestDatabase, type TestDatabase } from "@shopmesh/testing";
+import { createTestDatabase, type TestDatabase, waitFor } from "@shopmesh/testing";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 
@@ -117,4 +117,59 @@ describe("a database made by the first release", () => {
       expect(ignoringColumnOrder(upgradedSchema)).toEqual(ignoringColumnOrder(freshSchema));
     },
   );
+});
+
+// An upgrade from a release before 004_events_outbox_claim (which set no lock_timeout of
+// its own): the new pod's init container runs ALTER TABLE outbox while the old replicas
+// serve and a dump holds the outbox. Its lock request would queue every later statement
+// on the outbox behind it, past the services' 2 s lock_timeout (docs/deploy.md).
+describe("a migration waiting for a busy table", () => {
+  it("does not make the serving replicas' statements on that table queue behind it", async () => {
+    const db = await createTestDatabase("migration_lock_wait");
+    const dump = new pg.Client({ connectionString: db.url });
+    const serving = new pg.Client({ connectionString: db.url });
+    const observer = new pg.Client({ connectionString: db.url });
+    let migrating: Promise<unknown> | undefined;
+    try {
+      const dir = migrationDirs(paymentService);
+      await migrate({ databaseUrl: db.url, dir });
+      // The database as a release before 004 left it (004 is idempotent: the column exists).
+      await observer.connect();
+      const removed = await observer.query("DELETE FROM pgmigrations WHERE name = '004_events_outbox_claim.up'");
+      expect(removed.rowCount).toBe(1);
+      // A dump (or a report) reading the outbox in a long transaction.
+      await dump.connect();
+      await dump.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
+      await dump.query("SELECT count(*) FROM outbox");
+      const warnings: string[] = [];
+      migrating = migrate({ databaseUrl: db.url, dir, warn: (line) => warnings.push(line) });
+      await waitFor(
+        async () => {
+          const { rows } = await observer.query(
+            `SELECT 1 FROM pg_locks WHERE NOT granted AND mode = 'AccessExclusiveLock'
+               AND relation = 'outbox'::regclass`,
+          );
+          return rows.length > 0;
+        },
+        { timeoutMs: 10_000, description: "the migration waiting for the outbox's lock" },
+      );
+      // A serving replica's statement on the outbox, with the services' lock_timeout (2 s).
+      await serving.connect();
+      await serving.query("SET lock_timeout = '2s'");
+      const read = await serving.query("SELECT count(*) FROM outbox").then(
+        () => "answered",
+        (error: { code?: string; message?: string }) => `failed: ${error.code} ${error.message}`,
+      );
+      expect(read).toBe("answered");
+      await dump.query("ROLLBACK");
+      // The table free, the migration tried again goes through, having said it waited.
+      expect(await migrating).toEqual(["004_events_outbox_claim.up"]);
+      expect(warnings[0]).toMatch(/waiting for a lock another session holds/);
+    } finally {
+      await dump.query("ROLLBACK").catch(() => undefined);
+      await migrating?.catch(() => undefined);
+      await Promise.all([dump.end(), serving.end(), observer.end()].map((p) => p.catch(() => undefined)));
+      await db.drop();
+    }
+  });
 });

@@ -29,6 +29,8 @@ const lockRetryMs = 250;
  */
 const lockTimeoutRetryMs = 2_000;
 const defaultLockWaitMs = 5 * 60_000;
+/** What a migration waits for a table's lock, at most, each time it tries. */
+const migrationLockTimeout = "1s";
 
 /**
  * Applies pending migrations with node-pg-migrate. It holds an advisory lock while
@@ -40,10 +42,11 @@ const defaultLockWaitMs = 5 * 60_000;
  * CONCURRENTLY in the migrating session waits for every snapshot — each would wait for
  * the other, and PostgreSQL ends the deadlock by failing one of them.
  *
- * A migration that sets a `lock_timeout` (so that waiting for a busy table does not
- * queue the service's own reads behind it) and runs out of it is tried again, said
- * through `warn` each time, until the table is free or `lockWaitMs` has passed: it was
- * rolled back whole, and is not recorded.
+ * Every migration waits at most 1 s for a table's lock (`lock_timeout`, unless it sets
+ * its own): a lock request queues every later statement on that table behind it, and
+ * the serving replicas' statements give up after their own 2 s. A migration that runs
+ * out of it is tried again, said through `warn` each time, until the table is free or
+ * `lockWaitMs` has passed: it was rolled back whole, and is not recorded.
  */
 export async function migrate(options: MigrateOptions): Promise<string[]> {
   const giveUpAt = performance.now() + (options.lockWaitMs ?? defaultLockWaitMs);
@@ -79,7 +82,12 @@ async function migrateOnce(options: MigrateOptions): Promise<string[]> {
   const applied = await runner({
     // A server that accepts the connection and never answers (a failed-over address, a
     // partition) would otherwise hold the start, silently, for ever.
-    databaseUrl: { connectionString: options.databaseUrl, connectionTimeoutMillis: 10_000, keepAlive: true },
+    databaseUrl: {
+      connectionString: options.databaseUrl,
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      options: `-c lock_timeout=${migrationLockTimeout}`,
+    },
     // node-pg-migrate takes several folders only as glob patterns (useGlob).
     dir: dirs.map((dir) => posix.join(dir, "*")),
     useGlob: true,

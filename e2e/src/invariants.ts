@@ -10,7 +10,10 @@ const finalStatuses = ["confirmed", "rejected", "cancelled"];
 export interface InvariantReport {
   /** Orders not in a final status. */
   readonly unfinished: string[];
-  /** Orders charged more than once, or whose provider captures disagree with the payment record. */
+  /**
+   * Orders charged more than once, or whose provider captures disagree with the payment
+   * record; captures for an id that is no order (an operator's Charge) not refunded.
+   */
   readonly moneyProblems: string[];
   /** Sum of captured (not refunded) payments, and the totals of confirmed orders. */
   readonly capturedMinor: bigint;
@@ -51,6 +54,15 @@ export async function checkInvariants(mesh: Mesh, initialStock: ReadonlyMap<stri
         moneyProblems.push(`${order.order_id} confirmed but not captured`);
     } else if (captured && !refunded) {
       moneyProblems.push(`${order.order_id} is ${order.status} but its capture was not refunded`);
+    }
+  }
+  // An operator's Charge for an id that is no order: its capture must have been refunded.
+  const orderIds = new Set(orders.rows.map((order) => order.order_id));
+  for (const payment of payments.rows) {
+    if (orderIds.has(payment.order_id)) continue;
+    const captured = mesh.provider.chargeOf(payment.order_id)?.outcome?.outcome === "captured";
+    if (captured && mesh.provider.refundOf(`refund:${payment.order_id}`) === undefined) {
+      moneyProblems.push(`${payment.order_id} is no order, and its capture was not refunded`);
     }
   }
   const capturedMinor = payments.rows

@@ -8,11 +8,13 @@ import { checkSettledInvariants } from "../src/invariants.js";
 import { type Mesh, startMesh } from "../src/mesh.js";
 
 // An operator's internal RPCs (ReleaseStock, Refund) used on an order whose saga is
-// still running, or done: the order follows them, and the mesh's invariants hold.
+// still running, or done: the order follows them, and the mesh's invariants hold. And
+// used on an id that is no order (a hold of stock that is nobody's order, a mistyped
+// id): nothing is dead-lettered, and money captured for it is given back.
 let mesh: Mesh;
 let customer: string;
-const catalog = products(2, 100n);
-const [releasedSku, refundedSku] = catalog.map((product) => product.sku) as [string, string];
+const catalog = products(3, 100n);
+const [releasedSku, refundedSku, heldSku] = catalog.map((product) => product.sku) as [string, string, string];
 
 beforeAll(async () => {
   mesh = await startMesh("operator");
@@ -75,6 +77,38 @@ describe("an operator's RPCs on a live order", () => {
       description: "the units restocked",
     });
     expect(await stockLevel(mesh, refundedSku)).toEqual({ available: 100n, reserved: 0n, sold: 0n });
+  });
+
+  it("ReserveStock and ReleaseStock for an id that is no order: the units come back, the release ends quietly", async () => {
+    const operator = await mesh.serviceToken();
+    const holdId = randomUUID();
+    await mesh.stock(operator).reserveStock({ orderId: holdId, items: [{ sku: heldSku, quantity: 5 }] });
+    const { released } = await mesh.stock(operator).releaseStock({ orderId: holdId });
+    expect(released.map((item) => item.quantity)).toEqual([5]);
+    expect(await stockLevel(mesh, heldSku)).toEqual({ available: 100n, reserved: 0n, sold: 0n });
+    // The StockReleased it announces reaches the order service, which knows no such
+    // order: the invariants' check below waits for every event applied, and finds no
+    // dead letter.
+  });
+
+  it("Charge for an id that is no order: the money captured is refunded", async () => {
+    const operator = await mesh.serviceToken();
+    const orderId = randomUUID();
+    const { payment } = await mesh.payments(operator).charge({
+      orderId,
+      amount: { amountMinor: 1_250n, currencyCode: "USD" },
+      paymentToken: "tok_visa",
+    });
+    expect(payment?.status).toBe(PaymentStatus.CAPTURED);
+    await waitFor(() => mesh.provider.refundOf(`refund:${orderId}`), { description: "the capture refunded" });
+    const refunded = await waitFor(
+      async () => {
+        const found = (await mesh.payments(operator).getPayment({ orderId })).payment;
+        return found?.status === PaymentStatus.REFUNDED && found;
+      },
+      { description: "the payment recorded as refunded" },
+    );
+    expect(refunded.amount?.amountMinor).toBe(1_250n);
   });
 
   it("leaves the mesh's invariants whole", async () => {

@@ -1,4 +1,4 @@
-import { type Outbox, type OutboxEvent, type OutboxRow, PermanentEventError } from "@shopmesh/events";
+import type { Outbox, OutboxEvent, OutboxRow } from "@shopmesh/events";
 import {
   OrderCancelledSchema,
   OrderConfirmedSchema,
@@ -6,7 +6,7 @@ import {
 } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import { awaitAtCommit } from "@shopmesh/pg";
 import type pg from "pg";
-import { type OrderEvent, type OrderStatus, type Transition, transition } from "./order.js";
+import { forNoOrder, type OrderEvent, type OrderStatus, type Transition, transition } from "./order.js";
 import { toMoney } from "./order-message.js";
 import { applyTransitions, type LockedOrder, lockOrders } from "./order-store.js";
 
@@ -20,20 +20,31 @@ export interface OrderStep {
  * Moves orders by saga events inside the caller's transaction, with two statements
  * whatever the number of events: lock the orders (in id order), ask the state machine
  * for each event in turn, then record every allowed transition with the events that
- * announce them. Events that change nothing (stale or repeated) are skipped.
+ * announce them. Events that change nothing (stale or repeated) are skipped. An event
+ * for an order that does not exist (an operator's RPC for a wrong id) is told to
+ * `onNoOrder`, with what it calls for ({@link forNoOrder}: a capture is cancelled).
  * Answers each step's transition and the order it moved (undefined when skipped).
  */
 export async function advanceOrders(
   tx: pg.ClientBase,
   outbox: Outbox,
   steps: readonly OrderStep[],
+  onNoOrder: (step: OrderStep, announced: "cancelled" | undefined) => void = () => {},
 ): Promise<(AdvancedOrder | undefined)[]> {
   const orders = await lockOrders(tx, [...new Set(steps.map((step) => step.orderId))]);
   const changes: { orderId: string; next: Transition }[] = [];
   const announcements: OutboxRow[] = [];
   const outcomes = steps.map(({ orderId, event }) => {
     const order = orders.get(orderId);
-    if (!order) throw new PermanentEventError(`no order ${orderId}`);
+    if (!order) {
+      const compensation = forNoOrder(event);
+      if (compensation) {
+        const cancelled = { orderId, reason: compensation.reason, byCustomer: false };
+        announcements.push(outbox.prepare(OrderCancelledSchema, cancelled));
+      }
+      onNoOrder({ orderId, event }, compensation?.announce);
+      return undefined;
+    }
     const from = order.status;
     const next = transition(order, event);
     if (!next) return undefined;

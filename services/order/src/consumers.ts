@@ -14,6 +14,7 @@ import { afterCommit } from "@shopmesh/pg";
 import type { ConsumerSpec } from "@shopmesh/runtime";
 import { canonicalUuid } from "@shopmesh/server";
 import type pg from "pg";
+import type { Logger } from "pino";
 import { advanceOrders, type OrderStep } from "./advance-order.js";
 import { orderMetrics } from "./order-metrics.js";
 
@@ -25,15 +26,23 @@ import { orderMetrics } from "./order-metrics.js";
  * advance their orders together with a few statements. They are counted once the
  * transaction commits: the consumer may roll a batch back and apply its events again
  * one by one (an event applied before, a failed COMMIT), which would count them twice.
+ * An outcome for an order that does not exist (an operator's RPC for a wrong id) is
+ * said in a warning; a capture's is cancelled, so that it is refunded.
  */
-export function orderConsumers(outbox: Outbox): ConsumerSpec[] {
+export function orderConsumers(outbox: Outbox, logger: Logger): ConsumerSpec[] {
   const advance = async (events: readonly BatchedEvent<SagaOutcome>[], tx: pg.PoolClient) => {
+    const noOrder: { orderId: string; event: string; announced: string }[] = [];
     const advanced = await advanceOrders(
       tx,
       outbox,
       events.map(({ event }) => stepOf(event)),
+      ({ orderId, event }, announced) =>
+        noOrder.push({ orderId, event: event.kind, announced: announced ?? "nothing" }),
     );
-    afterCommit(tx, () => orderMetrics.advanced(advanced));
+    afterCommit(tx, () => {
+      orderMetrics.advanced(advanced);
+      for (const step of noOrder) logger.warn(step, "saga outcome for an order that does not exist");
+    });
   };
   return [
     {

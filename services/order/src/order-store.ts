@@ -260,7 +260,7 @@ export async function applyTransitions(
   changes: readonly { orderId: string; next: Transition }[],
   announcements: readonly OutboxRow[],
 ): Promise<void> {
-  if (changes.length === 0) return;
+  if (changes.length === 0 && announcements.length === 0) return;
   const applied = tx.query<OutboxWritten>({
     name: "order.transitions",
     text: `WITH change AS (

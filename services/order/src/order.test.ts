@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isFinal, type OrderEvent, type OrderStatus, totalOf, transition } from "./order.js";
+import { forNoOrder, isFinal, type OrderEvent, type OrderStatus, totalOf, transition } from "./order.js";
 
 const statuses: OrderStatus[] = ["pending", "reserved", "confirmed", "rejected", "cancelled"];
 const total = { amountMinor: 2_500n, currency: "USD" };
@@ -142,5 +142,24 @@ describe("order state machine", () => {
         { sku: "B-1", name: "b", quantity: 1, unitPriceMinor: 1n },
       ]),
     ).toBe(5998n);
+  });
+});
+
+describe("an event for an order that does not exist (an operator's RPC for a wrong id)", () => {
+  it("cancels a capture, so that it is refunded, and lets everything else end there", () => {
+    const captured: OrderEvent = {
+      kind: "payment-captured",
+      paymentId: "p",
+      amount: { amountMinor: 1_250n, currency: "USD" },
+    };
+    expect(forNoOrder(captured)).toEqual({ reason: expect.stringMatching(/refunded/), announce: "cancelled" });
+    const others: OrderEvent[] = [
+      { kind: "stock-reserved" },
+      { kind: "stock-rejected", reason: "out of stock" },
+      { kind: "stock-released" },
+      { kind: "payment-declined", reason: "declined" },
+      { kind: "payment-refunded" },
+    ];
+    expect(others.map(forNoOrder)).toEqual(others.map(() => undefined));
   });
 });

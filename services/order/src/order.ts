@@ -110,6 +110,19 @@ export function transition(order: OrderState, event: OrderEvent): Transition | u
   }
 }
 
+/**
+ * What an event about an order that does not exist calls for. Only an operator's
+ * internal RPC makes one (a Charge, ReleaseStock or Refund for an id this service
+ * never issued): money captured for it must go back — the OrderCancelled announced
+ * for the id makes payment refund it and inventory release anything held under it —
+ * and nothing else needs doing (the release or refund is the end of it).
+ */
+export function forNoOrder(event: OrderEvent): { readonly reason: string; readonly announce: "cancelled" } | undefined {
+  return event.kind === "payment-captured"
+    ? { reason: "captured for no order: the payment is refunded", announce: "cancelled" }
+    : undefined;
+}
+
 function isTotalOf(order: OrderState, amount: Amount): boolean {
   return amount.amountMinor === order.totalMinor && amount.currency === order.currency;
 }

@@ -39,7 +39,7 @@ export const orderService: ServiceDefinition<typeof config> = {
     });
     return {
       services: [registerService(OrderService, routes)],
-      consumers: orderConsumers(outbox),
+      consumers: orderConsumers(outbox, logger),
       async close() {
         catalog.close();
         await watcher.close();

@@ -1,7 +1,7 @@
 import { statement } from "@shopmesh/pg";
 import type pg from "pg";
 import type { NewProduct, Product } from "./product.js";
-import type { StockLevel } from "./stock.js";
+import { type LastCount, onHandOf, type StockLevel } from "./stock.js";
 
 /** A pool or a client in a transaction. */
 export type Queryable = Pick<pg.ClientBase, "query">;
@@ -89,17 +89,64 @@ export async function findStockLevel(
   sku: string,
   { lock = false } = {},
 ): Promise<StockLevel | undefined> {
-  const { rows } = await db.query<{ available: string; reserved: string }>(
-    `SELECT available, reserved FROM products WHERE sku = $1${lock ? " FOR UPDATE" : ""}`,
+  const { rows } = await db.query<{ available: string; reserved: string; on_hand_version: string }>(
+    `SELECT available, reserved, on_hand_version FROM products WHERE sku = $1${lock ? " FOR UPDATE" : ""}`,
     [sku],
   );
   const row = rows[0];
-  return row && { sku, available: BigInt(row.available), reserved: BigInt(row.reserved) };
+  return (
+    row && {
+      sku,
+      available: BigInt(row.available),
+      reserved: BigInt(row.reserved),
+      onHandVersion: BigInt(row.on_hand_version),
+    }
+  );
 }
 
-/** Sets the available units of a SKU (after an inventory count). */
-export async function saveAvailable(tx: Queryable, sku: string, available: bigint): Promise<void> {
-  await tx.query("UPDATE products SET available = $2, updated_at = now() WHERE sku = $1", [sku, available.toString()]);
+/** The last count applied to a SKU, if any. */
+export async function findLastCount(db: Queryable, sku: string): Promise<LastCount | undefined> {
+  const { rows } = await db.query<{ from_version: string; from_on_hand: string; on_hand: string; version: string }>(
+    "SELECT from_version, from_on_hand, on_hand, version FROM stock_counts WHERE sku = $1",
+    [sku],
+  );
+  const row = rows[0];
+  return (
+    row && {
+      fromVersion: BigInt(row.from_version),
+      fromOnHand: BigInt(row.from_on_hand),
+      onHand: BigInt(row.on_hand),
+      version: BigInt(row.version),
+    }
+  );
+}
+
+/**
+ * Applies an inventory count (the SKU's available units from `before` to `after`) and
+ * remembers it as the SKU's last count. Answers the stock with the version the count
+ * left (the database moves it when on hand changes).
+ */
+export async function saveCount(tx: Queryable, before: StockLevel, after: StockLevel): Promise<StockLevel> {
+  const { rows } = await tx.query<{ on_hand_version: string }>(
+    `WITH counted AS (
+       UPDATE products SET available = $2, updated_at = now() WHERE sku = $1 RETURNING on_hand_version
+     ), remembered AS (
+       INSERT INTO stock_counts (sku, from_version, from_on_hand, on_hand, version)
+       SELECT $1, $3, $4, $5, on_hand_version FROM counted
+       ON CONFLICT (sku) DO UPDATE
+         SET from_version = excluded.from_version, from_on_hand = excluded.from_on_hand,
+             on_hand = excluded.on_hand, version = excluded.version, counted_at = now()
+     )
+     SELECT on_hand_version FROM counted`,
+    [
+      before.sku,
+      after.available.toString(),
+      before.onHandVersion.toString(),
+      onHandOf(before).toString(),
+      onHandOf(after).toString(),
+    ],
+  );
+  return { ...after, onHandVersion: BigInt(rows[0]?.on_hand_version ?? after.onHandVersion) };
 }
 
 /**

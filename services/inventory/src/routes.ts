@@ -61,7 +61,13 @@ export function createStockRoutes({ pool, events }: RouteDeps): ServiceImpl<type
       })),
     setStock: (request) =>
       answer(async () => ({
-        stock: stockLevelToProto(await setStock(pool, request.sku, request.onHand, request.expectedOnHand)),
+        stock: stockLevelToProto(
+          await setStock(pool, request.sku, {
+            onHand: request.onHand,
+            expectedOnHand: request.expectedOnHand,
+            expectedVersion: request.expectedOnHandVersion,
+          }),
+        ),
       })),
     getStock: (request) => answer(async () => ({ stock: stockLevelToProto(await getStock(pool, request.sku)) })),
   };
@@ -98,5 +104,11 @@ function answerToProto(outcome: ReservationAnswer): MessageInitShape<typeof Rese
 }
 
 function stockLevelToProto(level: StockLevel): MessageInitShape<typeof StockLevelSchema> {
-  return { sku: level.sku, onHand: onHandOf(level), reserved: level.reserved, available: level.available };
+  return {
+    sku: level.sku,
+    onHand: onHandOf(level),
+    reserved: level.reserved,
+    available: level.available,
+    onHandVersion: level.onHandVersion,
+  };
 }

@@ -1,31 +1,22 @@
 import { withTx } from "@shopmesh/pg";
 import type pg from "pg";
 import { InventoryError } from "./errors.js";
-import { findStockLevel, saveAvailable } from "./product-store.js";
-import { countStock, onHandOf, type StockLevel } from "./stock.js";
+import { findLastCount, findStockLevel, saveCount } from "./product-store.js";
+import { type CountRequest, countStock, decideCount, type StockLevel } from "./stock.js";
 
 /**
- * Records an inventory count: the SKU has `onHand` units, reserved ones included.
- * With `expectedOnHand`, only if on hand is still what the count was taken against —
- * a sale or a restock since would otherwise be overwritten — or already is `onHand`. Fails with
+ * Records an inventory count: the SKU has `count.onHand` units, reserved ones included
+ * — only if the stock is still what the count was taken against, when it says
+ * ({@link decideCount}); the same count sent again is answered as done. Fails with
  * STOCK.UNKNOWN_SKU, STOCK.BELOW_RESERVED (reservations are kept) or STOCK.CHANGED.
  */
-export function setStock(pool: pg.Pool, sku: string, onHand: bigint, expectedOnHand?: bigint): Promise<StockLevel> {
+export function setStock(pool: pg.Pool, sku: string, count: CountRequest): Promise<StockLevel> {
   return withTx(pool, async (tx) => {
     const level = await findStockLevel(tx, sku, { lock: true });
     if (level === undefined) throw unknownSku(sku);
-    // A count already in effect is answered as done: the call stays idempotent when
-    // its answer was lost and it is sent again.
-    const current = onHandOf(level);
-    if (expectedOnHand !== undefined && current !== expectedOnHand && current !== onHand) {
-      throw new InventoryError(
-        "STOCK.CHANGED",
-        `${sku} has ${current} units on hand, not the ${expectedOnHand} counted against: read it again`,
-      );
-    }
-    const counted = countStock(level, onHand);
-    await saveAvailable(tx, sku, counted.available);
-    return counted;
+    if (decideCount(level, await findLastCount(tx, sku), count) === "done") return level;
+    const counted = countStock(level, count.onHand);
+    return saveCount(tx, level, counted);
   });
 }
 

@@ -3,6 +3,7 @@ import {
   allocate,
   answerOf,
   countStock,
+  decideCount,
   digestOf,
   type Movement,
   movements,
@@ -247,14 +248,43 @@ describe("digestOf", () => {
 });
 
 describe("countStock", () => {
-  const level = { sku: "SKU-1", available: 7n, reserved: 3n };
+  const level = { sku: "SKU-1", available: 7n, reserved: 3n, onHandVersion: 4n };
 
   it("sets on hand, keeping what is reserved", () => {
-    expect(countStock(level, 20n)).toEqual({ sku: "SKU-1", available: 17n, reserved: 3n });
-    expect(countStock(level, 3n)).toEqual({ sku: "SKU-1", available: 0n, reserved: 3n });
+    expect(countStock(level, 20n)).toMatchObject({ sku: "SKU-1", available: 17n, reserved: 3n });
+    expect(countStock(level, 3n)).toMatchObject({ sku: "SKU-1", available: 0n, reserved: 3n });
   });
 
   it("refuses a count below what is reserved", () => {
     expect(() => countStock(level, 2n)).toThrow(expect.objectContaining({ code: "STOCK.BELOW_RESERVED" }));
+  });
+});
+
+describe("decideCount", () => {
+  // 10 on hand at version 7; the last count set 10, taken against 12 at version 6.
+  const level = { sku: "SKU-1", available: 8n, reserved: 2n, onHandVersion: 7n };
+  const last = { fromVersion: 6n, fromOnHand: 12n, onHand: 10n, version: 7n };
+  const changed = expect.objectContaining({ code: "STOCK.CHANGED" });
+
+  it("applies a count that expects nothing, or the stock as it is", () => {
+    expect(decideCount(level, last, { onHand: 9n })).toBe("apply");
+    expect(decideCount(level, last, { onHand: 9n, expectedVersion: 7n })).toBe("apply");
+    expect(decideCount(level, undefined, { onHand: 9n, expectedOnHand: 10n })).toBe("apply");
+  });
+
+  it("answers the last count, sent again with nothing changed since, as done", () => {
+    expect(decideCount(level, last, { onHand: 10n, expectedVersion: 6n })).toBe("done");
+    expect(decideCount(level, last, { onHand: 10n, expectedOnHand: 12n })).toBe("done");
+  });
+
+  it("refuses a count taken against another stock, even one whose number came back", () => {
+    expect(() => decideCount(level, last, { onHand: 9n, expectedVersion: 6n })).toThrow(changed);
+    expect(() => decideCount(level, last, { onHand: 9n, expectedOnHand: 12n })).toThrow(changed);
+    // The last count, sent again after on hand moved on (version 8), however many units.
+    const since = { ...level, onHandVersion: 8n };
+    expect(() => decideCount(since, last, { onHand: 10n, expectedVersion: 6n })).toThrow(changed);
+    expect(() => decideCount(since, last, { onHand: 10n, expectedOnHand: 12n })).toThrow(changed);
+    // A count whose number a sale happened to reach: not the last count, so refused.
+    expect(() => decideCount(level, undefined, { onHand: 10n, expectedOnHand: 12n })).toThrow(changed);
   });
 });

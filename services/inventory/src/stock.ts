@@ -236,6 +236,8 @@ export interface StockLevel {
   readonly sku: string;
   readonly available: bigint;
   readonly reserved: bigint;
+  /** Changes every time on hand does (the database counts it). */
+  readonly onHandVersion: bigint;
 }
 
 /** Units in the warehouse and not yet sold: available + reserved. */
@@ -256,6 +258,52 @@ export function countStock(level: StockLevel, onHand: bigint): StockLevel {
     );
   }
   return { ...level, available: onHand - level.reserved };
+}
+
+/** An inventory count as asked: the units on hand, and what it was taken against. */
+export interface CountRequest {
+  readonly onHand: bigint;
+  readonly expectedOnHand?: bigint | undefined;
+  readonly expectedVersion?: bigint | undefined;
+}
+
+/** The last count applied to a SKU: what it was taken against, what it set, the version it left. */
+export interface LastCount {
+  readonly fromVersion: bigint;
+  readonly fromOnHand: bigint;
+  readonly onHand: bigint;
+  readonly version: bigint;
+}
+
+/**
+ * Whether a count applies to the stock as it is now. The same count sent again (its
+ * answer was lost) with nothing changed since it was applied is already done; else a
+ * count taken against another stock than this one is refused with STOCK.CHANGED — by
+ * version, exact, or by number, which cannot see a change that came back.
+ */
+export function decideCount(level: StockLevel, last: LastCount | undefined, count: CountRequest): "apply" | "done" {
+  const { expectedOnHand, expectedVersion } = count;
+  if (expectedVersion === undefined && expectedOnHand === undefined) return "apply";
+  const repeated =
+    last !== undefined &&
+    last.version === level.onHandVersion &&
+    last.onHand === count.onHand &&
+    (expectedVersion !== undefined ? last.fromVersion === expectedVersion : last.fromOnHand === expectedOnHand);
+  if (repeated) return "done";
+  const onHand = onHandOf(level);
+  if (expectedVersion !== undefined && expectedVersion !== level.onHandVersion) {
+    throw changed(
+      `${level.sku}'s on hand has changed since version ${expectedVersion} (now ${level.onHandVersion}, ${onHand} units)`,
+    );
+  }
+  if (expectedOnHand !== undefined && expectedOnHand !== onHand) {
+    throw changed(`${level.sku} has ${onHand} units on hand, not the ${expectedOnHand} counted against`);
+  }
+  return "apply";
+}
+
+function changed(message: string): InventoryError {
+  return new InventoryError("STOCK.CHANGED", `${message}: read it again`);
 }
 
 function invalid(message: string): InventoryError {

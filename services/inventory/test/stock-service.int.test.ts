@@ -1,8 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { publishEvent } from "@shopmesh/events";
 import { ReservationStatus, StockService } from "@shopmesh/gen/shopmesh/inventory/v1/stock_service_pb.js";
+import { OrderCancelledSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import { withTx } from "@shopmesh/pg";
 import { createGrpcClient } from "@shopmesh/server";
+import { waitFor } from "@shopmesh/testing";
 import { describe, expect, it } from "vitest";
 import { sellReservedStocks } from "../src/sell-stock.js";
 import { addProducts, reservationStatusOf, stockOf, useInventoryService } from "./harness.js";
@@ -260,5 +263,53 @@ describe("SetStock", () => {
     expect((await inventory.stockClient.setStock(again)).stock).toMatchObject({ onHand: 12n, available: 12n });
     expect((await inventory.stockClient.setStock(again)).stock).toMatchObject({ onHand: 12n, available: 12n });
     expect(await codeOf(inventory.stockClient.getStock({ sku: "COUNT-NONE" }))).toBe(Code.NotFound);
+  });
+
+  it("refuses a count taken against 10 when a sale brought on hand to the very number counted", async () => {
+    await addProducts(inventory, { "COUNT-ABA": 10 });
+    // The operator reads 10 on hand and counts the shelf: 8 (two units are missing).
+    const read = await inventory.stockClient.getStock({ sku: "COUNT-ABA" });
+    // Meanwhile an order buys 2: on hand is 8 in the database, and 6 on the shelf.
+    const orderId = randomUUID();
+    await inventory.stockClient.reserveStock({ orderId, items: [{ sku: "COUNT-ABA", quantity: 2 }] });
+    await withTx(inventory.pool, (tx) => sellReservedStocks(tx, [orderId]));
+    // Not "a count already in effect": the database would keep 8 where the shelf holds 6.
+    for (const expected of [
+      { expectedOnHand: read.stock?.onHand },
+      { expectedOnHandVersion: read.stock?.onHandVersion },
+    ]) {
+      expect(await codeOf(inventory.stockClient.setStock({ sku: "COUNT-ABA", onHand: 8n, ...expected }))).toBe(
+        Code.Aborted,
+      );
+    }
+    expect(await stockOf(inventory, "COUNT-ABA")).toEqual({ available: 8, reserved: 0, sold: 2 });
+  });
+
+  it("with expected_on_hand_version, does not apply a count sent again after a sale's units came back", async () => {
+    await addProducts(inventory, { "COUNT-RETRY": 10 });
+    const before = (await inventory.stockClient.getStock({ sku: "COUNT-RETRY" })).stock;
+    const orderId = randomUUID();
+    await inventory.stockClient.reserveStock({ orderId, items: [{ sku: "COUNT-RETRY", quantity: 2 }] });
+    const reserved = (await inventory.stockClient.getStock({ sku: "COUNT-RETRY" })).stock;
+    await withTx(inventory.pool, (tx) => sellReservedStocks(tx, [orderId]));
+    const sold = (await inventory.stockClient.getStock({ sku: "COUNT-RETRY" })).stock;
+    // A reservation leaves on hand, and its version, as they were; a sale moves both.
+    expect(reserved?.onHandVersion).toBe(before?.onHandVersion);
+    expect(sold?.onHandVersion).not.toBe(reserved?.onHandVersion);
+    // The operator counts 6 against 8; the count is applied, but its answer is lost.
+    const count = { sku: "COUNT-RETRY", onHand: 6n, expectedOnHandVersion: sold?.onHandVersion };
+    const applied = (await inventory.stockClient.setStock(count)).stock;
+    expect(applied).toMatchObject({ onHand: 6n });
+    expect(applied?.onHandVersion).not.toBe(sold?.onHandVersion);
+    // Sent again at once: done, nothing changes.
+    expect((await inventory.stockClient.setStock(count)).stock).toEqual(applied);
+    // The order is cancelled: its 2 units come back on sale, on hand is 8 again.
+    await publishEvent(inventory.js, inventory.catalog, OrderCancelledSchema, { orderId, reason: "changed my mind" });
+    await waitFor(async () => (await reservationStatusOf(inventory, orderId)) === "released", {
+      description: "the cancelled order's units back on sale",
+    });
+    // Sent again now, the count is refused: the 2 returned units stay on sale.
+    expect(await codeOf(inventory.stockClient.setStock(count))).toBe(Code.Aborted);
+    expect(await stockOf(inventory, "COUNT-RETRY")).toEqual({ available: 8, reserved: 0, sold: 0 });
   });
 });

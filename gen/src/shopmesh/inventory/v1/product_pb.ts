@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shopmesh/inventory/v1/product.proto.
  */
 export const file_shopmesh_inventory_v1_product: GenFile = /*@__PURE__*/
-  fileDesc("CiNzaG9wbWVzaC9pbnZlbnRvcnkvdjEvcHJvZHVjdC5wcm90bxIVc2hvcG1lc2guaW52ZW50b3J5LnYxIrkBCgdQcm9kdWN0EgsKA3NrdRgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEhAKCGNhdGVnb3J5GAQgASgJEigKBXByaWNlGAUgASgLMhkuc2hvcG1lc2guY29tbW9uLnYxLk1vbmV5EhEKCWF2YWlsYWJsZRgGIAEoAxIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTwoKU3RvY2tMZXZlbBILCgNza3UYASABKAkSDwoHb25faGFuZBgCIAEoAxIQCghyZXNlcnZlZBgDIAEoAxIRCglhdmFpbGFibGUYBCABKANiBnByb3RvMw", [file_google_protobuf_timestamp, file_shopmesh_common_v1_money]);
+  fileDesc("CiNzaG9wbWVzaC9pbnZlbnRvcnkvdjEvcHJvZHVjdC5wcm90bxIVc2hvcG1lc2guaW52ZW50b3J5LnYxIrkBCgdQcm9kdWN0EgsKA3NrdRgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEhAKCGNhdGVnb3J5GAQgASgJEigKBXByaWNlGAUgASgLMhkuc2hvcG1lc2guY29tbW9uLnYxLk1vbmV5EhEKCWF2YWlsYWJsZRgGIAEoAxIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiaAoKU3RvY2tMZXZlbBILCgNza3UYASABKAkSDwoHb25faGFuZBgCIAEoAxIQCghyZXNlcnZlZBgDIAEoAxIRCglhdmFpbGFibGUYBCABKAMSFwoPb25faGFuZF92ZXJzaW9uGAUgASgDYgZwcm90bzM", [file_google_protobuf_timestamp, file_shopmesh_common_v1_money]);
 
 /**
  * A product of the catalog with its current stock.
@@ -113,6 +113,14 @@ export type StockLevel = Message<"shopmesh.inventory.v1.StockLevel"> & {
    * @generated from field: int64 available = 4;
    */
   available: bigint;
+
+  /**
+   * Changes every time on hand does (a sale, units back on sale, a count), never
+   * otherwise: what SetStock's expected_on_hand_version is compared with.
+   *
+   * @generated from field: int64 on_hand_version = 5;
+   */
+  onHandVersion: bigint;
 };
 
 /**

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shopmesh/inventory/v1/stock_service.proto.
  */
 export const file_shopmesh_inventory_v1_stock_service: GenFile = /*@__PURE__*/
-  fileDesc("CilzaG9wbWVzaC9pbnZlbnRvcnkvdjEvc3RvY2tfc2VydmljZS5wcm90bxIVc2hvcG1lc2guaW52ZW50b3J5LnYxItwBChNSZXNlcnZlU3RvY2tSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABARKoAQoFaXRlbXMYAiADKAsyHy5zaG9wbWVzaC5jb21tb24udjEuU2t1UXVhbnRpdHlCeLpIdboBawoZcmVzZXJ2ZV9zdG9jay51bmlxdWVfc2t1cxIdZWFjaCBTS1UgbWF5IGFwcGVhciBvbmx5IG9uY2UaL3RoaXMuc2l6ZSgpID4gNTAgfHwgdGhpcy5tYXAoaSwgaS5za3UpLnVuaXF1ZSgpkgEECAEQMiI9CghTaG9ydGFnZRILCgNza3UYASABKAkSEQoJcmVxdWVzdGVkGAIgASgNEhEKCWF2YWlsYWJsZRgDIAEoAyKEAQoUUmVzZXJ2ZVN0b2NrUmVzcG9uc2USOAoGc3RhdHVzGAEgASgOMiguc2hvcG1lc2guaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uU3RhdHVzEjIKCXNob3J0YWdlcxgCIAMoCzIfLnNob3BtZXNoLmludmVudG9yeS52MS5TaG9ydGFnZSIxChNSZWxlYXNlU3RvY2tSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABASJJChRSZWxlYXNlU3RvY2tSZXNwb25zZRIxCghyZWxlYXNlZBgBIAMoCzIfLnNob3BtZXNoLmNvbW1vbi52MS5Ta3VRdWFudGl0eSKmAQoPU2V0U3RvY2tSZXF1ZXN0EjAKA3NrdRgBIAEoCUIjukggch4QAxggMhheW0EtWjAtOV0rKC1bQS1aMC05XSspKiQSHgoHb25faGFuZBgCIAEoA0INukgKIggYgJTr3AMoABIsChBleHBlY3RlZF9vbl9oYW5kGAMgASgDQg26SAoiCBiAlOvcAygASACIAQFCEwoRX2V4cGVjdGVkX29uX2hhbmQiRAoQU2V0U3RvY2tSZXNwb25zZRIwCgVzdG9jaxgBIAEoCzIhLnNob3BtZXNoLmludmVudG9yeS52MS5TdG9ja0xldmVsIkMKD0dldFN0b2NrUmVxdWVzdBIwCgNza3UYASABKAlCI7pIIHIeEAMYIDIYXltBLVowLTldKygtW0EtWjAtOV0rKSokIkQKEEdldFN0b2NrUmVzcG9uc2USMAoFc3RvY2sYASABKAsyIS5zaG9wbWVzaC5pbnZlbnRvcnkudjEuU3RvY2tMZXZlbCqaAQoRUmVzZXJ2YXRpb25TdGF0dXMSIgoeUkVTRVJWQVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFU0VSVkVEEAESHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFSkVDVEVEEAISHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFTEVBU0VEEAMytAMKDFN0b2NrU2VydmljZRJsCgxSZXNlcnZlU3RvY2sSKi5zaG9wbWVzaC5pbnZlbnRvcnkudjEuUmVzZXJ2ZVN0b2NrUmVxdWVzdBorLnNob3BtZXNoLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXNwb25zZSIDkAICEmwKDFJlbGVhc2VTdG9jaxIqLnNob3BtZXNoLmludmVudG9yeS52MS5SZWxlYXNlU3RvY2tSZXF1ZXN0Gisuc2hvcG1lc2guaW52ZW50b3J5LnYxLlJlbGVhc2VTdG9ja1Jlc3BvbnNlIgOQAgISYAoIU2V0U3RvY2sSJi5zaG9wbWVzaC5pbnZlbnRvcnkudjEuU2V0U3RvY2tSZXF1ZXN0Gicuc2hvcG1lc2guaW52ZW50b3J5LnYxLlNldFN0b2NrUmVzcG9uc2UiA5ACAhJgCghHZXRTdG9jaxImLnNob3BtZXNoLmludmVudG9yeS52MS5HZXRTdG9ja1JlcXVlc3QaJy5zaG9wbWVzaC5pbnZlbnRvcnkudjEuR2V0U3RvY2tSZXNwb25zZSIDkAIBGgSouxgDYgZwcm90bzM", [file_buf_validate_validate, file_shopmesh_common_v1_access, file_shopmesh_common_v1_line_item, file_shopmesh_inventory_v1_product]);
+  fileDesc("CilzaG9wbWVzaC9pbnZlbnRvcnkvdjEvc3RvY2tfc2VydmljZS5wcm90bxIVc2hvcG1lc2guaW52ZW50b3J5LnYxItwBChNSZXNlcnZlU3RvY2tSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABARKoAQoFaXRlbXMYAiADKAsyHy5zaG9wbWVzaC5jb21tb24udjEuU2t1UXVhbnRpdHlCeLpIdboBawoZcmVzZXJ2ZV9zdG9jay51bmlxdWVfc2t1cxIdZWFjaCBTS1UgbWF5IGFwcGVhciBvbmx5IG9uY2UaL3RoaXMuc2l6ZSgpID4gNTAgfHwgdGhpcy5tYXAoaSwgaS5za3UpLnVuaXF1ZSgpkgEECAEQMiI9CghTaG9ydGFnZRILCgNza3UYASABKAkSEQoJcmVxdWVzdGVkGAIgASgNEhEKCWF2YWlsYWJsZRgDIAEoAyKEAQoUUmVzZXJ2ZVN0b2NrUmVzcG9uc2USOAoGc3RhdHVzGAEgASgOMiguc2hvcG1lc2guaW52ZW50b3J5LnYxLlJlc2VydmF0aW9uU3RhdHVzEjIKCXNob3J0YWdlcxgCIAMoCzIfLnNob3BtZXNoLmludmVudG9yeS52MS5TaG9ydGFnZSIxChNSZWxlYXNlU3RvY2tSZXF1ZXN0EhoKCG9yZGVyX2lkGAEgASgJQgi6SAVyA7ABASJJChRSZWxlYXNlU3RvY2tSZXNwb25zZRIxCghyZWxlYXNlZBgBIAMoCzIfLnNob3BtZXNoLmNvbW1vbi52MS5Ta3VRdWFudGl0eSLzAQoPU2V0U3RvY2tSZXF1ZXN0EjAKA3NrdRgBIAEoCUIjukggch4QAxggMhheW0EtWjAtOV0rKC1bQS1aMC05XSspKiQSHgoHb25faGFuZBgCIAEoA0INukgKIggYgJTr3AMoABIsChBleHBlY3RlZF9vbl9oYW5kGAMgASgDQg26SAoiCBiAlOvcAygASACIAQESLgoYZXhwZWN0ZWRfb25faGFuZF92ZXJzaW9uGAQgASgDQge6SAQiAigASAGIAQFCEwoRX2V4cGVjdGVkX29uX2hhbmRCGwoZX2V4cGVjdGVkX29uX2hhbmRfdmVyc2lvbiJEChBTZXRTdG9ja1Jlc3BvbnNlEjAKBXN0b2NrGAEgASgLMiEuc2hvcG1lc2guaW52ZW50b3J5LnYxLlN0b2NrTGV2ZWwiQwoPR2V0U3RvY2tSZXF1ZXN0EjAKA3NrdRgBIAEoCUIjukggch4QAxggMhheW0EtWjAtOV0rKC1bQS1aMC05XSspKiQiRAoQR2V0U3RvY2tSZXNwb25zZRIwCgVzdG9jaxgBIAEoCzIhLnNob3BtZXNoLmludmVudG9yeS52MS5TdG9ja0xldmVsKpoBChFSZXNlcnZhdGlvblN0YXR1cxIiCh5SRVNFUlZBVElPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIfChtSRVNFUlZBVElPTl9TVEFUVVNfUkVTRVJWRUQQARIfChtSRVNFUlZBVElPTl9TVEFUVVNfUkVKRUNURUQQAhIfChtSRVNFUlZBVElPTl9TVEFUVVNfUkVMRUFTRUQQAzK0AwoMU3RvY2tTZXJ2aWNlEmwKDFJlc2VydmVTdG9jaxIqLnNob3BtZXNoLmludmVudG9yeS52MS5SZXNlcnZlU3RvY2tSZXF1ZXN0Gisuc2hvcG1lc2guaW52ZW50b3J5LnYxLlJlc2VydmVTdG9ja1Jlc3BvbnNlIgOQAgISbAoMUmVsZWFzZVN0b2NrEiouc2hvcG1lc2guaW52ZW50b3J5LnYxLlJlbGVhc2VTdG9ja1JlcXVlc3QaKy5zaG9wbWVzaC5pbnZlbnRvcnkudjEuUmVsZWFzZVN0b2NrUmVzcG9uc2UiA5ACAhJgCghTZXRTdG9jaxImLnNob3BtZXNoLmludmVudG9yeS52MS5TZXRTdG9ja1JlcXVlc3QaJy5zaG9wbWVzaC5pbnZlbnRvcnkudjEuU2V0U3RvY2tSZXNwb25zZSIDkAICEmAKCEdldFN0b2NrEiYuc2hvcG1lc2guaW52ZW50b3J5LnYxLkdldFN0b2NrUmVxdWVzdBonLnNob3BtZXNoLmludmVudG9yeS52MS5HZXRTdG9ja1Jlc3BvbnNlIgOQAgEaBKi7GANiBnByb3RvMw", [file_buf_validate_validate, file_shopmesh_common_v1_access, file_shopmesh_common_v1_line_item, file_shopmesh_inventory_v1_product]);
 
 /**
  * What an order needs reserved.
@@ -174,14 +174,28 @@ export type SetStockRequest = Message<"shopmesh.inventory.v1.SetStockRequest"> &
 
   /**
    * The units on hand the count was taken against, as GetStock or an earlier SetStock
-   * answered them. When set and on hand has changed since (a sale, a cancelled order's
-   * units back on sale, another count), nothing changes and the call fails with ABORTED:
-   * read again and count again. A count already in effect (the call sent again) answers
-   * as done. Unset, the count applies whatever happened meanwhile.
+   * answered them. When set and on hand is another number now, nothing changes and the
+   * call fails with ABORTED: read again and count again. A number cannot tell a stock
+   * that changed and came back (a sale, then its cancellation) from one that did not:
+   * prefer expected_on_hand_version, which can.
    *
    * @generated from field: optional int64 expected_on_hand = 3;
    */
   expectedOnHand?: bigint | undefined;
+
+  /**
+   * The on_hand_version the count was taken against, as GetStock or an earlier
+   * SetStock answered it. When set and on hand has changed since (a sale, a cancelled
+   * order's units back on sale, another count), nothing changes and the call fails
+   * with ABORTED: read again and count again.
+   *
+   * With either expectation, the same count sent again (its answer was lost), with
+   * nothing changed since it was applied, answers as done. Unset, the count applies
+   * whatever happened meanwhile.
+   *
+   * @generated from field: optional int64 expected_on_hand_version = 4;
+   */
+  expectedOnHandVersion?: bigint | undefined;
 };
 
 /**
@@ -327,8 +341,9 @@ export const StockService: GenService<{
   },
   /**
    * SetStock sets the units on hand of a SKU (an inventory count). Fails with
-   * FAILED_PRECONDITION when the new level is below what is reserved, and with ABORTED
-   * when expected_on_hand is set and on hand has changed since.
+   * NOT_FOUND for an unknown SKU, with FAILED_PRECONDITION when the new level is below
+   * what is reserved, and with ABORTED when the count was taken against a stock that
+   * has changed since (expected_on_hand_version, expected_on_hand).
    *
    * @generated from rpc shopmesh.inventory.v1.StockService.SetStock
    */

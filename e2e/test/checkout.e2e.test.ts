@@ -214,12 +214,21 @@ describe("checkout end to end across order, inventory and payment", () => {
     await waitFor(async () => (await stockLevel(mesh, refundable)).sold === 3n, { description: "reservation sold" });
     expect(await stockLevel(mesh, refundable)).toEqual({ available: 97n, reserved: 0n, sold: 3n });
     const orders = mesh.orders(alice);
-    const [first, second] = await Promise.all([orders.cancelOrder({ orderId }), orders.cancelOrder({ orderId })]);
+    const reason = "ordered the wrong size";
+    const [first, second] = await Promise.all([
+      orders.cancelOrder({ orderId, reason }),
+      orders.cancelOrder({ orderId, reason }),
+    ]);
     expect([first.order?.status, second.order?.status]).toEqual([OrderStatus.CANCELLED, OrderStatus.CANCELLED]);
     const payments = mesh.payments(await mesh.serviceToken());
-    await waitFor(async () => (await payments.getPayment({ orderId })).payment?.status === PaymentStatus.REFUNDED, {
-      description: "payment refunded",
-    });
+    const refunded = await waitFor(
+      async () => {
+        const { payment } = await payments.getPayment({ orderId });
+        return payment?.status === PaymentStatus.REFUNDED && payment;
+      },
+      { description: "payment refunded" },
+    );
+    expect(refunded.refundReason).toBe(`order cancelled: ${reason}`);
     await waitFor(async () => (await stockLevel(mesh, refundable)).available === 100n, { description: "stock back" });
     expect(await stockLevel(mesh, refundable)).toEqual({ available: 100n, reserved: 0n, sold: 0n });
     expect(mesh.provider.refundOf(`refund:${orderId}`)?.calls).toBe(1);

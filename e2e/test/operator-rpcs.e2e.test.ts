@@ -64,15 +64,19 @@ describe("an operator's RPCs on a live order", () => {
     expect(await stockLevel(mesh, releasedSku)).toEqual({ available: 100n, reserved: 0n, sold: 0n });
   });
 
-  it("Refund of a confirmed order's payment: the order ends CANCELLED and its units go back on sale", async () => {
+  it("Refund of a confirmed order's payment: the order ends CANCELLED, its reason recorded, its units back on sale", async () => {
     const { order } = await place(refundedSku, "tok_visa");
     const orderId = order?.orderId ?? "";
     await waitForStatus(mesh, customer, orderId, [OrderStatus.CONFIRMED]);
     const operator = await mesh.serviceToken();
-    expect((await mesh.payments(operator).refund({ orderId })).payment?.status).toBe(PaymentStatus.REFUNDED);
+    const reason = "chargeback ticket 42";
+    const { payment } = await mesh.payments(operator).refund({ orderId, reason });
+    expect(payment).toMatchObject({ status: PaymentStatus.REFUNDED, refundReason: reason });
+    // Sent again with another reason: the first refund, and its reason, answered.
+    expect((await mesh.payments(operator).refund({ orderId, reason: "again" })).payment?.refundReason).toBe(reason);
 
     const final = await waitForStatus(mesh, customer, orderId, [OrderStatus.CANCELLED]);
-    expect(final.statusReason).toBe("its payment was refunded");
+    expect(final.statusReason).toBe(`its payment was refunded: ${reason}`);
     await waitFor(async () => (await stockLevel(mesh, refundedSku)).sold === 0n, {
       description: "the units restocked",
     });

@@ -12,7 +12,7 @@ const events: OrderEvent[] = [
   { kind: "payment-declined", reason: "card declined" },
   { kind: "cancelled-by-customer", reason: "" },
   { kind: "stock-released" },
-  { kind: "payment-refunded" },
+  { kind: "payment-refunded", reason: "" },
 ];
 
 describe("order state machine", () => {
@@ -81,9 +81,13 @@ describe("order state machine", () => {
         reason: "its stock was released",
         announce: "cancelled",
       });
-      expect(transition(at(status), { kind: "payment-refunded" })).toMatchObject({
+      expect(transition(at(status), { kind: "payment-refunded", reason: "" })).toEqual({
         status: "cancelled",
+        reason: "its payment was refunded",
         announce: "cancelled",
+      });
+      expect(transition(at(status), { kind: "payment-refunded", reason: "chargeback 42" })).toMatchObject({
+        reason: "its payment was refunded: chargeback 42",
       });
     }
   });
@@ -158,7 +162,7 @@ describe("an event for an order that does not exist (an operator's RPC for a wro
       { kind: "stock-rejected", reason: "out of stock" },
       { kind: "stock-released" },
       { kind: "payment-declined", reason: "declined" },
-      { kind: "payment-refunded" },
+      { kind: "payment-refunded", reason: "" },
     ];
     expect(others.map(forNoOrder)).toEqual(others.map(() => undefined));
   });

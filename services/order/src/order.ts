@@ -17,7 +17,7 @@ export type OrderEvent =
   | { readonly kind: "cancelled-by-customer"; readonly reason: string }
   /** Its stock was released, or its payment refunded, by an operator (internal RPCs). */
   | { readonly kind: "stock-released" }
-  | { readonly kind: "payment-refunded" };
+  | { readonly kind: "payment-refunded"; readonly reason: string };
 
 /** A sum of money in minor units. */
 export interface Amount {
@@ -105,7 +105,7 @@ export function transition(order: OrderState, event: OrderEvent): Transition | u
     case "stock-released":
     case "payment-refunded":
       return status === "pending" || status === "reserved" || status === "confirmed"
-        ? { status: "cancelled", reason: operatorReasons[event.kind], announce: "cancelled" }
+        ? { status: "cancelled", reason: operatorReason(event), announce: "cancelled" }
         : undefined;
   }
 }
@@ -134,10 +134,11 @@ function wrongSum(order: OrderState, { amountMinor, currency }: Amount): string 
 
 const capturedAfterRejection = "paid after its stock was refused: the payment is refunded";
 
-const operatorReasons = {
-  "stock-released": "its stock was released",
-  "payment-refunded": "its payment was refunded",
-} as const;
+/** Why an operator's release or refund cancelled an order, with the refund's own reason when it gave one. */
+function operatorReason(event: Extract<OrderEvent, { kind: "stock-released" | "payment-refunded" }>): string {
+  if (event.kind === "stock-released") return "its stock was released";
+  return event.reason ? `its payment was refunded: ${event.reason}` : "its payment was refunded";
+}
 
 /** A priced line of an order. */
 export interface OrderLine {

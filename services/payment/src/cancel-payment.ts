@@ -9,11 +9,16 @@ import type { PaymentDeps } from "./use-case.js";
  * later charges nothing), and leaves a declined, refunded or voided one alone. The
  * change and the consumer's `inbox` row are written in one statement.
  */
-export async function cancelPayment(deps: PaymentDeps, orderId: string, inbox: InboxEntry): Promise<void> {
+export async function cancelPayment(
+  deps: PaymentDeps,
+  cancelled: { readonly orderId: string; readonly reason: string },
+  inbox: InboxEntry,
+): Promise<void> {
+  const { orderId } = cancelled;
   const decision = decideCancel(await findPayment(deps.pool, orderId));
   switch (decision.kind) {
     case "refund":
-      await refundCaptured(deps, decision.payment, inbox);
+      await refundCaptured(deps, decision.payment, refundReasonOf(cancelled.reason), inbox);
       return;
     case "void":
       // A charge recorded since the read: nothing is written (inbox included); the retry refunds it.
@@ -24,4 +29,9 @@ export async function cancelPayment(deps: PaymentDeps, orderId: string, inbox: I
     case "none":
       return;
   }
+}
+
+/** Why a cancelled order's payment is refunded: its cancellation, and the reason it gives. */
+function refundReasonOf(cancellation: string): string {
+  return cancellation ? `order cancelled: ${cancellation}` : "order cancelled";
 }

@@ -137,11 +137,15 @@ async function refundCancelledCharge({ deps, request, outcome, attempts, inbox }
     amount: request.amount,
     providerReference: outcome.reference,
     refundReference: refund.reference,
+    refundReason: capturedAfterCancellation,
     attempts,
   };
-  const payment = await refundVoided(deps.pool, deps.outbox, refunded, refundEvent(deps.outbox, refunded), inbox);
+  const event = refundEvent(deps.outbox, refunded, refunded.refundReason);
+  const payment = await refundVoided(deps.pool, deps.outbox, refunded, event, inbox);
   return visibleOrCancelled(request.orderId, payment ?? (await findPayment(deps.pool, request.orderId)));
 }
+
+const capturedAfterCancellation = "captured after its order was cancelled";
 
 function visibleOrCancelled(orderId: string, payment: Payment | undefined): VisiblePayment {
   if (payment === undefined) throw new Error(`the payment of order ${orderId} vanished after recording`);

@@ -59,7 +59,8 @@ export function createPaymentConsumers(deps: PaymentDeps, logger: Logger): Consu
       subscriptions: [
         on(OrderCancelledSchema, async (event, context) => {
           if (!isOrderId(event.orderId)) throw new PermanentEventError(`order id "${event.orderId}" is not a UUID`);
-          await cancelPayment(deps, canonicalUuid(event.orderId), { consumer, eventId: context.eventId });
+          const cancelled = { orderId: canonicalUuid(event.orderId), reason: event.reason };
+          await cancelPayment(deps, cancelled, { consumer, eventId: context.eventId });
         }),
       ],
     },

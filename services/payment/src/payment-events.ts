@@ -22,8 +22,9 @@ export function outcomeEvent(outbox: Outbox, { orderId, paymentId, amount, outco
 export function refundEvent(
   outbox: Outbox,
   { orderId, paymentId, amount }: { readonly orderId: string; readonly paymentId: string; readonly amount: Money },
+  reason: string,
 ): OutboxRow {
-  return outbox.prepare(PaymentRefundedSchema, { orderId, paymentId, amount: money(amount) });
+  return outbox.prepare(PaymentRefundedSchema, { orderId, paymentId, amount: money(amount), reason });
 }
 
 function money(amount: Money) {

@@ -27,6 +27,7 @@ interface PaymentRow {
   currency: string | null;
   provider_reference: string | null;
   refund_reference: string | null;
+  refund_reason: string | null;
   decline_reason: string | null;
   attempts: number;
   created_at: Date;
@@ -198,7 +199,7 @@ export async function markRefunded(
   db: Db,
   outbox: Outbox,
   orderId: string,
-  refundReference: string,
+  refund: { readonly reference: string; readonly reason: string },
   event: OutboxRow,
   inbox?: InboxEntry,
 ): Promise<Payment | undefined> {
@@ -206,10 +207,10 @@ export async function markRefunded(
     db,
     {
       name: "payment-mark-refunded",
-      sql: `UPDATE payments SET status = 'refunded', refund_reference = $4, updated_at = now()
+      sql: `UPDATE payments SET status = 'refunded', refund_reference = $4, refund_reason = $5, updated_at = now()
              WHERE order_id = $3 AND status = 'captured' AND ${notYetApplied}
             RETURNING *`,
-      values: [orderId, refundReference],
+      values: [orderId, refund.reference, refund.reason],
     },
     inbox,
     { outbox, event },
@@ -227,6 +228,7 @@ export interface RefundedCharge {
   readonly amount: Money;
   readonly providerReference: string;
   readonly refundReference: string;
+  readonly refundReason: string;
   readonly attempts: number;
 }
 
@@ -247,7 +249,8 @@ export async function refundVoided(
       name: "payment-refund-voided",
       sql: `UPDATE payments
                SET payment_id = $4, status = 'refunded', amount_minor = $5, currency = $6,
-                   provider_reference = $7, refund_reference = $8, attempts = $9, updated_at = now()
+                   provider_reference = $7, refund_reference = $8, attempts = $9, refund_reason = $10,
+                   updated_at = now()
              WHERE order_id = $3 AND status = 'voided' AND ${notYetApplied}
             RETURNING *`,
       values: [
@@ -258,6 +261,7 @@ export async function refundVoided(
         charge.providerReference,
         charge.refundReference,
         charge.attempts,
+        charge.refundReason,
       ],
     },
     inbox,
@@ -338,6 +342,7 @@ function rowToPayment(row: PaymentRow): Payment {
         amount,
         providerReference: row.provider_reference ?? "",
         refundReference: row.refund_reference ?? "",
+        refundReason: row.refund_reason ?? "",
       };
   }
 }

@@ -21,6 +21,7 @@ const refunded: Payment = {
   amount: request.amount,
   providerReference: "ch_1",
   refundReference: "re_1",
+  refundReason: "order cancelled",
 };
 const voided: Payment = { ...record, attempts: 0, status: "voided" };
 

@@ -26,6 +26,8 @@ export type Payment = PaymentRecord &
         readonly amount: Money;
         readonly providerReference: string;
         readonly refundReference: string;
+        /** Why it was refunded ("" when refunded before reasons were kept). */
+        readonly refundReason: string;
       }
     | { readonly status: "voided" }
   );

@@ -4,14 +4,15 @@ import { findPayment, type InboxEntry, markRefunded } from "./payment-store.js";
 import type { PaymentDeps } from "./use-case.js";
 
 /**
- * Refunds an order's captured payment in full, for the Refund RPC. Idempotent: a
- * refunded payment is answered again. Throws PaymentError NOT_CAPTURED when there is
- * nothing captured to refund; TransientProviderError propagates.
+ * Refunds an order's captured payment in full, for the Refund RPC, recording why.
+ * Idempotent: a refunded payment is answered again, with its first reason. Throws
+ * PaymentError NOT_CAPTURED when there is nothing captured to refund;
+ * TransientProviderError propagates.
  */
-export async function refundPayment(deps: PaymentDeps, orderId: string): Promise<VisiblePayment> {
+export async function refundPayment(deps: PaymentDeps, orderId: string, reason: string): Promise<VisiblePayment> {
   const decision = decideRefund(orderId, await findPayment(deps.pool, orderId));
   if (decision.kind === "settled") return decision.payment;
-  return refundCaptured(deps, decision.payment);
+  return refundCaptured(deps, decision.payment, reason);
 }
 
 /**
@@ -23,6 +24,7 @@ export async function refundPayment(deps: PaymentDeps, orderId: string): Promise
 export async function refundCaptured(
   deps: PaymentDeps,
   payment: CapturedPayment,
+  reason: string,
   inbox?: InboxEntry,
 ): Promise<VisiblePayment> {
   const refund = await deps.provider.refund({
@@ -31,8 +33,15 @@ export async function refundCaptured(
     reference: payment.providerReference,
     amount: payment.amount.amountMinor,
   });
-  const event = refundEvent(deps.outbox, payment);
-  const refunded = await markRefunded(deps.pool, deps.outbox, payment.orderId, refund.reference, event, inbox);
+  const event = refundEvent(deps.outbox, payment, reason);
+  const refunded = await markRefunded(
+    deps.pool,
+    deps.outbox,
+    payment.orderId,
+    { reference: refund.reference, reason },
+    event,
+    inbox,
+  );
   if (refunded && refunded.status !== "voided") return refunded;
   const current = await findPayment(deps.pool, payment.orderId);
   return current && current.status !== "voided" ? current : payment;

@@ -26,8 +26,8 @@ export function createPaymentRoutes(deps: PaymentDeps): ServiceImpl<typeof Payme
       const payment = await chargePayment(deps, request).catch(rethrow);
       return { payment: toMessage(payment) };
     },
-    async refund({ orderId }) {
-      const payment = await refundPayment(deps, canonicalUuid(orderId)).catch(rethrow);
+    async refund({ orderId, reason }) {
+      const payment = await refundPayment(deps, canonicalUuid(orderId), reason).catch(rethrow);
       return { payment: toMessage(payment) };
     },
     async getPayment({ orderId }) {
@@ -57,6 +57,7 @@ function toMessage(payment: VisiblePayment): MessageInitShape<typeof PaymentSche
     amount: { amountMinor: payment.amount.amountMinor, currencyCode: payment.amount.currency },
     providerReference: payment.status === "declined" ? "" : payment.providerReference,
     declineReason: payment.status === "declined" ? payment.declineReason : "",
+    refundReason: payment.status === "refunded" ? payment.refundReason : "",
     attempts: payment.attempts,
     createTime: timestampFromDate(payment.createdAt),
     updateTime: timestampFromDate(payment.updatedAt),

@@ -230,11 +230,17 @@ describe("against a voided tombstone", () => {
       amount: usd,
       providerReference: "ch_test",
       refundReference: "re_test",
+      refundReason: "captured after its order was cancelled",
       attempts: 1,
     };
-    const event = refundEvent(payment.outbox, refund);
+    const event = refundEvent(payment.outbox, refund, refund.refundReason);
     const refunded = await refundVoided(pool, payment.outbox, refund, event, inbox);
-    expect(refunded).toMatchObject({ status: "refunded", paymentId: refund.paymentId, attempts: 1 });
+    expect(refunded).toMatchObject({
+      status: "refunded",
+      paymentId: refund.paymentId,
+      attempts: 1,
+      refundReason: refund.refundReason,
+    });
     expect(
       await refundVoided(pool, payment.outbox, { ...refund, paymentId: randomUUID() }, event, inbox),
     ).toBeUndefined();
@@ -263,13 +269,16 @@ describe("refunding a captured payment in one statement", () => {
     const recorded = await record(charge);
     if (recorded?.status !== "captured") throw new Error("expected a captured payment");
     const inbox = inboxOf();
-    const event = refundEvent(payment.outbox, recorded);
+    const reason = "chargeback ticket 42";
+    const event = refundEvent(payment.outbox, recorded, reason);
+    const refund = { reference: "re_test", reason };
 
-    expect(await markRefunded(pool, payment.outbox, orderId, "re_test", event, inbox)).toMatchObject({
+    expect(await markRefunded(pool, payment.outbox, orderId, refund, event, inbox)).toMatchObject({
       status: "refunded",
+      refundReason: reason,
     });
     expect(
-      await markRefunded(pool, payment.outbox, orderId, "re_test", refundEvent(payment.outbox, recorded), inbox),
+      await markRefunded(pool, payment.outbox, orderId, refund, refundEvent(payment.outbox, recorded, reason), inbox),
     ).toBeUndefined();
 
     expect(await inboxHas(inbox.eventId)).toBe(true);

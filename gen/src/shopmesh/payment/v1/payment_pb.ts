@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shopmesh/payment/v1/payment.proto.
  */
 export const file_shopmesh_payment_v1_payment: GenFile = /*@__PURE__*/
-  fileDesc("CiFzaG9wbWVzaC9wYXltZW50L3YxL3BheW1lbnQucHJvdG8SE3Nob3BtZXNoLnBheW1lbnQudjEitgIKB1BheW1lbnQSEgoKcGF5bWVudF9pZBgBIAEoCRIQCghvcmRlcl9pZBgCIAEoCRIyCgZzdGF0dXMYAyABKA4yIi5zaG9wbWVzaC5wYXltZW50LnYxLlBheW1lbnRTdGF0dXMSKQoGYW1vdW50GAQgASgLMhkuc2hvcG1lc2guY29tbW9uLnYxLk1vbmV5EhoKEnByb3ZpZGVyX3JlZmVyZW5jZRgFIAEoCRIWCg5kZWNsaW5lX3JlYXNvbhgGIAEoCRIQCghhdHRlbXB0cxgHIAEoBRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKoYBCg1QYXltZW50U3RhdHVzEh4KGlBBWU1FTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXUEFZTUVOVF9TVEFUVVNfQ0FQVFVSRUQQARIbChdQQVlNRU5UX1NUQVRVU19ERUNMSU5FRBACEhsKF1BBWU1FTlRfU1RBVFVTX1JFRlVOREVEEANiBnByb3RvMw", [file_google_protobuf_timestamp, file_shopmesh_common_v1_money]);
+  fileDesc("CiFzaG9wbWVzaC9wYXltZW50L3YxL3BheW1lbnQucHJvdG8SE3Nob3BtZXNoLnBheW1lbnQudjEizQIKB1BheW1lbnQSEgoKcGF5bWVudF9pZBgBIAEoCRIQCghvcmRlcl9pZBgCIAEoCRIyCgZzdGF0dXMYAyABKA4yIi5zaG9wbWVzaC5wYXltZW50LnYxLlBheW1lbnRTdGF0dXMSKQoGYW1vdW50GAQgASgLMhkuc2hvcG1lc2guY29tbW9uLnYxLk1vbmV5EhoKEnByb3ZpZGVyX3JlZmVyZW5jZRgFIAEoCRIWCg5kZWNsaW5lX3JlYXNvbhgGIAEoCRIQCghhdHRlbXB0cxgHIAEoBRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXJlZnVuZF9yZWFzb24YCiABKAkqhgEKDVBheW1lbnRTdGF0dXMSHgoaUEFZTUVOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIbChdQQVlNRU5UX1NUQVRVU19DQVBUVVJFRBABEhsKF1BBWU1FTlRfU1RBVFVTX0RFQ0xJTkVEEAISGwoXUEFZTUVOVF9TVEFUVVNfUkVGVU5ERUQQA2IGcHJvdG8z", [file_google_protobuf_timestamp, file_shopmesh_common_v1_money]);
 
 /**
  * The one payment of an order (at most one per order).
@@ -84,6 +84,14 @@ export type Payment = Message<"shopmesh.payment.v1.Payment"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 9;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * Why it was refunded, when REFUNDED: the reason an operator gave the Refund RPC, or
+   * that the order was cancelled (empty for payments refunded before it was recorded).
+   *
+   * @generated from field: string refund_reason = 10;
+   */
+  refundReason: string;
 };
 
 /**

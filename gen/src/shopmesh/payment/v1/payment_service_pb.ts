@@ -88,8 +88,10 @@ export type RefundRequest = Message<"shopmesh.payment.v1.RefundRequest"> & {
   orderId: string;
 
   /**
-   * Why, for the record (optional). Never NUL (U+0000), like all free text in the
-   * contracts: PostgreSQL text, where the services keep their records, cannot hold it.
+   * Why, for the record (optional): kept with the payment (refund_reason), carried by
+   * PaymentRefunded, and written in the order's history. A refund sent again keeps the
+   * first one's reason. Never NUL (U+0000), like all free text in the contracts:
+   * PostgreSQL text, where the services keep their records, cannot hold it.
    *
    * @generated from field: string reason = 2;
    */

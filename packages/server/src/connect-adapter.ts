@@ -7,7 +7,6 @@ import type { ServiceRegistration } from "./service-registration.js";
 export interface ConnectHandlerOptions {
   readonly interceptors: readonly Interceptor[];
   readonly maxMessageBytes: number;
-  readonly maxTimeoutMs: number;
   /** Origins allowed to call from a browser (CORS); empty allows none. */
   readonly corsOrigins: readonly string[];
   readonly shutdownSignal: AbortSignal;
@@ -33,7 +32,7 @@ export function createConnectHandler(
     interceptors: [...options.interceptors],
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,
-    maxTimeoutMs: options.maxTimeoutMs,
+    // No longest deadline: a client may ask for any, as over gRPC (and may ask for none).
     shutdownSignal: options.shutdownSignal,
     grpc: false,
   });

@@ -31,8 +31,6 @@ export interface ServerOptions {
   readonly interceptors?: readonly Interceptor[];
   /** Largest request or response message, both listeners (default 1 MiB). */
   readonly maxMessageBytes?: number;
-  /** Longest deadline a client may ask for on the Connect listener (default 30 s). */
-  readonly maxTimeoutMs?: number;
   /** Browser origins allowed on the Connect listener. */
   readonly corsOrigins?: readonly string[];
   /** How long in-flight calls may take to finish at shutdown (default 10 s). */
@@ -104,7 +102,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const connectHandler = createConnectHandler(registrations, {
     interceptors,
     maxMessageBytes,
-    maxTimeoutMs: options.maxTimeoutMs ?? 30_000,
     corsOrigins: options.corsOrigins ?? [],
     shutdownSignal: forced.signal,
   });

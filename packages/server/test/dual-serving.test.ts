@@ -202,6 +202,20 @@ describe("one implementation served over gRPC (grpc-js) and Connect (connect-nod
     expect(((await response.json()) as { code: string }).code).toBe("deadline_exceeded");
   });
 
+  it("takes a long deadline over the Connect protocol as over gRPC: a minute, or an hour", async () => {
+    for (const timeoutMs of ["60000", "3600000"]) {
+      const response = await fetch(
+        `http://127.0.0.1:${server.httpPort}/shopmesh.inventory.v1.CatalogService/GetProduct`,
+        {
+          method: "POST",
+          headers: { "content-type": "application/json", "connect-timeout-ms": timeoutMs },
+          body: JSON.stringify({ sku: "SKU-1" }),
+        },
+      );
+      expect({ timeoutMs, status: response.status }).toEqual({ timeoutMs, status: 200 });
+    }
+  });
+
   it("aborts the handler's signal when a gRPC client cancels the call", async () => {
     listAborted.length = 0;
     const started = listStarted;

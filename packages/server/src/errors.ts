@@ -38,10 +38,11 @@ export function mapHandlerErrors(map: (error: unknown, rpc: string) => unknown):
 
 /**
  * Keeps coded errors; turns anything else into a logged, opaque INTERNAL error. A
- * request that is not a message is the client's error, INVALID_ARGUMENT as on the gRPC
- * listener: connect-es codes its parse failure INTERNAL (a server stream's request is
- * parsed while its handler runs, so it reaches this interceptor; a unary request's is
- * parsed before any, and is answered INTERNAL by connect-node itself).
+ * server stream's request that is not a message is the client's error, INVALID_ARGUMENT
+ * as on the gRPC listener: connect-es codes its parse failure INTERNAL, and such a
+ * request is parsed while its handler runs, so it reaches this interceptor. A unary
+ * request's is parsed before any interceptor, and connect-node answers it INTERNAL
+ * itself — the one difference left between the listeners (decision 0001).
  */
 export function normalizeError(error: unknown, logger: Logger, rpc: string): ConnectError {
   if (error instanceof ConnectError && error.code === Code.Internal && error.rawMessage.startsWith("parse binary:")) {

@@ -122,7 +122,9 @@ export const StockRejectedSchema: GenMessage<StockRejected> = /*@__PURE__*/
   messageDesc(file_shopmesh_inventory_v1_inventory_events, 1);
 
 /**
- * An order's reservation was released (the order was cancelled). Informational.
+ * An order's reservation was released: the order was cancelled, or an operator's
+ * ReleaseStock released it. The order service cancels a live order on it (an
+ * operator's release); for an order already cancelled it changes nothing.
  *
  * @generated from message shopmesh.inventory.v1.StockReleased
  */

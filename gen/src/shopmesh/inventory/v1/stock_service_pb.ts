@@ -319,7 +319,10 @@ export const ReservationStatusSchema: GenEnum<ReservationStatus> = /*@__PURE__*/
 export const StockService: GenService<{
   /**
    * ReserveStock reserves every item of an order, all or nothing, without ever
-   * overselling. Idempotent per order: repeating it answers the first outcome.
+   * overselling. Idempotent per order: repeating it answers the first outcome; the
+   * same order with other items fails with ALREADY_EXISTS (STOCK.ORDER_MISMATCH). It
+   * announces nothing: the order's OrderPlaced announces the outcome, and an id that
+   * is no order's is a hold an operator ends with ReleaseStock.
    *
    * @generated from rpc shopmesh.inventory.v1.StockService.ReserveStock
    */

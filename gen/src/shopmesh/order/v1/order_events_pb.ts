@@ -83,7 +83,8 @@ export const OrderPlacedSchema: GenMessage<OrderPlaced> = /*@__PURE__*/
   messageDesc(file_shopmesh_order_v1_order_events, 0);
 
 /**
- * The order was paid and is confirmed. Informational for other services.
+ * The order was paid and is confirmed. Inventory applies it: the order's reserved
+ * units are sold.
  *
  * @generated from message shopmesh.order.v1.OrderConfirmed
  */

@@ -176,15 +176,17 @@ export enum OrderStatus {
   CONFIRMED = 3,
 
   /**
-   * Final: stock was not available; nothing was charged.
+   * Final: stock was not available; nothing was charged. (Only a capture an
+   * operator's Charge made before inventory decided turns it CANCELLED, refunded.)
    *
    * @generated from enum value: ORDER_STATUS_REJECTED = 4;
    */
   REJECTED = 4,
 
   /**
-   * Final: the payment was declined or the customer cancelled. Reserved stock is
-   * released and a captured payment is refunded.
+   * Final: the payment was declined, the customer cancelled, or an operator released
+   * its stock or refunded its payment. Reserved stock is released and a captured
+   * payment is refunded.
    *
    * @generated from enum value: ORDER_STATUS_CANCELLED = 5;
    */

@@ -284,8 +284,10 @@ export const OrderService: GenService<{
    * WatchOrder). Repeating a call with the same idempotency key returns the same
    * order; the same key with a different request fails with ALREADY_EXISTS.
    * Unknown SKUs fail with NOT_FOUND; items in several currencies, or whose total
-   * is zero (nothing to charge), with FAILED_PRECONDITION. Availability is not
-   * refused here: an order whose stock cannot be reserved becomes REJECTED.
+   * is zero (nothing to charge), with FAILED_PRECONDITION. When the catalog cannot
+   * be asked for prices, UNAVAILABLE (ORDER_INVENTORY_UNAVAILABLE): nothing was
+   * written, and the call may be sent again. Availability is not refused here: an
+   * order whose stock cannot be reserved becomes REJECTED.
    *
    * @generated from rpc shopmesh.order.v1.OrderService.PlaceOrder
    */
@@ -295,7 +297,8 @@ export const OrderService: GenService<{
     output: typeof PlaceOrderResponseSchema;
   },
   /**
-   * GetOrder answers one of the caller's orders.
+   * GetOrder answers one of the caller's orders; NOT_FOUND for any other id, another
+   * customer's order included.
    *
    * @generated from rpc shopmesh.order.v1.OrderService.GetOrder
    */
@@ -305,7 +308,9 @@ export const OrderService: GenService<{
     output: typeof GetOrderResponseSchema;
   },
   /**
-   * ListOrders answers the caller's orders, newest first, a page at a time.
+   * ListOrders answers the caller's orders, newest first, a page at a time. A page
+   * token that is not this service's, or was issued to another caller, fails with
+   * INVALID_ARGUMENT (ORDER_INVALID_PAGE_TOKEN).
    *
    * @generated from rpc shopmesh.order.v1.OrderService.ListOrders
    */
@@ -315,10 +320,11 @@ export const OrderService: GenService<{
     output: typeof ListOrdersResponseSchema;
   },
   /**
-   * CancelOrder cancels one of the caller's orders that is not yet final: reserved
-   * stock is released and a captured payment refunded, asynchronously. Cancelling
-   * a REJECTED order fails with FAILED_PRECONDITION; cancelling a CANCELLED order
-   * answers it unchanged.
+   * CancelOrder cancels one of the caller's orders, PENDING, RESERVED or CONFIRMED:
+   * reserved stock is released, sold units go back on sale and a captured payment is
+   * refunded, asynchronously. Cancelling a REJECTED order fails with
+   * FAILED_PRECONDITION (ORDER_NOT_CANCELLABLE); cancelling a CANCELLED order answers
+   * it unchanged; another customer's order is NOT_FOUND.
    *
    * @generated from rpc shopmesh.order.v1.OrderService.CancelOrder
    */

@@ -117,7 +117,8 @@ export const PaymentDeclinedSchema: GenMessage<PaymentDeclined> = /*@__PURE__*/
   messageDesc(file_shopmesh_payment_v1_payment_events, 1);
 
 /**
- * A captured payment was refunded in full. Consumed by order, for the history.
+ * A captured payment was refunded in full. The order service cancels a live order on
+ * it (an operator's Refund); for an order already cancelled it changes nothing.
  *
  * @generated from message shopmesh.payment.v1.PaymentRefunded
  */

@@ -179,8 +179,11 @@ export const PaymentService: GenService<{
   /**
    * Charge takes an order's amount through the provider. Idempotent per order: a
    * repeated call answers the first outcome and never charges twice; a repeated
-   * call with a different amount fails with ALREADY_EXISTS. Transient provider
-   * failures answer UNAVAILABLE (safe to retry).
+   * call with a different amount fails with ALREADY_EXISTS. An order cancelled
+   * before it was charged fails with FAILED_PRECONDITION (PAYMENT.ORDER_CANCELLED) and
+   * is never charged. Transient provider failures answer UNAVAILABLE (safe to retry).
+   * A capture for an id that is no order is refunded (the order service answers its
+   * PaymentCaptured with OrderCancelled).
    *
    * @generated from rpc shopmesh.payment.v1.PaymentService.Charge
    */

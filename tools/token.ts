@@ -5,7 +5,20 @@
 import { parseArgs } from "node:util";
 import { demoToken } from "./dev-identity.js";
 
-const { values } = parseArgs({ options: { customer: { type: "string" }, service: { type: "string" } } });
+const usage = "usage: npm run token [-- --customer <id> | --service <name>]";
+let values: { customer?: string | undefined; service?: string | undefined; help?: boolean | undefined };
+try {
+  ({ values } = parseArgs({
+    options: { customer: { type: "string" }, service: { type: "string" }, help: { type: "boolean", short: "h" } },
+  }));
+} catch (error) {
+  console.error(`${error instanceof Error ? error.message : error}\n${usage}`);
+  process.exit(2);
+}
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
 const token = values.service
   ? await demoToken("service", values.service)
   : await demoToken("customer", values.customer ?? "demo-customer");

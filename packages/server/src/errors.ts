@@ -5,9 +5,20 @@ import type { Logger } from "pino";
  * Makes sure nothing unexpected leaves a handler as UNKNOWN or leaks internals:
  * ConnectErrors pass unchanged (they were coded on purpose at an edge); anything
  * else is logged with its cause and answered as INTERNAL with a generic message.
+ *
+ * A unary answer made after its call was aborted (past its deadline, its client
+ * gone, the server forced to stop) is not sent as a success: the caller is told
+ * why the call was aborted — the status the telemetry records, and the one the
+ * gRPC listener sends (grpc-adapter.ts). connect-node would send the late answer.
  */
 export function createErrorInterceptor(logger: Logger): Interceptor {
-  return mapHandlerErrors((error, rpc) => normalizeError(error, logger, rpc));
+  const normalized = mapHandlerErrors((error, rpc) => normalizeError(error, logger, rpc));
+  return (next) =>
+    normalized(async (req) => {
+      const res = await next(req);
+      if (!res.stream && req.signal.aborted) throw ConnectError.from(req.signal.reason);
+      return res;
+    });
 }
 
 /**

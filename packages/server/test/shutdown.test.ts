@@ -152,6 +152,45 @@ describe("a call still running when the grace period ends", () => {
   }
 });
 
+describe("a call whose handler ignores the signal and answers after the grace period", () => {
+  for (const listener of ["grpc", "connect"] as const) {
+    it(`ends UNAVAILABLE, as the telemetry records it, not OK (${listener})`, async () => {
+      let started = 0;
+      const server = await startServer({
+        logger: pino({ level: "silent" }),
+        grpcAddress: "127.0.0.1:0",
+        httpAddress: "127.0.0.1:0",
+        shutdownGraceMs: 300,
+        services: [
+          registerService(CatalogService, {
+            getProduct: async ({ sku }, context) => {
+              started++;
+              await new Promise((resolve) => context.signal.addEventListener("abort", resolve, { once: true }));
+              return { product: { sku, name: "answered after the forced stop" } };
+            },
+            listProducts: () => ({ products: [] }),
+            batchGetProducts: () => ({ products: [] }),
+          }),
+        ],
+      });
+      server.markServing();
+      const transport =
+        listener === "grpc"
+          ? createGrpcTransport({ baseUrl: `http://127.0.0.1:${server.grpcPort}` })
+          : createConnectTransport({ baseUrl: `http://127.0.0.1:${server.httpPort}`, httpVersion: "1.1" });
+      const outcome = createClient(CatalogService, transport)
+        .getProduct({ sku: "SKU-1" }, { timeoutMs: 10_000 })
+        .then(
+          () => "OK",
+          (error: unknown) => Code[ConnectError.from(error).code],
+        );
+      await waitFor(() => started === 1, { description: "the call to start" });
+      await server.close();
+      expect(await outcome).toBe("Unavailable");
+    });
+  }
+});
+
 describe("a server that cannot take its HTTP address", () => {
   it("fails to start and lets go of the gRPC port it had bound", async () => {
     const taken = await startServer({

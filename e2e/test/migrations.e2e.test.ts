@@ -1,6 +1,9 @@
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { cp, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { inventoryService } from "@shopmesh/inventory";
 import { orderService } from "@shopmesh/order";
@@ -119,6 +122,65 @@ describe("a database made by the first release", () => {
   );
 });
 
+/**
+ * The migrations each commit of main has listed as released, oldest last: every state
+ * a deployed database can be in since the list was started (the first release's is
+ * tested above). A listed file that is gone was renamed before it ever landed.
+ */
+function releasedStates(): string[][] {
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: root, encoding: "utf8" });
+  const commits = git("log", "--format=%H", "--", "e2e/released-migrations.sha256").split("\n").filter(Boolean);
+  return commits.map((commit) =>
+    git("show", `${commit}:e2e/released-migrations.sha256`)
+      .split("\n")
+      .filter((line) => line.trim() !== "" && !line.startsWith("#"))
+      .map((line) => line.split(/\s+/)[1] ?? ""),
+  );
+}
+
+// node-pg-migrate applies a service's folders in name order and refuses to run a
+// migration that sorts before one already applied: a new migration must come after
+// every released one of every folder its service reads (the shared events folder too).
+describe("a database made by any earlier commit of main", () => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterAll(async () => {
+    for (const step of cleanup.reverse()) await step();
+  });
+
+  it.each(services.map((service) => [service.name, service] as const))("upgrades (%s)", async (name, service) => {
+    const dirs = migrationDirs(service).map((dir) => resolve(dir));
+    const ours = (path: string) => dirs.some((dir) => join(root, path).startsWith(`${dir}/`));
+    const states = [
+      ...new Set(
+        releasedStates()
+          .map((paths) => paths.filter(ours))
+          .filter((paths) => paths.every((path) => existsSync(join(root, path))))
+          .map((paths) => JSON.stringify(paths.sort())),
+      ),
+    ].map((state) => JSON.parse(state) as string[]);
+    expect(states.length).toBeGreaterThan(0);
+    const failures: string[] = [];
+    for (const [index, state] of states.entries()) {
+      const database = await createTestDatabase(`upgrade_${name}_${index}`);
+      cleanup.push(() => database.drop());
+      const earlier = await Promise.all(
+        dirs.map(async (dir) => {
+          const copy = await mkdtemp(join(tmpdir(), `released-${name}-`));
+          cleanup.push(() => rm(copy, { recursive: true, force: true }));
+          const listed = (source: string) => source === dir || state.includes(relative(root, source));
+          await cp(dir, copy, { recursive: true, filter: listed });
+          return copy;
+        }),
+      );
+      await migrate({ databaseUrl: database.url, dir: earlier });
+      await migrate({ databaseUrl: database.url, dir: dirs }).catch((error: unknown) => {
+        failures.push(`from ${state.map((path) => basename(path)).join(", ")}: ${String(error)}`);
+      });
+    }
+    expect(failures).toEqual([]);
+  });
+});
+
 // An upgrade from a release before 004_events_outbox_claim (which set no lock_timeout of
 // its own): the new pod's init container runs ALTER TABLE outbox while the old replicas
 // serve and a dump holds the outbox. Its lock request would queue every later statement
@@ -131,7 +193,8 @@ describe("a migration waiting for a busy table", () => {
     const observer = new pg.Client({ connectionString: db.url });
     let migrating: Promise<unknown> | undefined;
     try {
-      const dir = migrationDirs(paymentService);
+      // The order service's own migrations all sort before 004, which can then run last again.
+      const dir = migrationDirs(orderService);
       await migrate({ databaseUrl: db.url, dir });
       // The database as a release before 004 left it (004 is idempotent: the column exists).
       await observer.connect();

@@ -87,7 +87,11 @@ describe("upgrading a serving inventory database to migration 005 and later", ()
       expect(lookup).toBe("answered 1 row");
       // The lock let go, the migration tried again goes through.
       await holder.query("COMMIT");
-      expect(await migrating).toEqual(["005_products_bounded_text.up", "006_search_text_per_field.up"]);
+      expect(await migrating).toEqual([
+        "005_products_bounded_text.up",
+        "006_search_text_per_field.up",
+        "007_on_hand_version.up",
+      ]);
     } finally {
       await holder.query("COMMIT");
       await migrating;

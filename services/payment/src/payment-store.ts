@@ -34,11 +34,34 @@ interface PaymentRow {
   updated_at: Date;
 }
 
+/**
+ * The columns of payments every statement answers, named: a statement that said `*`
+ * would fail on each connection that prepared it once a migration adds a column
+ * ("cached plan must not change result type") — on every replica still serving
+ * while a rolling update runs.
+ */
+const paymentColumns = [
+  "order_id",
+  "payment_id",
+  "status",
+  "amount_minor",
+  "currency",
+  "provider_reference",
+  "refund_reference",
+  "decline_reason",
+  "attempts",
+  "created_at",
+  "updated_at",
+];
+const columnsOf = (table: string) => paymentColumns.map((column) => `${table}.${column}`).join(", ");
+const returningPayment = `RETURNING ${paymentColumns.join(", ")}`;
+
 /** The payment of an order, if any. */
 export async function findPayment(db: Db, orderId: string): Promise<Payment | undefined> {
   const { rows } = await db.query<PaymentRow>({
     name: "payment-find",
-    text: "SELECT * FROM payments WHERE order_id = $1",
+    text: `SELECT ${columnsOf("p")}, r.reason AS refund_reason
+             FROM payments p LEFT JOIN refund_reasons r USING (order_id) WHERE p.order_id = $1`,
     values: [orderId],
   });
   return rows[0] && rowToPayment(rows[0]);
@@ -57,7 +80,8 @@ export async function beginCharges(db: Db, orderIds: readonly string[]): Promise
     text: `WITH input AS (
        SELECT unnest($1::uuid[]) AS order_id
      ), current AS (
-       SELECT payments.* FROM payments JOIN input USING (order_id)
+       SELECT ${columnsOf("p")}, r.reason AS refund_reason
+         FROM payments p JOIN input USING (order_id) LEFT JOIN refund_reasons r USING (order_id)
      ), attempt AS (
        INSERT INTO charge_attempts AS a (order_id, attempts)
        SELECT order_id, 1 FROM input WHERE order_id NOT IN (SELECT order_id FROM current)
@@ -142,7 +166,7 @@ export async function recordOutcomes(
         WHERE i.consumer IS NULL OR seen.applied IS NULL
         ORDER BY order_id
        ON CONFLICT (order_id) DO NOTHING
-       RETURNING *
+       ${returningPayment}
      ), applied AS (
        INSERT INTO inbox (consumer, event_id)
        SELECT i.consumer, i.event_id FROM changed JOIN input i ON i.order_id = changed.order_id
@@ -151,7 +175,7 @@ export async function recordOutcomes(
      ), announced AS (
        ${outboxInsertManyGuardedSql(11, { keys: "$4::uuid[]", cte: "changed", column: "order_id" })}
      )
-     SELECT *, ${outboxWrittenSql("announced")} FROM changed`,
+     SELECT changed.*, ${outboxWrittenSql("announced")} FROM changed`,
     values: [
       column((record) => record.inbox?.consumer ?? null),
       column((record) => record.inbox?.eventId ?? null),
@@ -184,7 +208,7 @@ export async function insertVoided(db: Db, orderId: string, inbox?: InboxEntry):
       sql: `INSERT INTO payments (order_id, status)
             SELECT $3::uuid, 'voided' WHERE ${notYetApplied}
             ON CONFLICT (order_id) DO NOTHING
-            RETURNING *`,
+            ${returningPayment}`,
       values: [orderId],
     },
     inbox,
@@ -207,10 +231,11 @@ export async function markRefunded(
     db,
     {
       name: "payment-mark-refunded",
-      sql: `UPDATE payments SET status = 'refunded', refund_reference = $4, refund_reason = $5, updated_at = now()
+      sql: `UPDATE payments SET status = 'refunded', refund_reference = $4, updated_at = now()
              WHERE order_id = $3 AND status = 'captured' AND ${notYetApplied}
-            RETURNING *`,
-      values: [orderId, refund.reference, refund.reason],
+            ${returningPayment}`,
+      values: [orderId, refund.reference],
+      refundReason: refund.reason,
     },
     inbox,
     { outbox, event },
@@ -249,10 +274,9 @@ export async function refundVoided(
       name: "payment-refund-voided",
       sql: `UPDATE payments
                SET payment_id = $4, status = 'refunded', amount_minor = $5, currency = $6,
-                   provider_reference = $7, refund_reference = $8, attempts = $9, refund_reason = $10,
-                   updated_at = now()
+                   provider_reference = $7, refund_reference = $8, attempts = $9, updated_at = now()
              WHERE order_id = $3 AND status = 'voided' AND ${notYetApplied}
-            RETURNING *`,
+            ${returningPayment}`,
       values: [
         charge.orderId,
         charge.paymentId,
@@ -261,8 +285,8 @@ export async function refundVoided(
         charge.providerReference,
         charge.refundReference,
         charge.attempts,
-        charge.refundReason,
       ],
+      refundReason: charge.refundReason,
     },
     inbox,
     { outbox, event },
@@ -274,23 +298,33 @@ const notYetApplied = "NOT EXISTS (SELECT FROM inbox WHERE consumer = $1::text A
 
 /**
  * Runs a change — a statement on payments guarded by {@link notYetApplied}, with its
- * own values from $3 on, ending in `RETURNING *` — as one autocommit statement with
- * what must commit with it: the inbox row and the outbox row of `event`, both written
- * only when the change returned a row (the outbox row then goes to this process's relay). The inbox
+ * own values from $3 on, ending in {@link returningPayment} — as one autocommit
+ * statement with what must commit with it: the inbox row, the refund's reason (in
+ * refund_reasons) and the outbox row of `event`, all written only when the change
+ * returned a row (the outbox row then goes to this process's relay). The inbox
  * row follows the change rather than guarding it, so a change that does not happen
  * (a charge that lost to a tombstone) leaves the event to be applied again.
  */
 async function recordChange(
   db: Db,
-  { name, sql, values }: Change,
+  { name, sql, values, refundReason }: Change,
   inbox: InboxEntry | undefined,
   announcement?: { readonly outbox: Outbox; readonly event: OutboxRow },
 ): Promise<Payment | undefined> {
-  const first = 3 + values.length;
+  const own = [...values, ...(refundReason === undefined ? [] : [refundReason])];
+  const reasonParam = `$${2 + own.length}::text`;
+  const noted =
+    refundReason === undefined
+      ? ""
+      : `, noted AS (
+       INSERT INTO refund_reasons (order_id, reason) SELECT order_id, ${reasonParam} FROM changed
+       ON CONFLICT (order_id) DO NOTHING
+     )`;
+  const answered = refundReason === undefined ? "changed.*" : `changed.*, ${reasonParam} AS refund_reason`;
   const announce = announcement
-    ? `, announced AS (${outboxInsertSql(first, "changed")})
-     SELECT changed.*, ${outboxWrittenSql("announced")} FROM changed`
-    : " SELECT changed.* FROM changed";
+    ? `, announced AS (${outboxInsertSql(3 + own.length, "changed")})
+     SELECT ${answered}, ${outboxWrittenSql("announced")} FROM changed`
+    : ` SELECT ${answered} FROM changed`;
   const changed = db.query<PaymentRow & Partial<OutboxWritten>>({
     name: announcement ? `${name}-announced` : name,
     text: `WITH changed AS (${sql}
@@ -298,11 +332,11 @@ async function recordChange(
        INSERT INTO inbox (consumer, event_id)
        SELECT $1::text, $2::uuid FROM changed WHERE $1::text IS NOT NULL
        ON CONFLICT DO NOTHING
-     )${announce}`,
+     )${noted}${announce}`,
     values: [
       inbox?.consumer ?? null,
       inbox?.eventId ?? null,
-      ...values,
+      ...own,
       ...(announcement ? outboxParams(announcement.event) : []),
     ],
   });
@@ -318,6 +352,8 @@ interface Change {
   readonly name: string;
   readonly sql: string;
   readonly values: readonly unknown[];
+  /** The reason of a refund the change records. */
+  readonly refundReason?: string;
 }
 
 function rowToPayment(row: PaymentRow): Payment {

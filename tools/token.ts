@@ -19,6 +19,12 @@ if (values.help) {
   console.log(usage);
   process.exit(0);
 }
+const refuse = (message: string) => {
+  console.error(`${message}\n${usage}`);
+  process.exit(2);
+};
+if (values.customer !== undefined && values.service !== undefined) refuse("--customer and --service: one or the other");
+if (values.customer === "" || values.service === "") refuse("an empty id names nobody");
 const token = values.service
   ? await demoToken("service", values.service)
   : await demoToken("customer", values.customer ?? "demo-customer");

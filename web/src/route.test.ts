@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { href, parseRoute, type Route } from "./route.js";
+import { href, parseRoute, type Route, searchText } from "./route.js";
 
 describe("routes", () => {
   it("round-trips every page through the URL fragment", () => {
@@ -21,5 +21,15 @@ describe("routes", () => {
     expect(parseRoute("#/products/a/b")).toEqual({ page: "not-found" });
     expect(parseRoute("#/orders/not-an-order")).toEqual({ page: "not-found" });
     expect(parseRoute("")).toEqual({ page: "catalog", query: "" });
+  });
+});
+
+describe("searchText", () => {
+  it("makes one line of a search, as the catalog's contract takes it: control characters become spaces", () => {
+    expect(searchText("  desk\tlamp\r\nshade \u0000 ")).toBe("desk lamp shade");
+    expect(parseRoute(`#/?${new URLSearchParams({ q: "desk\tlamp" })}`)).toEqual({
+      page: "catalog",
+      query: "desk lamp",
+    });
   });
 });

@@ -16,7 +16,7 @@ export function parseRoute(hash: string): Route {
   const [path = "", search = ""] = hash.replace(/^#/, "").split("?");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   const [first, second] = parts;
-  if (parts.length === 0) return { page: "catalog", query: new URLSearchParams(search).get("q") ?? "" };
+  if (parts.length === 0) return { page: "catalog", query: searchText(new URLSearchParams(search).get("q") ?? "") };
   if (first === "products" && second && parts.length === 2) return { page: "product", sku: second };
   if (first === "orders" && second && parts.length === 2) {
     // Only an order id can name an order: anything else is a broken link, not a request to fix.
@@ -26,6 +26,16 @@ export function parseRoute(hash: string): Route {
     return { page: first };
   }
   return { page: "not-found" };
+}
+
+/**
+ * A search as the catalog takes it: one line of text, so a tab or line break pasted
+ * into the box (or a link) becomes a space, which the contract allows and a control
+ * character it refuses; no blanks around it.
+ */
+export function searchText(raw: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it replaces
+  return raw.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
 }
 
 /** The fragment of a route, for links. */

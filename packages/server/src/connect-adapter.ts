@@ -32,7 +32,9 @@ export function createConnectHandler(
     interceptors: [...options.interceptors],
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,
-    // No longest deadline: a client may ask for any, as over gRPC (and may ask for none).
+    // Any deadline a timer can keep (about 24.8 days; Node turns a longer delay into
+    // 1 ms, which would end the call at once): as over gRPC, and a client may ask for none.
+    maxTimeoutMs: 2_147_483_647,
     shutdownSignal: options.shutdownSignal,
     grpc: false,
   });

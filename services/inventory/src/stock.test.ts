@@ -275,6 +275,12 @@ describe("decideCount", () => {
   it("answers the last count, sent again with nothing changed since, as done", () => {
     expect(decideCount(level, last, { onHand: 10n, expectedVersion: 6n })).toBe("done");
     expect(decideCount(level, last, { onHand: 10n, expectedOnHand: 12n })).toBe("done");
+    expect(decideCount(level, last, { onHand: 10n, expectedVersion: 6n, expectedOnHand: 12n })).toBe("done");
+  });
+
+  it("does not take for the last count one that expects another stock by either measure", () => {
+    // The last count's version, but not the on hand it was taken against: refused as it would have been.
+    expect(() => decideCount(level, last, { onHand: 10n, expectedVersion: 6n, expectedOnHand: 11n })).toThrow(changed);
   });
 
   it("refuses a count taken against another stock, even one whose number came back", () => {

@@ -284,11 +284,13 @@ export interface LastCount {
 export function decideCount(level: StockLevel, last: LastCount | undefined, count: CountRequest): "apply" | "done" {
   const { expectedOnHand, expectedVersion } = count;
   if (expectedVersion === undefined && expectedOnHand === undefined) return "apply";
+  // Each expectation given must be what the last count was taken against.
   const repeated =
     last !== undefined &&
     last.version === level.onHandVersion &&
     last.onHand === count.onHand &&
-    (expectedVersion !== undefined ? last.fromVersion === expectedVersion : last.fromOnHand === expectedOnHand);
+    (expectedVersion === undefined || last.fromVersion === expectedVersion) &&
+    (expectedOnHand === undefined || last.fromOnHand === expectedOnHand);
   if (repeated) return "done";
   const onHand = onHandOf(level);
   if (expectedVersion !== undefined && expectedVersion !== level.onHandVersion) {

@@ -1,7 +1,7 @@
 import type { Product } from "@shopmesh/gen/shopmesh/inventory/v1/product_pb.js";
 import { type FormEvent, useState } from "react";
 import { addToCart, cartFull, hasRoomFor } from "../cart.js";
-import { href } from "../route.js";
+import { href, searchText } from "../route.js";
 import { useShop } from "../shop.js";
 import { Loading, PageTitle, Price, ProblemPanel } from "../ui.js";
 import { useCall } from "../use-call.js";
@@ -21,7 +21,7 @@ export function CatalogPage({ query }: { query: string }) {
   const search = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const text = new FormData(event.currentTarget).get("q");
-    navigate({ page: "catalog", query: typeof text === "string" ? text.trim() : "" });
+    navigate({ page: "catalog", query: typeof text === "string" ? searchText(text) : "" });
   };
   return (
     <>

@@ -33,7 +33,8 @@ export function createConnectHandler(
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,
     // Any deadline a timer can keep (about 24.8 days; Node turns a longer delay into
-    // 1 ms, which would end the call at once): as over gRPC, and a client may ask for none.
+    // 1 ms, which would end the call at once), refused above that; a client may ask for
+    // none. (grpc-js wraps a longer one on the gRPC listener, ending the call at once.)
     maxTimeoutMs: 2_147_483_647,
     shutdownSignal: options.shutdownSignal,
     grpc: false,

@@ -147,6 +147,13 @@ describe("waitFor", () => {
   });
 });
 
+test("freePort never hands out a port twice, one call after another or at once: none is bound yet", async () => {
+  const ports: number[] = [];
+  for (let call = 0; call < 300; call++) ports.push(await freePort());
+  ports.push(...(await Promise.all(Array.from({ length: 100 }, () => freePort()))));
+  expect(new Set(ports).size).toBe(ports.length);
+});
+
 test("freePort finds a port nothing listens on, outside the range outgoing connections draw from", async () => {
   const [ephemeralStart] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/);
   const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));

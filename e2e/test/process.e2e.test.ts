@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { signDevToken } from "@shopmesh/auth";
 import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/gen/grpc/health/v1/health_pb.js";
-import { createGrpcClient } from "@shopmesh/server";
+import { createGrpcClient, within } from "@shopmesh/server";
 import {
   createTestNats,
   freePort,
@@ -304,7 +304,13 @@ describe("npm start's launcher", () => {
 
   it("when a service cannot bind its port, stops the services already started: no process outlives it", async () => {
     const ports = await freeMeshPorts();
-    const taken = createServer();
+    // Whatever connects to the taken port (the launcher's health check of the order
+    // service) is cut when the test ends: close() alone waits for every connection.
+    const connections = new Set<Socket>();
+    const taken = createServer((socket) => {
+      connections.add(socket);
+      socket.once("close", () => connections.delete(socket));
+    });
     // Another test may take the port first: then this fails rather than waiting for ever.
     await new Promise<void>((resolve, reject) => {
       taken.once("error", reject);
@@ -317,6 +323,7 @@ describe("npm start's launcher", () => {
         expect(launcher.output()).toContain("EADDRINUSE");
       });
     } finally {
+      for (const socket of connections) socket.destroy();
       await new Promise((resolve) => taken.close(resolve));
     }
   }, 180_000);
@@ -548,8 +555,11 @@ async function withLauncher(
     );
   } finally {
     for (const pid of await processesWith(marker)) process.kill(pid, "SIGKILL");
-    await dropMeshDatabases(adminUrl, databasePrefix);
-    await nats.cleanup();
+    // Bounded, so that a clean-up that hangs says which one it was, not only the test's timeout.
+    const step = (promise: Promise<unknown>, what: string) =>
+      within(promise, 30_000, () => new Error(`${what} took over 30 s`));
+    await step(dropMeshDatabases(adminUrl, databasePrefix), "dropping the launcher's databases");
+    await step(nats.cleanup(), "removing the launcher's streams");
   }
 }
 

@@ -10,6 +10,7 @@ import { createConnection } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { onParentGone } from "@shopmesh/server";
+import { traceExporters, tracesOff } from "@shopmesh/telemetry/exporters";
 import { type PrivateServer, startPrivateNats, startPrivatePostgres } from "@shopmesh/testing";
 import { demoToken, devKey, stateDir } from "./dev-identity.js";
 import {
@@ -205,7 +206,7 @@ export function tracesUrl(env: Record<string, string | undefined>): string | und
 /** The banner's word on where the services' traces go. */
 export function tracesLine(env: Record<string, string | undefined>): string {
   const exporters = traceExporters(env);
-  if (exporters[0] === "none") {
+  if (tracesOff(env)) {
     return "off: start Jaeger (OTLP on :4318) or set OTEL_EXPORTER_OTLP_ENDPOINT, then npm start again";
   }
   if (!exporters.includes("otlp")) return `to ${exporters.join(", ")} (OTEL_TRACES_EXPORTER), not to Jaeger`;
@@ -215,14 +216,7 @@ export function tracesLine(env: Record<string, string | undefined>): string {
 
 /** Whether the services export traces over OTLP, as the SDK reads OTEL_TRACES_EXPORTER. */
 function exportsOtlp(env: Record<string, string | undefined>): boolean {
-  const exporters = traceExporters(env);
-  return exporters[0] !== "none" && exporters.includes("otlp");
-}
-
-/** OTEL_TRACES_EXPORTER's list (default otlp); "none" first turns traces off whatever follows. */
-function traceExporters(env: Record<string, string | undefined>): string[] {
-  const listed = (env.OTEL_TRACES_EXPORTER ?? "").split(",").map((name) => name.trim());
-  return listed.some(Boolean) ? listed.filter(Boolean) : ["otlp"];
+  return !tracesOff(env) && traceExporters(env).includes("otlp");
 }
 
 /** Stops the storefront, then the services, then the PostgreSQL and NATS it started, and exits. */

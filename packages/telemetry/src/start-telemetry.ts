@@ -5,6 +5,7 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { NodeSDK } from "@opentelemetry/sdk-node";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 import { observeProcess } from "./process-metrics.js";
+import { tracesOff } from "./trace-exporters.js";
 
 /** Who is reporting, before OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES override it. */
 export interface TelemetryIdentity {
@@ -68,11 +69,6 @@ export async function startTelemetry(identity: TelemetryIdentity, env = process.
   sqlSpans.setMeterProvider({ getMeter: () => createNoopMeter() });
   observeProcess();
   await settledResource(sdk);
-}
-
-/** Traces off, as the SDK reads OTEL_TRACES_EXPORTER: "none" first ("otlp,none" is otlp). */
-function tracesOff(env: NodeJS.ProcessEnv): boolean {
-  return (env.OTEL_TRACES_EXPORTER ?? "").split(",")[0]?.trim() === "none";
 }
 
 /**

@@ -115,78 +115,64 @@ describe("a server shutting down", () => {
   }, 60_000);
 });
 
+/**
+ * The code a client gets for a call still running when a server with a 300 ms grace
+ * period shuts down, its handler `then` doing what it does once its signal aborts
+ * ("OK" for an answer).
+ */
+async function codeAtForcedStop(
+  listener: "grpc" | "connect",
+  then: (sku: string, signal: AbortSignal) => { product: { sku: string; name: string } },
+): Promise<string> {
+  let started = 0;
+  const server = await startServer({
+    logger: pino({ level: "silent" }),
+    grpcAddress: "127.0.0.1:0",
+    httpAddress: "127.0.0.1:0",
+    shutdownGraceMs: 300,
+    services: [
+      registerService(CatalogService, {
+        getProduct: async ({ sku }, context) => {
+          started++;
+          await new Promise((resolve) => context.signal.addEventListener("abort", resolve, { once: true }));
+          return then(sku, context.signal);
+        },
+        listProducts: () => ({ products: [] }),
+        batchGetProducts: () => ({ products: [] }),
+      }),
+    ],
+  });
+  server.markServing();
+  const transport =
+    listener === "grpc"
+      ? createGrpcTransport({ baseUrl: `http://127.0.0.1:${server.grpcPort}` })
+      : createConnectTransport({ baseUrl: `http://127.0.0.1:${server.httpPort}`, httpVersion: "1.1" });
+  const outcome = createClient(CatalogService, transport)
+    .getProduct({ sku: "SKU-1" }, { timeoutMs: 10_000 })
+    .then(
+      () => "OK",
+      (error: unknown) => Code[ConnectError.from(error).code],
+    );
+  await waitFor(() => started === 1, { description: "the call to start" });
+  await server.close();
+  return outcome;
+}
+
 describe("a call still running when the grace period ends", () => {
   for (const listener of ["grpc", "connect"] as const) {
     it(`ends UNAVAILABLE, the code clients retry, when its handler heeds the signal (${listener})`, async () => {
-      let started = 0;
-      const server = await startServer({
-        logger: pino({ level: "silent" }),
-        grpcAddress: "127.0.0.1:0",
-        httpAddress: "127.0.0.1:0",
-        shutdownGraceMs: 300,
-        services: [
-          registerService(CatalogService, {
-            getProduct: async (_request, context) => {
-              started++;
-              await new Promise((resolve) => context.signal.addEventListener("abort", resolve, { once: true }));
-              throw ConnectError.from(context.signal.reason);
-            },
-            listProducts: () => ({ products: [] }),
-            batchGetProducts: () => ({ products: [] }),
-          }),
-        ],
+      const code = await codeAtForcedStop(listener, (_sku, signal) => {
+        throw ConnectError.from(signal.reason);
       });
-      server.markServing();
-      const transport =
-        listener === "grpc"
-          ? createGrpcTransport({ baseUrl: `http://127.0.0.1:${server.grpcPort}` })
-          : createConnectTransport({ baseUrl: `http://127.0.0.1:${server.httpPort}`, httpVersion: "1.1" });
-      const outcome = createClient(CatalogService, transport)
-        .getProduct({ sku: "SKU-1" }, { timeoutMs: 10_000 })
-        .catch((error: unknown) => error);
-      await waitFor(() => started === 1, { description: "the call to start" });
-      await server.close();
       // Cut with its connection, it was CANCELLED (gRPC) or ABORTED (Connect): neither is retried.
-      expect(Code[ConnectError.from(await outcome).code]).toBe("Unavailable");
+      expect(code).toBe("Unavailable");
     });
-  }
-});
 
-describe("a call whose handler ignores the signal and answers after the grace period", () => {
-  for (const listener of ["grpc", "connect"] as const) {
-    it(`ends UNAVAILABLE, as the telemetry records it, not OK (${listener})`, async () => {
-      let started = 0;
-      const server = await startServer({
-        logger: pino({ level: "silent" }),
-        grpcAddress: "127.0.0.1:0",
-        httpAddress: "127.0.0.1:0",
-        shutdownGraceMs: 300,
-        services: [
-          registerService(CatalogService, {
-            getProduct: async ({ sku }, context) => {
-              started++;
-              await new Promise((resolve) => context.signal.addEventListener("abort", resolve, { once: true }));
-              return { product: { sku, name: "answered after the forced stop" } };
-            },
-            listProducts: () => ({ products: [] }),
-            batchGetProducts: () => ({ products: [] }),
-          }),
-        ],
-      });
-      server.markServing();
-      const transport =
-        listener === "grpc"
-          ? createGrpcTransport({ baseUrl: `http://127.0.0.1:${server.grpcPort}` })
-          : createConnectTransport({ baseUrl: `http://127.0.0.1:${server.httpPort}`, httpVersion: "1.1" });
-      const outcome = createClient(CatalogService, transport)
-        .getProduct({ sku: "SKU-1" }, { timeoutMs: 10_000 })
-        .then(
-          () => "OK",
-          (error: unknown) => Code[ConnectError.from(error).code],
-        );
-      await waitFor(() => started === 1, { description: "the call to start" });
-      await server.close();
-      expect(await outcome).toBe("Unavailable");
+    it(`ends UNAVAILABLE, as the telemetry records it, not OK, when its handler ignores the signal and answers (${listener})`, async () => {
+      const code = await codeAtForcedStop(listener, (sku) => ({
+        product: { sku, name: "answered after the forced stop" },
+      }));
+      expect(code).toBe("Unavailable");
     });
   }
 });

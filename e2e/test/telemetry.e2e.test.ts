@@ -495,7 +495,11 @@ describe("the status code recorded for a call", () => {
       clientSaw[code] = (clientSaw[code] ?? 0) + 1;
     }
     expect(clientSaw.DeadlineExceeded).toBeGreaterThan(0);
-    // A call may end before the handler runs, unrecorded; every one recorded is as its client saw it.
+    // A call may end before the handler runs, unrecorded. The server answers OK only
+    // before its deadline (rpc-server-deadline.test.ts), and its status is recorded as
+    // sent — but a client whose process was busy may still run its own deadline timer
+    // before it reads an OK waiting in its socket: an OK it saw was recorded OK, a
+    // DEADLINE_EXCEEDED recorded is one it saw, and not always the other way round.
     const recorded = await waitFor(
       async () => {
         const since = await recordedSince("GetOrder", before);
@@ -503,6 +507,7 @@ describe("the status code recorded for a call", () => {
       },
       { timeoutMs: 10_000, description: "GetOrder calls past their deadline to be recorded" },
     );
-    expect(recorded.OK ?? 0).toBe(clientSaw.OK ?? 0);
+    expect(recorded.OK ?? 0).toBeGreaterThanOrEqual(clientSaw.OK ?? 0);
+    expect(recorded.DeadlineExceeded ?? 0).toBeLessThanOrEqual(clientSaw.DeadlineExceeded ?? 0);
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { startTcpProxy, useTestDatabase, waitFor } from "@shopmesh/testing";
-import pg from "pg";
+import { createTestPool, startTcpProxy, useTestDatabase, waitFor } from "@shopmesh/testing";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createListener } from "./listener.js";
 
@@ -8,7 +8,7 @@ const db = useTestDatabase("pg listener");
 let admin: pg.Pool;
 
 beforeAll(() => {
-  admin = new pg.Pool({ connectionString: db.url, max: 2 });
+  admin = createTestPool({ connectionString: db.url, max: 2 });
 });
 afterAll(() => admin.end());
 

@@ -8,4 +8,5 @@ export { type StockClient, stockGrpcClient } from "./stock-grpc-client.js";
 export { startTcpProxy, type TcpProxy, type TcpProxyOptions } from "./tcp-proxy.js";
 export { createTestDatabase, type TestDatabase, useTestDatabase } from "./test-database.js";
 export { createTestNats, type TestNats, useTestNats } from "./test-nats.js";
+export { createTestPool } from "./test-pool.js";
 export { type WaitForOptions, waitFor } from "./wait-for.js";

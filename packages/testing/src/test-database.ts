@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
 import { testInfrastructure } from "./infrastructure.js";
@@ -11,7 +12,10 @@ export interface TestDatabase {
   name: string;
   /** Connection URL of the database. */
   url: string;
-  /** Ends leftover connections and drops the database. Safe to call twice. */
+  /**
+   * Drops the database, after giving its connections up to 1 s to leave (a pool just
+   * ended closes them after its end() returns) and ending the rest. Safe to call twice.
+   */
   drop(): Promise<void>;
 }
 
@@ -34,8 +38,37 @@ export async function createTestDatabase(
   return {
     name,
     url: url.toString(),
-    drop: () => admin(adminUrl, `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`),
+    drop: () => dropDatabase(adminUrl, name),
   };
+}
+
+/** How long a drop waits for the database's connections to leave before it ends them. */
+const leaveMs = 1_000;
+
+/**
+ * Drops a database, ending the connections left on it — after giving those that are
+ * closing a moment to leave. A pool's end() returns before its connections have
+ * closed, and a connection the drop ends before the server has read its goodbye
+ * hears "terminating connection" while idle, which pg turns into an uncaught error.
+ */
+async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5_000 });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    const giveUpAt = performance.now() + leaveMs;
+    while (performance.now() < giveUpAt) {
+      const { rows } = await client.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1",
+        [name],
+      );
+      if (rows[0]?.n === 0) break;
+      await sleep(20);
+    }
+    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
 }
 
 /**
@@ -44,7 +77,7 @@ export async function createTestDatabase(
  *
  * ```ts
  * const db = useTestDatabase("orders");
- * test("…", async () => { const pool = new pg.Pool({ connectionString: db.url }); … });
+ * test("…", async () => { const pool = createTestPool({ connectionString: db.url }); … });
  * ```
  */
 export function useTestDatabase(label: string): TestDatabase {

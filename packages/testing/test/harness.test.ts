@@ -10,6 +10,7 @@ import { resolveInfrastructure } from "../src/global-setup.js";
 import {
   createTestDatabase,
   createTestNats,
+  createTestPool,
   freePort,
   testInfrastructure,
   useTestDatabase,
@@ -58,6 +59,40 @@ describe("test databases", () => {
 
     const rows = await query(databaseUrl, "SELECT 1 FROM pg_database WHERE datname = $1", [db.name]);
     expect(rows).toEqual([]);
+  });
+
+  test("a drop lets a connection that is closing leave on its own: it hears no 'terminating connection'", async () => {
+    const db = await createTestDatabase("harness closing");
+    const closing = new pg.Client({ connectionString: db.url });
+    const heard: string[] = [];
+    closing.on("error", (error) => heard.push(error.message));
+    await closing.connect();
+    const dropped = db.drop();
+    // The client says goodbye a moment after the drop began (a pool's end() returns before that).
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await closing.end();
+    await dropped;
+    expect(heard).toEqual([]);
+    const rows = await query(testInfrastructure().databaseUrl, "SELECT 1 FROM pg_database WHERE datname = $1", [
+      db.name,
+    ]);
+    expect(rows).toEqual([]);
+  });
+
+  test("a test pool throws an error of its connections, but not once it is ending", async () => {
+    const db = await createTestDatabase("harness pool");
+    const pool = createTestPool({ connectionString: db.url, max: 1 });
+    try {
+      const client = await pool.connect();
+      client.release();
+      const lost = new Error("terminating connection due to administrator command");
+      expect(() => pool.emit("error", lost, client)).toThrow(lost);
+      const ended = pool.end();
+      expect(() => pool.emit("error", lost, client)).not.toThrow();
+      await ended;
+    } finally {
+      await db.drop();
+    }
   });
 
   test("names stay safe identifiers of at most 63 characters", async () => {

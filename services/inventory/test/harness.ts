@@ -16,8 +16,8 @@ import { CatalogService } from "@shopmesh/gen/shopmesh/inventory/v1/catalog_serv
 import { StockService } from "@shopmesh/gen/shopmesh/inventory/v1/stock_service_pb.js";
 import { type RunningService, runService } from "@shopmesh/runtime";
 import { createGrpcClient, type GrpcServiceClient } from "@shopmesh/server";
-import { useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
-import pg from "pg";
+import { createTestPool, useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
+import type pg from "pg";
 import { afterAll, beforeAll } from "vitest";
 import type { NewProduct } from "../src/product.js";
 import { seedCatalog } from "../src/seed.js";
@@ -76,7 +76,7 @@ export function useInventoryService(label: string, env: Record<string, string> =
     const grpcTarget = `127.0.0.1:${service.server.grpcPort}`;
     harness = {
       service,
-      pool: new pg.Pool({ connectionString: db.url, max: 4 }),
+      pool: createTestPool({ connectionString: db.url, max: 4 }),
       js: jetstream(connection),
       jsm: await jetstreamManager(connection),
       catalog: createEventCatalog(allEvents, nats.prefix),

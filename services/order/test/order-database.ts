@@ -1,7 +1,7 @@
 import { migrate } from "@shopmesh/pg";
 import { migrationDirs } from "@shopmesh/runtime";
-import { useTestDatabase } from "@shopmesh/testing";
-import pg from "pg";
+import { createTestPool, useTestDatabase } from "@shopmesh/testing";
+import type pg from "pg";
 import { afterAll, beforeAll } from "vitest";
 
 /**
@@ -16,7 +16,7 @@ export function useOrderDatabase(label: string): { pool(): pg.Pool } {
       databaseUrl: db.url,
       dir: migrationDirs({ migrations: new URL("../migrations/", import.meta.url) }),
     });
-    pool = new pg.Pool({ connectionString: db.url });
+    pool = createTestPool({ connectionString: db.url });
   });
   afterAll(async () => {
     await pool?.end();

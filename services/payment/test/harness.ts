@@ -14,8 +14,8 @@ import type { StockReservedSchema } from "@shopmesh/gen/shopmesh/inventory/v1/in
 import { PaymentService } from "@shopmesh/gen/shopmesh/payment/v1/payment_service_pb.js";
 import { type RunningService, runService } from "@shopmesh/runtime";
 import { createGrpcClient, type GrpcServiceClient } from "@shopmesh/server";
-import { testInfrastructure, useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
-import pg from "pg";
+import { createTestPool, testInfrastructure, useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
+import type pg from "pg";
 import { afterAll, beforeAll } from "vitest";
 import { refundKey } from "../src/payment.js";
 import {
@@ -129,7 +129,7 @@ export function usePaymentService(label: string, env: Record<string, string> = {
       AUTH_DEV_KEY: devKey.toString("base64url"),
       ...env,
     });
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool = createTestPool({ connectionString: db.url, max: 2 });
     const nc = await nats.connect();
     js = jetstream(nc);
     jsm = await jetstreamManager(nc);

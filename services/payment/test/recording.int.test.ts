@@ -6,7 +6,8 @@ import {
   PaymentRefundedSchema,
 } from "@shopmesh/gen/shopmesh/payment/v1/payment_events_pb.js";
 import { createPool } from "@shopmesh/pg";
-import pg from "pg";
+import { createTestPool } from "@shopmesh/testing";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { chargePayment } from "../src/charge-payment.js";
 import { createChargeStore } from "../src/charge-store.js";
@@ -30,7 +31,7 @@ const statements: string[] = [];
 let pool: pg.Pool;
 
 beforeAll(() => {
-  pool = new pg.Pool({ connectionString: payment.databaseUrl, max: 4 });
+  pool = createTestPool({ connectionString: payment.databaseUrl, max: 4 });
   pool.on("connect", (client) => {
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
     Object.assign(client, {

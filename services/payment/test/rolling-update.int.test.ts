@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migrate } from "@shopmesh/pg";
 import { migrationDirs } from "@shopmesh/runtime";
-import { createTestDatabase, type TestDatabase } from "@shopmesh/testing";
+import { createTestDatabase, createTestPool, type TestDatabase } from "@shopmesh/testing";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { beginCharges, findPayment } from "../src/payment-store.js";
@@ -60,7 +60,7 @@ describe("the payment database during a rolling update", () => {
     const database = await createTestDatabase("pay_rolling_new");
     databases.push(database);
     await migrate({ databaseUrl: database.url, dir: migrationDirs(paymentService) });
-    const serving = new pg.Pool({ connectionString: database.url, max: 1 });
+    const serving = createTestPool({ connectionString: database.url, max: 1 });
     try {
       const orderId = randomUUID();
       expect(await outcome(findPayment(serving, orderId))).toBe("answered");

@@ -145,8 +145,9 @@ describe("deploy/observability on a running mesh", () => {
     if (!query) throw new Error("no event-loop delay p50 panel");
     const medians = (await prometheus.query(query)).map(({ value }) => Number(value[1]));
     expect(medians).toHaveLength(services.length);
-    // A mostly idle loop: as shipped, each median read ~0.05 s whatever the load.
-    for (const median of medians) expect(median).toBeLessThan(0.02);
+    // A mostly idle loop: as shipped, each median read ~0.05 s whatever the load. The
+    // bound leaves room for a busy machine's scheduling, not for that 50 ms.
+    for (const median of medians) expect(median).toBeLessThan(0.04);
   });
 
   it("evaluates every alert rule without error, and none is pending or firing on a healthy mesh", async () => {

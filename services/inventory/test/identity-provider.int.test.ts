@@ -101,9 +101,10 @@ describe("the anonymous catalog while the identity provider does not answer", ()
         });
         const carried = await outcome(withToken.getProduct({ sku: "NO-SUCH-1" }, { timeoutMs: 2_000 }));
         // The token is not verified: nothing reads the caller of a catalog call, and
-        // verifying would wait up to jose's 5 s JWKS timeout.
+        // verifying would wait up to jose's 5 s JWKS timeout. (The call opens its own
+        // connection: the bound leaves a busy machine room for that, not for 5 s.)
         expect(carried.code).toBe(Code.NotFound);
-        expect(carried.ms).toBeLessThan(1_000);
+        expect(carried.ms).toBeLessThan(2_500);
       } finally {
         anonymous.close();
         withToken.close();

@@ -5,6 +5,7 @@ import { orderService } from "@shopmesh/order";
 import { paymentService } from "@shopmesh/payment";
 import { type ConnectionNeeds, connectionsPerReplica } from "@shopmesh/runtime";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { admits } from "../src/network-policy.js";
 import { deployDir, type K8sObject, renderKustomization } from "../src/render.js";
 
@@ -24,6 +25,35 @@ const postgresDefaults = { superuser_reserved_connections: "3", reserved_connect
 function surge(deployment: K8sObject, replicas: number): number {
   const maxSurge: number | string = deployment.spec.strategy?.rollingUpdate?.maxSurge ?? "25%";
   return typeof maxSurge === "number" ? maxSurge : Math.ceil((replicas * Number.parseInt(maxSurge, 10)) / 100);
+}
+
+/** A rule of a Prometheus scrape's relabel_configs, as the pod scrape uses them. */
+interface RelabelRule {
+  readonly source_labels: readonly string[];
+  readonly regex?: string;
+  readonly action?: "keep" | "drop" | "replace";
+  readonly target_label?: string;
+}
+
+/**
+ * The job Prometheus's pod scrape gives a running pod's container port, or undefined
+ * when a rule drops it.
+ */
+function scrapedAs(rules: readonly RelabelRule[], labels: Record<string, string>, portName: string) {
+  const meta: Record<string, string> = { __meta_kubernetes_pod_container_port_name: portName };
+  for (const [name, value] of Object.entries(labels)) {
+    meta[`__meta_kubernetes_pod_label_${name.replace(/[^a-zA-Z0-9_]/g, "_")}`] = value;
+  }
+  meta.__meta_kubernetes_pod_phase = "Running";
+  const target: Record<string, string> = {};
+  for (const rule of rules) {
+    const value = rule.source_labels.map((label) => meta[label] ?? "").join(";");
+    const match = new RegExp(`^(?:${rule.regex ?? "(.*)"})$`).exec(value);
+    if (rule.action === "keep" && !match) return undefined;
+    if (rule.action === "drop" && match) return undefined;
+    if ((rule.action ?? "replace") === "replace" && match && rule.target_label === "job") target.job = match[1] ?? "";
+  }
+  return target;
 }
 
 for (const overlay of ["development", "production"] as const) {
@@ -234,6 +264,20 @@ for (const overlay of ["development", "production"] as const) {
       expect(prometheus.volumes).toContainEqual({ name: "rules", configMap: { name: rules?.metadata.name } });
       const grafana = find("Deployment", "grafana").spec.template.spec;
       expect(grafana.volumes).toContainEqual({ name: "dashboards", configMap: { name: dashboards?.metadata.name } });
+    });
+
+    it("scrapes PostgreSQL's own metrics: each CloudNativePG instance as job postgresql, through its NetworkPolicy", () => {
+      const scrape = parseYaml(find("ConfigMap", "prometheus-config").data?.["prometheus.yml"] ?? "");
+      const [job] = scrape.scrape_configs as { relabel_configs: RelabelRule[] }[];
+      // An instance pod as the operator makes it: the Cluster's inherited labels and its
+      // own; the exporter's port is named metrics (CloudNativePG's monitoring docs).
+      const cluster = find("Cluster", "shopmesh-pg");
+      const instance = { ...cluster.spec.inheritedMetadata?.labels, "cnpg.io/cluster": "shopmesh-pg" };
+      expect(scrapedAs(job?.relabel_configs ?? [], instance, "metrics")).toEqual({ job: "postgresql" });
+      expect(scrapedAs(job?.relabel_configs ?? [], instance, "postgresql")).toBeUndefined();
+      const policies = objects.filter((object) => object.kind === "NetworkPolicy");
+      expect(admits(policies, podLabels("prometheus"), instance, 9187)).toBe(true);
+      expect(admits(policies, podLabels("storefront"), instance, 9187)).toBe(false);
     });
 
     it("has a way to load the catalog: seeded at start in development, a Job on demand in production", () => {

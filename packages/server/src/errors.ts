@@ -1,4 +1,5 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { requestTimeoutMs } from "@shopmesh/telemetry";
 import type { Logger } from "pino";
 
 /**
@@ -7,19 +8,27 @@ import type { Logger } from "pino";
  * else is logged with its cause and answered as INTERNAL with a generic message.
  *
  * A unary answer made after its call was aborted (past its deadline, its client
- * gone, the server forced to stop) is not sent as a success: the caller is told
- * why the call was aborted — the status the telemetry records, and the one the
- * gRPC listener sends (grpc-adapter.ts). connect-node would send the late answer.
+ * gone, the server forced to stop) is not sent as a success, on either listener: the
+ * caller is told why the call was aborted — the status the telemetry records.
+ * connect-node would send the late answer, and so would grpc-js until its own
+ * deadline timer fired. An answer ready after the call's deadline is DEADLINE_EXCEEDED
+ * even before the signal says so: its timer fires late on a busy event loop.
  */
 export function createErrorInterceptor(logger: Logger): Interceptor {
   const normalized = mapHandlerErrors((error, rpc) => normalizeError(error, logger, rpc));
   return (next) =>
     normalized(async (req) => {
+      const started = performance.now();
+      const timeoutMs = requestTimeoutMs(req.header);
       const res = await next(req);
-      if (!res.stream && req.signal.aborted) throw ConnectError.from(req.signal.reason);
+      if (res.stream) return res;
+      if (req.signal.aborted) throw ConnectError.from(req.signal.reason);
+      if (timeoutMs !== undefined && performance.now() >= started + timeoutMs) throw deadlinePassed;
       return res;
     });
 }
+
+const deadlinePassed = new ConnectError("the deadline passed before the answer was ready", Code.DeadlineExceeded);
 
 /**
  * An interceptor that maps what a handler throws ("Service/Method" tells which):

@@ -93,11 +93,9 @@ function unaryHandler({ method, impl, interceptors, shutdownSignal }: MethodCall
     } catch (error) {
       return fail(error);
     }
+    // An answer that comes after the call's deadline or its cancellation is refused by
+    // the error interceptor (errors.ts), before grpc-js's own deadline timer has fired.
     invokeWithInterceptors(method, impl, context, request, interceptors).then(({ messages, header, trailer }) => {
-      // An answer that comes after the call's deadline (or its cancellation) is not
-      // sent: the status is what the telemetry recorded from the signal. grpc-js's own
-      // deadline timer may not have fired yet, and the client would have seen OK.
-      if (context.signal.aborted) return fail(context.signal.reason);
       sendHeader(call, header);
       callback(null, messages as Message, grpcMetadata(trailer));
       context.finish();

@@ -1,5 +1,5 @@
 export { type CallerContext, captureCallerContext, outsideAnyTrace, runForCallers } from "./caller-context.js";
-export { cancelledAtDeadline } from "./deadline.js";
+export { cancelledAtDeadline, requestTimeoutMs } from "./deadline.js";
 export { annotateActiveSpan, traceLogFields } from "./log-context.js";
 export {
   type Delivered,

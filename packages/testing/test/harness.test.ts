@@ -68,8 +68,13 @@ describe("test databases", () => {
     closing.on("error", (error) => heard.push(error.message));
     await closing.connect();
     const dropped = db.drop();
-    // The client says goodbye a moment after the drop began (a pool's end() returns before that).
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The client says goodbye once the drop has begun (a pool's end() returns before that).
+    const dropWaiting =
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%FROM pg_stat_activity WHERE datname = $1%' AND pid <> pg_backend_pid()";
+    await waitFor(
+      async () => ((await query<{ n: number }>(testInfrastructure().databaseUrl, dropWaiting))[0]?.n ?? 0) > 0,
+      { timeoutMs: 3_000, description: "the drop to wait for the database's connections" },
+    );
     await closing.end();
     await dropped;
     expect(heard).toEqual([]);

@@ -182,8 +182,11 @@ function messageRow(row: WrittenOutboxRow): OutboxMessageRow {
     event_type: row.eventType,
     payload: row.payload,
     headers: row.headers,
-    // What the publish latency is measured from: about when its transaction ran.
-    created_at: new Date(performance.timeOrigin + row.preparedAt),
+    // What the publish latency is measured from: about when its transaction ran, on the
+    // wall clock the latency is read on. (timeOrigin + preparedAt is another clock, which
+    // drifts from Date.now() by milliseconds: the latency of a row published at once
+    // came out negative, and the metrics SDK printed a warning for each.)
+    created_at: new Date(Date.now() - (performance.now() - row.preparedAt)),
   };
 }
 

@@ -93,7 +93,10 @@ export function startPublish(route: MessageRoute, rowHeaders: Record<string, str
       } else if (duplicate) {
         span.setAttribute("shopmesh.publish.duplicate", true);
       } else {
-        publishDelay.record(Date.now() - insertedAt.getTime(), { "messaging.destination.name": route.subject });
+        // Not below zero: a row polled from the table carries PostgreSQL's time, and a
+        // wall clock set back between its insert and now would make it so.
+        const delayMs = Math.max(0, Date.now() - insertedAt.getTime());
+        publishDelay.record(delayMs, { "messaging.destination.name": route.subject });
       }
       span.end();
     },

@@ -60,11 +60,21 @@ export const orderMetrics = {
       // A checkout settles once. A confirmed order cancelled later (by its customer or
       // an operator) is counted as cancelled, but its age is no checkout's time: it
       // would page ShopmeshCheckoutSlow on a healthy mesh.
-      if (!isFinal(step.from)) settleTime.record(now - step.order.createdAt.getTime(), { "order.status": status });
+      if (!isFinal(step.from)) settleTime.record(settleMs(step, now), { "order.status": status });
       if (status === "confirmed") addRevenue(step.order.currency, Number(step.order.totalMinor));
     }
   },
 };
+
+/**
+ * How long an order took to settle: from its insert, stamped by PostgreSQL's clock, to
+ * now on this process's clock. Two hosts' clocks disagree by a little, so a checkout
+ * that settles fast can measure below zero; it counts as 0, since a histogram refuses a
+ * negative value (and the SDK's warning is a line on stdout that is not JSON).
+ */
+function settleMs(step: AdvancedOrder, now: number): number {
+  return Math.max(0, now - step.order.createdAt.getTime());
+}
 
 function addRevenue(currency: string, amountMinor: number): void {
   const revenue = revenueByCurrency.get(currency);

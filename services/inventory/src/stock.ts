@@ -69,7 +69,8 @@ export type Transition =
 
 /**
  * OrderConfirmed: the held units are sold. Confirmation follows StockReserved in the
- * saga, so a missing reservation is an anomaly to retry; a released one means the
+ * saga, so a missing reservation means OrderPlaced is still to come: the event waits
+ * for it (ReservationNotYetMadeError, retried); a released one means the
  * cancellation (which follows confirmation when a paid order is cancelled) arrived
  * first, and has already put the stock back.
  */

@@ -1,7 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { publishEvent } from "@shopmesh/events";
+import {
+  allEvents,
+  createEventCatalog,
+  createOutbox,
+  ensureStreams,
+  publishEvent,
+  startConsumer,
+} from "@shopmesh/events";
 import {
   StockRejectedSchema,
   StockReleasedSchema,
@@ -14,7 +21,10 @@ import {
   OrderRejectedSchema,
 } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import { waitFor } from "@shopmesh/testing";
+import { pino } from "pino";
 import { describe, expect, it } from "vitest";
+import { createOrderEventsConsumer } from "../src/consumers.js";
+import { createStockEvents } from "../src/stock-events.js";
 import {
   addProducts,
   consumedThrough,
@@ -352,6 +362,47 @@ describe("OrderConfirmed and OrderCancelled", () => {
     await consumedThrough(inventory, seq);
     expect(await reservationStatusOf(inventory, orderId)).toBe("rejected");
     expect(await stockOf(inventory, "EV-NOOP")).toEqual({ available: 3, reserved: 0, sold: 0 });
+  });
+});
+
+describe("an OrderConfirmed that overtakes its OrderPlaced", () => {
+  it("waits for the reservation past the bounded attempts, then sells it; nothing is dead-lettered", async () => {
+    // The service's consumer retries 100 ms … 5 s apart. One built from the same spec,
+    // on streams of its own, retries 10 ms apart: past its attempts in moments.
+    const own = createEventCatalog(allEvents, `${inventory.catalog.namespace}_EARLY`);
+    await ensureStreams(inventory.jsm, own);
+    const logger = pino({ level: "silent" });
+    const maxAttempts = 3;
+    const consumer = await startConsumer({
+      ...createOrderEventsConsumer({ events: createStockEvents(createOutbox(own)), logger }),
+      maxAttempts,
+      retryDelaysMs: [10],
+      js: inventory.js,
+      jsm: inventory.jsm,
+      pool: inventory.pool,
+      logger,
+      catalog: own,
+    });
+    try {
+      await addProducts(inventory, { "EV-OVERTAKEN": 10 });
+      const orderId = randomUUID();
+      await publishEvent(inventory.js, own, OrderConfirmedSchema, { orderId, paymentId: "pay-early" });
+      const deadLetters = async () => (await inventory.jsm.streams.info(own.deadLetterStream)).state.messages;
+      const deliveries = async () =>
+        (await inventory.jsm.consumers.info(own.streamName("ORDERS"), "inventory")).delivered.consumer_seq;
+      await until(
+        async () => (await deliveries()) > maxAttempts + 1 || (await deadLetters()) > 0,
+        "the confirmation delivered past its attempts, or dead-lettered",
+      );
+      expect(await deadLetters()).toBe(0);
+
+      await publishEvent(inventory.js, own, OrderPlacedSchema, orderPlaced(orderId, { "EV-OVERTAKEN": 2 }));
+      await until(async () => (await reservationStatusOf(inventory, orderId)) === "sold", "the reservation sold");
+      expect(await stockOf(inventory, "EV-OVERTAKEN")).toEqual({ available: 8, reserved: 0, sold: 2 });
+      expect(await deadLetters()).toBe(0);
+    } finally {
+      await consumer.stop();
+    }
   });
 });
 

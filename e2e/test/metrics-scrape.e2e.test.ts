@@ -2,10 +2,9 @@ import { fileURLToPath } from "node:url";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { createPool, migrate } from "@shopmesh/pg";
 import { observeService } from "@shopmesh/runtime";
-import { startTcpProxy, useTestDatabase, useTestNats } from "@shopmesh/testing";
+import { installMetricReader, startTcpProxy, useTestDatabase, useTestNats } from "@shopmesh/testing";
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
-import { installMetricReader } from "../src/metric-reader.js";
 
 const measured = installMetricReader();
 const db = useTestDatabase("metrics scrape");

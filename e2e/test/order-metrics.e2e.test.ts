@@ -1,9 +1,9 @@
 // The order service's business metrics (shopmesh.orders, its revenue, its settle-time
 // histogram) against what the databases say happened, read in-process from the mesh.
 import { randomUUID } from "node:crypto";
+import { installMetricReader, waitFor } from "@shopmesh/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Mesh } from "../src/mesh.js";
-import { installMetricReader } from "../src/metric-reader.js";
 
 // Before any service module is imported: they create their instruments when they load.
 const measured = installMetricReader();
@@ -12,7 +12,6 @@ const { allEvents, createEventCatalog, publishEvent } = await import("@shopmesh/
 const { OrderStatus } = await import("@shopmesh/gen/shopmesh/order/v1/order_pb.js");
 const { PaymentCapturedSchema } = await import("@shopmesh/gen/shopmesh/payment/v1/payment_events_pb.js");
 const { products, waitForStatus } = await import("../src/fixtures.js");
-const { waitFor } = await import("@shopmesh/testing");
 const { startMesh } = await import("../src/mesh.js");
 
 const priceMinor = 1_250n;

@@ -1,6 +1,7 @@
 export { freePort } from "./free-port.js";
 export { type TestInfrastructure, testInfrastructure } from "./infrastructure.js";
 export { isAlive } from "./leftover-server.js";
+export { type InProcessMetrics, installMetricReader, type MetricSnapshot } from "./metric-reader.js";
 export { natsServerMissing, startPrivateNats } from "./private-nats.js";
 export { type PrivateServerOptions, startPrivatePostgres } from "./private-postgres.js";
 export type { PrivateServer } from "./private-server.js";

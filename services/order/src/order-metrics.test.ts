@@ -1,34 +1,17 @@
-import { metrics } from "@opentelemetry/api";
-import { AggregationTemporality, type Histogram, MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
+import { installMetricReader } from "@shopmesh/testing";
 import { beforeAll, expect, test } from "vitest";
 import type { AdvancedOrder } from "./advance-order.js";
 
-/** A reader the test pulls from, cumulative since the provider was installed. */
-class CollectingReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected async onForceFlush(): Promise<void> {}
-  protected async onShutdown(): Promise<void> {}
-}
-
-const reader = new CollectingReader();
+// Before the module is loaded: it creates its instruments when it loads.
+const measured = installMetricReader();
 let orderMetrics: typeof import("./order-metrics.js").orderMetrics;
 
 beforeAll(async () => {
-  // Instruments made before a provider is installed stay no-ops: load the module after.
-  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
   ({ orderMetrics } = await import("./order-metrics.js"));
 });
 
-async function settleTimes(): Promise<Histogram> {
-  const { resourceMetrics } = await reader.collect();
-  const metric = resourceMetrics.scopeMetrics
-    .flatMap((scope) => scope.metrics)
-    .find((each) => each.descriptor.name === "shopmesh.orders.settle.duration");
-  const point = metric?.dataPoints.find((each) => each.attributes["order.status"] === "confirmed");
-  return (point?.value as Histogram | undefined) ?? { count: 0, sum: 0, buckets: { boundaries: [], counts: [] } };
-}
+const settleTime = "shopmesh.orders.settle.duration";
+const confirmed = { "order.status": "confirmed" };
 
 function confirmation(createdAt: Date): AdvancedOrder {
   return {
@@ -40,19 +23,19 @@ function confirmation(createdAt: Date): AdvancedOrder {
 }
 
 test("a checkout's settle time is measured from its placement", async () => {
-  const before = await settleTimes();
+  const before = await measured.collect();
   const now = Date.now();
   orderMetrics.advanced([confirmation(new Date(now - 40))], now);
-  const after = await settleTimes();
-  expect(after.count - before.count).toBe(1);
-  expect((after.sum ?? 0) - (before.sum ?? 0)).toBe(40);
+  const after = await measured.collect();
+  expect(after.count(settleTime, confirmed) - before.count(settleTime, confirmed)).toBe(1);
+  expect(after.sum(settleTime, confirmed) - before.sum(settleTime, confirmed)).toBe(40);
 });
 
 test("a database clock ahead of this process's counts a fast checkout as settled at once, not lost", async () => {
-  const before = await settleTimes();
+  const before = await measured.collect();
   const now = Date.now();
   orderMetrics.advanced([confirmation(new Date(now + 25))], now);
-  const after = await settleTimes();
-  expect(after.count - before.count).toBe(1);
-  expect((after.sum ?? 0) - (before.sum ?? 0)).toBe(0);
+  const after = await measured.collect();
+  expect(after.count(settleTime, confirmed) - before.count(settleTime, confirmed)).toBe(1);
+  expect(after.sum(settleTime, confirmed) - before.sum(settleTime, confirmed)).toBe(0);
 });

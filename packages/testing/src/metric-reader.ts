@@ -13,16 +13,18 @@ export interface MetricSnapshot {
   total(name: string, attributes?: Attributes): number;
   /** The number of measurements of a histogram over its series whose attributes include `attributes`. */
   count(name: string, attributes?: Attributes): number;
+  /** The sum of a histogram's measurements over its series whose attributes include `attributes`. */
+  sum(name: string, attributes?: Attributes): number;
 }
 
-/** Collects what the services of an in-process mesh measured, cumulatively since they started. */
+/** Collects what the code running in this process measured, cumulatively since the reader was installed. */
 export interface InProcessMetrics {
   collect(): Promise<MetricSnapshot>;
 }
 
 /**
- * Installs a global MeterProvider for the services of an in-process mesh (see
- * mesh.ts), which otherwise measure nothing: only the process entry point starts the
+ * Installs a global MeterProvider for services (or their modules) running in a test's
+ * process, which otherwise measure nothing: only the process entry point starts the
  * OpenTelemetry SDK. Call it before any service module is imported — they create
  * their instruments when they load, and an instrument created before a provider is
  * installed stays a no-op — so a test imports them dynamically afterwards.
@@ -42,6 +44,8 @@ export function installMetricReader(): InProcessMetrics {
         total: (name, attributes = {}) => points(name, attributes).reduce((sum, point) => sum + Number(point.value), 0),
         count: (name, attributes = {}) =>
           points(name, attributes).reduce((sum, point) => sum + (point.value as Histogram).count, 0),
+        sum: (name, attributes = {}) =>
+          points(name, attributes).reduce((sum, point) => sum + ((point.value as Histogram).sum ?? 0), 0),
       };
     },
   };

@@ -212,7 +212,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   );
   const maxDeliveries = Math.max(options.maxDeliveries ?? 100, maxAttempts);
   const deliveries = createDeliveries({ ...options, maxAttempts, maxDeliveries });
-  const batches = createBatchLoop((batch) => deliveries.process(batch), ackWaitMs / 3);
+  const batches = createBatchLoop((batch) => deliveries.process(batch), ackWaitMs / 3, ackWaitMs / 3);
   // A callback, not the async iterator: the messages of one socket read join the batch
   // at once, without a generator step and its promises per message.
   const sources = await Promise.all(
@@ -257,6 +257,15 @@ async function closeWithoutStranding(messages: ConsumerMessages): Promise<void> 
 function subscriptionOf(messages: ConsumerMessages): Subscription | undefined {
   const sub = (messages as { sub?: Partial<Subscription> }).sub;
   return typeof sub?.drain === "function" ? (sub as Subscription) : undefined;
+}
+
+/** Hands messages back to the server for redelivery now, to whichever replica pulls next. */
+function handBack(messages: readonly JsMsg[]): void {
+  try {
+    for (const message of messages) message.nak();
+  } catch {
+    // The connection is closed: the messages come back to a replica after the ack wait.
+  }
 }
 
 /**
@@ -325,11 +334,17 @@ const batchLimit = 32;
  * within the ack wait would be delivered again while their first copy still waits —
  * but only while the loop gets through batches: a loop stuck in one (a query on a
  * dead connection) lets the ack wait run out, and another replica takes its queue.
+ *
+ * Once ended (the replica stops), the queue is still applied, for `drainMs` at most:
+ * what is left then is handed back at once (nak) for another replica. A replica whose
+ * database is gone would otherwise spend a failed statement's timeout on every batch,
+ * and its shutdown minutes or hours on a full queue.
  */
-function createBatchLoop(apply: (batch: JsMsg[]) => Promise<void>, keepAliveMs: number) {
+function createBatchLoop(apply: (batch: JsMsg[]) => Promise<void>, keepAliveMs: number, drainMs: number) {
   const waiting: JsMsg[] = [];
   let wake: (() => void) | undefined;
   let ended = false;
+  let endedAt = 0;
   let progressedAt = performance.now();
   const keepAlive = setInterval(() => {
     if (performance.now() - progressedAt > keepAliveMs * 2) return;
@@ -350,6 +365,10 @@ function createBatchLoop(apply: (batch: JsMsg[]) => Promise<void>, keepAliveMs: 
         progressedAt = performance.now();
         continue;
       }
+      if (ended && performance.now() - endedAt > drainMs) {
+        handBack(waiting.splice(0));
+        break;
+      }
       await apply(waiting.splice(0, batchLimit));
       progressedAt = performance.now();
     }
@@ -361,6 +380,7 @@ function createBatchLoop(apply: (batch: JsMsg[]) => Promise<void>, keepAliveMs: 
     },
     end() {
       ended = true;
+      endedAt = performance.now();
       wake?.();
     },
     done,

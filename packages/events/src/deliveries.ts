@@ -265,6 +265,14 @@ export function createDeliveries(
     } catch (error) {
       // A single event that failed is retried or dead-lettered now, not applied again.
       if (single && !appliedBefore) return context.with(single.traced.context, () => failed(single, error));
+      if (shared && !appliedBefore && isDatabaseUnavailable(error)) {
+        // Each event alone would meet the same database, a statement's timeout each: the
+        // batch is retried later as it is (unavailability does not count as an attempt).
+        shared.span.recordException(error instanceof Error ? error : String(error));
+        shared.span.end();
+        for (const delivery of batch) await context.with(delivery.traced.context, () => failed(delivery, error));
+        return;
+      }
       if (shared && !appliedBefore) {
         shared.span.recordException(error instanceof Error ? error : String(error));
         // In the batch's span, so that the line leads to the trace of the failed attempt.

@@ -10,6 +10,12 @@ export interface TcpProxy {
    * address). Connections made afterwards are carried.
    */
   silence(): void;
+  /**
+   * Stops carrying every connection, those open now and those made later, which it
+   * accepts and never answers: a host gone from the network, neither resetting nor
+   * refusing.
+   */
+  partition(): void;
   /** Ends the connections open now with a reset, as a network that heals does to a flow it lost; later ones are carried. */
   reset(): void;
   /** Closes every connection and the proxy. */
@@ -26,7 +32,14 @@ export async function startTcpProxy(targetUrl: string, options: TcpProxyOptions 
   const target = new URL(targetUrl);
   const pairs = new Set<{ client: Socket; upstream: Socket; forwarding: boolean }>();
   let resetOnce = options.resetOnce;
+  let partitioned = false;
+  const unanswered = new Set<Socket>();
   const server = createServer((client) => {
+    if (partitioned) {
+      unanswered.add(client);
+      client.on("close", () => unanswered.delete(client)).on("error", () => client.destroy());
+      return;
+    }
     const upstream = tcpConnect(Number(target.port || 5432), target.hostname);
     const pair = { client, upstream, forwarding: true };
     pairs.add(pair);
@@ -58,6 +71,10 @@ export async function startTcpProxy(targetUrl: string, options: TcpProxyOptions 
     silence: () => {
       for (const pair of pairs) pair.forwarding = false;
     },
+    partition: () => {
+      partitioned = true;
+      for (const pair of pairs) pair.forwarding = false;
+    },
     reset: () => {
       for (const pair of pairs) {
         pair.client.resetAndDestroy();
@@ -69,6 +86,7 @@ export async function startTcpProxy(targetUrl: string, options: TcpProxyOptions 
         pair.client.destroy();
         pair.upstream.destroy();
       }
+      for (const client of unanswered) client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -1,0 +1,103 @@
+import { randomUUID } from "node:crypto";
+import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import { createPool } from "@shopmesh/pg";
+import { startTcpProxy, waitFor } from "@shopmesh/testing";
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { onTx, publishEvent, startConsumer } from "../src/index.js";
+import { useEventsTestbed } from "./testbed.js";
+
+const bed = useEventsTestbed("database gone", "CREATE TABLE applied (event_id uuid PRIMARY KEY)");
+
+describe("a batch that meets a database gone from the network", () => {
+  it("is handed back whole at once, not tried again event by event, each waiting for its own timeout", async () => {
+    const proxy = await startTcpProxy(bed.db.url);
+    const pool = createPool({
+      url: proxy.url,
+      applicationName: "database-gone-batch",
+      acquireTimeoutMs: 500,
+      answerTimeoutMs: 1_000,
+      onError: () => undefined,
+    });
+    const events = 32; // one batch, of a type the other test's consumers do not read
+    for (let i = 0; i < events; i++) {
+      await publishEvent(bed.js, bed.catalog, OrderCancelledSchema, { orderId: randomUUID(), reason: "r" });
+    }
+    await pool.query("SELECT 1");
+    proxy.partition();
+    const lines: string[] = [];
+    const consumer = await startConsumer({
+      ...bed.consumer,
+      logger: pino({ level: "warn" }, { write: (line: string) => void lines.push(line) }),
+      pool,
+      name: "gone-batch",
+      retryDelaysMs: [60_000], // no second attempt during the test
+      subscriptions: [onTx(OrderCancelledSchema, async () => {})],
+    });
+    const failures = () => lines.filter((line) => line.includes('"msg":"event failed"')).length;
+    try {
+      // The batch's statement waits for its answer (1 s), then every event is handed
+      // back; tried again one by one, the last would fail after 32 waits to connect (16 s).
+      await waitFor(() => failures() === events, { timeoutMs: 8_000, description: "every event handed back" });
+      expect(lines.filter((line) => line.includes("applying one by one"))).toEqual([]);
+    } finally {
+      await proxy.close();
+      await consumer.stop();
+      await pool.end().catch(() => undefined);
+    }
+  });
+});
+
+describe("a replica stopped while its database is gone from the network", () => {
+  it("stops within the ack wait, handing back what it holds; another replica applies each event once", async () => {
+    const proxy = await startTcpProxy(bed.db.url);
+    // Short timeouts, so that the old ways of waiting (one per event, then one per batch
+    // of a full queue) add up to far more than the ack wait.
+    const pool = createPool({
+      url: proxy.url,
+      applicationName: "database-gone",
+      acquireTimeoutMs: 500,
+      answerTimeoutMs: 1_000,
+      onError: () => undefined,
+    });
+    const ackWaitMs = 9_000;
+    const events = 1_000; // the consumer's max_ack_pending: a full queue
+    for (let i = 0; i < events; i++) {
+      await publishEvent(bed.js, bed.catalog, OrderPlacedSchema, { orderId: randomUUID(), customerId: "c" });
+    }
+    await pool.query("SELECT 1");
+    proxy.partition();
+    const apply = onTx(OrderPlacedSchema, async (event, tx) => {
+      await tx.query("INSERT INTO applied (event_id) VALUES ($1)", [event.eventId]);
+    });
+    const gone = await startConsumer({ ...bed.consumer, pool, ackWaitMs, name: "gone", subscriptions: [apply] });
+    const stream = bed.catalog.streamName("ORDERS");
+    let healthy: Awaited<ReturnType<typeof startConsumer>> | undefined;
+    try {
+      await waitFor(async () => (await bed.jsm.consumers.info(stream, "gone")).num_ack_pending === events, {
+        description: "the replica holding every event",
+      });
+      let stopped = false;
+      const stopping = gone.stop().then(() => {
+        stopped = true;
+      });
+      await waitFor(() => stopped, { timeoutMs: ackWaitMs, description: "stop() to return within the ack wait" });
+      await stopping;
+
+      healthy = await startConsumer({ ...bed.consumer, ackWaitMs, name: "gone", subscriptions: [apply] });
+      const applied = async () => Number((await bed.pool.query("SELECT count(*) FROM applied")).rows[0].count);
+      await waitFor(async () => (await applied()) === events, {
+        timeoutMs: 30_000,
+        description: "every event applied",
+      });
+      await waitFor(async () => (await bed.jsm.consumers.info(stream, "gone")).num_ack_pending === 0, {
+        description: "every event acked",
+      });
+      expect(await applied()).toBe(events);
+    } finally {
+      await healthy?.stop();
+      await proxy.close();
+      await pool.end().catch(() => undefined);
+    }
+  });
+});

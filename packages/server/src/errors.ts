@@ -8,11 +8,12 @@ import type { Logger } from "pino";
  * else is logged with its cause and answered as INTERNAL with a generic message.
  *
  * A unary answer made after its call was aborted (past its deadline, its client
- * gone, the server forced to stop) is not sent as a success, on either listener: the
- * caller is told why the call was aborted — the status the telemetry records.
- * connect-node would send the late answer, and so would grpc-js until its own
- * deadline timer fired. An answer ready after the call's deadline is DEADLINE_EXCEEDED
- * even before the signal says so: its timer fires late on a busy event loop.
+ * gone, the server forced to stop) is not sent, success or error, on either listener:
+ * the caller is told why the call was aborted — the status the telemetry records, and
+ * what grpc-js's own deadline timer answers. connect-node would send the late answer
+ * (an UNAVAILABLE from a downstream call the deadline cut short, say). An answer ready
+ * after the call's deadline is DEADLINE_EXCEEDED even before the signal says so: its
+ * timer fires late on a busy event loop.
  */
 export function createErrorInterceptor(logger: Logger): Interceptor {
   const normalized = mapHandlerErrors((error, rpc) => normalizeError(error, logger, rpc));
@@ -20,10 +21,20 @@ export function createErrorInterceptor(logger: Logger): Interceptor {
     normalized(async (req) => {
       const started = performance.now();
       const timeoutMs = requestTimeoutMs(req.header);
-      const res = await next(req);
+      const aborted = () => {
+        if (req.signal.aborted) return ConnectError.from(req.signal.reason);
+        if (timeoutMs !== undefined && performance.now() >= started + timeoutMs) return deadlinePassed;
+        return undefined;
+      };
+      let res: Awaited<ReturnType<typeof next>>;
+      try {
+        res = await next(req);
+      } catch (error) {
+        throw (!req.stream && aborted()) || error;
+      }
       if (res.stream) return res;
-      if (req.signal.aborted) throw ConnectError.from(req.signal.reason);
-      if (timeoutMs !== undefined && performance.now() >= started + timeoutMs) throw deadlinePassed;
+      const late = aborted();
+      if (late) throw late;
       return res;
     });
 }

@@ -4,8 +4,11 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { createErrorInterceptor } from "../src/errors.js";
 
-/** A gRPC unary call with a 50 ms deadline whose timer never fires (a busy event loop), answered after `answerMs`. */
-function answeredAfter(answerMs: number) {
+/**
+ * A gRPC unary call with a 50 ms deadline whose timer never fires (a busy event loop),
+ * answered after `answerMs` — with `failure` thrown, if given.
+ */
+function answeredAfter(answerMs: number, failure?: ConnectError) {
   // The fields of a request the interceptor reads.
   const req = {
     service: { typeName: "shopmesh.order.v1.OrderService" },
@@ -17,6 +20,7 @@ function answeredAfter(answerMs: number) {
   const started = performance.now();
   const next = async () => {
     await waitFor(() => performance.now() >= started + answerMs, { description: "the answer is ready" });
+    if (failure) throw failure;
     return { stream: false, message: {} };
   };
   const interceptor = createErrorInterceptor(pino({ level: "silent" }));
@@ -31,5 +35,22 @@ describe("a unary call answered after its deadline, before its signal said so", 
 
   it("is OK when answered in time", async () => {
     await expect(answeredAfter(0)).resolves.toMatchObject({ stream: false });
+  });
+});
+
+describe("a unary call that fails after its deadline", () => {
+  // A handler whose downstream call was cut short by the deadline it passed on may
+  // report that as its own error (UNAVAILABLE, say): over gRPC the client sees
+  // DEADLINE_EXCEEDED from grpc-js's timer, and over Connect it must too.
+  it("fails DEADLINE_EXCEEDED, whatever the handler threw", async () => {
+    const unavailable = new ConnectError("the catalog is unavailable", Code.Unavailable);
+    const error = await answeredAfter(80, unavailable).catch((failure: unknown) => failure);
+    expect(ConnectError.from(error).code).toBe(Code.DeadlineExceeded);
+  });
+
+  it("keeps the handler's error when it failed in time", async () => {
+    const unavailable = new ConnectError("the catalog is unavailable", Code.Unavailable);
+    const error = await answeredAfter(0, unavailable).catch((failure: unknown) => failure);
+    expect(ConnectError.from(error).code).toBe(Code.Unavailable);
   });
 });

@@ -15,6 +15,14 @@ export interface ConnectHandlerOptions {
 type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
+ * JSON is UTF-8 (RFC 8259): a body that is not is INVALID_ARGUMENT, as a binary message
+ * with such a string is on either listener, instead of text silently turned into U+FFFD.
+ * connect-es takes the decoder from these options (createJsonSerialization), though
+ * connect-node's type for them leaves it out; unknown fields stay ignored, its default.
+ */
+const strictJson = { ignoreUnknownFields: true, textDecoder: new TextDecoder("utf-8", { fatal: true }) };
+
+/**
  * Serves the public services over the Connect protocol and gRPC-Web (HTTP/1.1, for
  * browsers and curl). Internal services are not routed here at all.
  */
@@ -32,6 +40,7 @@ export function createConnectHandler(
     interceptors: [...options.interceptors],
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,
+    jsonOptions: strictJson,
     // Any deadline a timer can keep (about 24.8 days; Node turns a longer delay into
     // 1 ms, which would end the call at once), refused above that; a client may ask for
     // none. (grpc-js wraps a longer one on the gRPC listener, ending the call at once.)

@@ -50,7 +50,9 @@ export function createHealthState(services: readonly string[]): HealthState {
           last = status;
           yield { status };
         }
-        if (context.signal.aborted) return;
+        // Ended by its deadline, its client or a shutdown: the stream ends with that
+        // status on every listener, never as a watch that finished (OK).
+        if (context.signal.aborted) throw ConnectError.from(context.signal.reason);
         await new Promise<void>((resolve) => {
           const wake = () => {
             watchers.delete(wake);

@@ -102,6 +102,46 @@ describe("one implementation served over gRPC (grpc-js) and Connect (connect-nod
     await expect(unary(health, "check", { service: "no.Such" })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
   });
 
+  it("ends a grpc.health.v1 Watch cut by its deadline DEADLINE_EXCEEDED on every protocol, never as finished", async () => {
+    server.markServing();
+    const watchedOverGrpc = new Promise<grpc.ServiceError>((resolve) => {
+      const call = (health.client as unknown as { watch: Function }).watch(
+        { service: "" },
+        { deadline: Date.now() + 300 },
+      ) as grpc.ClientReadableStream<unknown>;
+      call.on("data", () => {});
+      call.on("error", resolve);
+    });
+    expect((await watchedOverGrpc).code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    // An empty request in the stream envelope: a flags byte and a zero length.
+    const emptyMessage = new Uint8Array(5);
+    const watch = `http://127.0.0.1:${server.httpPort}/grpc.health.v1.Health/Watch`;
+    const overGrpcWeb = await fetch(watch, {
+      method: "POST",
+      headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1", "grpc-timeout": "300m" },
+      body: emptyMessage,
+    });
+    expect(Buffer.from(await overGrpcWeb.arrayBuffer()).toString("latin1")).toMatch(/grpc-status: ?4\r\n/);
+    const overConnect = await fetch(watch, {
+      method: "POST",
+      headers: { "content-type": "application/connect+proto", "connect-timeout-ms": "300" },
+      body: emptyMessage,
+    });
+    expect(Buffer.from(await overConnect.arrayBuffer()).toString("latin1")).toMatch(/"code":"deadline_exceeded"/);
+  });
+
+  it("refuses a Connect JSON body that is not UTF-8 with INVALID_ARGUMENT, never reading it as U+FFFD", async () => {
+    // Read as U+FFFD, this would be a service name like any other, answered NOT_FOUND.
+    const body = Buffer.concat([Buffer.from('{"service":"shopmesh.'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+    const response = await fetch(`http://127.0.0.1:${server.httpPort}/grpc.health.v1.Health/Check`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ code: "invalid_argument" });
+  });
+
   it("answers grpc.health.v1 Check over the Connect protocol with plain JSON over HTTP/1.1", async () => {
     server.markServing();
     const { status, body } = await connectJson(server.httpPort, "grpc.health.v1.Health/Check", {});

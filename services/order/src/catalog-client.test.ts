@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { CatalogService } from "@shopmesh/gen/shopmesh/inventory/v1/catalog_service_pb.js";
 import { registerService, startServer } from "@shopmesh/server";
 import { freePort } from "@shopmesh/testing";
@@ -27,44 +28,70 @@ describe("catalog lookups sharing calls", () => {
   });
 });
 
+/** An inventory that takes its time: every BatchGetProducts answers after `answerAfterMs`, at 100 USD each. */
+async function slowInventory(answerAfterMs: number) {
+  const port = await freePort();
+  const server = await startServer({
+    logger: pino({ level: "silent" }),
+    grpcAddress: `127.0.0.1:${port}`,
+    httpAddress: "127.0.0.1:0",
+    shutdownGraceMs: 200,
+    services: [
+      registerService(CatalogService, {
+        getProduct: () => ({}),
+        listProducts: () => ({ products: [] }),
+        batchGetProducts: async ({ skus }) => {
+          await sleep(answerAfterMs);
+          return {
+            products: skus.map((sku) => ({ sku, name: sku, price: { amountMinor: 100n, currencyCode: "USD" } })),
+          };
+        },
+      }),
+    ],
+  });
+  server.markServing();
+  return { target: `127.0.0.1:${port}`, close: () => server.close() };
+}
+
 describe("a call shared by several lookups", () => {
   test("a caller whose deadline is near fails alone, not the others waiting with it", async () => {
     const answerAfterMs = 150;
-    const port = await freePort();
-    const server = await startServer({
-      logger: pino({ level: "silent" }),
-      grpcAddress: `127.0.0.1:${port}`,
-      httpAddress: "127.0.0.1:0",
-      shutdownGraceMs: 200,
-      services: [
-        registerService(CatalogService, {
-          getProduct: () => ({}),
-          listProducts: () => ({ products: [] }),
-          // An inventory that takes its time: every call answers after answerAfterMs.
-          batchGetProducts: async ({ skus }) => {
-            await sleep(answerAfterMs);
-            return {
-              products: skus.map((sku) => ({ sku, name: sku, price: { amountMinor: 100n, currencyCode: "USD" } })),
-            };
-          },
-        }),
-      ],
-    });
-    server.markServing();
-    const catalog = createCatalogClient(`127.0.0.1:${port}`, 0);
+    const inventory = await slowInventory(answerAfterMs);
+    const catalog = createCatalogClient(inventory.target, 0);
     try {
       const [first, patient, hurried] = await Promise.allSettled([
-        catalog.lookup(["SKU-A"], 5_000),
+        catalog.lookup(["SKU-A"], { timeoutMs: 5_000, callersDeadline: false }),
         // These two wait for the first call and then share the next one.
-        catalog.lookup(["SKU-B"], 5_000),
-        catalog.lookup(["SKU-C"], answerAfterMs / 2),
+        catalog.lookup(["SKU-B"], { timeoutMs: 5_000, callersDeadline: false }),
+        catalog.lookup(["SKU-C"], { timeoutMs: answerAfterMs / 2, callersDeadline: false }),
       ]);
       expect(first.status).toBe("fulfilled");
       expect(hurried.status === "rejected" && hurried.reason).toBeInstanceOf(OrderError);
       expect(patient.status === "fulfilled" && patient.value.get("SKU-B")?.priceMinor).toBe(100n);
     } finally {
       catalog.close();
-      await server.close();
+      await inventory.close();
+    }
+  });
+});
+
+describe("recent prices", () => {
+  test("answer a lookup the catalog is too slow for, but not one whose caller's own deadline runs out", async () => {
+    const answerAfterMs = 150;
+    const inventory = await slowInventory(answerAfterMs);
+    const catalog = createCatalogClient(inventory.target, 60_000);
+    try {
+      await catalog.lookup(["SKU-A"], { timeoutMs: 5_000, callersDeadline: false });
+
+      const slow = await catalog.lookup(["SKU-A"], { timeoutMs: answerAfterMs / 2, callersDeadline: false });
+      expect(slow.get("SKU-A")?.priceMinor).toBe(100n);
+      const hurried = catalog.lookup(["SKU-A"], { timeoutMs: answerAfterMs / 2, callersDeadline: true });
+      await expect(hurried).rejects.toSatisfy(
+        (error: unknown) => error instanceof ConnectError && error.code === Code.DeadlineExceeded,
+      );
+    } finally {
+      catalog.close();
+      await inventory.close();
     }
   });
 });

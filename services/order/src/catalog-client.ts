@@ -11,10 +11,21 @@ export interface CatalogEntry {
   readonly available: bigint;
 }
 
+/** How long a lookup may take, and whose bound that is. */
+export interface LookupTime {
+  readonly timeoutMs: number;
+  /**
+   * The time is what is left of the caller's own deadline, shorter than the catalog's
+   * bound: running out of it is the caller's DEADLINE_EXCEEDED, not inventory being
+   * unavailable — never a reason to answer from the recent prices.
+   */
+  readonly callersDeadline: boolean;
+}
+
 /** The catalog as the order service needs it: authoritative prices and availability. */
 export interface CatalogPort {
   /** Entries of the SKUs found (missing SKUs are absent from the map). */
-  lookup(skus: readonly string[], timeoutMs: number): Promise<Map<string, CatalogEntry>>;
+  lookup(skus: readonly string[], time: LookupTime): Promise<Map<string, CatalogEntry>>;
   close(): void;
 }
 
@@ -59,7 +70,9 @@ export function inGroupsOfSkus<L extends Pick<Lookup, "skus">>(lookups: readonly
  * Prices seen in the last `staleTtlMs` are kept: when inventory is unavailable, an
  * order whose SKUs were all priced recently is still accepted at those prices
  * (stale-if-error), and its reservation — the authority on stock — happens when
- * inventory is back. Otherwise UNAVAILABLE. `staleTtlMs` 0 turns this off.
+ * inventory is back. Otherwise UNAVAILABLE. `staleTtlMs` 0 turns this off. A caller
+ * whose own deadline runs out first gets DEADLINE_EXCEEDED, never the recent prices:
+ * a client would otherwise choose, by its deadline, to buy at a price since raised.
  */
 export function createCatalogClient(target: string, staleTtlMs: number): CatalogPort {
   const client = createGrpcClient(CatalogService, { target });
@@ -106,7 +119,7 @@ export function createCatalogClient(target: string, staleTtlMs: number): Catalog
     return groups.flatMap((group, index) => group.map(() => answers[index] as (typeof answers)[number]));
   });
   return {
-    async lookup(skus, timeoutMs) {
+    async lookup(skus, { timeoutMs, callersDeadline }) {
       const deadline = Date.now() + timeoutMs;
       try {
         const answer = await untilDeadline(fetchPrices({ skus, deadline }), deadline);
@@ -120,6 +133,9 @@ export function createCatalogClient(target: string, staleTtlMs: number): Catalog
         return entries;
       } catch (error) {
         const code = ConnectError.from(error).code;
+        if (code === Code.DeadlineExceeded && callersDeadline) {
+          throw new ConnectError("the call's deadline passed while its items were priced", Code.DeadlineExceeded);
+        }
         if (code !== Code.Unavailable && code !== Code.DeadlineExceeded) throw error;
         const stale = staleTtlMs > 0 ? fromRecent(skus) : undefined;
         if (stale) return stale;

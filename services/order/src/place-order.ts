@@ -3,7 +3,7 @@ import type { Outbox } from "@shopmesh/events";
 import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import { annotateActiveSpan } from "@shopmesh/telemetry";
 import type pg from "pg";
-import type { CatalogEntry, CatalogPort } from "./catalog-client.js";
+import type { CatalogEntry, CatalogPort, LookupTime } from "./catalog-client.js";
 import { OrderError } from "./errors.js";
 import { type Order, type OrderLine, totalOf } from "./order.js";
 import { toMoney, toPricedLine } from "./order-message.js";
@@ -38,10 +38,11 @@ export interface PlaceOrderDeps {
  */
 export async function placeOrder(deps: PlaceOrderDeps, command: PlaceOrderCommand, remainingMs?: number) {
   const requestHash = hashRequest(command);
-  const timeoutMs = Math.min(deps.catalogTimeoutMs, remainingMs ?? Number.POSITIVE_INFINITY);
+  const callersDeadline = remainingMs !== undefined && remainingMs < deps.catalogTimeoutMs;
+  const time = { timeoutMs: callersDeadline ? remainingMs : deps.catalogTimeoutMs, callersDeadline };
   let priced: { lines: OrderLine[]; currency: string };
   try {
-    priced = await priceItems(deps.catalog, command.items, timeoutMs);
+    priced = await priceItems(deps.catalog, command.items, time);
   } catch (error) {
     // A retry of an order placed before (its answer lost) may find the catalog unable
     // to price it now — unavailable, or a SKU since withdrawn: the key still answers
@@ -99,10 +100,10 @@ export async function placeOrder(deps: PlaceOrderDeps, command: PlaceOrderComman
  * reservation is the only authority (stock may change a moment later), and an order
  * it cannot serve is REJECTED, visibly, rather than refused.
  */
-async function priceItems(catalog: CatalogPort, items: PlaceOrderCommand["items"], timeoutMs: number) {
+async function priceItems(catalog: CatalogPort, items: PlaceOrderCommand["items"], time: LookupTime) {
   const entries = await catalog.lookup(
     items.map((item) => item.sku),
-    timeoutMs,
+    time,
   );
   const lines = priceLines(items, entries);
   return { lines, currency: entries.get(lines[0]?.sku ?? "")?.currency ?? "" };

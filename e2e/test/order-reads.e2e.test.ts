@@ -99,4 +99,24 @@ describe("ListOrders page tokens", () => {
     expect(refused?.code).toBe(Code.InvalidArgument);
     expect(refused?.rawMessage).toMatch(/issued to another caller/);
   });
+  it("are refused with INVALID_ARGUMENT with characters added, which a lenient decoder would skip", async () => {
+    for (let i = 0; i < 2; i++) await pendingOrder("frank");
+    const frank = mesh.orders(await mesh.customerToken("frank"));
+    const { nextPageToken } = await frank.listOrders({ pageSize: 1 });
+    expect(nextPageToken).not.toBe("");
+    const altered = [
+      `..${nextPageToken}`,
+      `${nextPageToken}!!!`,
+      `${nextPageToken.slice(0, 10)}*${nextPageToken.slice(10)}`,
+    ];
+    const answers = await Promise.all(
+      altered.map((pageToken) =>
+        frank.listOrders({ pageSize: 1, pageToken }).then(
+          () => "OK",
+          (error: unknown) => ConnectError.from(error).rawMessage,
+        ),
+      ),
+    );
+    expect(answers).toEqual(altered.map(() => "page_token is not a token this service issued"));
+  });
 });

@@ -100,8 +100,12 @@ interface PageToken extends OrderCursor {
 function decodeToken(token: string, customerId: string): OrderCursor | undefined {
   if (token === "") return undefined;
   let decoded: Partial<Record<keyof PageToken, unknown>> | undefined;
+  const bytes = Buffer.from(token, "base64url");
+  // Node's decoder skips what is not base64url: only a token that is its bytes' own
+  // spelling is one this service issued.
+  if (bytes.toString("base64url") !== token) throw invalidPageToken();
   try {
-    decoded = JSON.parse(Buffer.from(token, "base64url").toString());
+    decoded = JSON.parse(bytes.toString());
   } catch {}
   const { createdAt, orderId, customer } = decoded ?? {};
   if (typeof createdAt !== "string" || typeof orderId !== "string" || !uuid.test(orderId)) throw invalidPageToken();

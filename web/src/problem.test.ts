@@ -33,6 +33,17 @@ describe("explain", () => {
       title: "A product in your cart is no longer sold",
       action: "Remove it from your cart and check out again.",
     });
+    const tooLarge = new ConnectError(
+      "the items cost more than an order may total",
+      Code.FailedPrecondition,
+      undefined,
+      [{ desc: ErrorInfoSchema, value: { reason: "ORDER_TOTAL_TOO_LARGE", domain: "order.shopmesh" } }],
+    );
+    expect(explain(tooLarge)).toMatchObject({
+      title: "Your cart costs more than one order may",
+      action: "Lower the quantities, or check out in several orders.",
+      retryable: false,
+    });
   });
 
   it("calls an unreachable service unavailable and retryable, naming what was asked", () => {

@@ -70,6 +70,14 @@ export function explain(error: unknown, what = "The shop"): Problem {
         action: "Add a product with a price to your cart.",
         retryable: false,
       };
+    case "ORDER_TOTAL_TOO_LARGE":
+      return {
+        ...base,
+        title: "Your cart costs more than one order may",
+        detail: connect.rawMessage,
+        action: "Lower the quantities, or check out in several orders.",
+        retryable: false,
+      };
     case "ORDER_NOT_CANCELLABLE":
       return {
         ...base,

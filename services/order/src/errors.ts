@@ -8,6 +8,7 @@ export type OrderErrorReason =
   | "ORDER_UNKNOWN_SKU"
   | "ORDER_MIXED_CURRENCIES"
   | "ORDER_NOTHING_TO_CHARGE"
+  | "ORDER_TOTAL_TOO_LARGE"
   | "ORDER_NOT_CANCELLABLE"
   | "ORDER_INVALID_PAGE_TOKEN"
   | "ORDER_INVENTORY_UNAVAILABLE";
@@ -18,6 +19,7 @@ const codes: Record<OrderErrorReason, Code> = {
   ORDER_UNKNOWN_SKU: Code.NotFound,
   ORDER_MIXED_CURRENCIES: Code.FailedPrecondition,
   ORDER_NOTHING_TO_CHARGE: Code.FailedPrecondition,
+  ORDER_TOTAL_TOO_LARGE: Code.FailedPrecondition,
   ORDER_NOT_CANCELLABLE: Code.FailedPrecondition,
   ORDER_INVALID_PAGE_TOKEN: Code.InvalidArgument,
   ORDER_INVENTORY_UNAVAILABLE: Code.Unavailable,

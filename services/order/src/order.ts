@@ -170,6 +170,12 @@ export interface Order {
   readonly updatedAt: Date;
 }
 
+/**
+ * The most a Money may hold (money.proto's rule on amount_minor): an order's total past
+ * it could be neither answered nor charged — PaymentService refuses such an amount.
+ */
+export const maxAmountMinor = 100_000_000_000n;
+
 /** The sum of the lines' totals. */
 export function totalOf(lines: readonly OrderLine[]): bigint {
   return lines.reduce((sum, line) => sum + line.unitPriceMinor * BigInt(line.quantity), 0n);

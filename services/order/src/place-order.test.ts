@@ -10,13 +10,13 @@ import { type PlaceOrderCommand, type PlaceOrderDeps, placeOrder } from "./place
 
 const database = useOrderDatabase("place order");
 
-/** A catalog that prices every SKU at 5.00 USD until it is taken down, then is unavailable. */
-function switchableCatalog() {
+/** A catalog that prices every SKU at 5.00 USD (or `priceMinor`) until it is taken down, then is unavailable. */
+function switchableCatalog(priceMinor = 500n) {
   let up = true;
   const catalog: CatalogPort = {
     async lookup(skus) {
       if (!up) throw new OrderError("ORDER_INVENTORY_UNAVAILABLE", "the catalog is unavailable; try again shortly");
-      const entry: CatalogEntry = { name: "Product", priceMinor: 500n, currency: "USD", available: 10n };
+      const entry: CatalogEntry = { name: "Product", priceMinor, currency: "USD", available: 10n };
       return new Map(skus.map((sku) => [sku, entry]));
     },
     close() {},
@@ -66,5 +66,26 @@ describe("PlaceOrder repeated with its idempotency key", () => {
     expect((reused as OrderError).reason).toBe("ORDER_IDEMPOTENCY_KEY_REUSED");
     const fresh = await placeOrder(deps, command()).catch((error: unknown) => error);
     expect((fresh as OrderError).reason).toBe("ORDER_INVENTORY_UNAVAILABLE");
+  });
+});
+
+describe("PlaceOrder of items whose total a Money cannot hold", () => {
+  it("is refused with ORDER_TOTAL_TOO_LARGE, and nothing is written; the largest total is placed", async () => {
+    const largestPrice = 100_000_000_000n; // money.proto's bound, for one unit
+    const deps = depsWith(switchableCatalog(largestPrice).catalog);
+    const customerId = `customer-${randomUUID()}`;
+    const order = (quantity: number): PlaceOrderCommand => ({
+      customerId,
+      idempotencyKey: randomUUID(),
+      items: [{ sku: "SKU-000001", quantity }],
+      paymentToken: "tok_visa",
+    });
+    const tooLarge = await placeOrder(deps, order(2)).catch((error: unknown) => error);
+    expect((tooLarge as OrderError).reason).toBe("ORDER_TOTAL_TOO_LARGE");
+    const { rows } = await deps.pool.query("SELECT count(*)::int AS n FROM orders WHERE customer_id = $1", [
+      customerId,
+    ]);
+    expect(rows[0].n).toBe(0);
+    expect((await placeOrder(deps, order(1))).totalMinor).toBe(largestPrice);
   });
 });

@@ -5,7 +5,7 @@ import { annotateActiveSpan } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { CatalogEntry, CatalogPort, LookupTime } from "./catalog-client.js";
 import { OrderError } from "./errors.js";
-import { type Order, type OrderLine, totalOf } from "./order.js";
+import { maxAmountMinor, type Order, type OrderLine, totalOf } from "./order.js";
 import { toMoney, toPricedLine } from "./order-message.js";
 import { orderMetrics } from "./order-metrics.js";
 import { findByIdempotencyKey, type OrderInserter, type StoredOrder } from "./order-store.js";
@@ -124,13 +124,21 @@ function priceLines(items: PlaceOrderCommand["items"], entries: Map<string, Cata
   });
   // The checkout confirms an order when its payment is captured, and a provider
   // captures no zero amount: such an order would hold its stock forever.
-  if (totalOf(lines) === 0n) {
+  const total = totalOf(lines);
+  if (total === 0n) {
     throw new OrderError(
       "ORDER_NOTHING_TO_CHARGE",
       "the items cost nothing: there is no payment to confirm the order",
       {
         skus: items.map((item) => item.sku).join(","),
       },
+    );
+  }
+  if (total > maxAmountMinor) {
+    throw new OrderError(
+      "ORDER_TOTAL_TOO_LARGE",
+      `the items cost more than an order may total (${maxAmountMinor} minor units)`,
+      { totalMinor: String(total), maxMinor: String(maxAmountMinor) },
     );
   }
   return lines;

@@ -284,7 +284,8 @@ export const OrderService: GenService<{
    * WatchOrder). Repeating a call with the same idempotency key returns the same
    * order; the same key with a different request fails with ALREADY_EXISTS.
    * Unknown SKUs fail with NOT_FOUND; items in several currencies, or whose total
-   * is zero (nothing to charge), with FAILED_PRECONDITION. When the catalog cannot
+   * is zero (nothing to charge) or more than a Money may hold (100,000,000,000
+   * minor units: ORDER_TOTAL_TOO_LARGE), with FAILED_PRECONDITION. When the catalog cannot
    * be asked for prices, UNAVAILABLE (ORDER_INVENTORY_UNAVAILABLE): nothing was
    * written, and the call may be sent again. Availability is not refused here: an
    * order whose stock cannot be reserved becomes REJECTED.

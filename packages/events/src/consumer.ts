@@ -84,7 +84,8 @@ export function on<Desc extends DescMessage>(schema: Desc, handle: EventHandler<
  * given transaction. The consumer applies the events it has at hand in one
  * transaction with one inbox insert (far fewer round trips under load); if that
  * transaction fails, it applies them one by one so only the culprit is retried or
- * dead-lettered.
+ * dead-lettered — unless the database itself could not be reached, when the batch is
+ * handed back whole to be tried again later.
  */
 export function onTx<Desc extends DescMessage>(schema: Desc, apply: TransactionalHandler<Desc>): EventSubscription {
   return { schema, apply: apply as TransactionalHandler<DescMessage> };
@@ -161,7 +162,10 @@ export interface Durable {
 export interface RunningConsumer {
   /** The JetStream consumers it reads, for lag metrics. */
   readonly durables: readonly Durable[];
-  /** Stops pulling, finishes the events in hand, and returns. */
+  /**
+   * Stops pulling, applies the events in hand for a third of the ack wait at most,
+   * hands back the rest for another replica, and returns.
+   */
   stop(): Promise<void>;
 }
 
@@ -212,7 +216,13 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   );
   const maxDeliveries = Math.max(options.maxDeliveries ?? 100, maxAttempts);
   const deliveries = createDeliveries({ ...options, maxAttempts, maxDeliveries });
-  const batches = createBatchLoop((batch) => deliveries.process(batch), ackWaitMs / 3, ackWaitMs / 3);
+  const batches = createBatchLoop(
+    (batch) => deliveries.process(batch),
+    ackWaitMs / 3,
+    ackWaitMs / 3,
+    (events) =>
+      options.logger.warn({ consumer: options.name, events }, "stopping: events not applied in time handed back"),
+  );
   // A callback, not the async iterator: the messages of one socket read join the batch
   // at once, without a generator step and its promises per message.
   const sources = await Promise.all(
@@ -264,7 +274,7 @@ function handBack(messages: readonly JsMsg[]): void {
   try {
     for (const message of messages) message.nak();
   } catch {
-    // The connection is closed: the messages come back to a replica after the ack wait.
+    // The connection is closed or draining: they come back to a replica after the ack wait.
   }
 }
 
@@ -340,7 +350,12 @@ const batchLimit = 32;
  * database is gone would otherwise spend a failed statement's timeout on every batch,
  * and its shutdown minutes or hours on a full queue.
  */
-function createBatchLoop(apply: (batch: JsMsg[]) => Promise<void>, keepAliveMs: number, drainMs: number) {
+function createBatchLoop(
+  apply: (batch: JsMsg[]) => Promise<void>,
+  keepAliveMs: number,
+  drainMs: number,
+  onHandBack: (events: number) => void,
+) {
   const waiting: JsMsg[] = [];
   let wake: (() => void) | undefined;
   let ended = false;
@@ -366,6 +381,7 @@ function createBatchLoop(apply: (batch: JsMsg[]) => Promise<void>, keepAliveMs: 
         continue;
       }
       if (ended && performance.now() - endedAt > drainMs) {
+        onHandBack(waiting.length);
         handBack(waiting.splice(0));
         break;
       }

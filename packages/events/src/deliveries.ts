@@ -1,7 +1,7 @@
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import type { JsMsg } from "@nats-io/jetstream";
 import { context } from "@opentelemetry/api";
-import { isDatabaseUnavailable, statement, withTx } from "@shopmesh/pg";
+import { isDatabaseUnavailable, isDatabaseUnreachable, statement, withTx } from "@shopmesh/pg";
 import { type ProcessOutcome, startProcess, startSharedWork, type TracedProcess } from "@shopmesh/telemetry";
 import type pg from "pg";
 import { createAttemptCounter } from "./attempt-counter.js";
@@ -265,9 +265,10 @@ export function createDeliveries(
     } catch (error) {
       // A single event that failed is retried or dead-lettered now, not applied again.
       if (single && !appliedBefore) return context.with(single.traced.context, () => failed(single, error));
-      if (shared && !appliedBefore && isDatabaseUnavailable(error)) {
+      if (shared && !appliedBefore && isDatabaseUnreachable(error)) {
         // Each event alone would meet the same database, a statement's timeout each: the
         // batch is retried later as it is (unavailability does not count as an attempt).
+        // A lock not granted in time is one event's, and goes the one-by-one way.
         shared.span.recordException(error instanceof Error ? error : String(error));
         shared.span.end();
         for (const delivery of batch) await context.with(delivery.traced.context, () => failed(delivery, error));

@@ -1,5 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import {
+  OrderCancelledSchema,
+  OrderPlacedSchema,
+  OrderRejectedSchema,
+} from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import { createPool } from "@shopmesh/pg";
 import { startTcpProxy, waitFor } from "@shopmesh/testing";
 import { pino } from "pino";
@@ -7,7 +11,10 @@ import { describe, expect, it } from "vitest";
 import { onTx, publishEvent, startConsumer } from "../src/index.js";
 import { useEventsTestbed } from "./testbed.js";
 
-const bed = useEventsTestbed("database gone", "CREATE TABLE applied (event_id uuid PRIMARY KEY)");
+const bed = useEventsTestbed(
+  "database gone",
+  "CREATE TABLE applied (event_id uuid PRIMARY KEY); CREATE TABLE hot (id int PRIMARY KEY); INSERT INTO hot VALUES (1); CREATE TABLE applied_beside_hot (event_id uuid PRIMARY KEY)",
+);
 
 describe("a batch that meets a database gone from the network", () => {
   it("is handed back whole at once, not tried again event by event, each waiting for its own timeout", async () => {
@@ -44,6 +51,63 @@ describe("a batch that meets a database gone from the network", () => {
       await proxy.close();
       await consumer.stop();
       await pool.end().catch(() => undefined);
+    }
+  });
+});
+
+describe("a batch one of whose events waits past lock_timeout for a row locked elsewhere", () => {
+  it("is not the database gone: the other events are applied at once, only the culprit is retried", async () => {
+    const pool = createPool({
+      url: bed.db.url,
+      applicationName: "database-locked",
+      lockTimeoutMs: 200,
+      onError: () => undefined,
+    });
+    // Someone else's transaction holding the row (an operator's tool, a slow request).
+    const holder = await bed.pool.connect();
+    await holder.query("BEGIN");
+    await holder.query("SELECT 1 FROM hot WHERE id = 1 FOR UPDATE");
+    const innocents = 20;
+    const culprit = await publishEvent(bed.js, bed.catalog, OrderRejectedSchema, {
+      orderId: randomUUID(),
+      reason: "hot",
+    });
+    for (let i = 0; i < innocents; i++) {
+      await publishEvent(bed.js, bed.catalog, OrderRejectedSchema, { orderId: randomUUID(), reason: "innocent" });
+    }
+    const lines: string[] = [];
+    const consumer = await startConsumer({
+      ...bed.consumer,
+      logger: pino({ level: "warn" }, { write: (line: string) => void lines.push(line) }),
+      pool,
+      name: "locked",
+      retryDelaysMs: [60_000], // no second attempt during the test
+      subscriptions: [
+        onTx(OrderRejectedSchema, async (event, tx) => {
+          if (event.reason === "hot") await tx.query("SELECT 1 FROM hot WHERE id = 1 FOR UPDATE");
+          await tx.query("INSERT INTO applied_beside_hot (event_id) VALUES ($1)", [event.eventId]);
+        }),
+      ],
+    });
+    const failed = () =>
+      lines
+        .map((line) => JSON.parse(line) as { msg: string; eventId?: string })
+        .filter((line) => line.msg === "event failed")
+        .map((line) => line.eventId);
+    try {
+      await waitFor(() => failed().length > 0, { description: "the culprit failed" });
+      await waitFor(
+        async () => (await bed.pool.query("SELECT count(*)::int AS n FROM applied_beside_hot")).rows[0].n === innocents,
+        {
+          description: "the other events applied",
+        },
+      );
+      expect(failed()).toEqual([culprit.eventId]);
+    } finally {
+      await holder.query("ROLLBACK");
+      holder.release();
+      await consumer.stop();
+      await pool.end();
     }
   });
 });

@@ -4,4 +4,4 @@ export { type MigrateOptions, migrate } from "./migrate.js";
 export { createPool, type PoolOptions } from "./pool.js";
 export { type Queryable, type Statement, statement } from "./statement.js";
 export { afterCommit, awaitAtCommit, isRetryable, isWithTxClient, withTx } from "./transaction.js";
-export { isDatabaseUnavailable } from "./unavailable.js";
+export { isDatabaseUnavailable, isDatabaseUnreachable } from "./unavailable.js";

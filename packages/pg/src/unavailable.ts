@@ -34,3 +34,13 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     error.message === "Connection terminated due to connection timeout"
   );
 }
+
+/**
+ * Whether an error means the database as a whole cannot take work now — unreachable,
+ * restarting, out of connections, no pooled connection in time — so that every other
+ * statement would fail the same way. A lock not granted within `lock_timeout` (55P03)
+ * is unavailability too, but of the rows one statement touches, not of the database.
+ */
+export function isDatabaseUnreachable(error: unknown): boolean {
+  return isDatabaseUnavailable(error) && (error as { code?: unknown }).code !== "55P03";
+}

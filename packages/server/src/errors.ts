@@ -30,7 +30,11 @@ export function createErrorInterceptor(logger: Logger): Interceptor {
       try {
         res = await next(req);
       } catch (error) {
-        throw (!req.stream && aborted()) || error;
+        const late = !req.stream && aborted();
+        if (!late) throw error;
+        // Told the abort's status, the caller; logged all the same, a fault of ours.
+        normalizeError(error, logger, `${req.service.typeName}/${req.method.name}`);
+        throw late;
       }
       if (res.stream) return res;
       const late = aborted();

@@ -6,9 +6,10 @@ import { createErrorInterceptor } from "../src/errors.js";
 
 /**
  * A gRPC unary call with a 50 ms deadline whose timer never fires (a busy event loop),
- * answered after `answerMs` — with `failure` thrown, if given.
+ * answered after `answerMs` — with `failure` thrown, if given. The interceptor's log
+ * lines go to `lines`.
  */
-function answeredAfter(answerMs: number, failure?: ConnectError) {
+function answeredAfter(answerMs: number, failure?: unknown, lines: string[] = []) {
   // The fields of a request the interceptor reads.
   const req = {
     service: { typeName: "shopmesh.order.v1.OrderService" },
@@ -23,7 +24,9 @@ function answeredAfter(answerMs: number, failure?: ConnectError) {
     if (failure) throw failure;
     return { stream: false, message: {} };
   };
-  const interceptor = createErrorInterceptor(pino({ level: "silent" }));
+  const interceptor = createErrorInterceptor(
+    pino({ level: "error" }, { write: (line: string) => void lines.push(line) }),
+  );
   return interceptor(next as unknown as Parameters<typeof interceptor>[0])(req as unknown as UnaryRequest);
 }
 
@@ -46,6 +49,14 @@ describe("a unary call that fails after its deadline", () => {
     const unavailable = new ConnectError("the catalog is unavailable", Code.Unavailable);
     const error = await answeredAfter(80, unavailable).catch((failure: unknown) => failure);
     expect(ConnectError.from(error).code).toBe(Code.DeadlineExceeded);
+  });
+
+  it("still logs a fault of ours (not a coded error) with its cause, though the caller is told DEADLINE_EXCEEDED", async () => {
+    const lines: string[] = [];
+    const bug = new TypeError("Cannot read properties of undefined (reading 'status')");
+    const error = await answeredAfter(80, bug, lines).catch((failure: unknown) => failure);
+    expect(ConnectError.from(error).code).toBe(Code.DeadlineExceeded);
+    expect(lines.filter((line) => line.includes("unexpected error in handler"))).toHaveLength(1);
   });
 
   it("keeps the handler's error when it failed in time", async () => {

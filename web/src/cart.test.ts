@@ -9,6 +9,8 @@ import {
   removeLine,
   saveCart,
   setQuantity,
+  withCurrentPrices,
+  withoutOrdered,
 } from "./cart.js";
 
 const lamp = { sku: "SKU-1", name: "Lamp", unitPrice: { amountMinor: 1250n, currencyCode: "USD" } };
@@ -70,5 +72,26 @@ describe("cart", () => {
       ]),
     );
     expect(loadCart(storage)).toEqual([{ ...lamp, quantity: 1 }]);
+  });
+
+  it("loses only the units ordered once an order is placed, keeping what was added meanwhile", () => {
+    const ordered = [{ sku: "SKU-1", quantity: 2 }];
+    // Another tab added a mug, and one more lamp, while the order of two lamps was placed.
+    const now = addToCart(addToCart([], lamp, 3), mug);
+    expect(withoutOrdered(now, ordered).map((line) => [line.sku, line.quantity])).toEqual([
+      ["SKU-1", 1],
+      ["SKU-2", 1],
+    ]);
+    expect(withoutOrdered(addToCart([], lamp, 2), ordered)).toEqual([]);
+  });
+
+  it("takes the catalog's current name and price of the lines it describes", () => {
+    const cart = addToCart(addToCart([], lamp, 2), mug);
+    const dearer = { ...lamp, name: "Desk Lamp", unitPrice: { amountMinor: 1500n, currencyCode: "USD" } };
+    const updated = withCurrentPrices(cart, new Map([[lamp.sku, dearer]]));
+    expect(updated.map((line) => [line.name, line.unitPrice.amountMinor, line.quantity])).toEqual([
+      ["Desk Lamp", 1500n, 2],
+      ["Mug", 399n, 1],
+    ]);
   });
 });

@@ -44,6 +44,26 @@ export function removeLine(cart: Cart, sku: string): Cart {
   return cart.filter((line) => line.sku !== sku);
 }
 
+/**
+ * The cart once an order of `ordered` was placed: those units leave it, and nothing
+ * else — a product added meanwhile (from another tab) stays.
+ */
+export function withoutOrdered(cart: Cart, ordered: readonly { sku: string; quantity: number }[]): Cart {
+  const units = new Map(ordered.map(({ sku, quantity }) => [sku, quantity]));
+  return cart.flatMap((line) => {
+    const left = line.quantity - (units.get(line.sku) ?? 0);
+    return left > 0 ? [{ ...line, quantity: left }] : [];
+  });
+}
+
+/** Replaces the name and unit price of the lines the catalog now describes otherwise. */
+export function withCurrentPrices(cart: Cart, current: ReadonlyMap<string, Omit<CartLine, "quantity">>): Cart {
+  return cart.map((line) => {
+    const now = current.get(line.sku);
+    return now ? { ...line, name: now.name, unitPrice: now.unitPrice } : line;
+  });
+}
+
 /** Units in the cart. */
 export function itemCount(cart: Cart): number {
   return cart.reduce((sum, line) => sum + line.quantity, 0);

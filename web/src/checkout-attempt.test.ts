@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkoutKey, forgetCheckoutKey } from "./checkout-attempt.js";
+import { checkoutKey, forgetCheckoutKey, pendingPaymentToken } from "./checkout-attempt.js";
 
 function memoryStorage() {
   const items = new Map<string, string>();
@@ -15,17 +15,28 @@ describe("the checkout's idempotency key", () => {
     const storage = memoryStorage();
     let made = 0;
     const newKey = () => `key-${++made}`;
-    expect(checkoutKey(storage, "cart A, tok_visa, alice", newKey)).toBe("key-1");
+    expect(checkoutKey(storage, "cart A, tok_visa, alice", newKey, "tok_visa")).toBe("key-1");
     // Sent again after its answer was lost: the same key, so the same order.
-    expect(checkoutKey(storage, "cart A, tok_visa, alice", newKey)).toBe("key-1");
-    expect(checkoutKey(storage, "cart B, tok_visa, alice", newKey)).toBe("key-2");
+    expect(checkoutKey(storage, "cart A, tok_visa, alice", newKey, "tok_visa")).toBe("key-1");
+    expect(checkoutKey(storage, "cart B, tok_visa, alice", newKey, "tok_visa")).toBe("key-2");
     forgetCheckoutKey(storage);
-    expect(checkoutKey(storage, "cart B, tok_visa, alice", newKey)).toBe("key-3");
+    expect(checkoutKey(storage, "cart B, tok_visa, alice", newKey, "tok_visa")).toBe("key-3");
   });
 
   it("makes a new key when what is kept is unreadable", () => {
     const storage = memoryStorage();
     storage.setItem("shopmesh.checkout.v1", "{not json");
-    expect(checkoutKey(storage, "cart", () => "fresh")).toBe("fresh");
+    expect(checkoutKey(storage, "cart", () => "fresh", "tok_visa")).toBe("fresh");
+  });
+});
+
+describe("the payment token of a checkout not answered", () => {
+  it("is kept with its key until the order is answered", () => {
+    const storage = memoryStorage();
+    expect(pendingPaymentToken(storage)).toBeUndefined();
+    checkoutKey(storage, "cart A, tok_visa_slow, alice", () => "key-1", "tok_visa_slow");
+    expect(pendingPaymentToken(storage)).toBe("tok_visa_slow");
+    forgetCheckoutKey(storage);
+    expect(pendingPaymentToken(storage)).toBeUndefined();
   });
 });

@@ -56,8 +56,14 @@ describe("explain", () => {
   });
 
   it("says nothing changed only when the service said so: an answer lost may have placed the order", () => {
-    expect(explain(new ConnectError("down", Code.Unavailable), "Ordering").detail).toMatch(/Nothing was changed/);
+    const catalogDown = new ConnectError("the catalog is unavailable", Code.Unavailable, undefined, [
+      { desc: ErrorInfoSchema, value: { reason: "ORDER_INVENTORY_UNAVAILABLE", domain: "order.shopmesh" } },
+    ]);
+    expect(explain(catalogDown, "Ordering").detail).toMatch(/Nothing was changed/);
     for (const error of [
+      // What Connect-Web makes of a proxy's 502 (the order service reset after the
+      // order's commit), or of a database connection lost after it.
+      new ConnectError("HTTP 502", Code.Unavailable),
       new TypeError("Failed to fetch"),
       new ConnectError("too slow", Code.DeadlineExceeded),
       new ConnectError("reset", Code.Canceled),

@@ -122,7 +122,13 @@ export function explain(error: unknown, what = "The shop"): Problem {
         action: "Check the link, or go back to the catalog.",
         retryable: false,
       };
+    // Only the order service's word that nothing was written (its catalog could not
+    // be asked) makes UNAVAILABLE harmless: a proxy's 502 or 503, a connection lost
+    // after the order's commit, is UNAVAILABLE too, and may follow a placed order.
     case Code.Unavailable:
+      return reason === "ORDER_INVENTORY_UNAVAILABLE"
+        ? { ...base, ...unavailable(what) }
+        : { ...base, ...unanswered(`${what} is unavailable right now`) };
     case Code.ResourceExhausted:
       return { ...base, ...unavailable(what) };
     case Code.Unknown:

@@ -24,14 +24,14 @@ async function loseNextPlaceOrderAnswer(page: Page): Promise<void> {
   });
 }
 
-/** Signs in and puts `lines` products (1 unit each) straight into the cart kept in localStorage. */
-async function shopper(customer: string, lines: number): Promise<Page> {
+/** Signs in and puts products (the first `lines`, or those given; 1 unit each) straight into the cart kept in localStorage. */
+async function shopper(customer: string, lines: number | typeof stocked): Promise<Page> {
   const page = await bed.context.newPage();
   await page.goto(`${bed.server.url}/#/sign-in`);
   await page.getByLabel("Customer id").fill(customer);
   await page.getByRole("button", { name: "Sign in as demo customer" }).click();
   await page.getByRole("button", { name: `Sign out ${customer}` }).waitFor();
-  const cart = stocked.slice(0, lines).map((p) => ({
+  const cart = (typeof lines === "number" ? stocked.slice(0, lines) : lines).map((p) => ({
     sku: p.sku,
     name: p.name,
     quantity: 1,
@@ -208,4 +208,98 @@ describe("the storefront when calls fail", () => {
     await page.unrouteAll({ behavior: "ignoreErrors" });
     await page.close();
   }, 90_000);
+
+  it("a lost answer with a chosen card, then Place order after a reload, answers the same order: one charge", async () => {
+    const customer = `reload-${run}`;
+    const page = await shopper(customer, 1);
+    await page.getByRole("radio", { name: /Slow Visa/ }).check();
+    await loseNextPlaceOrderAnswer(page);
+    await page.getByRole("button", { name: "Place order" }).click();
+    await page.getByRole("alert").filter({ hasText: "may have gone through" }).waitFor();
+    expect((await ordersOf(customer)).length, "the lost call placed an order").toBe(1);
+    // The customer reloads and sends it again: the page offers the card it was sent with.
+    await page.reload();
+    await page.getByRole("button", { name: "Place order" }).click();
+    await page.waitForURL(/#\/orders\//);
+    expect((await ordersOf(customer)).length, "one checkout, one order").toBe(1);
+    await page.close();
+  });
+
+  it("an answer lost at a proxy (502 after the order was placed) does not say nothing was changed", async () => {
+    const customer = `gateway-${run}`;
+    const page = await shopper(customer, 1);
+    // What the storefront image's nginx answers when the order pod drops the connection
+    // after it took the request: 502 Bad Gateway, an HTML body.
+    let lost = false;
+    await page.route("**/shopmesh.order.v1.OrderService/PlaceOrder", async (route) => {
+      if (route.request().method() !== "POST" || lost) return route.continue();
+      lost = true;
+      await route.fetch();
+      await route.fulfill({ status: 502, contentType: "text/html", body: "<html><body>502 Bad Gateway</body></html>" });
+    });
+    await page.getByRole("button", { name: "Place order" }).click();
+    const alert = page.getByRole("alert").filter({ hasText: "Ordering is unavailable right now" });
+    await alert.waitFor();
+    expect((await ordersOf(customer)).length, "the call placed an order").toBe(1);
+    expect(await alert.textContent()).toContain("may have gone through");
+    await page.unrouteAll({ behavior: "ignoreErrors" });
+    await page.close();
+  });
+
+  it("the total shown beside Place order is today's, the one the order charges, and a change is pointed out", async () => {
+    const customer = `price-${run}`;
+    const product = stocked[54];
+    if (!product) throw new Error("no product");
+    const page = await shopper(customer, [product]);
+    // The catalog's price rises after the product went into the cart.
+    await bed.mesh.pools.inventory.query("UPDATE products SET price_minor = price_minor * 4 WHERE sku = $1", [
+      product.sku,
+    ]);
+    await page.reload();
+    await page.getByRole("button", { name: "Place order" }).waitFor();
+    await page
+      .getByRole("status")
+      .filter({ hasText: `The price of ${product.name} changed` })
+      .waitFor();
+    const shown = (await page.locator("p.total strong").textContent()) ?? "";
+    await page.getByRole("button", { name: "Place order" }).click();
+    await page.waitForURL(/#\/orders\//);
+    const [order] = await ordersOf(customer);
+    const charged = `$${(Number(order?.total?.amountMinor ?? 0n) / 100).toFixed(2)}`;
+    expect(shown).toBe(charged);
+    await page.close();
+  });
+
+  it("a product added in another tab while an order is being placed stays in the cart", async () => {
+    const customer = `tabs-${run}`;
+    const [first, second] = [stocked[52], stocked[53]];
+    if (!first || !second) throw new Error("no product");
+    const page = await shopper(customer, [first]);
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route("**/shopmesh.order.v1.OrderService/PlaceOrder", async (route) => {
+      if (route.request().method() !== "POST") return route.continue();
+      await held;
+      await route.continue();
+    });
+    await page.getByRole("button", { name: "Place order" }).click();
+    await page.getByRole("button", { name: "Placing your order…" }).waitFor();
+    const other = await bed.context.newPage();
+    await other.goto(`${bed.server.url}/#/products/${second.sku}`);
+    await other.getByRole("button", { name: "Add to cart" }).click();
+    await other.getByText("Added 1 to your cart.").waitFor();
+    release();
+    await page.waitForURL(/#\/orders\//);
+    const [order] = await ordersOf(customer);
+    expect(order?.lines.map((line) => line.sku)).toEqual([first.sku]);
+    const cart = JSON.parse((await other.evaluate(() => localStorage.getItem("shopmesh.cart.v1"))) ?? "[]") as {
+      sku: string;
+    }[];
+    expect(cart.map((line) => line.sku)).toEqual([second.sku]);
+    await other.close();
+    await page.unrouteAll({ behavior: "ignoreErrors" });
+    await page.close();
+  });
 });

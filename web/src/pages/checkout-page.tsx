@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { type FormEvent, useEffect, useState } from "react";
-import { cartTotals } from "../cart.js";
-import { checkoutKey, forgetCheckoutKey } from "../checkout-attempt.js";
+import { type Cart, type CartLine, cartTotals, withCurrentPrices, withoutOrdered } from "../cart.js";
+import { checkoutKey, forgetCheckoutKey, pendingPaymentToken } from "../checkout-attempt.js";
 import { explain, type Problem } from "../problem.js";
 import { href } from "../route.js";
 import { useShop } from "../shop.js";
@@ -37,20 +37,78 @@ export const testCards = [
  */
 const placeOrderTimeoutMs = 15_000;
 
+/** The names of the lines whose unit price the catalog now gives otherwise. */
+function repricedLines(cart: Cart, current: ReadonlyMap<string, Omit<CartLine, "quantity">>): string[] {
+  return cart
+    .filter((line) => {
+      const now = current.get(line.sku)?.unitPrice;
+      return (
+        now !== undefined &&
+        (now.amountMinor !== line.unitPrice.amountMinor || now.currencyCode !== line.unitPrice.currencyCode)
+      );
+    })
+    .map((line) => line.name);
+}
+
+/** The radio button for a payment token: a test card's, else "other" (the default card without one). */
+function choiceOf(paymentToken: string | undefined): string {
+  if (paymentToken === undefined) return "tok_visa";
+  return testCards.some((card) => card.token === paymentToken) ? paymentToken : "other";
+}
+
 /** Violations of the order's lines and its payment token are shown beside them; the rest with the problem. */
 const shownBeside = (field: string) => /^items\[\d+\]/.test(field) || field === "payment_token";
 
 /** Checkout: the cart's lines, a test card, and Place order; then the live order page. */
 export function CheckoutPage() {
   const { cart, setCart, session, clients, navigate } = useShop();
-  const [choice, setChoice] = useState<string>("tok_visa");
-  const [other, setOther] = useState("");
+  // A checkout sent and not answered is offered again as it was sent (its card too).
+  const [pending] = useState(() =>
+    typeof localStorage === "undefined" ? undefined : pendingPaymentToken(localStorage),
+  );
+  const [choice, setChoice] = useState<string>(() => choiceOf(pending));
+  const [other, setOther] = useState(() => (choiceOf(pending) === "other" ? (pending ?? "") : ""));
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<Problem | undefined>();
   // "Please sign in" is over once the customer has signed in again.
   useEffect(() => {
     if (session) setProblem((shown) => (shown?.code === Code.Unauthenticated ? undefined : shown));
   }, [session]);
+  // The cart keeps the prices of the moment each product was added; the order is priced
+  // now. The total beside Place order is today's, and a change is pointed out.
+  const skus = cart.map((line) => line.sku).join(" ");
+  const [pricesChecked, setPricesChecked] = useState(false);
+  const [repriced, setRepriced] = useState<readonly string[]>([]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the SKUs decide when to look again, not every cart change
+  useEffect(() => {
+    if (skus === "") return;
+    const abort = new AbortController();
+    setPricesChecked(false);
+    clients.catalog.batchGetProducts({ skus: skus.split(" ") }, { signal: abort.signal }).then(
+      ({ products }) => {
+        if (abort.signal.aborted) return;
+        const current = new Map(
+          products.map((product) => [
+            product.sku,
+            {
+              sku: product.sku,
+              name: product.name,
+              unitPrice: {
+                amountMinor: product.price?.amountMinor ?? 0n,
+                currencyCode: product.price?.currencyCode ?? "",
+              },
+            },
+          ]),
+        );
+        setRepriced(repricedLines(cart, current));
+        setCart((kept) => withCurrentPrices(kept, current));
+        setPricesChecked(true);
+      },
+      // Unchecked, the cart's prices are shown; the order service prices the order anyway.
+      () => abort.signal.aborted || setPricesChecked(true),
+    );
+    return () => abort.abort();
+  }, [skus, clients]);
 
   if (cart.length === 0) {
     return (
@@ -69,7 +127,7 @@ export function CheckoutPage() {
     event.preventDefault();
     const items = cart.map((line) => ({ sku: line.sku, quantity: line.quantity }));
     const fingerprint = JSON.stringify([items, paymentToken, session?.customerId]);
-    const idempotencyKey = checkoutKey(localStorage, fingerprint, newKey);
+    const idempotencyKey = checkoutKey(localStorage, fingerprint, newKey, paymentToken);
     setBusy(true);
     setProblem(undefined);
     try {
@@ -81,7 +139,7 @@ export function CheckoutPage() {
       );
       if (!order) throw new Error("the order service answered no order");
       forgetCheckoutKey(localStorage);
-      setCart(() => []);
+      setCart((current) => withoutOrdered(current, items));
       navigate({ page: "order", orderId: order.orderId });
     } catch (error) {
       setProblem(explain(error, "Ordering"));
@@ -106,6 +164,12 @@ export function CheckoutPage() {
             );
           })}
         </ul>
+        {repriced.length > 0 ? (
+          <p className="notice" role="status">
+            The price of {repriced.join(", ")} changed since you added {repriced.length > 1 ? "them" : "it"}: the total
+            below is today's.
+          </p>
+        ) : null}
         <p className="total">
           <CartTotal totals={cartTotals(cart)} /> <a href={href({ page: "cart" })}>Change the cart</a>
         </p>
@@ -177,8 +241,8 @@ export function CheckoutPage() {
               ))}
             </ul>
           ) : null}
-          <button type="submit" className="primary" disabled={busy}>
-            {busy ? "Placing your order…" : "Place order"}
+          <button type="submit" className="primary" disabled={busy || !pricesChecked}>
+            {busy ? "Placing your order…" : pricesChecked ? "Place order" : "Checking prices…"}
           </button>
         </form>
       ) : (

@@ -163,5 +163,5 @@ describe("a replica stopped while its database is gone from the network", () => 
       await proxy.close();
       await pool.end().catch(() => undefined);
     }
-  });
+  }, 60_000);
 });

@@ -37,8 +37,11 @@ export const testCards = [
  */
 const placeOrderTimeoutMs = 15_000;
 
+/** A product as the catalog describes it today, for a cart line. */
+type CatalogLine = Omit<CartLine, "quantity">;
+
 /** The names of the lines whose unit price the catalog now gives otherwise. */
-function repricedLines(cart: Cart, current: ReadonlyMap<string, Omit<CartLine, "quantity">>): string[] {
+function repricedLines(cart: Cart, current: ReadonlyMap<string, CatalogLine>): string[] {
   return cart
     .filter((line) => {
       const now = current.get(line.sku)?.unitPrice;
@@ -75,40 +78,41 @@ export function CheckoutPage() {
     if (session) setProblem((shown) => (shown?.code === Code.Unauthenticated ? undefined : shown));
   }, [session]);
   // The cart keeps the prices of the moment each product was added; the order is priced
-  // now. The total beside Place order is today's, and a change is pointed out.
+  // now. The lines and the total beside Place order show today's prices, and a change is
+  // pointed out. They are shown, not written back into the cart: a page's cart can be
+  // older than the one kept in the browser (another tab's, or this page's own write,
+  // which raises no storage event here), and writing it would bring old lines back.
   const skus = cart.map((line) => line.sku).join(" ");
-  const [pricesChecked, setPricesChecked] = useState(false);
-  const [repriced, setRepriced] = useState<readonly string[]>([]);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the SKUs decide when to look again, not every cart change
+  const [today, setToday] = useState<{ skus: string; prices: ReadonlyMap<string, CatalogLine> }>();
+  const pricesChecked = today?.skus === skus;
   useEffect(() => {
     if (skus === "") return;
     const abort = new AbortController();
-    setPricesChecked(false);
+    const checked = (prices: ReadonlyMap<string, CatalogLine>) => abort.signal.aborted || setToday({ skus, prices });
     clients.catalog.batchGetProducts({ skus: skus.split(" ") }, { signal: abort.signal }).then(
-      ({ products }) => {
-        if (abort.signal.aborted) return;
-        const current = new Map(
-          products.map((product) => [
-            product.sku,
-            {
-              sku: product.sku,
-              name: product.name,
-              unitPrice: {
-                amountMinor: product.price?.amountMinor ?? 0n,
-                currencyCode: product.price?.currencyCode ?? "",
+      ({ products }) =>
+        checked(
+          new Map(
+            products.map((product) => [
+              product.sku,
+              {
+                sku: product.sku,
+                name: product.name,
+                unitPrice: {
+                  amountMinor: product.price?.amountMinor ?? 0n,
+                  currencyCode: product.price?.currencyCode ?? "",
+                },
               },
-            },
-          ]),
-        );
-        setRepriced(repricedLines(cart, current));
-        setCart((kept) => withCurrentPrices(kept, current));
-        setPricesChecked(true);
-      },
+            ]),
+          ),
+        ),
       // Unchecked, the cart's prices are shown; the order service prices the order anyway.
-      () => abort.signal.aborted || setPricesChecked(true),
+      () => checked(new Map()),
     );
     return () => abort.abort();
   }, [skus, clients]);
+  const shown = withCurrentPrices(cart, pricesChecked ? today.prices : new Map());
+  const repriced = pricesChecked ? repricedLines(cart, today.prices) : [];
 
   if (cart.length === 0) {
     return (
@@ -152,7 +156,7 @@ export function CheckoutPage() {
       <section aria-labelledby="summary-title">
         <h2 id="summary-title">Your order</h2>
         <ul className="summary">
-          {cart.map((line, index) => {
+          {shown.map((line, index) => {
             const lineError = Object.entries(problem?.fields ?? {}).find(([field]) =>
               field.startsWith(`items[${index}]`),
             );
@@ -171,7 +175,7 @@ export function CheckoutPage() {
           </p>
         ) : null}
         <p className="total">
-          <CartTotal totals={cartTotals(cart)} /> <a href={href({ page: "cart" })}>Change the cart</a>
+          <CartTotal totals={cartTotals(shown)} /> <a href={href({ page: "cart" })}>Change the cart</a>
         </p>
       </section>
       {session ? (

@@ -265,27 +265,26 @@ export function createDeliveries(
     } catch (error) {
       // A single event that failed is retried or dead-lettered now, not applied again.
       if (single && !appliedBefore) return context.with(single.traced.context, () => failed(single, error));
-      if (shared && !appliedBefore && isDatabaseUnreachable(error)) {
-        // Each event alone would meet the same database, a statement's timeout each: the
-        // batch is retried later as it is (unavailability does not count as an attempt).
-        // A lock not granted in time is one event's, and goes the one-by-one way.
-        shared.span.recordException(error instanceof Error ? error : String(error));
-        shared.span.end();
-        for (const delivery of batch) await context.with(delivery.traced.context, () => failed(delivery, error));
-        return;
-      }
+      // Each event alone would meet the same unreachable database, a statement's timeout
+      // each: the batch is retried later as it is (unavailability does not count as an
+      // attempt). A lock not granted in time is one event's, and goes the one-by-one way.
+      const unreachable = !appliedBefore && isDatabaseUnreachable(error);
       if (shared && !appliedBefore) {
         shared.span.recordException(error instanceof Error ? error : String(error));
         // In the batch's span, so that the line leads to the trace of the failed attempt.
-        context.with(shared.context, () =>
-          options.logger.warn(
-            { err: error, consumer: options.name, events: batch.length },
-            "batch failed; applying one by one",
-          ),
-        );
+        if (!unreachable) {
+          context.with(shared.context, () =>
+            options.logger.warn(
+              { err: error, consumer: options.name, events: batch.length },
+              "batch failed; applying one by one",
+            ),
+          );
+        }
       }
       shared?.span.end();
-      for (const delivery of batch) await applyOne(delivery);
+      for (const delivery of batch) {
+        await (unreachable ? context.with(delivery.traced.context, () => failed(delivery, error)) : applyOne(delivery));
+      }
     }
   };
 

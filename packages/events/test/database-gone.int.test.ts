@@ -16,22 +16,39 @@ const bed = useEventsTestbed(
   "CREATE TABLE applied (event_id uuid PRIMARY KEY); CREATE TABLE hot (id int PRIMARY KEY); INSERT INTO hot VALUES (1); CREATE TABLE applied_beside_hot (event_id uuid PRIMARY KEY)",
 );
 
+/**
+ * A pool on the test database through a proxy that is then partitioned (after the
+ * pool holds a connection): a database gone from the network. Short timeouts, so that
+ * the old ways of waiting (one per event, then one per batch of a full queue) add up to
+ * far more than the tests' bounds.
+ */
+async function poolOnPartitionedDatabase(applicationName: string) {
+  const proxy = await startTcpProxy(bed.db.url);
+  const pool = createPool({
+    url: proxy.url,
+    applicationName,
+    acquireTimeoutMs: 500,
+    answerTimeoutMs: 1_000,
+    onError: () => undefined,
+  });
+  await pool.query("SELECT 1");
+  proxy.partition();
+  return {
+    pool,
+    async close() {
+      await proxy.close();
+      await pool.end().catch(() => undefined);
+    },
+  };
+}
+
 describe("a batch that meets a database gone from the network", () => {
   it("is handed back whole at once, not tried again event by event, each waiting for its own timeout", async () => {
-    const proxy = await startTcpProxy(bed.db.url);
-    const pool = createPool({
-      url: proxy.url,
-      applicationName: "database-gone-batch",
-      acquireTimeoutMs: 500,
-      answerTimeoutMs: 1_000,
-      onError: () => undefined,
-    });
     const events = 32; // one batch, of a type the other test's consumers do not read
     for (let i = 0; i < events; i++) {
       await publishEvent(bed.js, bed.catalog, OrderCancelledSchema, { orderId: randomUUID(), reason: "r" });
     }
-    await pool.query("SELECT 1");
-    proxy.partition();
+    const { pool, close } = await poolOnPartitionedDatabase("database-gone-batch");
     const lines: string[] = [];
     const consumer = await startConsumer({
       ...bed.consumer,
@@ -48,9 +65,8 @@ describe("a batch that meets a database gone from the network", () => {
       await waitFor(() => failures() === events, { timeoutMs: 8_000, description: "every event handed back" });
       expect(lines.filter((line) => line.includes("applying one by one"))).toEqual([]);
     } finally {
-      await proxy.close();
       await consumer.stop();
-      await pool.end().catch(() => undefined);
+      await close();
     }
   });
 });
@@ -114,23 +130,12 @@ describe("a batch one of whose events waits past lock_timeout for a row locked e
 
 describe("a replica stopped while its database is gone from the network", () => {
   it("stops within the ack wait, handing back what it holds; another replica applies each event once", async () => {
-    const proxy = await startTcpProxy(bed.db.url);
-    // Short timeouts, so that the old ways of waiting (one per event, then one per batch
-    // of a full queue) add up to far more than the ack wait.
-    const pool = createPool({
-      url: proxy.url,
-      applicationName: "database-gone",
-      acquireTimeoutMs: 500,
-      answerTimeoutMs: 1_000,
-      onError: () => undefined,
-    });
     const ackWaitMs = 9_000;
     const events = 1_000; // the consumer's max_ack_pending: a full queue
     for (let i = 0; i < events; i++) {
       await publishEvent(bed.js, bed.catalog, OrderPlacedSchema, { orderId: randomUUID(), customerId: "c" });
     }
-    await pool.query("SELECT 1");
-    proxy.partition();
+    const { pool, close } = await poolOnPartitionedDatabase("database-gone");
     const apply = onTx(OrderPlacedSchema, async (event, tx) => {
       await tx.query("INSERT INTO applied (event_id) VALUES ($1)", [event.eventId]);
     });
@@ -160,8 +165,7 @@ describe("a replica stopped while its database is gone from the network", () => 
       expect(await applied()).toBe(events);
     } finally {
       await healthy?.stop();
-      await proxy.close();
-      await pool.end().catch(() => undefined);
+      await close();
     }
   }, 60_000);
 });

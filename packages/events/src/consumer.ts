@@ -230,6 +230,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       const consumer = await options.js.consumers.get(stream, options.name);
       return consumer.consume({
         max_messages: Math.max(concurrency * 2, batchLimit),
+        expires: pullExpiresMs,
         callback: (message) => batches.push(message),
       });
     }),
@@ -335,6 +336,17 @@ function requireDecisionForEveryType(options: ConsumerOptions, filters: Readonly
  * cost it ~20% of its throughput in the bench).
  */
 const batchLimit = 32;
+
+/**
+ * How long one pull request waits on the server; while idle it asks for a heartbeat
+ * every half of that, and nats.js pulls again once two are missed. A pull held by a
+ * JetStream cluster node that crashed gets neither answer nor heartbeat: with nats.js's
+ * default (30 s, heartbeats every 15 s) a consumer whose leader crashed stood still
+ * for about 45 s; with 2 s it pulls again once the cluster has elected a new leader
+ * (6–14 s in all on this machine, e2e/test/nats-cluster). Idle, it costs a pull every
+ * 2 s and a heartbeat a second per consumer.
+ */
+const pullExpiresMs = 2_000;
 
 /**
  * A queue of messages applied batch after batch by one loop. nats.js pulls more as

@@ -3,6 +3,7 @@ export { type TestInfrastructure, testInfrastructure } from "./infrastructure.js
 export { isAlive } from "./leftover-server.js";
 export { type InProcessMetrics, installMetricReader, type MetricSnapshot } from "./metric-reader.js";
 export { natsServerMissing, startPrivateNats } from "./private-nats.js";
+export { type ClusterNode, type PrivateNatsCluster, startPrivateNatsCluster } from "./private-nats-cluster.js";
 export { type PrivateServerOptions, startPrivatePostgres } from "./private-postgres.js";
 export type { PrivateServer } from "./private-server.js";
 export { type StockClient, stockGrpcClient } from "./stock-grpc-client.js";

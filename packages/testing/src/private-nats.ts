@@ -23,7 +23,13 @@ export const natsServerMissing =
  * `dir`, kept across runs; a server an earlier run left running on `dir` is stopped
  * first.
  */
-export async function startPrivateNats(options: PrivateServerOptions = {}, timeoutMs = 15_000): Promise<PrivateServer> {
+export async function startPrivateNats(
+  options: PrivateServerOptions & {
+    /** More command-line arguments: a cluster node's name and routes (see startPrivateNatsCluster). */
+    readonly args?: readonly string[];
+  } = {},
+  timeoutMs = 15_000,
+): Promise<PrivateServer> {
   const persistent = options.dir !== undefined;
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "shopmesh-nats-")));
   await mkdir(dir, { recursive: true });
@@ -37,7 +43,19 @@ export async function startPrivateNats(options: PrivateServerOptions = {}, timeo
   };
   if (persistent) await stopLeftoverServer(server, { onStopped: options.onLeftoverStopped });
   const port = options.port ?? (await freePort());
-  const child = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir, "-P", server.pidFile], {
+  const args = [
+    "-js",
+    "-a",
+    "127.0.0.1",
+    "-p",
+    String(port),
+    "-sd",
+    dir,
+    "-P",
+    server.pidFile,
+    ...(options.args ?? []),
+  ];
+  const child = spawn("nats-server", args, {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let output = "";

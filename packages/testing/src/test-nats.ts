@@ -8,7 +8,7 @@ import { uniqueName } from "./unique-name.js";
  * A private corner of the shared NATS server for one test file.
  */
 export interface TestNats {
-  /** Server URL. */
+  /** Server URL, or the URLs of a cluster's servers, comma-separated (NATS_URL's form). */
   url: string;
   /** Upper-case token, e.g. `T_ORDERS_3F9C1A2B7D`; start stream, subject and durable names with it. */
   prefix: string;
@@ -31,7 +31,7 @@ export function createTestNats(label: string, url = testInfrastructure().natsUrl
   const prefix = uniqueName("t", label, 32).toUpperCase();
   const opened = new Set<NatsConnection>();
   const open = async () => {
-    const nc = await connect({ servers: url, name: prefix, timeout: 5_000 });
+    const nc = await connect({ servers: url.split(","), name: prefix, timeout: 5_000 });
     opened.add(nc);
     return nc;
   };

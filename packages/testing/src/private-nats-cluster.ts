@@ -1,0 +1,103 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./free-port.js";
+import { startPrivateNats } from "./private-nats.js";
+import type { PrivateServer } from "./private-server.js";
+
+/** One server of a {@link PrivateNatsCluster}. */
+export interface ClusterNode {
+  /** The server's name, as JetStream reports a stream's or consumer's leader. */
+  readonly name: string;
+  /** Its client URL. */
+  readonly url: string;
+  /** Whether the server is running. */
+  readonly running: boolean;
+  /** Kills the server as a crash would (SIGKILL): its store stays for a restart. */
+  crash(): Promise<void>;
+  /** Starts the server again on its port and store; it rejoins the cluster. */
+  restart(): Promise<void>;
+}
+
+/** A JetStream cluster of servers this process started, on free ports and stores of its own. */
+export interface PrivateNatsCluster {
+  /** Every node's client URL, comma-separated: the form NATS_URL takes. */
+  readonly url: string;
+  readonly nodes: readonly ClusterNode[];
+  /** The node of that name. */
+  node(name: string): ClusterNode;
+  /** Stops every node and removes their stores. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `size` nats-servers (from PATH) as one JetStream cluster and waits until
+ * each answers JetStream requests, which needs a meta leader: a quorum of the
+ * servers. A node crashed and restarted keeps its port, route and store, as a pod of
+ * a StatefulSet would.
+ */
+export async function startPrivateNatsCluster(size = 3): Promise<PrivateNatsCluster> {
+  const root = await mkdtemp(join(tmpdir(), "shopmesh-nats-cluster-"));
+  const clusterName = `shopmesh-test-${process.pid}`;
+  const specs = await Promise.all(
+    Array.from({ length: size }, async (_, index) => ({
+      name: `n${index + 1}`,
+      dir: join(root, `n${index + 1}`),
+      port: await freePort(),
+      routePort: await freePort(),
+    })),
+  );
+  const routes = specs.map((spec) => `nats://127.0.0.1:${spec.routePort}`).join(",");
+  const servers = new Map<string, PrivateServer>();
+  const start = async (spec: (typeof specs)[number]) => {
+    const args = [
+      "--server_name",
+      spec.name,
+      "--cluster_name",
+      clusterName,
+      "--cluster",
+      `nats://127.0.0.1:${spec.routePort}`,
+      "--routes",
+      routes,
+    ];
+    servers.set(spec.name, await startPrivateNats({ dir: spec.dir, port: spec.port, args }, 30_000));
+  };
+  const stop = async () => {
+    await Promise.all([...servers.values()].map((server) => server.stop()));
+    servers.clear();
+    await rm(root, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all(specs.map(start));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const nodes: ClusterNode[] = specs.map((spec) => ({
+    name: spec.name,
+    url: `nats://127.0.0.1:${spec.port}`,
+    get running() {
+      return servers.has(spec.name);
+    },
+    async crash() {
+      const server = servers.get(spec.name);
+      if (!server) return;
+      process.kill(server.pid, "SIGKILL");
+      await server.stop();
+      servers.delete(spec.name);
+    },
+    async restart() {
+      if (!servers.has(spec.name)) await start(spec);
+    },
+  }));
+  return {
+    url: nodes.map((node) => node.url).join(","),
+    nodes,
+    node(name) {
+      const found = nodes.find((node) => node.name === name);
+      if (!found) throw new Error(`no node ${name} in this cluster (${nodes.map((node) => node.name).join(", ")})`);
+      return found;
+    },
+    stop,
+  };
+}

@@ -51,12 +51,31 @@ export async function ensureStreams(jsm: JetStreamManager, catalog: EventCatalog
     subjects: [catalog.deadLetterSubject(">")],
     max_age: nanos(options.deadLetterMaxAgeMs ?? deadLetterMaxAgeDays * day),
   });
-  for (const config of streams) {
-    const exists = await jsm.streams.info(config.name).then(
-      () => true,
-      () => false,
-    );
-    if (exists) await jsm.streams.update(config.name, config);
-    else await jsm.streams.add(config);
+  for (const config of streams) await declareStream(jsm, config);
+}
+
+/**
+ * Creates or updates one stream. On a JetStream cluster (nats-server 2.9) the meta
+ * leader leaves a create unanswered while another replica's create of the same stream
+ * is in flight, and refuses one while too few nodes are up to place its replicas: the
+ * replicas of a first install, starting together, would crash-loop. So a failed
+ * declaration is looked at again and retried for a while before the start gives up.
+ */
+async function declareStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const exists = await jsm.streams.info(config.name).then(
+        () => true,
+        () => false,
+      );
+      if (exists) await jsm.streams.update(config.name, config);
+      else await jsm.streams.add(config);
+      return;
+    } catch (error) {
+      if (attempt === declareAttempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
   }
 }
+
+const declareAttempts = 6;

@@ -31,6 +31,14 @@ export const originalMessageIdHeader = "Shopmesh-Original-Msg-Id";
  */
 export const firstDeadLetteredAtHeader = "Shopmesh-First-Dead-Lettered-At";
 
+/**
+ * The durable consumer a replayed event is for: the one that parked it. Every other
+ * consumer of the subject had the event from its stream, and applied it or parked it
+ * itself (a letter of its own, replayed for it alone) — or its letter was discarded by
+ * an operator who repaired that side by hand, which a replay must not undo.
+ */
+export const replayForHeader = "Shopmesh-Replay-For";
+
 /** Why a message is dead-lettered, and the order it is about (for the person who replays it). */
 export interface DeadLetterCause {
   readonly reason: string;
@@ -69,7 +77,9 @@ export async function deadLetter(
   try {
     await js.publish(catalog.deadLetterSubject(name), message.data, {
       headers,
-      msgID: `${message.info.stream}:${message.seq}:${name}`,
+      // The event id too: a stream made again numbers its messages from 1 again, and a
+      // copy taken for a duplicate of an older one would be terminated uncopied.
+      msgID: `${message.info.stream}:${message.seq}:${name}:${message.headers?.get("Shopmesh-Event-Id") ?? ""}`,
     });
     logger.error({ err: error, reason, orderId, subject: message.subject, seq: message.seq }, "event dead-lettered");
     // No reason argument: nats-server 2.9 ignores "+TERM <reason>" (reasons arrived in

@@ -1,7 +1,18 @@
 import { fromBinary, type JsonValue, toJson } from "@bufbuild/protobuf";
-import type { JetStreamClient, JetStreamManager, StoredMsg } from "@nats-io/jetstream";
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StoredMsg,
+} from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import { deadLetterHeader, firstDeadLetteredAtHeader, originalMessageIdHeader } from "./dead-letter.js";
+import {
+  deadLetterHeader,
+  firstDeadLetteredAtHeader,
+  originalMessageIdHeader,
+  replayForHeader,
+} from "./dead-letter.js";
 import type { EventCatalog } from "./event-catalog.js";
 
 /** The headers the dead-letter copy added to the event's own: not re-published. */
@@ -90,12 +101,15 @@ export async function listDeadLetters(
 /**
  * Publishes a dead-lettered event again to its original subject, with its own headers
  * (event id, order key, trace context), then removes it from the dead-letter stream.
- * Every consumer of that subject receives it: the one that parked it applies it (it
- * never recorded it in its inbox), the others find it in theirs and skip it. Run it
- * once the cause is fixed; an event that fails again is parked again, under a new
- * sequence, keeping the time it was first parked: past the dead-letter stream's age
- * from then it is refused (DeadLetterExpired) unless forced. Replaying the same dead
- * letter twice within JetStream's duplicate window publishes it once.
+ * The replay is for the consumer that parked it (`Shopmesh-Replay-For`): that one
+ * applies it (it never recorded it in its inbox), every other consumer of the subject
+ * acknowledges it unapplied. Refused when that consumer's durable no longer reads the
+ * subject (a later version narrowed it): no one would apply it. Run it once the cause
+ * is fixed; an event that fails again is parked again, under a new sequence, keeping
+ * the time it was first parked: past the dead-letter stream's age from then it is
+ * refused (DeadLetterExpired) unless forced. Replaying the same dead letter twice
+ * within JetStream's duplicate window publishes it once; a letter discarded while it
+ * was replayed counts as replayed.
  */
 export async function replayDeadLetter(
   js: JetStreamClient,
@@ -113,18 +127,48 @@ export async function replayDeadLetter(
   }
   const subject = message.header.get(deadLetterHeader.subject);
   if (!subject) throw new Error(`dead letter ${seq} does not say where it came from (${deadLetterHeader.subject})`);
+  const consumer = message.header.get(deadLetterHeader.consumer);
+  const stream = message.header.get(deadLetterHeader.stream);
+  if (!(await durableReads(jsm, stream, consumer, subject))) {
+    throw new Error(
+      `dead letter ${seq}: consumer ${consumer} no longer reads ${subject} from ${stream}, so a replay would ` +
+        "reach no consumer that parked it. Discard it and repair by hand",
+    );
+  }
   const headers = natsHeaders();
   for (const [key, values] of message.header) {
     if (!addedHeaders.includes(key)) for (const value of values) headers.append(key, value);
   }
   // A copy parked before the header existed: its first parking is its own.
   if (!headers.has(firstDeadLetteredAtHeader)) headers.set(firstDeadLetteredAtHeader, first.toISOString());
+  headers.set(replayForHeader, consumer);
   const ack = await js.publish(subject, message.data, {
     headers,
-    msgID: `${catalog.deadLetterStream}:${seq}:replay`,
+    // The letter's stored time as well as its sequence: a dead-letter stream made again
+    // numbers its letters from 1 again, and a replay taken for a duplicate is dropped.
+    msgID: `${catalog.deadLetterStream}:${seq}:${message.timestamp}:replay`,
   });
-  await discardDeadLetter(jsm, catalog, seq);
+  try {
+    await discardDeadLetter(jsm, catalog, seq);
+  } catch (error) {
+    // Discarded meanwhile: the event was replayed all the same.
+    if (!(error instanceof DeadLetterNotFound)) throw error;
+  }
   return { seq, subject, streamSeq: ack.seq };
+}
+
+/** Whether the durable `consumer` of `stream` exists and its filter takes `subject`. */
+async function durableReads(jsm: JetStreamManager, stream: string, consumer: string, subject: string) {
+  const filter = await jsm.consumers.info(stream, consumer).then(
+    (info) => info.config.filter_subject ?? "",
+    (error: unknown) => {
+      const gone: readonly number[] = [JetStreamApiCodes.ConsumerNotFound, JetStreamApiCodes.StreamNotFound];
+      if (error instanceof JetStreamApiError && gone.includes(error.code)) return undefined;
+      throw error;
+    },
+  );
+  if (filter === undefined) return false;
+  return filter === "" || filter === subject || (filter.endsWith(".>") && subject.startsWith(filter.slice(0, -1)));
 }
 
 /** Removes a dead letter without replaying it: for an event dealt with otherwise. */

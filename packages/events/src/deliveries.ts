@@ -6,7 +6,7 @@ import { type ProcessOutcome, startProcess, startSharedWork, type TracedProcess 
 import type pg from "pg";
 import { createAttemptCounter } from "./attempt-counter.js";
 import type { ConsumerOptions, DeliveryInfo, EventContext, EventSubscription } from "./consumer.js";
-import { type DeadLetterCause, deadLetter, originalMessageIdHeader } from "./dead-letter.js";
+import { type DeadLetterCause, deadLetter, originalMessageIdHeader, replayForHeader } from "./dead-letter.js";
 import { createKeyedQueue } from "./keyed-queue.js";
 import { PermanentEventError } from "./permanent-event-error.js";
 import { defaultRetryDelaysMs, longestRetryDelayMs } from "./retry-delays.js";
@@ -118,6 +118,13 @@ export function createDeliveries(
         await fail(message, traced, cause);
         return undefined;
       });
+    // A replay of another consumer's dead letter: this one had the event from its stream.
+    const replayFor = header(replayForHeader);
+    if (replayFor !== undefined && replayFor !== options.name) {
+      message.ack();
+      traced.end("ignored");
+      return undefined;
+    }
     const schema = options.catalog.schemaForSubject(message.subject);
     const subscription = schema && handlers.get(schema.typeName);
     if (!subscription) {

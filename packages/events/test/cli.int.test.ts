@@ -92,6 +92,16 @@ describe("deadletters", () => {
     expect(ran.err).not.toMatch(/\n\s+at /);
   });
 
+  it.each([
+    [["discard", "--seq", "1", "--consumer", "payment"]],
+    [["replay", "--seq", "1", "--consumer", "payment"]],
+    [["list", "--seq", "1"]],
+  ])("refuses %j (a filter beside named letters would be ignored) with the usage and exit 2", async (args) => {
+    const ran = await run("dead-letters", ...args);
+    expect(ran.exit).toBe(2);
+    expect(ran.err).toContain("usage:");
+  });
+
   it("says so when replay --all finds nothing for the consumer named (a typo, perhaps)", async () => {
     const ran = await run("dead-letters", "replay", "--all", "--consumer", "paymnet");
     expect(ran).toMatchObject({ exit: 0, out: expect.stringContaining("no dead letters of consumer paymnet") });

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
+import { AckPolicy, DeliverPolicy } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import { waitFor } from "@shopmesh/testing";
@@ -156,11 +157,19 @@ describe("the smallest inbox retention a service accepts", () => {
     parked.set(deadLetterHeader.sequence, "1");
     parked.set(deadLetterHeader.deliveries, "8");
     const letter = await bed.js.publish(bed.catalog.deadLetterSubject("behind"), payload, { headers: parked });
+    // (That consumer's durable still reads the subject: replay refuses a letter no one would take.)
+    await bed.jsm.consumers.add(bed.catalog.streamName("ORDERS"), {
+      durable_name: "behind",
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.New,
+      filter_subject: subject,
+    });
     await daysPass("first", parkedDay + deadLetterMaxAgeDays);
     const replayed = await replayDeadLetter(bed.js, bed.jsm, bed.catalog, letter.seq);
 
     // ...to every consumer of the subject: the first one, as far behind again, meets the
-    // replayed copy after its replicas have pruned.
+    // replayed copy after its replicas have pruned. (The copy is for "behind", so the first
+    // one acknowledges it unapplied anyway; the bound does not count on that.)
     await daysPass("first", eventMaxAgeDays);
     await pruneEvents(bed.pool, retention);
     const again = await recorder("first");

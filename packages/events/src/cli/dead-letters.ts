@@ -63,6 +63,9 @@ const valid =
   extra.length === 0 &&
   seqs.every((seq) => Number.isSafeInteger(seq) && seq > 0) &&
   (command === "replay" || !values.force) &&
+  // --consumer chooses what a listing or --all takes; beside named sequences it would be ignored.
+  (values.consumer === undefined || command === "list" || values.all) &&
+  (seqs.length === 0 || command !== "list") &&
   (command === "list" ||
     (command === "replay" && seqs.length > 0 !== values.all) ||
     (command === "discard" && seqs.length > 0 && !values.all));

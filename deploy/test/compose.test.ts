@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { deployDir, renderCompose } from "../src/render.js";
+import { shutdownBudgetSeconds } from "../src/shutdown-budget.js";
 
 describe("deploy/compose.yaml", () => {
   const compose = renderCompose();
@@ -43,6 +44,14 @@ describe("deploy/compose.yaml", () => {
       typeof volume === "string" ? volume : volume.source,
     );
     expect(mounts.some((mount) => mount.includes("observability/grafana/provisioning"))).toBe(true);
+  });
+
+  it("lets every service finish its shutdown before Docker kills it", () => {
+    for (const name of ["order", "inventory", "payment"]) {
+      const service = compose.services[name];
+      const grace = /^(\d+)s$/.exec(service.stop_grace_period)?.[1];
+      expect(Number(grace), name).toBeGreaterThanOrEqual(shutdownBudgetSeconds(name, service.environment));
+    }
   });
 
   it("takes the database password from the environment", () => {

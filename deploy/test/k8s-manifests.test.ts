@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { admits } from "../src/network-policy.js";
 import { deployDir, type K8sObject, renderKustomization } from "../src/render.js";
+import { shutdownBudgetSeconds } from "../src/shutdown-budget.js";
 
 const read = (path: string) => readFileSync(join(deployDir, path), "utf8");
 const services = { order: 50051, inventory: 50052, payment: 50053 } as const;
@@ -150,8 +151,13 @@ for (const overlay of ["development", "production"] as const) {
           expect(container[probe].grpc, `${name} ${probe}`).toEqual({ port });
         expect(container.ports).toContainEqual({ name: "metrics", containerPort: 9464 });
         const preStop = container.lifecycle.preStop.sleep.seconds;
-        const drain = Number(config.data?.SHUTDOWN_GRACE_MS) / 1000;
-        expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(preStop + drain + 10);
+        const env = Object.fromEntries(
+          container.env
+            .filter((variable: { value?: string }) => variable.value !== undefined)
+            .map((variable: { name: string; value: string }) => [variable.name, variable.value]),
+        );
+        const budget = shutdownBudgetSeconds(name, { ...config.data, ...env });
+        expect(pod.terminationGracePeriodSeconds, name).toBeGreaterThanOrEqual(preStop + budget);
         expect(pod.initContainers[0].args).toEqual([`services/${name}/dist/migrate.js`]);
       }
     });

@@ -1,0 +1,25 @@
+/**
+ * What a service's shutdown may take after SIGTERM, in seconds, at its settings (the
+ * code's defaults where unset), for the platform's grace (Kubernetes'
+ * terminationGracePeriodSeconds after the preStop sleep, Compose's stop_grace_period)
+ * to cover: past it the process is killed, its unacknowledged events wait out the
+ * 30 s ack wait and its last spans are lost.
+ *
+ * 1. RPCs drain for SHUTDOWN_GRACE_MS (default 10 s);
+ * 2. the consumers apply what they hold for a third of their 30 s ack wait and hand
+ *    the rest back (packages/events, consumer.ts);
+ * 3. a batch already applying is finished, not cut: in payment, a charge's provider
+ *    call and, for an order cancelled meanwhile, a refund's — PAYMENT_PROVIDER_TIMEOUT_MS
+ *    (default 10 s) each;
+ * 4. the relay publishes what it holds, NATS drains, pools close, spans are exported.
+ */
+export function shutdownBudgetSeconds(service: string, env: Readonly<Record<string, string | undefined>>): number {
+  const drain = Number(env.SHUTDOWN_GRACE_MS ?? 10_000) / 1000;
+  const inFlight = service === "payment" ? (2 * Number(env.PAYMENT_PROVIDER_TIMEOUT_MS ?? 10_000)) / 1000 : 0;
+  return drain + consumerHandBackSeconds + inFlight + closingSeconds;
+}
+
+/** A third of the consumers' 30 s ack wait. */
+const consumerHandBackSeconds = 10;
+/** The relay's last publishes, NATS's drain, the pools and the last span export. */
+const closingSeconds = 5;

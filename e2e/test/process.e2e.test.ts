@@ -159,6 +159,8 @@ describe("a service as a real process", () => {
       LOG_LEVEL: "verbose",
       // Shorter than a dead letter may wait to be replayed.
       INBOX_RETENTION_DAYS: "7",
+      // Longer than the 7 days the inbox's retention bound is derived from.
+      NATS_STREAM_MAX_AGE_DAYS: "14",
     });
     expect(await service.exited).not.toBe(0);
     const output = service.output();
@@ -174,6 +176,7 @@ describe("a service as a real process", () => {
       "SHUTDOWN_GRACE_MS",
       "LOG_LEVEL",
       "INBOX_RETENTION_DAYS",
+      "NATS_STREAM_MAX_AGE_DAYS",
     ]) {
       expect(output).toContain(variable);
     }

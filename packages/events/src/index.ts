@@ -53,4 +53,4 @@ export {
   pruneEvents,
   startEventPruner,
 } from "./retention.js";
-export { ensureStreams, type StreamOptions } from "./streams.js";
+export { ensureStreams, eventMaxAgeDays, type StreamOptions } from "./streams.js";

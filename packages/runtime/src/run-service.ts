@@ -171,7 +171,10 @@ export async function runService<Extra extends z.ZodRawShape>(
     const js = jetstream(nats);
     const jsm: JetStreamManager = await jetstreamManager(nats);
     const catalog = createEventCatalog(allEvents, config.EVENT_NAMESPACE);
-    await ensureStreams(jsm, catalog, { replicas: config.NATS_STREAM_REPLICAS });
+    await ensureStreams(jsm, catalog, {
+      replicas: config.NATS_STREAM_REPLICAS,
+      maxAgeMs: config.NATS_STREAM_MAX_AGE_DAYS * day,
+    });
     // The relay's claims and "published" marks are redone after a crash (re-published,
     // then dropped by Nats-Msg-Id or the inboxes): they need not wait for the WAL flush.
     const relayPool = createPool({

@@ -8,7 +8,7 @@ import {
   webOrigins,
   z,
 } from "@shopmesh/config";
-import { inboxOutlivesOutboxDays } from "@shopmesh/events";
+import { eventMaxAgeDays, inboxOutlivesOutboxDays } from "@shopmesh/events";
 
 /** Listen addresses a service uses unless configured. */
 export interface ServiceDefaults {
@@ -31,6 +31,10 @@ export function serviceConfigShape(defaults: ServiceDefaults) {
       .regex(/^[A-Z][A-Z0-9_]*$/, "upper-case letters, digits and _")
       .optional(),
     NATS_STREAM_REPLICAS: positiveInt().max(5).default(1),
+    // How long the event streams keep an event: what a NATS node's store must hold at the
+    // order rate (docs/scaling.md). At most the 7 days inboxOutlivesOutboxDays is derived
+    // from; a shorter age only makes that bound more conservative.
+    NATS_STREAM_MAX_AGE_DAYS: positiveInt().max(eventMaxAgeDays).default(eventMaxAgeDays),
     // A connection whose pings go unanswered twice is given up and made again: without
     // a reset (a dead host, a dropped route) nothing else would notice it.
     NATS_PING_INTERVAL_MS: positiveInt().max(600_000).default(10_000),

@@ -22,6 +22,22 @@ const definitions: Record<keyof typeof services, ConnectionNeeds> = {
 /** PostgreSQL 16's defaults: slots kept for superusers, and for pg_use_reserved_connections. */
 const postgresDefaults = { superuser_reserved_connections: "3", reserved_connections: "0" };
 
+/**
+ * Stream data a checkout leaves on each NATS node: its ~4 events with trace headers,
+ * 1.7–2.1 KB as measured (docs/scaling.md, "JetStream"); every node holds every R3 stream.
+ */
+const streamBytesPerOrder = 2_100;
+/** The sustained order rates each overlay's NATS store is sized for (docs/scaling.md, "JetStream"). */
+const natsSizedForOrdersPerSecond = { development: 0.5, production: 100 };
+const binaryUnits: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+
+/** Bytes of a quantity in binary units, as Kubernetes and nats-server read `160Gi`. */
+function bytesOf(quantity: string): number {
+  const match = /^(\d+)(Ki|Mi|Gi|Ti)$/.exec(quantity);
+  if (!match) throw new Error(`not a quantity in Ki/Mi/Gi/Ti: ${quantity}`);
+  return Number(match[1]) * (binaryUnits[match[2] ?? ""] ?? Number.NaN);
+}
+
 /** Pods a rolling update may add over the Deployment's replicas (maxSurge; Kubernetes rounds a percentage up). */
 function surge(deployment: K8sObject, replicas: number): number {
   const maxSurge: number | string = deployment.spec.strategy?.rollingUpdate?.maxSurge ?? "25%";
@@ -228,6 +244,22 @@ for (const overlay of ["development", "production"] as const) {
       expect(config.NATS_STREAM_REPLICAS).toBe("3");
       expect(config.NATS_URL?.split(",")).toHaveLength(3);
       expect(find("PodDisruptionBudget", "nats").spec.maxUnavailable).toBe(1);
+    });
+
+    it("sizes each NATS node's store for NATS_STREAM_MAX_AGE_DAYS of its stated order rate, on a larger volume", () => {
+      const nats = find("StatefulSet", "nats");
+      const conf = find("ConfigMap", "nats-config").data?.["nats.conf"] ?? "";
+      const setting = /^\s*max_file_store:\s*(\S+)/m.exec(conf)?.[1] ?? "";
+      const env: { name: string; value?: string }[] = nats.spec.template.spec.containers[0].env ?? [];
+      const maxFileStore = bytesOf(
+        setting.startsWith("$") ? (env.find(({ name }) => name === setting.slice(1))?.value ?? "") : setting,
+      );
+      const days = Number(find("ConfigMap", "shopmesh-config").data?.NATS_STREAM_MAX_AGE_DAYS ?? 7);
+      const needed = natsSizedForOrdersPerSecond[overlay] * streamBytesPerOrder * days * 24 * 60 * 60;
+      expect(maxFileStore, `max_file_store for ${days} days`).toBeGreaterThanOrEqual(needed);
+      const volume = nats.spec.volumeClaimTemplates.find((claim: K8sObject) => claim.metadata.name === "data").spec
+        .resources.requests.storage;
+      expect(bytesOf(volume), "the data PVC").toBeGreaterThan(maxFileStore);
     });
 
     it("gives each service its own database and role on the CloudNativePG cluster", () => {

@@ -5,7 +5,8 @@
  * 1. every YAML and JSON file there parses;
  * 2. every metric the alerts and dashboards query is one the services export, as
  *    listed in deploy/observability/metrics.txt (which the e2e telemetry test holds
- *    to real scrapes) — a renamed metric cannot leave a dashboard silently empty —
+ *    to real scrapes), or one of the NATS exporter's in metrics-nats.txt — a renamed
+ *    metric cannot leave a dashboard silently empty —
  *    and every label they select by (`{label="…"}`), group by (`by`, `without`) or match
  *    on (`on`, `ignoring`, `group_left/right`) is one those metrics' series have there:
  *    a mistyped or misplaced label selects nothing and raises no error either;
@@ -44,9 +45,13 @@ for (const file of walk(dir)) {
   }
 }
 
-// 2. The exported metric families and their labels (metrics.txt), with the labels every
-// scrape configuration gives a target (job, instance, and what relabelling adds).
-const families = readMetricsList(join(dir, "metrics.txt"));
+// 2. The exported metric families and their labels (metrics.txt; metrics-nats.txt, those
+// of the NATS exporter), with the labels every scrape configuration gives a target (job,
+// instance, and what relabelling adds).
+const families = new Map([
+  ...readMetricsList(join(dir, "metrics.txt")),
+  ...readMetricsList(join(dir, "metrics-nats.txt")),
+]);
 const scrapedTargetLabels = new Set(targetLabels);
 for (const [file, config] of documents) {
   if (!/prometheus[^/]*\.ya?ml$/.test(file)) continue;

@@ -388,10 +388,33 @@ for (const overlay of ["development", "production"] as const) {
           expect(find("Deployment", name).spec.template.spec.containers[0].image).toMatch(
             /^registry\.example\.com\/.+:\d/,
           );
-        expect(find("HorizontalPodAutoscaler", "inventory").spec.metrics).toContainEqual(
-          expect.objectContaining({ type: "External" }),
-        );
+      });
+
+      it("scales on CPU alone: an HPA missing one of its metrics never scales down", () => {
+        for (const hpa of objects.filter((object) => object.kind === "HorizontalPodAutoscaler"))
+          expect(
+            hpa.spec.metrics.map((metric: { type: string }) => metric.type),
+            hpa.metadata.name,
+          ).toEqual(["Resource"]);
       });
     }
   });
 }
+
+describe("overlays/production-lag-autoscaling", () => {
+  it("is production with the services' autoscalers also on JetStream consumer lag", () => {
+    const production = renderKustomization("overlays/production");
+    const lagged = renderKustomization("overlays/production-lag-autoscaling");
+    const key = (object: K8sObject) => `${object.kind}/${object.metadata.name}`;
+    expect(lagged.map(key).sort()).toEqual(production.map(key).sort());
+    for (const name of ["order", "inventory", "payment"]) {
+      const hpa = lagged.find((object) => key(object) === `HorizontalPodAutoscaler/${name}`);
+      expect(hpa?.spec.metrics, name).toContainEqual({
+        type: "External",
+        external: expect.objectContaining({
+          metric: { name: "jetstream_consumer_num_pending", selector: { matchLabels: { consumer_name: name } } },
+        }),
+      });
+    }
+  });
+});

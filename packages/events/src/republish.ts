@@ -6,12 +6,31 @@ import { type OutboxMessageRow, publishRows } from "./relay.js";
 export const maxOutboxId = 2n ** 63n - 1n;
 
 /**
+ * A re-publish that stopped at a publish JetStream refused or did not answer: the rows
+ * sent before it are marked, and counted here.
+ */
+export class RepublishFailed extends Error {
+  constructor(
+    readonly sent: number,
+    readonly subject: string,
+    cause: unknown,
+  ) {
+    // nats.js reports a subject no stream takes ("no responders") as JetStream not enabled.
+    const why =
+      cause instanceof Error && cause.name === "JetStreamNotEnabled"
+        ? `no stream takes ${subject} (is EVENT_NAMESPACE the one the row was written under, and are the services' streams declared?)`
+        : `publishing ${subject} failed: ${cause instanceof Error ? cause.message : String(cause)}`;
+    super(`${why}; ${sent} row(s) were re-published before it`, { cause });
+  }
+}
+
+/**
  * Publishes the outbox rows with ids in [fromId, toId] again, published or not — for
  * recovering events a JetStream server lost (its 2.9 file store flushes every two
  * minutes). Within the duplicate window JetStream drops them; beyond it, consumers'
  * inboxes make them no-ops. Pages through the rows that exist, 500 at a time, so a
  * range far beyond the last row (`--to` as "to the end") costs nothing more. Returns
- * how many rows were sent.
+ * how many rows were sent; throws RepublishFailed at the first publish that fails.
  */
 export async function republishOutbox(pool: pg.Pool, js: JetStreamClient, fromId: bigint, toId: bigint) {
   if (fromId > toId) throw new RangeError(`the range ${fromId}…${toId} is reversed`);
@@ -30,7 +49,7 @@ export async function republishOutbox(pool: pg.Pool, js: JetStreamClient, fromId
       ids,
     ]);
     sent += ids.length;
-    if (failure) throw failure.error;
+    if (failure) throw new RepublishFailed(sent, failure.subject, failure.error);
     const last = rows.at(-1);
     if (rows.length < page || last === undefined) break;
     next = BigInt(last.id) + 1n;

@@ -69,6 +69,16 @@ describe("outbox:republish", () => {
     expect(stream.state.messages).toBe(1_203);
   });
 
+  it("says in a sentence which subject no stream takes, and how many rows went before it", async () => {
+    const [first] = await outboxRows(2);
+    await bed.pool.query("UPDATE outbox SET subject = 'nowhere.at-all' WHERE id = $1", [String((first ?? 0n) + 1n)]);
+    const ran = await run("republish-outbox", "--from", String(first), "--to", String((first ?? 0n) + 1n));
+    expect(ran.exit).toBe(1);
+    expect(ran.err).toContain("no stream takes nowhere.at-all");
+    expect(ran.err).toContain("1 row(s) were re-published before it");
+    expect(ran.err).not.toMatch(/\n\s+at /);
+  });
+
   it.each([
     [["--from", "10", "--to", "5"], "--from (10) is after --to (5)"],
     [["--from", "1", "--to", "9223372036854775808"], "--to is beyond the largest outbox id"],

@@ -14,7 +14,7 @@
 import { parseArgs } from "node:util";
 import { jetstream } from "@nats-io/jetstream";
 import { createPool } from "@shopmesh/pg";
-import { maxOutboxId, republishOutbox } from "../republish.js";
+import { maxOutboxId, RepublishFailed, republishOutbox } from "../republish.js";
 import { connectNats } from "./connect-nats.js";
 
 const usage =
@@ -53,6 +53,10 @@ const nats = await connectNats();
 try {
   const sent = await republishOutbox(pool, jetstream(nats), range.from, range.to);
   console.log(`re-published ${sent} outbox rows (${range.from}…${range.to})`);
+} catch (error) {
+  // What was sent, and why it stopped, in a sentence: not a stack.
+  console.error(error instanceof RepublishFailed ? error.message : String(error));
+  process.exitCode = 1;
 } finally {
   await nats.drain();
   await pool.end();

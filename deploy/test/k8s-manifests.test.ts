@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inventoryService } from "@shopmesh/inventory";
 import { orderService } from "@shopmesh/order";
@@ -234,6 +236,30 @@ for (const overlay of ["development", "production"] as const) {
       expect(settings.DEPLOYMENT_ENVIRONMENT).toBe(overlay === "production" ? "production" : undefined);
     });
 
+    it("rolls the NATS nodes when their configuration changes, each keeping its own until then", () => {
+      // A generated name with a content hash: a node restarted before its turn in the
+      // rollout finds the configuration it started with, never the new one half-applied.
+      const config = find("ConfigMap", "nats-config");
+      expect(config.metadata.name).toMatch(/^nats-config-[a-z0-9]{10}$/);
+      const volumes = find("StatefulSet", "nats").spec.template.spec.volumes;
+      expect(volumes).toContainEqual({ name: "config", configMap: { name: config.metadata.name } });
+    });
+
+    it("configures nats-server with what its ConfigMap mounts (nats-server -t)", () => {
+      const dir = mkdtempSync(join(tmpdir(), "shopmesh-nats-conf-"));
+      try {
+        for (const [file, text] of Object.entries(find("ConfigMap", "nats-config").data ?? {}))
+          writeFileSync(join(dir, file), text);
+        const checked = spawnSync("nats-server", ["-t", "-c", join(dir, "nats.conf")], {
+          encoding: "utf8",
+          env: { ...process.env, POD_NAME: "nats-0" },
+        });
+        expect(`${checked.stdout}${checked.stderr}`).toContain("is valid");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it("runs NATS as a 3-node JetStream cluster with R3 streams", () => {
       const nats = find("StatefulSet", "nats");
       expect(nats.spec.replicas).toBe(3);
@@ -248,11 +274,10 @@ for (const overlay of ["development", "production"] as const) {
 
     it("sizes each NATS node's store for NATS_STREAM_MAX_AGE_DAYS of its stated order rate, on a larger volume", () => {
       const nats = find("StatefulSet", "nats");
-      const conf = find("ConfigMap", "nats-config").data?.["nats.conf"] ?? "";
-      const setting = /^\s*max_file_store:\s*(\S+)/m.exec(conf)?.[1] ?? "";
-      const env: { name: string; value?: string }[] = nats.spec.template.spec.containers[0].env ?? [];
+      const config = find("ConfigMap", "nats-config");
+      expect(config.data?.["nats.conf"]).toMatch(/^\s*include \.\/jetstream-store\.conf$/m);
       const maxFileStore = bytesOf(
-        setting.startsWith("$") ? (env.find(({ name }) => name === setting.slice(1))?.value ?? "") : setting,
+        /^\s*max_file_store:\s*(\S+)/m.exec(config.data?.["jetstream-store.conf"] ?? "")?.[1] ?? "",
       );
       const days = Number(find("ConfigMap", "shopmesh-config").data?.NATS_STREAM_MAX_AGE_DAYS ?? 7);
       const needed = natsSizedForOrdersPerSecond[overlay] * streamBytesPerOrder * days * 24 * 60 * 60;

@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,10 +34,11 @@ export interface PrivateNatsCluster {
 /**
  * Starts `size` nats-servers (from PATH) as one JetStream cluster and waits until
  * each answers JetStream requests, which needs a meta leader: a quorum of the
- * servers. A node crashed and restarted keeps its port, route and store, as a pod of
- * a StatefulSet would.
+ * servers (each within `timeoutMs`). A node crashed and restarted keeps its port,
+ * route and store, as a pod of a StatefulSet would. If any node cannot start, those
+ * that did are stopped and every store removed.
  */
-export async function startPrivateNatsCluster(size = 3): Promise<PrivateNatsCluster> {
+export async function startPrivateNatsCluster(size = 3, timeoutMs = 30_000): Promise<PrivateNatsCluster> {
   const root = await mkdtemp(join(tmpdir(), "shopmesh-nats-cluster-"));
   const clusterName = `shopmesh-test-${process.pid}`;
   const specs = await Promise.all(
@@ -60,18 +62,27 @@ export async function startPrivateNatsCluster(size = 3): Promise<PrivateNatsClus
       "--routes",
       routes,
     ];
-    servers.set(spec.name, await startPrivateNats({ dir: spec.dir, port: spec.port, args }, 30_000));
+    servers.set(spec.name, await startPrivateNats({ dir: spec.dir, port: spec.port, args }, timeoutMs));
   };
+  // The stores are kept across a node's restart, so its server does not remove them:
+  // this process does, whichever way it ends.
+  const removeRoot = () => rmSync(root, { recursive: true, force: true, maxRetries: 5 });
+  process.once("exit", removeRoot);
   const stop = async () => {
     await Promise.all([...servers.values()].map((server) => server.stop()));
     servers.clear();
+    process.off("exit", removeRoot);
     await rm(root, { recursive: true, force: true });
   };
-  try {
-    await Promise.all(specs.map(start));
-  } catch (error) {
+  // Every start settled before any is undone: a node still starting when another failed
+  // would otherwise come up after the stop, on a removed store.
+  const started = await Promise.allSettled(specs.map(start));
+  const failures = started.flatMap((outcome, index) =>
+    outcome.status === "rejected" ? [`${specs[index]?.name}: ${String(outcome.reason)}`] : [],
+  );
+  if (failures.length > 0) {
     await stop();
-    throw error;
+    throw new Error(`the JetStream cluster did not start\n${failures.join("\n")}`);
   }
   const nodes: ClusterNode[] = specs.map((spec) => ({
     name: spec.name,

@@ -217,7 +217,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   const maxDeliveries = Math.max(options.maxDeliveries ?? 100, maxAttempts);
   const deliveries = createDeliveries({ ...options, maxAttempts, maxDeliveries });
   const batches = createBatchLoop(
-    (batch) => deliveries.process(batch),
+    (batch, admitting) => deliveries.process(batch, admitting),
     ackWaitMs / 3,
     ackWaitMs / 3,
     (events) =>
@@ -358,12 +358,14 @@ const pullExpiresMs = 2_000;
  * dead connection) lets the ack wait run out, and another replica takes its queue.
  *
  * Once ended (the replica stops), the queue is still applied, for `drainMs` at most:
- * what is left then is handed back at once (nak) for another replica. A replica whose
- * database is gone would otherwise spend a failed statement's timeout on every batch,
- * and its shutdown minutes or hours on a full queue.
+ * what is left then is handed back at once (nak) for another replica — as is an event
+ * of the batch in progress that has not started by then (`admitting`: a batch of
+ * per-event handlers starts its events as slots free up). A replica whose database is
+ * gone would otherwise spend a failed statement's timeout on every batch, and its
+ * shutdown minutes or hours on a full queue.
  */
 function createBatchLoop(
-  apply: (batch: JsMsg[]) => Promise<void>,
+  apply: (batch: JsMsg[], admitting: () => boolean) => Promise<void>,
   keepAliveMs: number,
   drainMs: number,
   onHandBack: (events: number) => void,
@@ -373,6 +375,7 @@ function createBatchLoop(
   let ended = false;
   let endedAt = 0;
   let progressedAt = performance.now();
+  const admitting = () => !ended || performance.now() - endedAt <= drainMs;
   const keepAlive = setInterval(() => {
     if (performance.now() - progressedAt > keepAliveMs * 2) return;
     try {
@@ -392,12 +395,12 @@ function createBatchLoop(
         progressedAt = performance.now();
         continue;
       }
-      if (ended && performance.now() - endedAt > drainMs) {
+      if (!admitting()) {
         onHandBack(waiting.length);
         handBack(waiting.splice(0));
         break;
       }
-      await apply(waiting.splice(0, batchLimit));
+      await apply(waiting.splice(0, batchLimit), admitting);
       progressedAt = performance.now();
     }
   })().finally(() => clearInterval(keepAlive));

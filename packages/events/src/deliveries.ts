@@ -29,8 +29,12 @@ class AppliedBefore extends Error {}
 
 /** Applies batches of messages for one consumer. */
 export interface Deliveries {
-  /** Applies a batch: transactional events together, others concurrently (not awaited). */
-  process(messages: readonly JsMsg[]): Promise<void>;
+  /**
+   * Applies a batch: transactional events together, others concurrently (not awaited),
+   * each as a slot frees up — unless `admitting` says no by then (the replica is
+   * stopping and its drain is over): that event is handed back for another replica.
+   */
+  process(messages: readonly JsMsg[], admitting?: () => boolean): Promise<void>;
   /** Resolves when no event is being handled. */
   idle(): Promise<void>;
 }
@@ -296,12 +300,20 @@ export function createDeliveries(
   };
 
   return {
-    async process(messages) {
+    async process(messages, admitting = () => true) {
       const decoded = (await Promise.all(messages.map(decode))).filter((d): d is Delivery => d !== undefined);
       const together = decoded.filter((delivery) => !("handle" in delivery.subscription));
       for (const delivery of decoded) {
         if ("handle" in delivery.subscription) {
-          await queue.push(delivery.key, () => applyOne(delivery));
+          await queue.push(delivery.key, async () => {
+            if (admitting()) return applyOne(delivery);
+            try {
+              delivery.message.nak();
+            } catch {
+              // The connection is closed: it comes back to a replica after the ack wait.
+            }
+            delivery.traced.end("retried");
+          });
         }
       }
       if (together.length > 0) await applyTogether(together);

@@ -271,8 +271,8 @@ async function releaseUnpublished(
 /** What publishing rows achieved: the ids JetStream acknowledged, and a failure if any row had one. */
 export interface PublishedRows {
   readonly ids: string[];
-  /** The first row whose publish failed, by its subject, and why. */
-  readonly failure?: { readonly error: unknown; readonly subject: string };
+  /** The first row whose publish failed, and why. */
+  readonly failure?: { readonly error: unknown; readonly id: string; readonly subject: string };
 }
 
 /**
@@ -309,7 +309,7 @@ export async function publishRows(js: JetStreamClient, rows: readonly OutboxMess
   let failure: PublishedRows["failure"];
   for (const [index, result] of settled.entries()) {
     if (result.status === "fulfilled") ids.push(rows[index]?.id ?? "");
-    else failure ??= { error: result.reason, subject: rows[index]?.subject ?? "" };
+    else failure ??= { error: result.reason, id: rows[index]?.id ?? "", subject: rows[index]?.subject ?? "" };
   }
   return { ids, failure };
 }

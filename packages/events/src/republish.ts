@@ -6,21 +6,26 @@ import { type OutboxMessageRow, publishRows } from "./relay.js";
 export const maxOutboxId = 2n ** 63n - 1n;
 
 /**
- * A re-publish that stopped at a publish JetStream refused or did not answer: the rows
- * sent before it are marked, and counted here.
+ * A re-publish that stopped at a publish JetStream refused or did not answer: the row,
+ * and how many rows of the range were sent (and marked) — a page's rows go out
+ * together, so some after the failed one may be among them.
  */
 export class RepublishFailed extends Error {
   constructor(
     readonly sent: number,
-    readonly subject: string,
+    readonly failed: { readonly id: string; readonly subject: string },
     cause: unknown,
   ) {
     // nats.js reports a subject no stream takes ("no responders") as JetStream not enabled.
     const why =
       cause instanceof Error && cause.name === "JetStreamNotEnabled"
-        ? `no stream takes ${subject} (is EVENT_NAMESPACE the one the row was written under, and are the services' streams declared?)`
-        : `publishing ${subject} failed: ${cause instanceof Error ? cause.message : String(cause)}`;
-    super(`${why}; ${sent} row(s) were re-published before it`, { cause });
+        ? `no stream takes ${failed.subject} (is EVENT_NAMESPACE the one the row was written under, and are the services' streams declared?)`
+        : `publishing to ${failed.subject} failed: ${cause instanceof Error ? cause.message : String(cause)}`;
+    super(
+      `outbox row ${failed.id} was not re-published: ${why}. ${sent} other row(s) of the range were; ` +
+        `once the cause is fixed, run again with --from ${failed.id}`,
+      { cause },
+    );
   }
 }
 
@@ -49,7 +54,7 @@ export async function republishOutbox(pool: pg.Pool, js: JetStreamClient, fromId
       ids,
     ]);
     sent += ids.length;
-    if (failure) throw new RepublishFailed(sent, failure.subject, failure.error);
+    if (failure) throw new RepublishFailed(sent, failure, failure.error);
     const last = rows.at(-1);
     if (rows.length < page || last === undefined) break;
     next = BigInt(last.id) + 1n;

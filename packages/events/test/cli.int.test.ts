@@ -69,13 +69,15 @@ describe("outbox:republish", () => {
     expect(stream.state.messages).toBe(1_203);
   });
 
-  it("says in a sentence which subject no stream takes, and how many rows went before it", async () => {
-    const [first] = await outboxRows(2);
-    await bed.pool.query("UPDATE outbox SET subject = 'nowhere.at-all' WHERE id = $1", [String((first ?? 0n) + 1n)]);
-    const ran = await run("republish-outbox", "--from", String(first), "--to", String((first ?? 0n) + 1n));
+  it("says in a sentence which row failed, why, and how many others went", async () => {
+    const [first = 0n] = await outboxRows(3);
+    await bed.pool.query("UPDATE outbox SET subject = 'nowhere.at-all' WHERE id = $1", [String(first)]);
+    const ran = await run("republish-outbox", "--from", String(first), "--to", String(first + 2n));
     expect(ran.exit).toBe(1);
-    expect(ran.err).toContain("no stream takes nowhere.at-all");
-    expect(ran.err).toContain("1 row(s) were re-published before it");
+    expect(ran.err).toContain(`outbox row ${first} was not re-published: no stream takes nowhere.at-all`);
+    expect(ran.err).toContain(
+      `2 other row(s) of the range were; once the cause is fixed, run again with --from ${first}`,
+    );
     expect(ran.err).not.toMatch(/\n\s+at /);
   });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { type PrivateNatsCluster, startPrivateNatsCluster, waitFor } from "@shopmesh/testing";
+import { type ClusterNode, type PrivateNatsCluster, startPrivateNatsCluster, waitFor } from "@shopmesh/testing";
 import { describe, expect, it } from "vitest";
 import { products, stockLevel, stockOf } from "../src/fixtures.js";
 import { checkInvariants } from "../src/invariants.js";
@@ -111,4 +111,59 @@ describe("a three-node JetStream cluster that loses a node while orders are plac
       cluster = undefined;
     }
   }, 240_000);
+
+  it("moves a service off a node cut off from the other two, and its sagas go on", async () => {
+    let cluster: PrivateNatsCluster | undefined = await startPrivateNatsCluster(3);
+    let mesh: Mesh | undefined;
+    let isolated: ClusterNode | undefined;
+    try {
+      mesh = await startMesh("nats_isolated", { NATS_STREAM_REPLICAS: "3" }, cluster.url);
+      const catalog = products(1, 1_000n);
+      const sku = catalog[0]?.sku ?? "";
+      await mesh.seed(catalog);
+      const orders = mesh.orders(await mesh.customerToken("frank"));
+      const placeMany = (count: number) =>
+        Promise.all(
+          Array.from({ length: count }, async () => {
+            const { order } = await orders.placeOrder({
+              idempotencyKey: randomUUID(),
+              items: [{ sku, quantity: 1 }],
+              paymentToken: "tok_visa",
+            });
+            return order?.orderId ?? "";
+          }),
+        );
+      const confirmed = async (ids: readonly string[]) => {
+        const { rows } = await (mesh as Mesh).pools.order.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM orders WHERE order_id = ANY($1) AND status = 'confirmed'",
+          [ids],
+        );
+        return rows[0]?.n ?? 0;
+      };
+      const before = await placeMany(10);
+      await waitFor(async () => (await confirmed(before)) === 10, { description: "10 orders confirmed" });
+
+      // The node the order service is connected to loses its routes, not its clients: it
+      // still answers their pings, so nothing makes them reconnect, and every JetStream
+      // request through it fails — while the other two keep a quorum of every stream.
+      for (const node of cluster.nodes) if ((await node.clients()).includes("order")) isolated = node;
+      if (!isolated) throw new Error("the order service is on no node of the cluster");
+      isolated.isolate();
+      const during = await placeMany(10);
+      await waitFor(async () => (await confirmed(during)) === 10, {
+        description: `10 orders placed after ${isolated.name} was cut off confirmed`,
+        timeoutMs: 60_000,
+      });
+      expect(await isolated.clients()).not.toContain("order");
+      const report = await checkInvariants(mesh, stockOf(catalog));
+      expect(report.unfinished).toEqual([]);
+      expect(report.moneyProblems).toEqual([]);
+    } finally {
+      // Gone, the cut-off node takes no part in the clean-up's JetStream requests.
+      await isolated?.crash();
+      await mesh?.close();
+      await cluster?.stop();
+      cluster = undefined;
+    }
+  }, 180_000);
 });

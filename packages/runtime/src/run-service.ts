@@ -28,6 +28,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import { connectionsPerReplica, relayPoolSize } from "./connections.js";
 import { createDatabaseUnavailableInterceptor } from "./database-unavailable.js";
+import { watchJetStream } from "./jetstream-watchdog.js";
 import { migrationDirs } from "./migrate-service.js";
 import { loadBoth, loadServiceConfig, type ServiceConfig, type ServiceDefaults } from "./service-config.js";
 import { observeService } from "./service-metrics.js";
@@ -170,6 +171,8 @@ export async function runService<Extra extends z.ZodRawShape>(
     closers.push(() => nats.drain());
     const js = jetstream(nats);
     const jsm: JetStreamManager = await jetstreamManager(nats);
+    const stopWatching = watchJetStream(nats, jsm, logger);
+    closers.push(async () => stopWatching());
     const catalog = createEventCatalog(allEvents, config.EVENT_NAMESPACE);
     await ensureStreams(jsm, catalog, {
       replicas: config.NATS_STREAM_REPLICAS,

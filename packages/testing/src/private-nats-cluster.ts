@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { freePort } from "./free-port.js";
 import { startPrivateNats } from "./private-nats.js";
 import type { PrivateServer } from "./private-server.js";
+import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 
 /** One server of a {@link PrivateNatsCluster}. */
 export interface ClusterNode {
@@ -18,6 +19,13 @@ export interface ClusterNode {
   crash(): Promise<void>;
   /** Starts the server again on its port and store; it rejoins the cluster. */
   restart(): Promise<void>;
+  /**
+   * Cuts the server off from the other nodes for good (its routes stop carrying
+   * anything, without a reset), while its clients still reach it: a partition.
+   */
+  isolate(): void;
+  /** The names of the client connections on the server now (its /connz). */
+  clients(): Promise<string[]>;
 }
 
 /** A JetStream cluster of servers this process started, on free ports and stores of its own. */
@@ -35,8 +43,10 @@ export interface PrivateNatsCluster {
  * Starts `size` nats-servers (from PATH) as one JetStream cluster and waits until
  * each answers JetStream requests, which needs a meta leader: a quorum of the
  * servers (each within `timeoutMs`). A node crashed and restarted keeps its port,
- * route and store, as a pod of a StatefulSet would. If any node cannot start, those
- * that did are stopped and every store removed.
+ * route and store, as a pod of a StatefulSet would. Each route runs through a TCP
+ * proxy of its own (one per direction and pair, and no route to an address a node
+ * gossips), so that a node can be cut off from the others. If any node cannot start,
+ * those that did are stopped and every store removed.
  */
 export async function startPrivateNatsCluster(size = 3, timeoutMs = 30_000): Promise<PrivateNatsCluster> {
   const root = await mkdtemp(join(tmpdir(), "shopmesh-nats-cluster-"));
@@ -47,11 +57,21 @@ export async function startPrivateNatsCluster(size = 3, timeoutMs = 30_000): Pro
       dir: join(root, `n${index + 1}`),
       port: await freePort(),
       routePort: await freePort(),
+      monitorPort: await freePort(),
     })),
   );
-  const routes = specs.map((spec) => `nats://127.0.0.1:${spec.routePort}`).join(",");
+  const proxies = new Map<string, TcpProxy>();
+  for (const from of specs) {
+    for (const to of specs) {
+      if (from !== to) proxies.set(`${from.name}>${to.name}`, await startTcpProxy(`nats://127.0.0.1:${to.routePort}`));
+    }
+  }
   const servers = new Map<string, PrivateServer>();
   const start = async (spec: (typeof specs)[number]) => {
+    const routes = specs
+      .filter((other) => other !== spec)
+      .map((other) => proxies.get(`${spec.name}>${other.name}`)?.url.replace(/\/$/, ""))
+      .join(",");
     const args = [
       "--server_name",
       spec.name,
@@ -59,8 +79,13 @@ export async function startPrivateNatsCluster(size = 3, timeoutMs = 30_000): Pro
       clusterName,
       "--cluster",
       `nats://127.0.0.1:${spec.routePort}`,
+      // What a node gossips of its route address leads nowhere: the routes are the proxied ones.
+      "--cluster_advertise",
+      "127.0.0.1:1",
       "--routes",
       routes,
+      "-m",
+      String(spec.monitorPort),
     ];
     servers.set(spec.name, await startPrivateNats({ dir: spec.dir, port: spec.port, args }, timeoutMs));
   };
@@ -71,6 +96,7 @@ export async function startPrivateNatsCluster(size = 3, timeoutMs = 30_000): Pro
   const stop = async () => {
     await Promise.all([...servers.values()].map((server) => server.stop()));
     servers.clear();
+    await Promise.all([...proxies.values()].map((proxy) => proxy.close()));
     process.off("exit", removeRoot);
     await rm(root, { recursive: true, force: true });
   };
@@ -99,6 +125,14 @@ export async function startPrivateNatsCluster(size = 3, timeoutMs = 30_000): Pro
     },
     async restart() {
       if (!servers.has(spec.name)) await start(spec);
+    },
+    isolate() {
+      for (const [pair, proxy] of proxies) if (pair.split(">").includes(spec.name)) proxy.partition();
+    },
+    async clients() {
+      const connz = await fetch(`http://127.0.0.1:${spec.monitorPort}/connz`);
+      const { connections = [] } = (await connz.json()) as { connections?: { name?: string }[] };
+      return connections.map((connection) => connection.name ?? "");
     },
   }));
   return {

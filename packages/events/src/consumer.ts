@@ -231,6 +231,11 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       return consumer.consume({
         max_messages: Math.max(concurrency * 2, batchLimit),
         expires: pullExpiresMs,
+        // After a reconnect or missed heartbeats, pull again at once: without it nats.js
+        // first asks for the consumer's info, a 5 s timeout and a pause per attempt while
+        // a cluster elects leaders — ~10 s before a consumer pulled again once quorum was
+        // back. A durable deleted meanwhile is declared again by keepDurableSettings.
+        bind: true,
         callback: (message) => batches.push(message),
       });
     }),

@@ -17,9 +17,10 @@ export interface JetStreamWatchOptions {
  * `everyMs` (2 s); after `failuresBeforeMove` (3) failed answers in a row, reconnects,
  * which takes the next server of the pool (NATS_URL and the servers the cluster
  * gossips); the consumers pull again on the reconnect. A move that lands on the same
- * server, or a cluster without a quorum anywhere, fails the next rounds and moves
- * again: nothing is lost meanwhile, the outbox and the streams hold every event.
- * Returns a function that stops watching.
+ * server fails the next rounds and moves again; each further move waits twice as
+ * many failures (up to ten times the first), so a cluster with no quorum anywhere is
+ * not churned through: nothing is lost meanwhile, the outbox and the streams hold
+ * every event. Returns a function that stops watching.
  */
 export function watchJetStream(
   nats: NatsConnection,
@@ -28,6 +29,7 @@ export function watchJetStream(
   { everyMs = 2_000, failuresBeforeMove = 3 }: JetStreamWatchOptions = {},
 ): () => void {
   let failures = 0;
+  let failuresNeeded = failuresBeforeMove;
   let checking = false;
   const check = async () => {
     if (checking || nats.isClosed() || nats.isDraining()) return;
@@ -35,9 +37,11 @@ export function watchJetStream(
     try {
       await jsm.getAccountInfo();
       failures = 0;
+      failuresNeeded = failuresBeforeMove;
     } catch (error) {
-      if (++failures < failuresBeforeMove) return;
+      if (++failures < failuresNeeded) return;
       failures = 0;
+      failuresNeeded = Math.min(failuresNeeded * 2, failuresBeforeMove * 10);
       logger.warn(
         { err: error, server: nats.getServer() },
         "JetStream does not answer through this NATS server; moving to another",

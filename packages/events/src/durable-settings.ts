@@ -1,4 +1,4 @@
-import type { ConsumerConfig, JetStreamManager } from "@nats-io/jetstream";
+import { type ConsumerConfig, JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 
 /**
@@ -60,8 +60,10 @@ function wider(existing: string | undefined, declared: string | undefined): stri
 /**
  * Puts this revision's settings back whenever an older revision wrote over them — a
  * replica of the previous version that (re)started during a rolling update would
- * otherwise leave, say, a server-side delivery bound that drops events silently.
- * Checked every `everyMs`; returns a function that stops checking.
+ * otherwise leave, say, a server-side delivery bound that drops events silently —
+ * and declares a durable again that was deleted (an operator's mistake), as a start
+ * would: the stream is delivered again from its first event, and the inbox makes what
+ * was applied a no-op. Checked every `everyMs`; returns a function that stops checking.
  */
 export function keepDurableSettings(
   jsm: JetStreamManager,
@@ -71,7 +73,21 @@ export function keepDurableSettings(
 ): () => void {
   const check = async () => {
     for (const durable of durables) {
-      const { config } = await jsm.consumers.info(durable.stream, durable.config.durable_name);
+      const config = await jsm.consumers.info(durable.stream, durable.config.durable_name).then(
+        (info) => info.config,
+        (error: unknown) => {
+          if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound) return undefined;
+          throw error;
+        },
+      );
+      if (!config) {
+        logger.warn(
+          { stream: durable.stream, consumer: durable.config.durable_name },
+          "the consumer was deleted; declaring it again",
+        );
+        await declareDurable(jsm, durable);
+        continue;
+      }
       if (revisionOf(config) >= durableSettingsRevision) continue;
       logger.warn(
         { stream: durable.stream, consumer: durable.config.durable_name, revision: revisionOf(config) },

@@ -12,6 +12,8 @@
  *    call and, for an order cancelled meanwhile, a refund's — PAYMENT_PROVIDER_TIMEOUT_MS
  *    (default 10 s) each;
  * 4. the relay publishes what it holds, NATS drains, pools close, spans are exported.
+ *    The consumers' subscriptions drain for at most 1 s and the connection for 2 s,
+ *    then are closed: a silent network would hold either until pings failed.
  */
 export function shutdownBudgetSeconds(service: string, env: Readonly<Record<string, string | undefined>>): number {
   const drain = Number(env.SHUTDOWN_GRACE_MS ?? 10_000) / 1000;
@@ -21,5 +23,5 @@ export function shutdownBudgetSeconds(service: string, env: Readonly<Record<stri
 
 /** A third of the consumers' 30 s ack wait. */
 const consumerHandBackSeconds = 10;
-/** The relay's last publishes, NATS's drain, the pools and the last span export. */
+/** The relay's last publishes, NATS's drains (at most 1 + 2 s), the pools and the last span export. */
 const closingSeconds = 5;

@@ -7,7 +7,7 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from "@nats-io/jetstream";
-import { nanos, type Subscription } from "@nats-io/transport-node";
+import { deadline, nanos, type Subscription } from "@nats-io/transport-node";
 import { declareConsumer } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -263,11 +263,16 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
  * in, and the batch loop applies them before stop() returns.
  */
 async function closeWithoutStranding(messages: ConsumerMessages): Promise<void> {
-  await subscriptionOf(messages)
-    ?.drain()
-    .catch(() => undefined); // A closed connection: nothing more can arrive.
+  const sub = subscriptionOf(messages);
+  // A closed connection: nothing more can arrive. A silent network (a partition, a node
+  // that stopped answering) would hold the drain until the client's pings fail, 30 s
+  // measured, past the shutdown's budget; nothing arrives through it meanwhile either.
+  if (sub) await deadline(sub.drain(), subscriptionDrainMs).catch(() => undefined);
   await messages.close();
 }
+
+/** How long a stopping consumer waits for the deliveries already on their way: a round trip, normally milliseconds. */
+const subscriptionDrainMs = 1_000;
 
 /** The subscription of a consume: nats.js keeps it as `sub`, public on its class though not on the type consume() answers. */
 function subscriptionOf(messages: ConsumerMessages): Subscription | undefined {

@@ -1,5 +1,5 @@
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, deadline, type NatsConnection } from "@nats-io/transport-node";
 import { createAuthInterceptor, createTokenVerifier } from "@shopmesh/auth";
 import { ConfigError, loadConfig, type z } from "@shopmesh/config";
 import {
@@ -168,7 +168,7 @@ export async function runService<Extra extends z.ZodRawShape>(
       // nats.js says only "timeout" of a server that accepts the connection and never answers.
       throw new Error(`NATS at ${servers.join(", ")} cannot be reached: ${String(error)}`, { cause: error });
     });
-    closers.push(() => nats.drain());
+    closers.push(() => drainWithin(nats, natsDrainMs));
     const js = jetstream(nats);
     const jsm: JetStreamManager = await jetstreamManager(nats);
     const stopWatching = watchJetStream(nats, jsm, logger);
@@ -265,6 +265,25 @@ export async function runService<Extra extends z.ZodRawShape>(
   } catch (error) {
     await closeAll();
     throw error;
+  }
+}
+
+/** How long the shutdown waits for NATS to drain: a flush, normally milliseconds. */
+const natsDrainMs = 2_000;
+
+/**
+ * Drains the connection, or closes it once `ms` have passed. A silent network (a
+ * partition, a node that stopped answering) would hold the drain until the client's
+ * pings fail, and again after it reconnects into the same silence — 70 s measured, past
+ * the platform's grace, which would then kill the process before its pools closed and
+ * its last spans were exported. Rejects when the drain did not complete.
+ */
+async function drainWithin(nats: NatsConnection, ms: number): Promise<void> {
+  try {
+    await deadline(nats.drain(), ms);
+  } catch (error) {
+    await nats.close();
+    throw new Error(`NATS did not drain within ${ms} ms; the connection was closed`, { cause: error });
   }
 }
 

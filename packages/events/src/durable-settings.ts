@@ -1,5 +1,6 @@
 import { type ConsumerConfig, JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from "@nats-io/jetstream";
 import type { Logger } from "pino";
+import { retryDeclaration } from "./declaration-retry.js";
 
 /**
  * The revision of what `startConsumer` declares on a durable. Bump it whenever a setting
@@ -33,11 +34,12 @@ export interface DurableSettings {
  * to hands it back for one that does. A release that means to narrow a filter bumps
  * the revision. Answers whether the settings were written.
  */
-export async function declareDurable(jsm: JetStreamManager, { stream, config }: DurableSettings): Promise<boolean> {
-  const existing = await jsm.consumers.info(stream, config.durable_name).then(
-    (info) => info.config,
-    () => undefined,
-  );
+export function declareDurable(jsm: JetStreamManager, durable: DurableSettings): Promise<boolean> {
+  return retryDeclaration(() => declareOnce(jsm, durable));
+}
+
+async function declareOnce(jsm: JetStreamManager, { stream, config }: DurableSettings): Promise<boolean> {
+  const existing = await currentSettings(jsm, stream, config.durable_name);
   if (!existing) {
     await jsm.consumers.add(stream, { ...config, description });
     return true;
@@ -50,6 +52,25 @@ export async function declareDurable(jsm: JetStreamManager, { stream, config }: 
       : config.filter_subject;
   await jsm.consumers.update(stream, config.durable_name, { ...config, filter_subject, description });
   return true;
+}
+
+/**
+ * A durable's settings, or undefined when it does not exist. Any other failure (a
+ * request unanswered during an election) is thrown: taken for "no durable", it led to
+ * a create, which failed the same way or met the existing durable.
+ */
+async function currentSettings(
+  jsm: JetStreamManager,
+  stream: string,
+  durableName: string,
+): Promise<ConsumerConfig | undefined> {
+  return jsm.consumers.info(stream, durableName).then(
+    (info) => info.config,
+    (error: unknown) => {
+      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound) return undefined;
+      throw error;
+    },
+  );
 }
 
 /** Of two filters of one stream — its whole-stream wildcard or one subject — the wider. */
@@ -73,13 +94,7 @@ export function keepDurableSettings(
 ): () => void {
   const check = async () => {
     for (const durable of durables) {
-      const config = await jsm.consumers.info(durable.stream, durable.config.durable_name).then(
-        (info) => info.config,
-        (error: unknown) => {
-          if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound) return undefined;
-          throw error;
-        },
-      );
+      const config = await currentSettings(jsm, durable.stream, durable.config.durable_name);
       if (!config) {
         logger.warn(
           { stream: durable.stream, consumer: durable.config.durable_name },
@@ -96,8 +111,16 @@ export function keepDurableSettings(
       await declareDurable(jsm, durable);
     }
   };
+  // A check retried through an election can outlast the interval: one at a time.
+  let checking = false;
   const timer = setInterval(() => {
-    check().catch((error) => logger.warn({ err: error }, "could not check the consumer's settings"));
+    if (checking) return;
+    checking = true;
+    check()
+      .catch((error) => logger.warn({ err: error }, "could not check the consumer's settings"))
+      .finally(() => {
+        checking = false;
+      });
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);

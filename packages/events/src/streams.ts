@@ -1,11 +1,14 @@
 import {
   DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
   type JetStreamManager,
   RetentionPolicy,
   StorageType,
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
+import { retryDeclaration } from "./declaration-retry.js";
 import type { EventCatalog } from "./event-catalog.js";
 
 const day = 24 * 60 * 60 * 1000;
@@ -54,28 +57,17 @@ export async function ensureStreams(jsm: JetStreamManager, catalog: EventCatalog
   for (const config of streams) await declareStream(jsm, config);
 }
 
-/**
- * Creates or updates one stream. On a JetStream cluster (nats-server 2.9) the meta
- * leader leaves a create unanswered while another replica's create of the same stream
- * is in flight, and refuses one while too few nodes are up to place its replicas: the
- * replicas of a first install, starting together, would crash-loop. So a failed
- * declaration is looked at again and retried for a while before the start gives up.
- */
+/** Creates or updates one stream, again while a cluster cannot answer (see retryDeclaration). */
 async function declareStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const exists = await jsm.streams.info(config.name).then(
-        () => true,
-        () => false,
-      );
-      if (exists) await jsm.streams.update(config.name, config);
-      else await jsm.streams.add(config);
-      return;
-    } catch (error) {
-      if (attempt === declareAttempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
-    }
-  }
+  await retryDeclaration(async () => {
+    const exists = await jsm.streams.info(config.name).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return false;
+        throw error;
+      },
+    );
+    if (exists) await jsm.streams.update(config.name, config);
+    else await jsm.streams.add(config);
+  });
 }
-
-const declareAttempts = 6;

@@ -1,8 +1,7 @@
-import { randomUUID } from "node:crypto";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { type ClusterNode, type PrivateNatsCluster, startPrivateNatsCluster, waitFor } from "@shopmesh/testing";
 import { describe, expect, it } from "vitest";
-import { products, stockLevel, stockOf } from "../src/fixtures.js";
+import { orderStatuses, placeOrder, placeOrders, products, stockLevel, stockOf } from "../src/fixtures.js";
 import { checkInvariants } from "../src/invariants.js";
 import { type Mesh, startMesh } from "../src/mesh.js";
 
@@ -36,22 +35,6 @@ describe("a three-node JetStream cluster that loses a node while orders are plac
       const sku = catalog[0]?.sku ?? "";
       await mesh.seed(catalog);
       const orders = mesh.orders(await mesh.customerToken("erin"));
-      const place = async () => {
-        const { order } = await orders.placeOrder({
-          idempotencyKey: randomUUID(),
-          items: [{ sku, quantity: 1 }],
-          paymentToken: "tok_visa",
-        });
-        return order?.orderId ?? "";
-      };
-      const placeMany = (count: number) => Promise.all(Array.from({ length: count }, place));
-      const confirmed = async (ids: readonly string[]) => {
-        const { rows } = await (mesh as Mesh).pools.order.query<{ n: number }>(
-          "SELECT count(*)::int AS n FROM orders WHERE order_id = ANY($1) AND status = 'confirmed'",
-          [ids],
-        );
-        return rows[0]?.n ?? 0;
-      };
 
       // The leader of the orders stream crashes as the 20th of 40 PlaceOrders answers,
       // with sagas under way: the other two elect new leaders for it and for every
@@ -63,17 +46,17 @@ describe("a three-node JetStream cluster that loses a node while orders are plac
       let crashing: Promise<void> | undefined;
       const before = await Promise.all(
         Array.from({ length: 40 }, async () => {
-          const orderId = await place();
+          const orderId = await placeOrder(orders, sku);
           if (++answered === 20) crashing = crashed.crash();
           return orderId;
         }),
       );
       await crashing;
       expect(crashed.running).toBe(false);
-      const during = await placeMany(30);
+      const during = await placeOrders(orders, sku, 30);
       // Usually within seconds of the new leaders' election; an event the dead leader
       // counted as delivered but never got out comes back after the 30 s ack wait.
-      await waitFor(async () => (await confirmed([...before, ...during])) === 70, {
+      await waitFor(async () => (await orderStatuses(mesh as Mesh, [...before, ...during])).confirmed === 70, {
         description: "70 orders confirmed on the two servers left",
         timeoutMs: 90_000,
       });
@@ -83,10 +66,10 @@ describe("a three-node JetStream cluster that loses a node while orders are plac
 
       // Back, it catches up, and the cluster goes on with three.
       await crashed.restart();
-      const after = await placeMany(30);
+      const after = await placeOrders(orders, sku, 30);
       const ids = [...before, ...during, ...after];
       expect(new Set(ids).size).toBe(100);
-      await waitFor(async () => (await confirmed(ids)) === 100, {
+      await waitFor(async () => (await orderStatuses(mesh as Mesh, ids)).confirmed === 100, {
         description: "100 orders confirmed after the node's restart",
         timeoutMs: 90_000,
       });
@@ -122,26 +105,10 @@ describe("a three-node JetStream cluster that loses a node while orders are plac
       const sku = catalog[0]?.sku ?? "";
       await mesh.seed(catalog);
       const orders = mesh.orders(await mesh.customerToken("frank"));
-      const placeMany = (count: number) =>
-        Promise.all(
-          Array.from({ length: count }, async () => {
-            const { order } = await orders.placeOrder({
-              idempotencyKey: randomUUID(),
-              items: [{ sku, quantity: 1 }],
-              paymentToken: "tok_visa",
-            });
-            return order?.orderId ?? "";
-          }),
-        );
-      const confirmed = async (ids: readonly string[]) => {
-        const { rows } = await (mesh as Mesh).pools.order.query<{ n: number }>(
-          "SELECT count(*)::int AS n FROM orders WHERE order_id = ANY($1) AND status = 'confirmed'",
-          [ids],
-        );
-        return rows[0]?.n ?? 0;
-      };
-      const before = await placeMany(10);
-      await waitFor(async () => (await confirmed(before)) === 10, { description: "10 orders confirmed" });
+      const before = await placeOrders(orders, sku, 10);
+      await waitFor(async () => (await orderStatuses(mesh as Mesh, before)).confirmed === 10, {
+        description: "10 orders confirmed",
+      });
 
       // The node the order service is connected to loses its routes, not its clients: it
       // still answers their pings, so nothing makes them reconnect, and every JetStream
@@ -149,8 +116,8 @@ describe("a three-node JetStream cluster that loses a node while orders are plac
       for (const node of cluster.nodes) if ((await node.clients()).includes("order")) isolated = node;
       if (!isolated) throw new Error("the order service is on no node of the cluster");
       isolated.isolate();
-      const during = await placeMany(10);
-      await waitFor(async () => (await confirmed(during)) === 10, {
+      const during = await placeOrders(orders, sku, 10);
+      await waitFor(async () => (await orderStatuses(mesh as Mesh, during)).confirmed === 10, {
         description: `10 orders placed after ${isolated.name} was cut off confirmed`,
         timeoutMs: 90_000,
       });

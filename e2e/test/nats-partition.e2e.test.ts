@@ -1,7 +1,6 @@
-import { randomUUID } from "node:crypto";
 import { startTcpProxy, testInfrastructure, waitFor } from "@shopmesh/testing";
 import { describe, expect, it } from "vitest";
-import { products } from "../src/fixtures.js";
+import { orderStatuses, placeOrders, products } from "../src/fixtures.js";
 import { type Mesh, startMesh } from "../src/mesh.js";
 
 describe("a network that silently stops carrying the services' NATS connections", () => {
@@ -16,31 +15,15 @@ describe("a network that silently stops carrying the services' NATS connections"
       const sku = catalog[0]?.sku ?? "";
       await mesh.seed(catalog);
       const orders = mesh.orders(await mesh.customerToken("erin"));
-      const placeMany = (count: number) =>
-        Promise.all(
-          Array.from({ length: count }, async () => {
-            const { order } = await orders.placeOrder({
-              idempotencyKey: randomUUID(),
-              items: [{ sku, quantity: 1 }],
-              paymentToken: "tok_visa",
-            });
-            return order?.orderId ?? "";
-          }),
-        );
-      const confirmed = async (ids: readonly string[]) =>
-        (
-          await (mesh as Mesh).pools.order.query<{ n: number }>(
-            "SELECT count(*)::int AS n FROM orders WHERE order_id = ANY($1) AND status = 'confirmed'",
-            [ids],
-          )
-        ).rows[0]?.n;
 
-      const before = await placeMany(20);
-      await waitFor(async () => (await confirmed(before)) === 20, { description: "20 orders confirmed first" });
+      const before = await placeOrders(orders, sku, 20);
+      await waitFor(async () => (await orderStatuses(mesh as Mesh, before)).confirmed === 20, {
+        description: "20 orders confirmed first",
+      });
       proxy.silence();
-      const after = await placeMany(30);
+      const after = await placeOrders(orders, sku, 30);
       // With nats.js's default (a ping every 2 minutes, two unanswered) this takes 4-6 minutes.
-      await waitFor(async () => (await confirmed(after)) === 30, {
+      await waitFor(async () => (await orderStatuses(mesh as Mesh, after)).confirmed === 30, {
         description: "30 orders placed after the partition confirmed",
         timeoutMs: 30_000,
       });

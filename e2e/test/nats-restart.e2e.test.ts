@@ -1,10 +1,9 @@
-import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, type PrivateServer, startPrivateNats, waitFor } from "@shopmesh/testing";
 import { describe, expect, it } from "vitest";
-import { products, stockLevel, stockOf } from "../src/fixtures.js";
+import { orderStatuses, placeOrder, placeOrders, products, stockLevel, stockOf } from "../src/fixtures.js";
 import { checkInvariants } from "../src/invariants.js";
 import { type Mesh, startMesh } from "../src/mesh.js";
 
@@ -22,22 +21,6 @@ describe("a NATS server that crashes and restarts while orders are placed", () =
       const sku = catalog[0]?.sku ?? "";
       await mesh.seed(catalog);
       const orders = mesh.orders(await mesh.customerToken("dana"));
-      const place = async () => {
-        const { order } = await orders.placeOrder({
-          idempotencyKey: randomUUID(),
-          items: [{ sku, quantity: 1 }],
-          paymentToken: "tok_visa",
-        });
-        return order?.orderId ?? "";
-      };
-      const placeMany = (count: number) => Promise.all(Array.from({ length: count }, place));
-      const statuses = async (ids: readonly string[]) => {
-        const { rows } = await (mesh as Mesh).pools.order.query<{ status: string; n: number }>(
-          "SELECT status, count(*)::int AS n FROM orders WHERE order_id = ANY($1) GROUP BY status",
-          [ids],
-        );
-        return Object.fromEntries(rows.map((row) => [row.status, row.n]));
-      };
 
       // Their sagas under way when the server goes: it is killed as the 20th of 40
       // PlaceOrders answers, with events in flight, on streams and in outboxes. A crash, not
@@ -46,23 +29,23 @@ describe("a NATS server that crashes and restarts while orders are placed", () =
       let answered = 0;
       const before = await Promise.all(
         Array.from({ length: 40 }, async () => {
-          const orderId = await place();
+          const orderId = await placeOrder(orders, sku);
           if (++answered === 20) process.kill(pid, "SIGKILL");
           return orderId;
         }),
       );
       await nats.stop();
       nats = undefined;
-      expect((await statuses(before)).confirmed ?? 0).toBeLessThan(40);
+      expect((await orderStatuses(mesh, before)).confirmed ?? 0).toBeLessThan(40);
       // PlaceOrder needs no NATS: the order and its event wait in the outbox.
-      const during = await placeMany(30);
-      expect(await statuses(during)).toEqual({ pending: 30 });
+      const during = await placeOrders(orders, sku, 30);
+      expect(await orderStatuses(mesh, during)).toEqual({ pending: 30 });
       nats = await startPrivateNats({ dir, port });
-      const after = await placeMany(30);
+      const after = await placeOrders(orders, sku, 30);
 
       const ids = [...before, ...during, ...after];
       expect(new Set(ids).size).toBe(100);
-      await waitFor(async () => (await statuses(ids)).confirmed === 100, {
+      await waitFor(async () => (await orderStatuses(mesh as Mesh, ids)).confirmed === 100, {
         description: "100 orders confirmed after the restart",
         timeoutMs: 90_000,
       });

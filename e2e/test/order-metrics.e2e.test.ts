@@ -11,7 +11,7 @@ const { jetstream, jetstreamManager } = await import("@nats-io/jetstream");
 const { allEvents, createEventCatalog, publishEvent } = await import("@shopmesh/events");
 const { OrderStatus } = await import("@shopmesh/gen/shopmesh/order/v1/order_pb.js");
 const { PaymentCapturedSchema } = await import("@shopmesh/gen/shopmesh/payment/v1/payment_events_pb.js");
-const { products, waitForStatus } = await import("../src/fixtures.js");
+const { placeOrder, products, waitForStatus } = await import("../src/fixtures.js");
 const { startMesh } = await import("../src/mesh.js");
 
 const priceMinor = 1_250n;
@@ -27,12 +27,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => mesh?.close(), 60_000);
 
-const place = async () =>
-  (
-    await mesh
-      .orders(token)
-      .placeOrder({ idempotencyKey: randomUUID(), items: [{ sku, quantity: 1 }], paymentToken: "tok_visa" })
-  ).order?.orderId ?? "";
+const place = () => placeOrder(mesh.orders(token), sku);
 
 const confirmedInDatabase = async () =>
   Number(

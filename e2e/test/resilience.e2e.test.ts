@@ -11,7 +11,7 @@ import { OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
 import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
 import { waitFor } from "@shopmesh/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { products, stockLevel, stockOf, waitForStatus } from "../src/fixtures.js";
+import { orderStatuses, placeOrders, products, stockLevel, stockOf, waitForStatus } from "../src/fixtures.js";
 import { checkInvariants } from "../src/invariants.js";
 import { type Mesh, startMesh } from "../src/mesh.js";
 
@@ -31,26 +31,8 @@ afterAll(async () => {
   await mesh?.close();
 });
 
-/** Places `count` orders, `parallel` at a time, and answers their ids (all acknowledged). */
-async function placeMany(count: number, sku: string, parallel = 20): Promise<string[]> {
-  const orders = mesh.orders(token);
-  const ids: string[] = [];
-  for (let start = 0; start < count; start += parallel) {
-    const batch = Array.from({ length: Math.min(parallel, count - start) }, () =>
-      orders.placeOrder({ idempotencyKey: randomUUID(), items: [{ sku, quantity: 1 }], paymentToken: "tok_visa" }),
-    );
-    for (const { order } of await Promise.all(batch)) ids.push(order?.orderId ?? "");
-  }
-  return ids;
-}
-
-async function statusesOf(ids: readonly string[]) {
-  const { rows } = await mesh.pools.order.query<{ status: string; n: number }>(
-    "SELECT status, count(*)::int AS n FROM orders WHERE order_id = ANY($1) GROUP BY status",
-    [ids],
-  );
-  return Object.fromEntries(rows.map((row) => [row.status, row.n]));
-}
+/** Carol's orders of one unit of `sku`, 20 in flight at a time unless said. */
+const placeMany = (count: number, sku: string, parallel = 20) => placeOrders(mesh.orders(token), sku, count, parallel);
 
 describe("a service that is down catches up when it comes back", () => {
   it("payment stopped while 100 orders are placed: all confirm after it restarts, each charged once", async () => {
@@ -59,14 +41,14 @@ describe("a service that is down catches up when it comes back", () => {
     let ids: string[] = [];
     try {
       ids = await placeMany(100, sku);
-      await waitFor(async () => (await statusesOf(ids)).reserved === 100, {
+      await waitFor(async () => (await orderStatuses(mesh, ids)).reserved === 100, {
         description: "100 orders reserved while payment is down",
         timeoutMs: 30_000,
       });
     } finally {
       await mesh.start("payment");
     }
-    await waitFor(async () => (await statusesOf(ids)).confirmed === 100, {
+    await waitFor(async () => (await orderStatuses(mesh, ids)).confirmed === 100, {
       description: "100 orders confirmed after payment restarts",
       timeoutMs: 60_000,
     });
@@ -83,11 +65,11 @@ describe("a service that is down catches up when it comes back", () => {
     let ids: string[] = [];
     try {
       ids = await placeMany(100, sku);
-      expect((await statusesOf(ids)).pending).toBe(100);
+      expect((await orderStatuses(mesh, ids)).pending).toBe(100);
     } finally {
       await mesh.start("inventory");
     }
-    await waitFor(async () => (await statusesOf(ids)).confirmed === 100, {
+    await waitFor(async () => (await orderStatuses(mesh, ids)).confirmed === 100, {
       description: "100 orders confirmed after inventory restarts",
       timeoutMs: 60_000,
     });
@@ -105,12 +87,12 @@ describe("a service that is down catches up when it comes back", () => {
     const ids = await placeMany(200, sku, 200);
     await waitFor(
       async () => {
-        const statuses = await statusesOf(ids);
+        const statuses = await orderStatuses(mesh, ids);
         return (statuses.confirmed ?? 0) + (statuses.rejected ?? 0) === 200;
       },
       { description: "200 racing orders final", timeoutMs: 60_000 },
     );
-    expect(await statusesOf(ids)).toEqual({ confirmed: 50, rejected: 150 });
+    expect(await orderStatuses(mesh, ids)).toEqual({ confirmed: 50, rejected: 150 });
     await waitFor(async () => (await stockLevel(mesh, sku)).sold === 50n, { description: "50 reservations sold" });
     expect(await stockLevel(mesh, sku)).toEqual({ available: 0n, reserved: 0n, sold: 50n });
   });
@@ -265,7 +247,7 @@ describe("a service that is down catches up when it comes back", () => {
     }
     expect(cut.every((n) => n > 0)).toBe(true);
     expect(new Set(ids).size).toBe(100);
-    await waitFor(async () => (await statusesOf(ids)).confirmed === 100, {
+    await waitFor(async () => (await orderStatuses(mesh, ids)).confirmed === 100, {
       description: "100 orders confirmed through the cuts",
       timeoutMs: 60_000,
     });

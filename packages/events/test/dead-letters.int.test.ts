@@ -14,30 +14,9 @@ import {
   replayDeadLetter,
   startConsumer,
 } from "../src/index.js";
-import { useEventsTestbed } from "./testbed.js";
+import { useDeadLetterTestbed } from "./dead-letter-testbed.js";
 
-const bed = useEventsTestbed(
-  "dead letters",
-  "CREATE TABLE applied (consumer text, event_id uuid, PRIMARY KEY (consumer, event_id))",
-);
-
-/** Applies OrderPlaced in a transaction with its inbox row, failing for the orders in `refused`. */
-function applier(name: string, refused: Set<string>) {
-  return startConsumer({
-    ...bed.consumer,
-    name,
-    subscriptions: [
-      onTx(OrderPlacedSchema, async (event, tx, context) => {
-        if (refused.has(event.orderId)) throw new PermanentEventError(`no warehouse for ${event.orderId}`);
-        await tx.query("INSERT INTO applied (consumer, event_id) VALUES ($1, $2)", [name, context.eventId]);
-      }),
-    ],
-  });
-}
-
-const appliedBy = async (consumer: string, eventId: string) =>
-  (await bed.pool.query("SELECT 1 FROM applied WHERE consumer = $1 AND event_id = $2", [consumer, eventId])).rowCount ??
-  0;
+const { bed, applier, appliedBy } = useDeadLetterTestbed("dead letters");
 
 describe("dead letters, as an operator handles them", () => {
   it("lists a parked event with its reason, replays it to the consumer that refused it, and no other applies it twice", async () => {

@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { context, propagation, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
@@ -13,8 +12,7 @@ import {
 import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import { withTx } from "@shopmesh/pg";
 import { traceLogFields } from "@shopmesh/telemetry";
-import { useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
-import type pg from "pg";
+import { waitFor } from "@shopmesh/testing";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -32,32 +30,26 @@ import {
   startOutboxRelay,
 } from "../src/index.js";
 import { publishRows } from "../src/relay.js";
-import { openEventsTestbed } from "./testbed.js";
+import { useEventsTestbed } from "./testbed.js";
 
 // What a person following the dead-letter runbook (docs/tracing.md#dead-letters) reads
 // of a consumer: its spans (the SDK in memory), its counts (a span's outcome is what the
 // shopmesh.consumer.events counter counts) and its log lines (JSON, with trace ids).
-const db = useTestDatabase("consumer telemetry");
-const testNats = useTestNats("consumer telemetry");
 const exporter = new InMemorySpanExporter();
 const lines: Record<string, unknown>[] = [];
 const logger = pino(
   { level: "info", mixin: traceLogFields },
   { write: (line: string) => lines.push(JSON.parse(line)) },
 );
-let pool: pg.Pool;
-let js: JetStreamClient;
-let jsm: JetStreamManager;
+const bed = useEventsTestbed("consumer telemetry", "SELECT 1", { logger });
 
-beforeAll(async () => {
+beforeAll(() => {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
-  ({ pool, js, jsm } = await openEventsTestbed(db, testNats, "consumer-telemetry-test"));
 });
 
-afterAll(async () => {
-  await pool?.end();
+afterAll(() => {
   trace.disable();
   context.disable();
   propagation.disable();
@@ -65,14 +57,12 @@ afterAll(async () => {
 
 /** Streams of a test's own, so that its consumer sees its events only. */
 async function ownCatalog(label: string) {
-  const catalog = createEventCatalog(allEvents, `${testNats.prefix}_${label}`);
-  await ensureStreams(jsm, catalog);
+  const catalog = createEventCatalog(allEvents, `${bed.catalog.namespace}_${label}`);
+  await ensureStreams(bed.jsm, catalog);
   return catalog;
 }
 
 /** The consumer spans of the events about an order, in the order they ended. */
-/** The connections every consumer here is started with (each test has its own catalog). */
-const plumbing = () => ({ js, jsm, pool, logger });
 const processSpans = (orderId: string) =>
   exporter
     .getFinishedSpans()
@@ -85,24 +75,24 @@ describe("a consumer span", () => {
   it("names its message by the producer's id: the outbox id, which outbox:republish takes", async () => {
     const catalog = await ownCatalog("IDS");
     const outbox = createOutbox(catalog);
-    const relay = startOutboxRelay({ pool, js, logger });
+    const relay = startOutboxRelay({ pool: bed.pool, js: bed.js, logger });
     outbox.onWritten(relay.handOff);
     const consumer = await startConsumer({
-      ...plumbing(),
+      ...bed.consumer,
       catalog,
       name: "ids",
       subscriptions: [onTx(OrderCancelledSchema, async () => {})],
     });
     try {
       const orderId = randomUUID();
-      const event = await withTx(pool, (tx) =>
+      const event = await withTx(bed.pool, (tx) =>
         outbox.append(tx, OrderCancelledSchema, { orderId, reason: "changed my mind" }),
       );
       const [consumed] = await waitFor(() => processSpans(orderId).length > 0 && processSpans(orderId), {
         description: "the event's consumer span",
       });
       const produced = exporter.getFinishedSpans().find((span) => span.name.startsWith("publish "));
-      const { rows } = await pool.query<{ id: string }>("SELECT id::text FROM outbox WHERE event_id = $1", [
+      const { rows } = await bed.pool.query<{ id: string }>("SELECT id::text FROM outbox WHERE event_id = $1", [
         event.eventId,
       ]);
       const outboxId = rows[0]?.id;
@@ -117,7 +107,7 @@ describe("a consumer span", () => {
       });
       // The runbook's replay, with the id the span gives.
       const id = BigInt(String(consumed?.attributes["messaging.message.id"]));
-      expect(await republishOutbox(pool, js, id, id)).toBe(1);
+      expect(await republishOutbox(bed.pool, bed.js, id, id)).toBe(1);
     } finally {
       await consumer.stop();
       await relay.stop();
@@ -139,11 +129,11 @@ describe("a publish span", () => {
       created_at: new Date(),
     };
     // Published, then sent again: the relay's mark failed (a database blip, a shutdown).
-    await publishRows(js, [message]);
-    await publishRows(js, [message]);
+    await publishRows(bed.js, [message]);
+    await publishRows(bed.js, [message]);
     const spans = exporter.getFinishedSpans().filter((span) => span.attributes["messaging.message.id"] === message.id);
     expect(spans.map((span) => span.attributes["shopmesh.publish.duplicate"])).toEqual([undefined, true]);
-    expect((await jsm.streams.info(catalog.streamName("ORDERS"))).state.messages).toBe(1);
+    expect((await bed.jsm.streams.info(catalog.streamName("ORDERS"))).state.messages).toBe(1);
   });
 });
 
@@ -158,15 +148,15 @@ describe("dead letters", () => {
     // poisoned event among others: the batch fails, then its events are applied one by one.
     const fine = Array.from({ length: 6 }, () => randomUUID());
     for (const orderId of [...fine.slice(0, 3), poisoned, ...fine.slice(3)])
-      await publishEvent(js, catalog, OrderCancelledSchema, { orderId, reason: "r" });
+      await publishEvent(bed.js, catalog, OrderCancelledSchema, { orderId, reason: "r" });
     const headers = natsHeaders();
     headers.set("Shopmesh-Event-Id", randomUUID());
     headers.set("Shopmesh-Event-Type", OrderCancelledSchema.typeName);
     headers.set("Shopmesh-Key", garbled);
     headers.set("traceparent", `00-${callerTrace}-${randomBytes(8).toString("hex")}-01`);
-    await js.publish(subject, new Uint8Array([0xff, 0xff, 0xff]), { headers });
+    await bed.js.publish(subject, new Uint8Array([0xff, 0xff, 0xff]), { headers });
     const consumer = await startConsumer({
-      ...plumbing(),
+      ...bed.consumer,
       catalog,
       name: "logs",
       subscriptions: [
@@ -211,7 +201,7 @@ describe("dead letters", () => {
   it("are counted only once their copy is written; until then each failed copy is a retry", async () => {
     const catalog = await ownCatalog("COPY");
     const consumer = await startConsumer({
-      ...plumbing(),
+      ...bed.consumer,
       catalog,
       name: "copies",
       retryDelaysMs: [50],
@@ -222,11 +212,11 @@ describe("dead letters", () => {
       ],
     });
     try {
-      await jsm.streams.delete(catalog.deadLetterStream); // no copy can be written
+      await bed.jsm.streams.delete(catalog.deadLetterStream); // no copy can be written
       const orderId = randomUUID();
-      await publishEvent(js, catalog, OrderPlacedSchema, { orderId, customerId: "c1", paymentToken: "tok_visa" });
+      await publishEvent(bed.js, catalog, OrderPlacedSchema, { orderId, customerId: "c1", paymentToken: "tok_visa" });
       await waitFor(() => processSpans(orderId).length >= 3, { description: "three failed dead-letter copies" });
-      await ensureStreams(jsm, catalog);
+      await ensureStreams(bed.jsm, catalog);
       await waitFor(() => processSpans(orderId).some((span) => outcomeOf(span) === "dead_lettered"), {
         description: "the event dead-lettered once its copy can be written",
       });
@@ -245,11 +235,11 @@ describe("dead letters", () => {
   it("replayed, continue their trace under the same message id: the outbox id the runbook searches by", async () => {
     const catalog = await ownCatalog("REPLAY");
     const outbox = createOutbox(catalog);
-    const relay = startOutboxRelay({ pool, js, logger });
+    const relay = startOutboxRelay({ pool: bed.pool, js: bed.js, logger });
     outbox.onWritten(relay.handOff);
     let refuse = true;
     const consumer = await startConsumer({
-      ...plumbing(),
+      ...bed.consumer,
       catalog,
       name: "replayed",
       subscriptions: [
@@ -260,16 +250,16 @@ describe("dead letters", () => {
     });
     try {
       const orderId = randomUUID();
-      await withTx(pool, (tx) => outbox.append(tx, OrderCancelledSchema, { orderId, reason: "changed my mind" }));
+      await withTx(bed.pool, (tx) => outbox.append(tx, OrderCancelledSchema, { orderId, reason: "changed my mind" }));
       const [parked] = await waitFor(
         async () => {
-          const found = await listDeadLetters(jsm, catalog, { consumer: "replayed" });
+          const found = await listDeadLetters(bed.jsm, catalog, { consumer: "replayed" });
           return found.length > 0 && found;
         },
         { description: "the event parked" },
       );
       refuse = false;
-      await replayDeadLetter(js, jsm, catalog, parked?.seq ?? 0);
+      await replayDeadLetter(bed.js, bed.jsm, catalog, parked?.seq ?? 0);
       const [first, replayed] = await waitFor(() => processSpans(orderId).length >= 2 && processSpans(orderId), {
         description: "both consumer spans",
       });

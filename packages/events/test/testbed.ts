@@ -32,15 +32,20 @@ export async function openEventsTestbed(
 export interface UsedEventsTestbed extends EventsTestbed {
   readonly db: { readonly url: string };
   readonly catalog: EventCatalog;
-  /** The options every consumer of the file shares: its connections, catalog and a silent logger. */
+  /** The options every consumer of the file shares: its connections, catalog and logger. */
   readonly consumer: Pick<ConsumerOptions, "js" | "jsm" | "pool" | "logger" | "catalog">;
 }
 
 /**
  * Opens an events testbed for the calling test file before its tests — a database of
- * its own, `setupSql` run in it, its own streams — and closes it after them.
+ * its own, `setupSql` run in it, its own streams — and closes it after them. Its
+ * consumers log nothing unless given a `logger` (a test that reads their log lines).
  */
-export function useEventsTestbed(label: string, setupSql: string): UsedEventsTestbed {
+export function useEventsTestbed(
+  label: string,
+  setupSql: string,
+  { logger = pino({ level: "silent" }) }: { logger?: ConsumerOptions["logger"] } = {},
+): UsedEventsTestbed {
   const db = useTestDatabase(label);
   const nats = useTestNats(label);
   const catalog = createEventCatalog(allEvents, nats.prefix);
@@ -57,7 +62,6 @@ export function useEventsTestbed(label: string, setupSql: string): UsedEventsTes
   afterAll(async () => {
     await opened?.pool.end();
   });
-  const logger = pino({ level: "silent" });
   return {
     db,
     catalog,

@@ -1,20 +1,12 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import { context, propagation, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import { withTx } from "@shopmesh/pg";
 import { traceLogFields } from "@shopmesh/telemetry";
-import { waitFor } from "@shopmesh/testing";
+import { useInMemoryTracing, waitFor } from "@shopmesh/testing";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   allEvents,
   createEventCatalog,
@@ -35,25 +27,13 @@ import { useEventsTestbed } from "./testbed.js";
 // What a person following the dead-letter runbook (docs/tracing.md#dead-letters) reads
 // of a consumer: its spans (the SDK in memory), its counts (a span's outcome is what the
 // shopmesh.consumer.events counter counts) and its log lines (JSON, with trace ids).
-const exporter = new InMemorySpanExporter();
+const exporter = useInMemoryTracing();
 const lines: Record<string, unknown>[] = [];
 const logger = pino(
   { level: "info", mixin: traceLogFields },
   { write: (line: string) => lines.push(JSON.parse(line)) },
 );
 const bed = useEventsTestbed("consumer telemetry", "SELECT 1", { logger });
-
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
-});
-
-afterAll(() => {
-  trace.disable();
-  context.disable();
-  propagation.disable();
-});
 
 /** Streams of a test's own, so that its consumer sees its events only. */
 async function ownCatalog(label: string) {

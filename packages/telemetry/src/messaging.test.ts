@@ -1,6 +1,6 @@
 import { context, ROOT_CONTEXT, TraceFlags, trace } from "@opentelemetry/api";
+import { useInMemoryTracing } from "@shopmesh/testing";
 import { describe, expect, it } from "vitest";
-import { useInMemoryTracing } from "../test/in-memory-tracing.js";
 import { captureCallerContext, outsideAnyTrace, runForCallers } from "./caller-context.js";
 import { startProcess, startPublish, startSharedWork, traceContextHeaders } from "./messaging.js";
 

@@ -1,7 +1,6 @@
 import { Code, ConnectError, type UnaryRequest } from "@connectrpc/connect";
-import { waitFor } from "@shopmesh/testing";
+import { useInMemoryTracing, waitFor } from "@shopmesh/testing";
 import { beforeEach, describe, expect, it } from "vitest";
-import { useInMemoryTracing } from "../test/in-memory-tracing.js";
 import { createRpcTelemetryInterceptor } from "./rpc-server-telemetry.js";
 
 const exporter = useInMemoryTracing();

@@ -1,4 +1,5 @@
 export { freePort } from "./free-port.js";
+export { useInMemoryTracing } from "./in-memory-tracing.js";
 export { type TestInfrastructure, testInfrastructure } from "./infrastructure.js";
 export { isAlive } from "./leftover-server.js";
 export { type InProcessMetrics, installMetricReader, type MetricSnapshot } from "./metric-reader.js";

@@ -15,7 +15,7 @@ import {
 } from "../src/index.js";
 import { useDeadLetterTestbed } from "./dead-letter-testbed.js";
 
-const { bed, applier, appliedBy } = useDeadLetterTestbed("dead letter replays");
+const { bed, applier, appliedBy, waitDoneWith } = useDeadLetterTestbed("dead letter replays");
 
 const placed = (orderId: string) =>
   publishEvent(bed.js, bed.catalog, OrderPlacedSchema, { orderId, customerId: "c", paymentToken: "tok_visa" });
@@ -45,13 +45,7 @@ describe("replaying a dead letter", () => {
       refused.clear();
       const replayed = await replayDeadLetter(bed.js, bed.jsm, bed.catalog, alphaLetter.seq);
       await waitFor(async () => (await appliedBy("alpha", event.eventId)) === 1, { description: "alpha applied it" });
-      await waitFor(
-        async () => {
-          const info = await bed.jsm.consumers.info(bed.catalog.streamName("ORDERS"), "beta");
-          return info.delivered.stream_seq >= replayed.streamSeq && info.num_ack_pending === 0;
-        },
-        { description: "beta done with the replayed copy" },
-      );
+      await waitDoneWith("beta", replayed.streamSeq, "beta done with the replayed copy");
       // Beta's letter was discarded (its effect repaired by hand): the replay of alpha's letter
       // must not apply it in beta a second time.
       expect(await appliedBy("beta", event.eventId)).toBe(0);

@@ -1,4 +1,5 @@
 import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import { waitFor } from "@shopmesh/testing";
 import { onTx, PermanentEventError, type RunningConsumer, startConsumer } from "../src/index.js";
 import { type UsedEventsTestbed, useEventsTestbed } from "./testbed.js";
 
@@ -12,6 +13,11 @@ export interface DeadLetterTestbed {
   applier(name: string, refused: ReadonlySet<string>): Promise<RunningConsumer>;
   /** 1 once consumer `consumer` has applied event `eventId`, 0 before. */
   appliedBy(consumer: string, eventId: string): Promise<number>;
+  /**
+   * Waits until consumer `consumer` has been delivered ORDERS up to `streamSeq` and has
+   * acknowledged all it was: what it would do with that message is done.
+   */
+  waitDoneWith(consumer: string, streamSeq: number, description: string): Promise<void>;
 }
 
 /** Opens a {@link useEventsTestbed} whose database records what each applier applied. */
@@ -36,5 +42,14 @@ export function useDeadLetterTestbed(label: string): DeadLetterTestbed {
     appliedBy: async (consumer, eventId) =>
       (await bed.pool.query("SELECT 1 FROM applied WHERE consumer = $1 AND event_id = $2", [consumer, eventId]))
         .rowCount ?? 0,
+    async waitDoneWith(consumer, streamSeq, description) {
+      await waitFor(
+        async () => {
+          const info = await bed.jsm.consumers.info(bed.catalog.streamName("ORDERS"), consumer);
+          return info.delivered.stream_seq >= streamSeq && info.num_ack_pending === 0;
+        },
+        { description },
+      );
+    },
   };
 }

@@ -16,7 +16,7 @@ import {
 } from "../src/index.js";
 import { useDeadLetterTestbed } from "./dead-letter-testbed.js";
 
-const { bed, applier, appliedBy } = useDeadLetterTestbed("dead letters");
+const { bed, applier, appliedBy, waitDoneWith } = useDeadLetterTestbed("dead letters");
 
 describe("dead letters, as an operator handles them", () => {
   it("lists a parked event with its reason, replays it to the consumer that refused it, and no other applies it twice", async () => {
@@ -57,13 +57,7 @@ describe("dead letters, as an operator handles them", () => {
       await waitFor(async () => (await appliedBy("strict", event.eventId)) === 1, {
         description: "the replayed event applied by the consumer that parked it",
       });
-      await waitFor(
-        async () => {
-          const info = await bed.jsm.consumers.info(bed.catalog.streamName("ORDERS"), "lenient");
-          return info.delivered.stream_seq >= replayed.streamSeq && info.num_ack_pending === 0;
-        },
-        { description: "the other consumer done with the replayed copy" },
-      );
+      await waitDoneWith("lenient", replayed.streamSeq, "the other consumer done with the replayed copy");
       expect(await appliedBy("lenient", event.eventId)).toBe(1);
       expect(await listDeadLetters(bed.jsm, bed.catalog)).toEqual([]);
       await expect(replayDeadLetter(bed.js, bed.jsm, bed.catalog, seq)).rejects.toBeInstanceOf(DeadLetterNotFound);

@@ -88,6 +88,27 @@ describe("the storefront when calls fail", () => {
     await page.close();
   });
 
+  it("a PlaceOrder whose answer was lost, sent again after another tab's checkout, places no second order", async () => {
+    // Tabs share localStorage (the cart and the pending keys) and keep a session each:
+    // the second tab's customer checks out the same cart under a key of their own.
+    const [alice, bob] = [`tabs-a-${run}`, `tabs-b-${run}`];
+    const first = await shopper(alice, 1);
+    await loseNextPlaceOrderAnswer(first);
+    await first.getByRole("button", { name: "Place order" }).click();
+    await first.getByRole("alert").filter({ hasText: "Ordering is unavailable right now" }).waitFor();
+
+    const second = await shopper(bob, 1);
+    await loseNextPlaceOrderAnswer(second);
+    await second.getByRole("button", { name: "Place order" }).click();
+    await second.getByRole("alert").filter({ hasText: "Ordering is unavailable right now" }).waitFor();
+
+    await first.getByRole("button", { name: "Place order" }).click();
+    await first.waitForURL(/#\/orders\//);
+    expect((await ordersOf(alice)).length, "the first tab's order, answered, not placed again").toBe(1);
+    await first.close();
+    await second.close();
+  });
+
   it("an order that does not exist says Not found", async () => {
     const page = await shopper(`nf-${run}`, 1);
     await page.goto(`${bed.server.url}/#/orders/00000000-0000-4000-8000-000000000000`);

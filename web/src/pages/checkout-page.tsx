@@ -67,7 +67,9 @@ export function CheckoutPage() {
   const { cart, setCart, session, clients, navigate } = useShop();
   // A checkout sent and not answered is offered again as it was sent (its card too).
   const [pending] = useState(() =>
-    typeof localStorage === "undefined" ? undefined : pendingPaymentToken(localStorage),
+    typeof localStorage === "undefined"
+      ? undefined
+      : pendingPaymentToken(localStorage, { items: cart, customerId: session?.customerId }),
   );
   const [choice, setChoice] = useState<string>(() => choiceOf(pending));
   const [other, setOther] = useState(() => (choiceOf(pending) === "other" ? (pending ?? "") : ""));
@@ -130,8 +132,8 @@ export function CheckoutPage() {
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const items = cart.map((line) => ({ sku: line.sku, quantity: line.quantity }));
-    const fingerprint = JSON.stringify([items, paymentToken, session?.customerId]);
-    const idempotencyKey = checkoutKey(localStorage, fingerprint, newKey, paymentToken);
+    const request = { items, paymentToken, customerId: session?.customerId };
+    const idempotencyKey = checkoutKey(localStorage, request, newKey);
     setBusy(true);
     setProblem(undefined);
     try {
@@ -142,7 +144,7 @@ export function CheckoutPage() {
         ),
       );
       if (!order) throw new Error("the order service answered no order");
-      forgetCheckoutKey(localStorage);
+      forgetCheckoutKey(localStorage, request, idempotencyKey);
       setCart((current) => withoutOrdered(current, items));
       navigate({ page: "order", orderId: order.orderId });
     } catch (error) {

@@ -10,12 +10,15 @@ import { OrdersPage } from "./pages/orders-page.js";
 import { ProductPage } from "./pages/product-page.js";
 import { SignInPage } from "./pages/sign-in.js";
 import { href, parseRoute, type Route } from "./route.js";
-import { completeOidcSignIn, loadSession, type Session, saveSession } from "./session.js";
+import { completeOidcSignIn, loadSession, type Session, type SignInAnswer, saveSession } from "./session.js";
 import { type Shop, ShopContext } from "./shop.js";
 import { PageBoundary, PageTitle } from "./ui.js";
 
-/** The storefront: header and navigation, the current page, the cart and the session. */
-export function App({ config }: { config: StorefrontConfig }) {
+/**
+ * The storefront: header and navigation, the current page, the cart and the session.
+ * `signInAnswer` is what the identity provider sent back, taken from the address by main.tsx.
+ */
+export function App({ config, signInAnswer }: { config: StorefrontConfig; signInAnswer: SignInAnswer }) {
   const [route, setRoute] = useState<Route>(() => parseRoute(window.location.hash));
   const [cart, setCartState] = useState<Cart>(() => loadCart(localStorage));
   const [session, setSessionState] = useState<Session | undefined>(() => loadSession(sessionStorage));
@@ -50,7 +53,7 @@ export function App({ config }: { config: StorefrontConfig }) {
 
   useEffect(() => {
     if (config.identity.kind !== "oidc") return;
-    completeOidcSignIn(config.identity).then(
+    completeOidcSignIn(config.identity, signInAnswer).then(
       (signedIn) => {
         if (!signedIn) return;
         saveSession(sessionStorage, signedIn);
@@ -58,7 +61,7 @@ export function App({ config }: { config: StorefrontConfig }) {
       },
       (error: unknown) => console.error("sign-in failed", error),
     );
-  }, [config]);
+  }, [config, signInAnswer]);
 
   useEffect(() => {
     if (shownRoute.current === route) return;

@@ -79,15 +79,39 @@ export async function beginOidcSignIn(identity: Oidc): Promise<void> {
   window.location.assign(authorizeUrl(identity, redirectUri(), state, base64url(digest)));
 }
 
-/** Production sign-in, step 2: on return with `?code=`, exchanges it for an access token. */
-export async function completeOidcSignIn(identity: Oidc): Promise<Session | undefined> {
-  const params = new URLSearchParams(window.location.search);
-  const code = params.get("code");
+/** The parameters of an authorization response (RFC 6749 §4.1.2, RFC 9207, OIDC session management). */
+const answerParams = ["code", "state", "error", "error_description", "error_uri", "iss", "session_state"] as const;
+
+/** What the identity provider sent back in the address: a code and its state, or an error. */
+export type SignInAnswer = Readonly<Partial<Record<(typeof answerParams)[number], string>>>;
+
+/**
+ * Production sign-in, on return: takes the identity provider's answer out of the
+ * address bar, and the history entry, before anything else runs. A one-time code left
+ * there would be in every Referer, bookmark and shared link, and the page's other
+ * requests start as soon as the config is read. Taken whether or not a sign-in is
+ * pending in this tab: a stale or foreign code is not left behind either.
+ */
+export function takeSignInAnswer(page: Pick<Window, "location" | "history">): SignInAnswer {
+  const url = new URL(page.location.href);
+  const answer: { -readonly [name in keyof SignInAnswer]: string } = {};
+  for (const name of answerParams) {
+    const value = url.searchParams.get(name);
+    if (value === null) continue;
+    answer[name] = value;
+    url.searchParams.delete(name);
+  }
+  if (Object.keys(answer).length > 0) page.history.replaceState(page.history.state, "", url);
+  return answer;
+}
+
+/** Production sign-in, step 2: with the answer's code (see takeSignInAnswer), asks for an access token. */
+export async function completeOidcSignIn(identity: Oidc, answer: SignInAnswer): Promise<Session | undefined> {
+  const { code } = answer;
   const pending = JSON.parse(sessionStorage.getItem(pkceKey) ?? "null") as { verifier: string; state: string } | null;
   if (!code || !pending) return undefined;
   sessionStorage.removeItem(pkceKey);
-  window.history.replaceState(null, "", redirectUri() + window.location.hash);
-  if (params.get("state") !== pending.state) throw new Error("the sign-in answer does not match the request");
+  if (answer.state !== pending.state) throw new Error("the sign-in answer does not match the request");
   const response = await fetch(identity.tokenUrl, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { OrderSchema, OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
 import { describe, expect, it } from "vitest";
-import { canCancel, orderOutcome, orderSteps } from "./order-progress.js";
+import { canCancel, cancelConsequence, orderOutcome, orderSteps } from "./order-progress.js";
 
 const order = (
   status: OrderStatus,
@@ -59,5 +59,78 @@ describe("order progress", () => {
     );
     expect(states(refunded)).toEqual(["done", "done", "done", "failed"]);
     expect(orderOutcome(refunded).detail).toContain("refunded");
+  });
+
+  it("says an operator's refund of an order not yet confirmed gave money back, never that nothing was charged", () => {
+    // The capture's PaymentCaptured had not reached the order when the Refund's PaymentRefunded
+    // cancelled it: no payment id, and a reason with "payment" in it.
+    for (const history of [
+      [OrderStatus.PENDING, OrderStatus.CANCELLED],
+      [OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.CANCELLED],
+    ]) {
+      const refunded = order(OrderStatus.CANCELLED, history, { statusReason: "its payment was refunded: ticket 42" });
+      const outcome = orderOutcome(refunded);
+      expect(outcome.title).toBe("Cancelled");
+      expect(outcome.detail).toBe(
+        "its payment was refunded: ticket 42. Reserved stock was released and the payment refunded.",
+      );
+      const steps = orderSteps(refunded);
+      expect(steps.map((step) => step.state)).toEqual(["done", "done", "done", "failed"]);
+      expect(steps[3]).toMatchObject({ label: "Not confirmed", note: "its payment was refunded: ticket 42" });
+    }
+  });
+
+  it("says a payment possibly taken is refunded when an order is cancelled before it was paid", () => {
+    // A capture in flight when the customer or an operator cancels is refunded by the
+    // payment service; the order never records it.
+    for (const statusReason of ["cancelled by the customer", "its stock was released", "changed my payment method"]) {
+      const cancelled = order(
+        OrderStatus.CANCELLED,
+        [OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.CANCELLED],
+        {
+          statusReason,
+        },
+      );
+      const outcome = orderOutcome(cancelled);
+      expect(outcome.title, statusReason).toBe("Cancelled");
+      expect(outcome.detail, statusReason).toBe(
+        `${statusReason}. Reserved stock was released; a payment already taken is refunded in full.`,
+      );
+      expect(outcome.detail).not.toContain("Nothing was charged");
+    }
+  });
+
+  it("says a capture of the wrong sum was refunded, and that the order was never confirmed", () => {
+    const statusReason = "captured 999 USD for a total of 1250 USD (minor units): the payment is refunded";
+    const cancelled = order(OrderStatus.CANCELLED, [OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.CANCELLED], {
+      statusReason,
+      paymentId: "p-1",
+    });
+    expect(orderOutcome(cancelled).detail).toBe(
+      `${statusReason}. Reserved stock was released and the payment refunded.`,
+    );
+    expect(orderSteps(cancelled)[3]).toMatchObject({ state: "failed", label: "Not confirmed" });
+  });
+
+  it("says nothing was charged only for a declined payment", () => {
+    for (const statusReason of ["card declined", "insufficient funds", "payment declined"]) {
+      const declined = order(
+        OrderStatus.CANCELLED,
+        [OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.CANCELLED],
+        {
+          statusReason,
+        },
+      );
+      expect(orderOutcome(declined).detail).toContain("Nothing was charged");
+    }
+  });
+
+  it("says beside Cancel that a payment already taken is refunded", () => {
+    expect(cancelConsequence(OrderStatus.CONFIRMED)).toBe("You will be refunded in full.");
+    for (const status of [OrderStatus.PENDING, OrderStatus.RESERVED]) {
+      expect(cancelConsequence(status)).toBe(
+        "Reserved stock is released; a payment already taken is refunded in full.",
+      );
+    }
   });
 });

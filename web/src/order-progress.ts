@@ -40,20 +40,44 @@ export const statusLabel: Record<OrderStatus, string> = {
   [OrderStatus.CANCELLED]: "Cancelled",
 };
 
-/** Whether a cancellation came from the payment rather than the customer. */
-export function wasDeclined(order: Pick<Order, "status" | "statusReason" | "paymentId">): boolean {
-  return (
-    order.status === OrderStatus.CANCELLED &&
-    order.paymentId === "" &&
-    /declin|insufficient|payment/i.test(order.statusReason)
-  );
+/**
+ * What became of the customer's money when an order was cancelled, as far as the order
+ * tells: nothing was taken (the payment was declined), a capture was refunded, or a
+ * capture may have happened and is refunded if so. The order records a payment id only
+ * once it learns of a capture, and ignores one that arrives after its cancellation (the
+ * payment service refunds it), so an empty payment id alone never means "not charged".
+ * A decline is known by its reason only (the provider's: "card declined", "insufficient
+ * funds"; else the order service's "payment declined"): a reason not recognised is told
+ * as "refunded if taken", which is true either way, never as "nothing was charged".
+ */
+type CancelledPayment = "declined" | "refunded" | "refunded-if-taken";
+
+function cancelledPayment(order: Pick<Order, "statusReason" | "paymentId">): CancelledPayment {
+  if (order.paymentId !== "" || refundedByOperator(order)) return "refunded";
+  return /declin|insufficient/i.test(order.statusReason) ? "declined" : "refunded-if-taken";
+}
+
+/**
+ * An operator's Refund cancels the order with this reason (services/order, order.ts),
+ * possibly before the order learned of the capture it refunds: money was taken, and
+ * given back.
+ */
+function refundedByOperator(order: Pick<Order, "statusReason">): boolean {
+  return order.statusReason.startsWith("its payment was refunded");
+}
+
+/** What cancelling an order in this status does with the customer's money, said beside Cancel. */
+export function cancelConsequence(status: OrderStatus): string {
+  return status === OrderStatus.CONFIRMED
+    ? "You will be refunded in full."
+    : "Reserved stock is released; a payment already taken is refunded in full.";
 }
 
 /** The four checkout steps of an order, from its status and history. */
 export function orderSteps(order: Pick<Order, "status" | "statusReason" | "paymentId" | "history">): Step[] {
   const reached = new Set([order.status, ...order.history.map((change) => change.status)]);
   const confirmed = reached.has(OrderStatus.CONFIRMED);
-  const paid = confirmed || order.paymentId !== "";
+  const paid = confirmed || order.paymentId !== "" || refundedByOperator(order);
   const reserved = paid || reached.has(OrderStatus.RESERVED);
   const steps = [
     { key: "placed", label: "Order placed", failed: "Not placed", done: true },
@@ -62,7 +86,7 @@ export function orderSteps(order: Pick<Order, "status" | "statusReason" | "payme
     {
       key: "confirmed",
       label: "Confirmed",
-      failed: "Cancelled after confirmation",
+      failed: confirmed ? "Cancelled after confirmation" : "Not confirmed",
       done: confirmed && order.status !== OrderStatus.CANCELLED,
     },
   ] as const;
@@ -88,21 +112,35 @@ export function orderOutcome(order: Pick<Order, "status" | "statusReason" | "pay
         detail: `${shortageSentence(order)} Nothing was charged. Lower the quantity or choose another product, then order again.`,
       };
     case OrderStatus.CANCELLED:
-      return wasDeclined(order)
-        ? {
-            tone: "failure",
-            title: "Cancelled: the payment was declined",
-            detail: `The payment provider said "${order.statusReason}". Nothing was charged and the stock was released. Try again with another card.`,
-          }
-        : {
-            tone: "failure",
-            title: "Cancelled",
-            detail: `${order.statusReason || "The order was cancelled"}. Reserved stock was released${order.paymentId ? " and the payment refunded" : ""}.`,
-          };
+      return cancelledOutcome(order);
     case OrderStatus.RESERVED:
       return { tone: "progress", title: "Stock reserved", detail: "Your items are set aside; taking the payment…" };
     default:
       return { tone: "progress", title: "Placed", detail: "We received your order and are reserving the stock…" };
+  }
+}
+
+function cancelledOutcome(order: Pick<Order, "statusReason" | "paymentId">): Outcome {
+  const why = order.statusReason || "The order was cancelled";
+  switch (cancelledPayment(order)) {
+    case "declined":
+      return {
+        tone: "failure",
+        title: "Cancelled: the payment was declined",
+        detail: `The payment provider said "${order.statusReason}". Nothing was charged and the stock was released. Try again with another card.`,
+      };
+    case "refunded":
+      return {
+        tone: "failure",
+        title: "Cancelled",
+        detail: `${why}. Reserved stock was released and the payment refunded.`,
+      };
+    case "refunded-if-taken":
+      return {
+        tone: "failure",
+        title: "Cancelled",
+        detail: `${why}. Reserved stock was released; a payment already taken is refunded in full.`,
+      };
   }
 }
 

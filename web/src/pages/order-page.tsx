@@ -2,7 +2,15 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Order, OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
 import { useEffect, useState } from "react";
 import { followOrder } from "../follow-order.js";
-import { canCancel, isFinal, orderOutcome, orderSteps, type StepState, statusLabel } from "../order-progress.js";
+import {
+  canCancel,
+  cancelConsequence,
+  isFinal,
+  orderOutcome,
+  orderSteps,
+  type StepState,
+  statusLabel,
+} from "../order-progress.js";
 import { explain, type Problem } from "../problem.js";
 import { href } from "../route.js";
 import { useShop } from "../shop.js";
@@ -140,11 +148,7 @@ function WatchedOrder({ orderId }: { orderId: string }) {
           <button type="button" className="secondary" disabled={cancelling} onClick={() => void cancel()}>
             {cancelling ? "Cancelling…" : "Cancel this order"}
           </button>{" "}
-          <span className="muted">
-            {order.status === OrderStatus.CONFIRMED
-              ? "You will be refunded in full."
-              : "Reserved stock is released; nothing is charged."}
-          </span>
+          <span className="muted">{cancelConsequence(order.status)}</span>
         </p>
       ) : null}
       {cancelProblem ? <ProblemPanel problem={cancelProblem} /> : null}

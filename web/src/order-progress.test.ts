@@ -63,12 +63,15 @@ describe("order progress", () => {
 
   it("says an operator's refund of an order not yet confirmed gave money back, never that nothing was charged", () => {
     // The capture's PaymentCaptured had not reached the order when the Refund's PaymentRefunded
-    // cancelled it: no payment id, and a reason with "payment" in it.
+    // cancelled it, recording the refunded payment's id; the reason has "payment" in it.
     for (const history of [
       [OrderStatus.PENDING, OrderStatus.CANCELLED],
       [OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.CANCELLED],
     ]) {
-      const refunded = order(OrderStatus.CANCELLED, history, { statusReason: "its payment was refunded: ticket 42" });
+      const refunded = order(OrderStatus.CANCELLED, history, {
+        statusReason: "its payment was refunded: ticket 42",
+        paymentId: "p-1",
+      });
       const outcome = orderOutcome(refunded);
       expect(outcome.title).toBe("Cancelled");
       expect(outcome.detail).toBe(

@@ -43,9 +43,10 @@ export const statusLabel: Record<OrderStatus, string> = {
 /**
  * What became of the customer's money when an order was cancelled, as far as the order
  * tells: nothing was taken (the payment was declined), a capture was refunded, or a
- * capture may have happened and is refunded if so. The order records a payment id only
- * once it learns of a capture, and ignores one that arrives after its cancellation (the
- * payment service refunds it), so an empty payment id alone never means "not charged".
+ * capture may have happened and is refunded if so. The order records a payment id once
+ * it learns of a capture or of a refund (an operator's Refund can reach it before the
+ * capture does), and ignores a capture that arrives after its cancellation (the payment
+ * service refunds it), so an empty payment id alone never means "not charged".
  * A decline is known by its reason only (the provider's: "card declined", "insufficient
  * funds"; else the order service's "payment declined"): a reason not recognised is told
  * as "refunded if taken", which is true either way, never as "nothing was charged".
@@ -53,17 +54,8 @@ export const statusLabel: Record<OrderStatus, string> = {
 type CancelledPayment = "declined" | "refunded" | "refunded-if-taken";
 
 function cancelledPayment(order: Pick<Order, "statusReason" | "paymentId">): CancelledPayment {
-  if (order.paymentId !== "" || refundedByOperator(order)) return "refunded";
+  if (order.paymentId !== "") return "refunded";
   return /declin|insufficient/i.test(order.statusReason) ? "declined" : "refunded-if-taken";
-}
-
-/**
- * An operator's Refund cancels the order with this reason (services/order, order.ts),
- * possibly before the order learned of the capture it refunds: money was taken, and
- * given back.
- */
-function refundedByOperator(order: Pick<Order, "statusReason">): boolean {
-  return order.statusReason.startsWith("its payment was refunded");
 }
 
 /** What cancelling an order in this status does with the customer's money, said beside Cancel. */
@@ -77,7 +69,7 @@ export function cancelConsequence(status: OrderStatus): string {
 export function orderSteps(order: Pick<Order, "status" | "statusReason" | "paymentId" | "history">): Step[] {
   const reached = new Set([order.status, ...order.history.map((change) => change.status)]);
   const confirmed = reached.has(OrderStatus.CONFIRMED);
-  const paid = confirmed || order.paymentId !== "" || refundedByOperator(order);
+  const paid = confirmed || order.paymentId !== "";
   const reserved = paid || reached.has(OrderStatus.RESERVED);
   const steps = [
     { key: "placed", label: "Order placed", failed: "Not placed", done: true },

@@ -91,6 +91,6 @@ function stepOf(event: MessageShape<SagaOutcome>): OrderStep {
     case "shopmesh.inventory.v1.StockReleased":
       return { orderId, event: { kind: "stock-released" } };
     case "shopmesh.payment.v1.PaymentRefunded":
-      return { orderId, event: { kind: "payment-refunded", reason: event.reason } };
+      return { orderId, event: { kind: "payment-refunded", paymentId: event.paymentId, reason: event.reason } };
   }
 }

@@ -12,7 +12,7 @@ const events: OrderEvent[] = [
   { kind: "payment-declined", reason: "card declined" },
   { kind: "cancelled-by-customer", reason: "" },
   { kind: "stock-released" },
-  { kind: "payment-refunded", reason: "" },
+  { kind: "payment-refunded", paymentId: "pay_1", reason: "" },
 ];
 
 describe("order state machine", () => {
@@ -81,14 +81,16 @@ describe("order state machine", () => {
         reason: "its stock was released",
         announce: "cancelled",
       });
-      expect(transition(at(status), { kind: "payment-refunded", reason: "" })).toEqual({
+      // The payment is recorded: before its capture reached the order, the order had none.
+      expect(transition(at(status), { kind: "payment-refunded", paymentId: "pay_1", reason: "" })).toEqual({
         status: "cancelled",
         reason: "its payment was refunded",
+        paymentId: "pay_1",
         announce: "cancelled",
       });
-      expect(transition(at(status), { kind: "payment-refunded", reason: "chargeback 42" })).toMatchObject({
-        reason: "its payment was refunded: chargeback 42",
-      });
+      expect(
+        transition(at(status), { kind: "payment-refunded", paymentId: "pay_1", reason: "chargeback 42" }),
+      ).toMatchObject({ reason: "its payment was refunded: chargeback 42" });
     }
   });
 
@@ -162,7 +164,7 @@ describe("an event for an order that does not exist (an operator's RPC for a wro
       { kind: "stock-rejected", reason: "out of stock" },
       { kind: "stock-released" },
       { kind: "payment-declined", reason: "declined" },
-      { kind: "payment-refunded", reason: "" },
+      { kind: "payment-refunded", paymentId: "pay_1", reason: "" },
     ];
     expect(others.map(forNoOrder)).toEqual(others.map(() => undefined));
   });

@@ -17,7 +17,7 @@ export type OrderEvent =
   | { readonly kind: "cancelled-by-customer"; readonly reason: string }
   /** Its stock was released, or its payment refunded, by an operator (internal RPCs). */
   | { readonly kind: "stock-released" }
-  | { readonly kind: "payment-refunded"; readonly reason: string };
+  | { readonly kind: "payment-refunded"; readonly paymentId: string; readonly reason: string };
 
 /** A sum of money in minor units. */
 export interface Amount {
@@ -103,9 +103,15 @@ export function transition(order: OrderState, event: OrderEvent): Transition | u
         ? { status: "cancelled", reason: event.reason || "cancelled by customer", announce: "cancelled" }
         : undefined;
     case "stock-released":
-    case "payment-refunded":
       return status === "pending" || status === "reserved" || status === "confirmed"
         ? { status: "cancelled", reason: operatorReason(event), announce: "cancelled" }
+        : undefined;
+    case "payment-refunded":
+      // The payment is recorded even when its capture never reached the order (an
+      // operator refunded a PENDING order's payment): the order then says a payment was
+      // taken and given back, where without one a reader would take it that nothing was.
+      return status === "pending" || status === "reserved" || status === "confirmed"
+        ? { status: "cancelled", reason: operatorReason(event), paymentId: event.paymentId, announce: "cancelled" }
         : undefined;
   }
 }

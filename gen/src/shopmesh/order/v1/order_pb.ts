@@ -109,7 +109,10 @@ export type Order = Message<"shopmesh.order.v1.Order"> & {
   history: OrderStatusChange[];
 
   /**
-   * The payment id once a payment was captured; empty before.
+   * The payment id once the order learnt of its capture or of its refund (an
+   * operator's Refund can reach the order before the capture does); empty before.
+   * A cancelled order without one may still have been charged: a capture that
+   * arrives after the cancellation is refunded without being recorded here.
    *
    * @generated from field: string payment_id = 8;
    */

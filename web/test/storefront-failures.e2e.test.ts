@@ -246,6 +246,27 @@ describe("the storefront when calls fail", () => {
     await page.close();
   });
 
+  it("a lost answer with a chosen card, then Place order from a new tab after signing in there, answers the same order", async () => {
+    const customer = `newtab-${run}`;
+    const first = await shopper(customer, 1);
+    await first.getByRole("radio", { name: /Slow Visa/ }).check();
+    await loseNextPlaceOrderAnswer(first);
+    await first.getByRole("button", { name: "Place order" }).click();
+    await first.getByRole("alert").filter({ hasText: "may have gone through" }).waitFor();
+    expect((await ordersOf(customer)).length, "the lost call placed an order").toBe(1);
+    await first.close();
+    // The customer opens the shop again: a new tab keeps the cart and the pending key
+    // (localStorage) but no session (sessionStorage), and signs in on the checkout page.
+    const second = await bed.context.newPage();
+    await second.goto(`${bed.server.url}/#/checkout`);
+    await second.getByLabel("Customer id").fill(customer);
+    await second.getByRole("button", { name: "Sign in as demo customer" }).click();
+    await second.getByRole("button", { name: "Place order" }).click();
+    await second.waitForURL(/#\/orders\//);
+    expect((await ordersOf(customer)).length, "one checkout, one order").toBe(1);
+    await second.close();
+  });
+
   it("an answer lost at a proxy (502 after the order was placed) does not say nothing was changed", async () => {
     const customer = `gateway-${run}`;
     const page = await shopper(customer, 1);

@@ -59,20 +59,33 @@ function choiceOf(paymentToken: string | undefined): string {
   return testCards.some((card) => card.token === paymentToken) ? paymentToken : "other";
 }
 
+/** The "another test token" field for a payment token: the token, unless a test card's radio button shows it. */
+function otherOf(paymentToken: string | undefined): string {
+  return choiceOf(paymentToken) === "other" ? (paymentToken ?? "") : "";
+}
+
 /** Violations of the order's lines and its payment token are shown beside them; the rest with the problem. */
 const shownBeside = (field: string) => /^items\[\d+\]/.test(field) || field === "payment_token";
 
 /** Checkout: the cart's lines, a test card, and Place order; then the live order page. */
 export function CheckoutPage() {
   const { cart, setCart, session, clients, navigate } = useShop();
-  // A checkout sent and not answered is offered again as it was sent (its card too).
-  const [pending] = useState(() =>
-    typeof localStorage === "undefined"
-      ? undefined
-      : pendingPaymentToken(localStorage, { items: cart, customerId: session?.customerId }),
-  );
-  const [choice, setChoice] = useState<string>(() => choiceOf(pending));
-  const [other, setOther] = useState(() => (choiceOf(pending) === "other" ? (pending ?? "") : ""));
+  // A checkout sent and not answered is offered again as it was sent (its card too) —
+  // looked up again when the customer signs in on this page: the pending key is theirs,
+  // and the default card would send another request under a new key, a second order.
+  const pendingFor = (customerId: string | undefined) =>
+    typeof localStorage === "undefined" ? undefined : pendingPaymentToken(localStorage, { items: cart, customerId });
+  const [offeredTo, setOfferedTo] = useState(session?.customerId);
+  const [choice, setChoice] = useState<string>(() => choiceOf(pendingFor(offeredTo)));
+  const [other, setOther] = useState(() => otherOf(pendingFor(offeredTo)));
+  if (session?.customerId !== offeredTo) {
+    setOfferedTo(session?.customerId);
+    const pending = pendingFor(session?.customerId);
+    if (pending !== undefined) {
+      setChoice(choiceOf(pending));
+      setOther(otherOf(pending));
+    }
+  }
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<Problem | undefined>();
   // "Please sign in" is over once the customer has signed in again.

@@ -188,6 +188,7 @@ describe("checkout end to end across order, inventory and payment", () => {
       await waitForStatus(mesh, alice, orderId, [OrderStatus.RESERVED]);
       const { order: cancelled } = await mesh.orders(alice).cancelOrder({ orderId, reason: "changed my mind" });
       expect(cancelled?.status).toBe(OrderStatus.CANCELLED);
+      expect(cancelled?.statusReason).toBe("cancelled by the customer: changed my mind");
       await waitFor(async () => (await stockLevel(mesh, cancellable)).available === before.available, {
         description: "reservation released",
       });
@@ -228,7 +229,7 @@ describe("checkout end to end across order, inventory and payment", () => {
       },
       { description: "payment refunded" },
     );
-    expect(refunded.refundReason).toBe(`order cancelled: ${reason}`);
+    expect(refunded.refundReason).toBe(`order cancelled: cancelled by the customer: ${reason}`);
     await waitFor(async () => (await stockLevel(mesh, refundable)).available === 100n, { description: "stock back" });
     expect(await stockLevel(mesh, refundable)).toEqual({ available: 100n, reserved: 0n, sold: 0n });
     expect(mesh.provider.refundOf(`refund:${orderId}`)?.calls).toBe(1);

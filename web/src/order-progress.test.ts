@@ -103,6 +103,23 @@ describe("order progress", () => {
     }
   });
 
+  it("takes a customer's own cancellation reason for no decline, whatever words it uses", () => {
+    // CancelOrder records the reason the caller gives after a fixed opening; a capture in
+    // flight meanwhile is refunded without reaching the order (no payment id), so the
+    // money was taken.
+    for (const words of ["my bank declined to confirm the address", "insufficient time to deliver"]) {
+      const statusReason = `cancelled by the customer: ${words}`; // as the order service records it
+      const cancelled = order(
+        OrderStatus.CANCELLED,
+        [OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.CANCELLED],
+        {
+          statusReason,
+        },
+      );
+      expect(orderOutcome(cancelled).detail, statusReason).not.toContain("Nothing was charged");
+    }
+  });
+
   it("says a capture of the wrong sum was refunded, and that the order was never confirmed", () => {
     const statusReason = "captured 999 USD for a total of 1250 USD (minor units): the payment is refunded";
     const cancelled = order(OrderStatus.CANCELLED, [OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.CANCELLED], {

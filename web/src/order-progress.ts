@@ -48,14 +48,17 @@ export const statusLabel: Record<OrderStatus, string> = {
  * capture does), and ignores a capture that arrives after its cancellation (the payment
  * service refunds it), so an empty payment id alone never means "not charged".
  * A decline is known by its reason only (the provider's: "card declined", "insufficient
- * funds"; else the order service's "payment declined"): a reason not recognised is told
- * as "refunded if taken", which is true either way, never as "nothing was charged".
+ * funds"; else the order service's "payment declined"), never by a customer's own words,
+ * which the order records after "cancelled by the customer": a reason not recognised is
+ * told as "refunded if taken", which is true either way, never as "nothing was charged".
  */
 type CancelledPayment = "declined" | "refunded" | "refunded-if-taken";
 
 function cancelledPayment(order: Pick<Order, "statusReason" | "paymentId">): CancelledPayment {
   if (order.paymentId !== "") return "refunded";
-  return /declin|insufficient/i.test(order.statusReason) ? "declined" : "refunded-if-taken";
+  const declined =
+    !order.statusReason.startsWith("cancelled by the customer") && /declin|insufficient/i.test(order.statusReason);
+  return declined ? "declined" : "refunded-if-taken";
 }
 
 /** What cancelling an order in this status does with the customer's money, said beside Cancel. */

@@ -48,7 +48,11 @@ describe("order state machine", () => {
 
   it("lets a customer cancel until the order is rejected or already cancelled", () => {
     const cancel: OrderEvent = { kind: "cancelled-by-customer", reason: "" };
-    expect(transition(at("pending"), cancel)?.reason).toBe("cancelled by customer");
+    expect(transition(at("pending"), cancel)?.reason).toBe("cancelled by the customer");
+    // The customer's words, after an opening no other reason has: never taken for a decline.
+    expect(transition(at("pending"), { kind: "cancelled-by-customer", reason: "card declined" })?.reason).toBe(
+      "cancelled by the customer: card declined",
+    );
     expect(transition(at("confirmed"), cancel)?.status).toBe("cancelled");
     expect(transition(at("rejected"), cancel)).toBeUndefined();
     expect(transition(at("cancelled"), cancel)).toBeUndefined();

@@ -100,7 +100,7 @@ export function transition(order: OrderState, event: OrderEvent): Transition | u
         : undefined;
     case "cancelled-by-customer":
       return status === "pending" || status === "reserved" || status === "confirmed"
-        ? { status: "cancelled", reason: event.reason || "cancelled by customer", announce: "cancelled" }
+        ? { status: "cancelled", reason: customerReason(event.reason), announce: "cancelled" }
         : undefined;
     case "stock-released":
       return status === "pending" || status === "reserved" || status === "confirmed"
@@ -141,6 +141,17 @@ function wrongSum(order: OrderState, { amountMinor, currency }: Amount): string 
 const capturedAfterRejection = "paid after its stock was refused: the payment is refunded";
 
 /** Why an operator's release or refund cancelled an order, with the refund's own reason when it gave one. */
+/**
+ * A customer's own words follow a fixed opening: a reason the caller chose can then never
+ * pass for one the saga recorded — a decline's, which a reader takes to mean that nothing
+ * was charged, where a capture in flight at the cancellation is refunded instead.
+ */
+function customerReason(reason: string): string {
+  return reason ? `${customerReasonOpening}: ${reason}` : customerReasonOpening;
+}
+
+const customerReasonOpening = "cancelled by the customer";
+
 function operatorReason(event: Extract<OrderEvent, { kind: "stock-released" | "payment-refunded" }>): string {
   if (event.kind === "stock-released") return "its stock was released";
   return event.reason ? `its payment was refunded: ${event.reason}` : "its payment was refunded";

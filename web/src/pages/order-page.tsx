@@ -90,7 +90,7 @@ function WatchedOrder({ orderId }: { orderId: string }) {
     setCancelProblem(undefined);
     try {
       const answer = await traced("cancel order", (contextValues) =>
-        clients.orders.cancelOrder({ orderId, reason: "cancelled by the customer" }, { contextValues }),
+        clients.orders.cancelOrder({ orderId }, { contextValues }),
       );
       if (answer.order) setOrder(answer.order);
     } catch (error) {

@@ -95,7 +95,9 @@ export type Order = Message<"shopmesh.order.v1.Order"> & {
   total?: Money | undefined;
 
   /**
-   * Why the order was rejected or cancelled; empty otherwise.
+   * Why the order was rejected or cancelled; empty otherwise. A customer's own
+   * reason (CancelOrder) follows "cancelled by the customer: ", so that no reason a
+   * caller chose reads as one the saga recorded, such as a payment's decline.
    *
    * @generated from field: string status_reason = 6;
    */

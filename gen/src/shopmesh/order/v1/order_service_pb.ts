@@ -191,7 +191,9 @@ export type CancelOrderRequest = Message<"shopmesh.order.v1.CancelOrderRequest">
   orderId: string;
 
   /**
-   * Why the customer cancels, for the order's history (optional). Never NUL
+   * Why the customer cancels, for the order's history (optional): recorded as
+   * "cancelled by the customer: <reason>", or without one as "cancelled by the
+   * customer". Never NUL
    * (U+0000): the history is stored as PostgreSQL text, which cannot hold it.
    *
    * @generated from field: string reason = 2;

@@ -11,9 +11,11 @@
  * 3. a batch already applying is finished, not cut: in payment, a charge's provider
  *    call and, for an order cancelled meanwhile, a refund's — PAYMENT_PROVIDER_TIMEOUT_MS
  *    (default 10 s) each;
- * 4. the relay publishes what it holds, NATS drains, pools close, spans are exported.
- *    The consumers' subscriptions drain for at most 1 s and the connection for 2 s,
- *    then are closed: a silent network would hold either until pings failed.
+ * 4. the relay publishes what it holds — over a network gone silent it waits for its
+ *    publishes' 5 s timeout (the rows stay in the outbox, for another relay) — NATS
+ *    drains, pools close, spans are exported. The consumers' subscriptions drain for at
+ *    most 1 s (before step 2's hand-back) and the connection for 2 s, then are closed:
+ *    a silent network would hold either until pings failed.
  */
 export function shutdownBudgetSeconds(service: string, env: Readonly<Record<string, string | undefined>>): number {
   const drain = Number(env.SHUTDOWN_GRACE_MS ?? 10_000) / 1000;
@@ -23,5 +25,5 @@ export function shutdownBudgetSeconds(service: string, env: Readonly<Record<stri
 
 /** A third of the consumers' 30 s ack wait. */
 const consumerHandBackSeconds = 10;
-/** The relay's last publishes, NATS's drains (at most 1 + 2 s), the pools and the last span export. */
-const closingSeconds = 5;
+/** NATS's drains (at most 1 + 2 s), the relay's last publishes (5 s), the pools and the last span export. */
+const closingSeconds = 10;

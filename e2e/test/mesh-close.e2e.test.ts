@@ -47,8 +47,8 @@ describe("a service whose NATS network goes silent", () => {
     try {
       proxy.partition();
       // Order's budget at the mesh's settings (deploy/src/shutdown-budget.ts): RPCs drain
-      // for SHUTDOWN_GRACE_MS (3 s), consumers hand back after 10 s, closing takes 5 s.
-      const budgetMs = (3 + 10 + 5) * 1000;
+      // for SHUTDOWN_GRACE_MS (3 s), consumers hand back after 10 s, closing takes 10 s.
+      const budgetMs = (3 + 10 + 10) * 1000;
       const stopped = await Promise.race([
         mesh.stop("order").then(
           () => "stopped",

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { BadRequestSchema, ErrorInfoSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
-import { OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
+import { OrderEndCause, OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
 import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
 import { PaymentStatus } from "@shopmesh/gen/shopmesh/payment/v1/payment_pb.js";
 import { createCatalogClient } from "@shopmesh/order/catalog-client";
@@ -110,6 +110,7 @@ describe("checkout end to end across order, inventory and payment", () => {
     const final = await waitForStatus(mesh, alice, order?.orderId ?? "");
     expect(final.status).toBe(OrderStatus.REJECTED);
     expect(final.statusReason).toContain(scarce);
+    expect(final.endCause).toBe(OrderEndCause.OUT_OF_STOCK);
     expect(await stockLevel(mesh, scarce)).toEqual({ available: 2n, reserved: 0n, sold: 0n });
     expect(mesh.provider.chargeOf(final.orderId)).toBeUndefined();
   });
@@ -129,6 +130,7 @@ describe("checkout end to end across order, inventory and payment", () => {
     const { order: final } = await mesh.orders(alice).getOrder({ orderId });
     expect(final?.status).toBe(OrderStatus.CANCELLED);
     expect(final?.statusReason).toMatch(/paid after its stock was refused/);
+    expect(final?.endCause).toBe(OrderEndCause.CAPTURE_REFUNDED);
     expect(mesh.provider.refundOf(`refund:${orderId}`)?.calls).toBe(1);
     expect(await stockLevel(mesh, scarce)).toEqual({ available: 2n, reserved: 0n, sold: 0n });
   });
@@ -139,6 +141,7 @@ describe("checkout end to end across order, inventory and payment", () => {
     const final = await waitForStatus(mesh, alice, order?.orderId ?? "");
     expect(final.status).toBe(OrderStatus.CANCELLED);
     expect(final.statusReason).toBe("card declined");
+    expect(final.endCause).toBe(OrderEndCause.PAYMENT_DECLINED);
     await waitFor(async () => (await stockLevel(mesh, basic)).available === before.available, {
       description: "declined order's stock released",
     });
@@ -189,6 +192,7 @@ describe("checkout end to end across order, inventory and payment", () => {
       const { order: cancelled } = await mesh.orders(alice).cancelOrder({ orderId, reason: "changed my mind" });
       expect(cancelled?.status).toBe(OrderStatus.CANCELLED);
       expect(cancelled?.statusReason).toBe("cancelled by the customer: changed my mind");
+      expect(cancelled?.endCause).toBe(OrderEndCause.CUSTOMER);
       await waitFor(async () => (await stockLevel(mesh, cancellable)).available === before.available, {
         description: "reservation released",
       });

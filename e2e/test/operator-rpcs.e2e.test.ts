@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
+import { OrderEndCause, OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
 import { PaymentStatus } from "@shopmesh/gen/shopmesh/payment/v1/payment_pb.js";
 import { waitFor } from "@shopmesh/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -48,6 +48,7 @@ describe("an operator's RPCs on a live order", () => {
     const final = await waitForStatus(mesh, customer, orderId);
     expect(final.status).toBe(OrderStatus.CANCELLED);
     expect(final.statusReason).toBe("its stock was released");
+    expect(final.endCause).toBe(OrderEndCause.STOCK_RELEASED);
     const payment = await waitFor(
       async () => {
         const found = (
@@ -77,6 +78,7 @@ describe("an operator's RPCs on a live order", () => {
 
     const final = await waitForStatus(mesh, customer, orderId, [OrderStatus.CANCELLED]);
     expect(final.statusReason).toBe(`its payment was refunded: ${reason}`);
+    expect(final.endCause).toBe(OrderEndCause.PAYMENT_REFUNDED);
     await waitFor(async () => (await stockLevel(mesh, refundedSku)).sold === 0n, {
       description: "the units restocked",
     });

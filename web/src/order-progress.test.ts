@@ -1,12 +1,12 @@
 import { create } from "@bufbuild/protobuf";
-import { OrderSchema, OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
+import { OrderEndCause, OrderSchema, OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
 import { describe, expect, it } from "vitest";
 import { canCancel, cancelConsequence, orderOutcome, orderSteps } from "./order-progress.js";
 
 const order = (
   status: OrderStatus,
   history: OrderStatus[],
-  extra: { statusReason?: string; paymentId?: string } = {},
+  extra: { statusReason?: string; endCause?: OrderEndCause; paymentId?: string } = {},
 ) => create(OrderSchema, { status, history: history.map((s) => ({ status: s })), ...extra });
 const states = (o: ReturnType<typeof order>) => orderSteps(o).map((step) => step.state);
 
@@ -48,6 +48,7 @@ describe("order progress", () => {
   it("tells a declined payment apart from a customer's cancellation", () => {
     const declined = order(OrderStatus.CANCELLED, [OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.CANCELLED], {
       statusReason: "card declined",
+      endCause: OrderEndCause.PAYMENT_DECLINED,
     });
     expect(states(declined)).toEqual(["done", "done", "failed", "skipped"]);
     expect(orderOutcome(declined).title).toBe("Cancelled: the payment was declined");
@@ -55,7 +56,7 @@ describe("order progress", () => {
     const refunded = order(
       OrderStatus.CANCELLED,
       [OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.CONFIRMED, OrderStatus.CANCELLED],
-      { statusReason: "cancelled by the customer", paymentId: "p-1" },
+      { statusReason: "cancelled by the customer", endCause: OrderEndCause.CUSTOMER, paymentId: "p-1" },
     );
     expect(states(refunded)).toEqual(["done", "done", "done", "failed"]);
     expect(orderOutcome(refunded).detail).toContain("refunded");
@@ -70,6 +71,7 @@ describe("order progress", () => {
     ]) {
       const refunded = order(OrderStatus.CANCELLED, history, {
         statusReason: "its payment was refunded: ticket 42",
+        endCause: OrderEndCause.PAYMENT_REFUNDED,
         paymentId: "p-1",
       });
       const outcome = orderOutcome(refunded);
@@ -86,13 +88,15 @@ describe("order progress", () => {
   it("says a payment possibly taken is refunded when an order is cancelled before it was paid", () => {
     // A capture in flight when the customer or an operator cancels is refunded by the
     // payment service; the order never records it.
-    for (const statusReason of ["cancelled by the customer", "its stock was released", "changed my payment method"]) {
+    for (const [statusReason, endCause] of [
+      ["cancelled by the customer", OrderEndCause.CUSTOMER],
+      ["its stock was released", OrderEndCause.STOCK_RELEASED],
+      ["changed my payment method", OrderEndCause.UNSPECIFIED], // ended before causes were recorded
+    ] as const) {
       const cancelled = order(
         OrderStatus.CANCELLED,
         [OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.CANCELLED],
-        {
-          statusReason,
-        },
+        { statusReason, endCause },
       );
       const outcome = orderOutcome(cancelled);
       expect(outcome.title, statusReason).toBe("Cancelled");
@@ -112,9 +116,7 @@ describe("order progress", () => {
       const cancelled = order(
         OrderStatus.CANCELLED,
         [OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.CANCELLED],
-        {
-          statusReason,
-        },
+        { statusReason, endCause: OrderEndCause.CUSTOMER },
       );
       expect(orderOutcome(cancelled).detail, statusReason).not.toContain("Nothing was charged");
     }
@@ -124,6 +126,7 @@ describe("order progress", () => {
     const statusReason = "captured 999 USD for a total of 1250 USD (minor units): the payment is refunded";
     const cancelled = order(OrderStatus.CANCELLED, [OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.CANCELLED], {
       statusReason,
+      endCause: OrderEndCause.CAPTURE_REFUNDED,
       paymentId: "p-1",
     });
     expect(orderOutcome(cancelled).detail).toBe(
@@ -132,16 +135,27 @@ describe("order progress", () => {
     expect(orderSteps(cancelled)[3]).toMatchObject({ state: "failed", label: "Not confirmed" });
   });
 
-  it("says nothing was charged only for a declined payment", () => {
+  it("says nothing was charged only for a declined payment, known by the order's end cause", () => {
+    const history = [OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.CANCELLED];
     for (const statusReason of ["card declined", "insufficient funds", "payment declined"]) {
-      const declined = order(
-        OrderStatus.CANCELLED,
-        [OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.CANCELLED],
-        {
-          statusReason,
-        },
-      );
+      const declined = order(OrderStatus.CANCELLED, history, {
+        statusReason,
+        endCause: OrderEndCause.PAYMENT_DECLINED,
+      });
       expect(orderOutcome(declined).detail).toContain("Nothing was charged");
+      // The same words without the cause (an order ended before causes were recorded) prove nothing.
+      expect(orderOutcome(order(OrderStatus.CANCELLED, history, { statusReason })).detail).not.toContain(
+        "Nothing was charged",
+      );
+    }
+    for (const endCause of [
+      OrderEndCause.CUSTOMER,
+      OrderEndCause.STOCK_RELEASED,
+      OrderEndCause.PAYMENT_REFUNDED,
+      OrderEndCause.CAPTURE_REFUNDED,
+    ]) {
+      const cancelled = order(OrderStatus.CANCELLED, history, { statusReason: "payment declined", endCause });
+      expect(orderOutcome(cancelled).detail, OrderEndCause[endCause]).not.toContain("Nothing was charged");
     }
   });
 

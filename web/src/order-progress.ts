@@ -1,4 +1,4 @@
-import { type Order, OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
+import { type Order, OrderEndCause, OrderStatus } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
 
 /** Where one checkout step stands. */
 export type StepState = "done" | "active" | "waiting" | "failed" | "skipped";
@@ -41,24 +41,26 @@ export const statusLabel: Record<OrderStatus, string> = {
 };
 
 /**
- * What became of the customer's money when an order was cancelled, as far as the order
- * tells: nothing was taken (the payment was declined), a capture was refunded, or a
- * capture may have happened and is refunded if so. The order records a payment id once
- * it learns of a capture or of a refund (an operator's Refund can reach it before the
- * capture does), and ignores a capture that arrives after its cancellation (the payment
- * service refunds it), so an empty payment id alone never means "not charged".
- * A decline is known by its reason only (the provider's: "card declined", "insufficient
- * funds"; else the order service's "payment declined"), never by a customer's own words,
- * which the order records after "cancelled by the customer": a reason not recognised is
- * told as "refunded if taken", which is true either way, never as "nothing was charged".
+ * What became of the customer's money when an order was cancelled, from why it ended
+ * (Order.end_cause): nothing was taken (the payment was declined), a capture was
+ * refunded, or a capture may have happened and is refunded if so — a cancellation by
+ * the customer or an operator's stock release while a charge was in flight, whose
+ * capture the order never records. An order that ended before causes were recorded is
+ * told as "refunded if taken" unless it has a payment id, which is true either way,
+ * never as "nothing was charged".
  */
 type CancelledPayment = "declined" | "refunded" | "refunded-if-taken";
 
-function cancelledPayment(order: Pick<Order, "statusReason" | "paymentId">): CancelledPayment {
-  if (order.paymentId !== "") return "refunded";
-  const declined =
-    !order.statusReason.startsWith("cancelled by the customer") && /declin|insufficient/i.test(order.statusReason);
-  return declined ? "declined" : "refunded-if-taken";
+function cancelledPayment(order: Pick<Order, "endCause" | "paymentId">): CancelledPayment {
+  switch (order.endCause) {
+    case OrderEndCause.PAYMENT_DECLINED:
+      return "declined";
+    case OrderEndCause.PAYMENT_REFUNDED:
+    case OrderEndCause.CAPTURE_REFUNDED:
+      return "refunded";
+    default:
+      return order.paymentId !== "" ? "refunded" : "refunded-if-taken";
+  }
 }
 
 /** What cancelling an order in this status does with the customer's money, said beside Cancel. */
@@ -96,7 +98,9 @@ export function orderSteps(order: Pick<Order, "status" | "statusReason" | "payme
 }
 
 /** The sentence at the top of the order page. */
-export function orderOutcome(order: Pick<Order, "status" | "statusReason" | "paymentId" | "lines">): Outcome {
+export function orderOutcome(
+  order: Pick<Order, "status" | "statusReason" | "endCause" | "paymentId" | "lines">,
+): Outcome {
   switch (order.status) {
     case OrderStatus.CONFIRMED:
       return { tone: "success", title: "Confirmed", detail: "Paid and confirmed. Thank you for your order!" };
@@ -115,7 +119,7 @@ export function orderOutcome(order: Pick<Order, "status" | "statusReason" | "pay
   }
 }
 
-function cancelledOutcome(order: Pick<Order, "statusReason" | "paymentId">): Outcome {
+function cancelledOutcome(order: Pick<Order, "statusReason" | "endCause" | "paymentId">): Outcome {
   const why = order.statusReason || "The order was cancelled";
   switch (cancelledPayment(order)) {
     case "declined":

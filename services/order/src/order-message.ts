@@ -2,8 +2,12 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { PricedLineSchema } from "@shopmesh/gen/shopmesh/common/v1/line_item_pb.js";
 import type { MoneySchema } from "@shopmesh/gen/shopmesh/common/v1/money_pb.js";
-import { type OrderSchema, OrderStatus as OrderStatusMessage } from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
-import type { Order, OrderLine, OrderStatus } from "./order.js";
+import {
+  OrderEndCause,
+  type OrderSchema,
+  OrderStatus as OrderStatusMessage,
+} from "@shopmesh/gen/shopmesh/order/v1/order_pb.js";
+import type { EndCause, Order, OrderLine, OrderStatus } from "./order.js";
 
 const statusMessages: Record<OrderStatus, OrderStatusMessage> = {
   pending: OrderStatusMessage.PENDING,
@@ -11,6 +15,15 @@ const statusMessages: Record<OrderStatus, OrderStatusMessage> = {
   confirmed: OrderStatusMessage.CONFIRMED,
   rejected: OrderStatusMessage.REJECTED,
   cancelled: OrderStatusMessage.CANCELLED,
+};
+
+const endCauseMessages: Record<EndCause, OrderEndCause> = {
+  "out-of-stock": OrderEndCause.OUT_OF_STOCK,
+  "payment-declined": OrderEndCause.PAYMENT_DECLINED,
+  customer: OrderEndCause.CUSTOMER,
+  "stock-released": OrderEndCause.STOCK_RELEASED,
+  "payment-refunded": OrderEndCause.PAYMENT_REFUNDED,
+  "capture-refunded": OrderEndCause.CAPTURE_REFUNDED,
 };
 
 /** Money in the contract's shape. */
@@ -38,6 +51,7 @@ export function toOrderMessage(order: Order): MessageInitShape<typeof OrderSchem
     lines: order.lines.map((line) => toPricedLine(line, order.currency)),
     total: toMoney(order.totalMinor, order.currency),
     statusReason: order.statusReason,
+    endCause: order.endCause ? endCauseMessages[order.endCause] : OrderEndCause.UNSPECIFIED,
     history: order.history.map((change) => ({
       status: statusMessages[change.status],
       reason: change.reason,

@@ -9,7 +9,7 @@ import {
 } from "@shopmesh/events";
 import { batchPerTick } from "@shopmesh/server";
 import type pg from "pg";
-import type { Order, OrderLine, OrderStatus, Transition } from "./order.js";
+import type { EndCause, Order, OrderLine, OrderStatus, Transition } from "./order.js";
 
 /** The NOTIFY channel that carries the id of an order that changed. */
 export const orderChangedChannel = "shopmesh_order_changed";
@@ -35,6 +35,7 @@ interface OrderRow {
   customer_id: string;
   status: OrderStatus;
   status_reason: string;
+  end_cause: EndCause | "";
   total_minor: string;
   currency: string;
   payment_id: string;
@@ -46,7 +47,7 @@ interface OrderRow {
 }
 
 const selectOrder = `
-  SELECT o.order_id, o.customer_id, o.status, o.status_reason, o.total_minor, o.currency, o.payment_id,
+  SELECT o.order_id, o.customer_id, o.status, o.status_reason, o.end_cause, o.total_minor, o.currency, o.payment_id,
          o.request_hash, o.created_at, o.updated_at,
          (SELECT coalesce(json_agg(json_build_object('sku', l.sku, 'name', l.name, 'quantity', l.quantity,
                    'unit_price_minor', l.unit_price_minor::text) ORDER BY l.line_no), '[]')
@@ -62,6 +63,7 @@ function rowToOrder(row: OrderRow): StoredOrder {
     customerId: row.customer_id,
     status: row.status,
     statusReason: row.status_reason,
+    ...(row.end_cause ? { endCause: row.end_cause } : {}),
     lines: row.lines.map((line) => ({
       sku: line.sku,
       name: line.name,
@@ -264,13 +266,13 @@ export async function applyTransitions(
   const applied = tx.query<OutboxWritten>({
     name: "order.transitions",
     text: `WITH change AS (
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
-              AS c(order_id, status, reason, payment_id, n)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
+              AS c(order_id, status, reason, payment_id, end_cause, n)
      ), latest AS (
-       SELECT DISTINCT ON (order_id) order_id, status, reason, payment_id FROM change ORDER BY order_id, n DESC
+       SELECT DISTINCT ON (order_id) order_id, status, reason, payment_id, end_cause FROM change ORDER BY order_id, n DESC
      ), updated AS (
        UPDATE orders o
-          SET status = l.status, status_reason = l.reason,
+          SET status = l.status, status_reason = l.reason, end_cause = l.end_cause,
               payment_id = coalesce(nullif(l.payment_id, ''), o.payment_id), updated_at = now()
          FROM latest l WHERE o.order_id = l.order_id
        RETURNING o.order_id
@@ -283,9 +285,9 @@ export async function applyTransitions(
          FROM change c
        RETURNING order_id
      ), announced AS (
-       ${outboxInsertManySql(6)}
+       ${outboxInsertManySql(7)}
      ), notified AS (
-       SELECT pg_notify($5, order_id::text) FROM (SELECT DISTINCT order_id FROM recorded) changed
+       SELECT pg_notify($6, order_id::text) FROM (SELECT DISTINCT order_id FROM recorded) changed
         WHERE EXISTS (SELECT FROM order_watches w WHERE w.order_id = changed.order_id AND w.watched_until > now())
      )
      SELECT (SELECT count(*) FROM notified) AS notified, ${outboxWrittenSql("announced")}`,
@@ -294,6 +296,7 @@ export async function applyTransitions(
       changes.map((change) => change.next.status),
       changes.map((change) => change.next.reason),
       changes.map((change) => change.next.paymentId ?? ""),
+      changes.map((change) => change.next.cause ?? ""),
       orderChangedChannel,
       ...outboxManyParams(announcements),
     ],

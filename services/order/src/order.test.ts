@@ -30,11 +30,13 @@ describe("order state machine", () => {
   it("rejects a pending order when stock is short, and cancels on a declined payment", () => {
     expect(transition(at("pending"), events[1] as OrderEvent)).toMatchObject({
       status: "rejected",
+      cause: "out-of-stock",
       announce: "rejected",
     });
     expect(transition(at("reserved"), events[3] as OrderEvent)).toMatchObject({
       status: "cancelled",
       reason: "card declined",
+      cause: "payment-declined",
       announce: "cancelled",
     });
   });
@@ -48,7 +50,7 @@ describe("order state machine", () => {
 
   it("lets a customer cancel until the order is rejected or already cancelled", () => {
     const cancel: OrderEvent = { kind: "cancelled-by-customer", reason: "" };
-    expect(transition(at("pending"), cancel)?.reason).toBe("cancelled by the customer");
+    expect(transition(at("pending"), cancel)).toMatchObject({ reason: "cancelled by the customer", cause: "customer" });
     // The customer's words, after an opening no other reason has: never taken for a decline.
     expect(transition(at("pending"), { kind: "cancelled-by-customer", reason: "card declined" })?.reason).toBe(
       "cancelled by the customer: card declined",
@@ -83,12 +85,14 @@ describe("order state machine", () => {
       expect(transition(at(status), { kind: "stock-released" })).toEqual({
         status: "cancelled",
         reason: "its stock was released",
+        cause: "stock-released",
         announce: "cancelled",
       });
       // The payment is recorded: before its capture reached the order, the order had none.
       expect(transition(at(status), { kind: "payment-refunded", paymentId: "pay_1", reason: "" })).toEqual({
         status: "cancelled",
         reason: "its payment was refunded",
+        cause: "payment-refunded",
         paymentId: "pay_1",
         announce: "cancelled",
       });
@@ -102,6 +106,7 @@ describe("order state machine", () => {
     expect(transition(at("confirmed"), events[1] as OrderEvent)).toEqual({
       status: "cancelled",
       reason: "out of stock: SKU-1",
+      cause: "capture-refunded",
       announce: "cancelled",
     });
     expect(transition(at("reserved"), events[1] as OrderEvent)).toBeUndefined();
@@ -124,7 +129,7 @@ describe("order state machine", () => {
     // OrderCancelled is what makes payment refund the capture.
     expect(settle([captured, rejected])).toEqual({ status: "cancelled", announced: ["confirmed", "cancelled"] });
     expect(settle([rejected, captured])).toEqual({ status: "cancelled", announced: ["rejected", "cancelled"] });
-    expect(transition(at("rejected"), captured)).toMatchObject({ paymentId: "p1" });
+    expect(transition(at("rejected"), captured)).toMatchObject({ paymentId: "p1", cause: "capture-refunded" });
   });
 
   it("cancels, so that payment refunds it, an order paid another sum than its total (an operator's Charge)", () => {
@@ -137,6 +142,7 @@ describe("order state machine", () => {
       expect(transition(at(status), paid(900n, "USD"))).toEqual({
         status: "cancelled",
         reason: "captured 900 USD for a total of 2500 USD (minor units): the payment is refunded",
+        cause: "capture-refunded",
         paymentId: "p1",
         announce: "cancelled",
       });

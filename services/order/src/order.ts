@@ -19,6 +19,21 @@ export type OrderEvent =
   | { readonly kind: "stock-released" }
   | { readonly kind: "payment-refunded"; readonly paymentId: string; readonly reason: string };
 
+/**
+ * Why an order ended REJECTED or CANCELLED. Whether money was taken follows from it:
+ * nothing for out-of-stock and payment-declined; taken and given back for
+ * payment-refunded and capture-refunded (a capture the order could not keep: another
+ * sum than its total, or stock refused after it); given back if a capture was in flight
+ * for customer and stock-released.
+ */
+export type EndCause =
+  | "out-of-stock"
+  | "payment-declined"
+  | "customer"
+  | "stock-released"
+  | "payment-refunded"
+  | "capture-refunded";
+
 /** A sum of money in minor units. */
 export interface Amount {
   readonly amountMinor: bigint;
@@ -36,6 +51,8 @@ export interface OrderState {
 export interface Transition {
   readonly status: OrderStatus;
   readonly reason: string;
+  /** Why the order ends, when it ends REJECTED or CANCELLED. */
+  readonly cause?: EndCause;
   readonly paymentId?: string;
   /** The event the order service announces, if any. */
   readonly announce?: "confirmed" | "rejected" | "cancelled";
@@ -76,8 +93,12 @@ export function transition(order: OrderState, event: OrderEvent): Transition | u
     case "stock-reserved":
       return status === "pending" ? { status: "reserved", reason: "" } : undefined;
     case "stock-rejected":
-      if (status === "pending") return { status: "rejected", reason: event.reason, announce: "rejected" };
-      return status === "confirmed" ? { status: "cancelled", reason: event.reason, announce: "cancelled" } : undefined;
+      if (status === "pending") {
+        return { status: "rejected", reason: event.reason, cause: "out-of-stock", announce: "rejected" };
+      }
+      return status === "confirmed"
+        ? { status: "cancelled", reason: event.reason, cause: "capture-refunded", announce: "cancelled" }
+        : undefined;
     case "payment-captured":
       if (status === "pending" || status === "reserved") {
         return isTotalOf(order, event.amount)
@@ -85,6 +106,7 @@ export function transition(order: OrderState, event: OrderEvent): Transition | u
           : {
               status: "cancelled",
               reason: wrongSum(order, event.amount),
+              cause: "capture-refunded",
               paymentId: event.paymentId,
               announce: "cancelled",
             };
@@ -92,26 +114,38 @@ export function transition(order: OrderState, event: OrderEvent): Transition | u
       // Captured by a Charge RPC, and applied after inventory refused the stock: only
       // OrderCancelled makes payment give the money back (it never reads OrderRejected).
       return status === "rejected"
-        ? { status: "cancelled", reason: capturedAfterRejection, paymentId: event.paymentId, announce: "cancelled" }
+        ? {
+            status: "cancelled",
+            reason: capturedAfterRejection,
+            cause: "capture-refunded",
+            paymentId: event.paymentId,
+            announce: "cancelled",
+          }
         : undefined;
     case "payment-declined":
       return status === "pending" || status === "reserved"
-        ? { status: "cancelled", reason: event.reason, announce: "cancelled" }
+        ? { status: "cancelled", reason: event.reason, cause: "payment-declined", announce: "cancelled" }
         : undefined;
     case "cancelled-by-customer":
       return status === "pending" || status === "reserved" || status === "confirmed"
-        ? { status: "cancelled", reason: customerReason(event.reason), announce: "cancelled" }
+        ? { status: "cancelled", reason: customerReason(event.reason), cause: "customer", announce: "cancelled" }
         : undefined;
     case "stock-released":
       return status === "pending" || status === "reserved" || status === "confirmed"
-        ? { status: "cancelled", reason: operatorReason(event), announce: "cancelled" }
+        ? { status: "cancelled", reason: operatorReason(event), cause: "stock-released", announce: "cancelled" }
         : undefined;
     case "payment-refunded":
       // The payment is recorded even when its capture never reached the order (an
       // operator refunded a PENDING order's payment): the order then says a payment was
       // taken and given back, where without one a reader would take it that nothing was.
       return status === "pending" || status === "reserved" || status === "confirmed"
-        ? { status: "cancelled", reason: operatorReason(event), paymentId: event.paymentId, announce: "cancelled" }
+        ? {
+            status: "cancelled",
+            reason: operatorReason(event),
+            cause: "payment-refunded",
+            paymentId: event.paymentId,
+            announce: "cancelled",
+          }
         : undefined;
   }
 }
@@ -178,6 +212,8 @@ export interface Order {
   readonly customerId: string;
   readonly status: OrderStatus;
   readonly statusReason: string;
+  /** Why it ended, once REJECTED or CANCELLED (undefined for orders ended before causes were recorded). */
+  readonly endCause?: EndCause;
   readonly lines: readonly OrderLine[];
   readonly totalMinor: bigint;
   readonly currency: string;

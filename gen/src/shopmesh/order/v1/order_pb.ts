@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shopmesh/order/v1/order.proto.
  */
 export const file_shopmesh_order_v1_order: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaG9wbWVzaC9vcmRlci92MS9vcmRlci5wcm90bxIRc2hvcG1lc2gub3JkZXIudjEihAEKEU9yZGVyU3RhdHVzQ2hhbmdlEi4KBnN0YXR1cxgBIAEoDjIeLnNob3BtZXNoLm9yZGVyLnYxLk9yZGVyU3RhdHVzEg4KBnJlYXNvbhgCIAEoCRIvCgtjaGFuZ2VfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi+wIKBU9yZGVyEhAKCG9yZGVyX2lkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEi4KBnN0YXR1cxgDIAEoDjIeLnNob3BtZXNoLm9yZGVyLnYxLk9yZGVyU3RhdHVzEi0KBWxpbmVzGAQgAygLMh4uc2hvcG1lc2guY29tbW9uLnYxLlByaWNlZExpbmUSKAoFdG90YWwYBSABKAsyGS5zaG9wbWVzaC5jb21tb24udjEuTW9uZXkSFQoNc3RhdHVzX3JlYXNvbhgGIAEoCRI1CgdoaXN0b3J5GAcgAygLMiQuc2hvcG1lc2gub3JkZXIudjEuT3JkZXJTdGF0dXNDaGFuZ2USEgoKcGF5bWVudF9pZBgIIAEoCRIvCgtjcmVhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKrMBCgtPcmRlclN0YXR1cxIcChhPUkRFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIYChRPUkRFUl9TVEFUVVNfUEVORElORxABEhkKFU9SREVSX1NUQVRVU19SRVNFUlZFRBACEhoKFk9SREVSX1NUQVRVU19DT05GSVJNRUQQAxIZChVPUkRFUl9TVEFUVVNfUkVKRUNURUQQBBIaChZPUkRFUl9TVEFUVVNfQ0FOQ0VMTEVEEAViBnByb3RvMw", [file_google_protobuf_timestamp, file_shopmesh_common_v1_line_item, file_shopmesh_common_v1_money]);
+  fileDesc("Ch1zaG9wbWVzaC9vcmRlci92MS9vcmRlci5wcm90bxIRc2hvcG1lc2gub3JkZXIudjEihAEKEU9yZGVyU3RhdHVzQ2hhbmdlEi4KBnN0YXR1cxgBIAEoDjIeLnNob3BtZXNoLm9yZGVyLnYxLk9yZGVyU3RhdHVzEg4KBnJlYXNvbhgCIAEoCRIvCgtjaGFuZ2VfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAisAMKBU9yZGVyEhAKCG9yZGVyX2lkGAEgASgJEhMKC2N1c3RvbWVyX2lkGAIgASgJEi4KBnN0YXR1cxgDIAEoDjIeLnNob3BtZXNoLm9yZGVyLnYxLk9yZGVyU3RhdHVzEi0KBWxpbmVzGAQgAygLMh4uc2hvcG1lc2guY29tbW9uLnYxLlByaWNlZExpbmUSKAoFdG90YWwYBSABKAsyGS5zaG9wbWVzaC5jb21tb24udjEuTW9uZXkSFQoNc3RhdHVzX3JlYXNvbhgGIAEoCRI1CgdoaXN0b3J5GAcgAygLMiQuc2hvcG1lc2gub3JkZXIudjEuT3JkZXJTdGF0dXNDaGFuZ2USEgoKcGF5bWVudF9pZBgIIAEoCRIvCgtjcmVhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKCWVuZF9jYXVzZRgLIAEoDjIgLnNob3BtZXNoLm9yZGVyLnYxLk9yZGVyRW5kQ2F1c2UqswEKC09yZGVyU3RhdHVzEhwKGE9SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFE9SREVSX1NUQVRVU19QRU5ESU5HEAESGQoVT1JERVJfU1RBVFVTX1JFU0VSVkVEEAISGgoWT1JERVJfU1RBVFVTX0NPTkZJUk1FRBADEhkKFU9SREVSX1NUQVRVU19SRUpFQ1RFRBAEEhoKFk9SREVSX1NUQVRVU19DQU5DRUxMRUQQBSqGAgoNT3JkZXJFbmRDYXVzZRIfChtPUkRFUl9FTkRfQ0FVU0VfVU5TUEVDSUZJRUQQABIgChxPUkRFUl9FTkRfQ0FVU0VfT1VUX09GX1NUT0NLEAESJAogT1JERVJfRU5EX0NBVVNFX1BBWU1FTlRfREVDTElORUQQAhIcChhPUkRFUl9FTkRfQ0FVU0VfQ1VTVE9NRVIQAxIiCh5PUkRFUl9FTkRfQ0FVU0VfU1RPQ0tfUkVMRUFTRUQQBBIkCiBPUkRFUl9FTkRfQ0FVU0VfUEFZTUVOVF9SRUZVTkRFRBAFEiQKIE9SREVSX0VORF9DQVVTRV9DQVBUVVJFX1JFRlVOREVEEAZiBnByb3RvMw", [file_google_protobuf_timestamp, file_shopmesh_common_v1_line_item, file_shopmesh_common_v1_money]);
 
 /**
  * One step an order went through, for timelines such as the storefront's order page.
@@ -133,6 +133,13 @@ export type Order = Message<"shopmesh.order.v1.Order"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 10;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * Why the order ended, once REJECTED or CANCELLED.
+   *
+   * @generated from field: shopmesh.order.v1.OrderEndCause end_cause = 11;
+   */
+  endCause: OrderEndCause;
 };
 
 /**
@@ -203,4 +210,71 @@ export enum OrderStatus {
  */
 export const OrderStatusSchema: GenEnum<OrderStatus> = /*@__PURE__*/
   enumDesc(file_shopmesh_order_v1_order, 0);
+
+/**
+ * Why an order ended REJECTED or CANCELLED: for programs, where status_reason is
+ * for people. What became of the customer's money follows from it.
+ *
+ * @generated from enum shopmesh.order.v1.OrderEndCause
+ */
+export enum OrderEndCause {
+  /**
+   * The order is live or CONFIRMED, or it ended before causes were recorded.
+   *
+   * @generated from enum value: ORDER_END_CAUSE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * REJECTED: inventory could not reserve every line. Nothing was charged.
+   *
+   * @generated from enum value: ORDER_END_CAUSE_OUT_OF_STOCK = 1;
+   */
+  OUT_OF_STOCK = 1,
+
+  /**
+   * CANCELLED: the payment provider declined the charge. Nothing was charged.
+   *
+   * @generated from enum value: ORDER_END_CAUSE_PAYMENT_DECLINED = 2;
+   */
+  PAYMENT_DECLINED = 2,
+
+  /**
+   * CANCELLED by the customer (CancelOrder). A payment captured, now or later, is
+   * refunded in full.
+   *
+   * @generated from enum value: ORDER_END_CAUSE_CUSTOMER = 3;
+   */
+  CUSTOMER = 3,
+
+  /**
+   * CANCELLED: an operator released the order's stock (ReleaseStock). A payment
+   * captured, now or later, is refunded in full.
+   *
+   * @generated from enum value: ORDER_END_CAUSE_STOCK_RELEASED = 4;
+   */
+  STOCK_RELEASED = 4,
+
+  /**
+   * CANCELLED: an operator refunded the order's payment (Refund). The payment was
+   * taken and given back.
+   *
+   * @generated from enum value: ORDER_END_CAUSE_PAYMENT_REFUNDED = 5;
+   */
+  PAYMENT_REFUNDED = 5,
+
+  /**
+   * CANCELLED: a payment was captured that the order could not keep (another sum
+   * than its total, or inventory refused the stock after it). It is refunded.
+   *
+   * @generated from enum value: ORDER_END_CAUSE_CAPTURE_REFUNDED = 6;
+   */
+  CAPTURE_REFUNDED = 6,
+}
+
+/**
+ * Describes the enum shopmesh.order.v1.OrderEndCause.
+ */
+export const OrderEndCauseSchema: GenEnum<OrderEndCause> = /*@__PURE__*/
+  enumDesc(file_shopmesh_order_v1_order, 1);
 

@@ -9,7 +9,7 @@ import {
 } from "@shopmesh/events";
 import { batchPerTick } from "@shopmesh/server";
 import type pg from "pg";
-import type { EndCause, Order, OrderLine, OrderStatus, Transition } from "./order.js";
+import { type EndCause, isEndCauseOf, type Order, type OrderLine, type OrderStatus, type Transition } from "./order.js";
 
 /** The NOTIFY channel that carries the id of an order that changed. */
 export const orderChangedChannel = "shopmesh_order_changed";
@@ -63,7 +63,7 @@ function rowToOrder(row: OrderRow): StoredOrder {
     customerId: row.customer_id,
     status: row.status,
     statusReason: row.status_reason,
-    ...(row.end_cause ? { endCause: row.end_cause } : {}),
+    ...(row.end_cause && isEndCauseOf(row.status, row.end_cause) ? { endCause: row.end_cause } : {}),
     lines: row.lines.map((line) => ({
       sku: line.sku,
       name: line.name,

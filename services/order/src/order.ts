@@ -34,6 +34,16 @@ export type EndCause =
   | "payment-refunded"
   | "capture-refunded";
 
+/**
+ * Whether an order in this status can have ended for this cause: out-of-stock ends it
+ * REJECTED, every other cause CANCELLED. A replica of the release before causes were
+ * recorded (rolling out, or rolled back to) moves a REJECTED order to CANCELLED without
+ * touching the cause, which must then not be read as the new ending's.
+ */
+export function isEndCauseOf(status: OrderStatus, cause: EndCause): boolean {
+  return status === (cause === "out-of-stock" ? "rejected" : "cancelled");
+}
+
 /** A sum of money in minor units. */
 export interface Amount {
   readonly amountMinor: bigint;

@@ -219,7 +219,8 @@ export const OrderStatusSchema: GenEnum<OrderStatus> = /*@__PURE__*/
  */
 export enum OrderEndCause {
   /**
-   * The order is live or CONFIRMED, or it ended before causes were recorded.
+   * The order is live or CONFIRMED, or it ended before causes were recorded or
+   * was last moved by a replica of such a release (during a rolling update).
    *
    * @generated from enum value: ORDER_END_CAUSE_UNSPECIFIED = 0;
    */

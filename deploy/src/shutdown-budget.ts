@@ -15,7 +15,8 @@
  *    publishes' 5 s timeout (the rows stay in the outbox, for another relay) — NATS
  *    drains, pools close, spans are exported. The consumers' subscriptions drain for at
  *    most 1 s (before step 2's hand-back) and the connection for 2 s, then are closed:
- *    a silent network would hold either until pings failed.
+ *    a silent network would hold either until pings failed. The last span export is
+ *    given 2 s (packages/telemetry, shutdownTelemetry).
  */
 export function shutdownBudgetSeconds(service: string, env: Readonly<Record<string, string | undefined>>): number {
   const drain = Number(env.SHUTDOWN_GRACE_MS ?? 10_000) / 1000;
@@ -25,5 +26,5 @@ export function shutdownBudgetSeconds(service: string, env: Readonly<Record<stri
 
 /** A third of the consumers' 30 s ack wait. */
 const consumerHandBackSeconds = 10;
-/** NATS's drains (at most 1 + 2 s), the relay's last publishes (5 s), the pools and the last span export. */
+/** NATS's drains (at most 1 + 2 s), the relay's last publishes (5 s), the pools and the last span export (2 s). */
 const closingSeconds = 10;

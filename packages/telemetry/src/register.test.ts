@@ -120,3 +120,56 @@ describe("OTEL_TRACES_EXPORTER", () => {
     expect(run.stdout.trim().split("\n").at(-1)).toBe(recording);
   });
 });
+
+// A collector that accepts connections and never answers (hung, or behind a silent
+// network) held the last export for the exporter's timeouts and retries, ~30 s: the
+// shutdown budget (deploy/src/shutdown-budget.ts) gives it 2 of its 10 s of closing.
+describe("the shutdown's last span export", () => {
+  it("gives up on a collector that does not answer, within the shutdown budget", async () => {
+    const sockets = new Set<import("node:net").Socket>();
+    const collector = createServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
+    const { port } = collector.address() as import("node:net").AddressInfo;
+    try {
+      const child = spawn(
+        process.execPath,
+        [
+          ...register,
+          "--input-type=module",
+          "-e",
+          `const { trace } = await import("@opentelemetry/api");
+          const { shutdownTelemetry } = await import("@shopmesh/telemetry");
+          trace.getTracer("test").startSpan("last").end();
+          const started = performance.now();
+          await shutdownTelemetry();
+          console.log("shut down after", Math.round(performance.now() - started), "ms");
+          process.exit(0);`,
+        ],
+        {
+          env: telemetryEnv({
+            OTEL_TRACES_EXPORTER: "otlp",
+            OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+            OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
+          }),
+          stdio: ["ignore", "pipe", "ignore"],
+        },
+      );
+      let stdout = "";
+      child.stdout?.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      try {
+        const [, ms] = await waitFor(() => /shut down after (\d+) ms/.exec(stdout) ?? undefined, {
+          timeoutMs: 45_000,
+          description: "the shutdown to finish",
+        });
+        expect(Number(ms)).toBeLessThanOrEqual(5_000); // 2 s, with room for a busy machine
+      } finally {
+        child.kill("SIGKILL");
+      }
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => collector.close(resolve));
+    }
+  }, 60_000);
+});

@@ -110,9 +110,23 @@ function sqlSpansWhenSampled(instrumentation: PgInstrumentation): PgInstrumentat
   return instrumentation;
 }
 
-/** Flushes spans and metrics still buffered and stops the SDK (call last at shutdown). */
+/**
+ * Flushes spans and metrics still buffered and stops the SDK (call last at shutdown),
+ * waiting {@link lastExportMs} at most: a collector that accepts connections and never
+ * answers would hold the export for the exporter's timeouts and retries (~30 s), past
+ * the platform's grace. What is not exported by then is lost, as it would be anyway.
+ */
 export async function shutdownTelemetry(): Promise<void> {
   const running = sdk;
   sdk = undefined;
-  await running?.shutdown();
+  if (!running) return;
+  let timer: NodeJS.Timeout | undefined;
+  const givenUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, lastExportMs);
+  });
+  await Promise.race([running.shutdown(), givenUp]);
+  clearTimeout(timer);
 }
+
+/** How long the shutdown waits for the last export (deploy/src/shutdown-budget.ts counts it). */
+const lastExportMs = 2_000;

@@ -107,7 +107,11 @@ describe("a consumer working through a backlog longer than its ack wait", () => 
         ])
       ).rows[0].n as number;
     try {
+      // The hanging replica goes on pulling: after each ack wait (2 s) it took back about
+      // two thirds of the events due again, which then wait out another: ~10 s for half
+      // of them here alone, longer on a machine as busy as a full test run makes it.
       await waitFor(async () => (await applied()) >= events / 2, {
+        timeoutMs: 30_000,
         description: "most events applied by the healthy replica while the other hangs",
       });
     } finally {

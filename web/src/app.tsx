@@ -22,6 +22,7 @@ export function App({ config, signInAnswer }: { config: StorefrontConfig; signIn
   const [route, setRoute] = useState<Route>(() => parseRoute(window.location.hash));
   const [cart, setCartState] = useState<Cart>(() => loadCart(localStorage));
   const [session, setSessionState] = useState<Session | undefined>(() => loadSession(sessionStorage));
+  const [signInProblem, setSignInProblem] = useState<string | undefined>();
   const sessionRef = useRef(session);
   sessionRef.current = session;
   const clients = useMemo(
@@ -59,7 +60,7 @@ export function App({ config, signInAnswer }: { config: StorefrontConfig; signIn
         saveSession(sessionStorage, signedIn);
         setSessionState(signedIn);
       },
-      (error: unknown) => console.error("sign-in failed", error),
+      (error: unknown) => setSignInProblem(error instanceof Error ? error.message : String(error)),
     );
   }, [config, signInAnswer]);
 
@@ -133,6 +134,15 @@ export function App({ config, signInAnswer }: { config: StorefrontConfig; signIn
         </nav>
       </header>
       <main id="main">
+        {signInProblem && !session ? (
+          <div className="problem" role="alert">
+            <h2>Sign-in failed</h2>
+            <p>Signing in did not complete: {signInProblem}.</p>
+            <p className="action">
+              <a href={href({ page: "sign-in" })}>Sign in again</a>
+            </p>
+          </div>
+        ) : null}
         <PageBoundary key={href(route)}>
           <Page route={route} />
         </PageBoundary>

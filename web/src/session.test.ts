@@ -132,6 +132,20 @@ describe("completing the sign-in", () => {
     });
   });
 
+  it("says why when the provider refused the sign-in, and forgets the pending one", async () => {
+    const fetch = pendingSignIn("the-state");
+    await expect(
+      completeOidcSignIn(identity, {
+        error: "access_denied",
+        error_description: "the user declined consent",
+        state: "the-state",
+      }),
+    ).rejects.toThrow("the identity provider refused it: the user declined consent");
+    expect(fetch).not.toHaveBeenCalled();
+    // Forgotten: the same answer again (a reload) is no sign-in of this tab's.
+    await expect(completeOidcSignIn(identity, { error: "access_denied", state: "the-state" })).resolves.toBeUndefined();
+  });
+
   it("refuses an answer to another request, and sends its code nowhere", async () => {
     const fetch = pendingSignIn("the-state");
     await expect(completeOidcSignIn(identity, { code: "the-code", state: "forged" })).rejects.toThrow(/does not match/);

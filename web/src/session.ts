@@ -105,13 +105,19 @@ export function takeSignInAnswer(page: Pick<Window, "location" | "history">): Si
   return answer;
 }
 
-/** Production sign-in, step 2: with the answer's code (see takeSignInAnswer), asks for an access token. */
+/**
+ * Production sign-in, step 2: with the answer's code (see takeSignInAnswer), asks for an
+ * access token. Undefined when no sign-in of this tab is answered; rejects, saying why in
+ * words for the page, when the answer is the provider's refusal (`?error=`), belongs to
+ * another request, or the token request fails. The pending sign-in is forgotten then too.
+ */
 export async function completeOidcSignIn(identity: Oidc, answer: SignInAnswer): Promise<Session | undefined> {
-  const { code } = answer;
+  const { code, error } = answer;
   const pending = JSON.parse(sessionStorage.getItem(pkceKey) ?? "null") as { verifier: string; state: string } | null;
-  if (!code || !pending) return undefined;
+  if ((!code && !error) || !pending) return undefined;
   sessionStorage.removeItem(pkceKey);
   if (answer.state !== pending.state) throw new Error("the sign-in answer does not match the request");
+  if (error || !code) throw new Error(`the identity provider refused it: ${answer.error_description || error}`);
   const response = await fetch(identity.tokenUrl, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -123,7 +129,7 @@ export async function completeOidcSignIn(identity: Oidc, answer: SignInAnswer): 
       code_verifier: pending.verifier,
     }),
   });
-  if (!response.ok) throw new Error(`the identity provider answered ${response.status}`);
+  if (!response.ok) throw new Error(`the identity provider answered ${response.status} to the token request`);
   const { access_token: token } = (await response.json()) as { access_token?: string };
   return token ? sessionFromToken(token) : undefined;
 }

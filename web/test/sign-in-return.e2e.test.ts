@@ -96,6 +96,28 @@ describe("returning from the identity provider", () => {
     ).toEqual([]);
     await page.close();
   });
+
+  it("says the sign-in failed when the provider refused it, and takes the answer out of the address", async () => {
+    const url = server?.url ?? "";
+    const page = await (browser?.context ?? expect.unreachable()).newPage();
+    await page.goto(`${url}/`);
+    await page.evaluate((pending) => sessionStorage.setItem("shopmesh.pkce.v1", JSON.stringify(pending)), {
+      verifier: "the-verifier",
+      state,
+    });
+    exchanged.length = 0;
+
+    await page.goto(`${url}/?error=access_denied&error_description=consent+declined&state=${state}#/`);
+    const alert = page.getByRole("alert").filter({ hasText: "Sign-in failed" });
+    await alert.waitFor();
+
+    expect(await alert.textContent()).toContain("the identity provider refused it: consent declined");
+    expect(page.url()).toBe(`${url}/#/`);
+    expect(exchanged, "no token requested").toEqual([]);
+    expect(await page.evaluate(() => sessionStorage.getItem("shopmesh.pkce.v1")), "the pending sign-in").toBeNull();
+    expect(await page.getByRole("link", { name: "Sign in again" }).isVisible()).toBe(true);
+    await page.close();
+  });
 });
 
 function body(req: IncomingMessage): Promise<string> {

@@ -1,6 +1,6 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Health, HealthCheckResponse_ServingStatus } from "@shopmesh/gen/grpc/health/v1/health_pb.js";
-import { createGrpcClient } from "@shopmesh/server";
+import { createGrpcClient, within } from "@shopmesh/server";
 import { createTestNats, startTcpProxy, type TcpProxy, testInfrastructure } from "@shopmesh/testing";
 import { describe, expect, it } from "vitest";
 import { startMesh } from "../src/mesh.js";
@@ -49,13 +49,14 @@ describe("a service whose NATS network goes silent", () => {
       // Order's budget at the mesh's settings (deploy/src/shutdown-budget.ts): RPCs drain
       // for SHUTDOWN_GRACE_MS (3 s), consumers hand back after 10 s, closing takes 10 s.
       const budgetMs = (3 + 10 + 10) * 1000;
-      const stopped = await Promise.race([
+      const stopped = await within(
         mesh.stop("order").then(
           () => "stopped",
           () => "stopped, reporting a failed step",
         ),
-        new Promise((resolve) => setTimeout(resolve, budgetMs, "still stopping")),
-      ]);
+        budgetMs,
+        () => new Error(`still stopping after order's shutdown budget, ${budgetMs} ms`),
+      );
       expect(stopped).toMatch(/^stopped/);
     } finally {
       await mesh.close().catch(() => undefined); // the other services' drains fail the same way

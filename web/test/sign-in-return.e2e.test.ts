@@ -63,15 +63,20 @@ describe("returning from the identity provider", () => {
     await rm(dist, { recursive: true, force: true });
   });
 
-  it("takes the code out of the address before any request of the page, and sends it in no Referer", async () => {
+  /** A page of a tab that began a sign-in: what beginOidcSignIn keeps before leaving for the provider. */
+  async function pageWithPendingSignIn() {
     const url = server?.url ?? "";
     const page = await (browser?.context ?? expect.unreachable()).newPage();
-    // The sign-in this tab began: what beginOidcSignIn keeps before leaving for the provider.
     await page.goto(`${url}/`);
     await page.evaluate((pending) => sessionStorage.setItem("shopmesh.pkce.v1", JSON.stringify(pending)), {
       verifier: "the-verifier",
       state,
     });
+    return { url, page };
+  }
+
+  it("takes the code out of the address before any request of the page, and sends it in no Referer", async () => {
+    const { url, page } = await pageWithPendingSignIn();
     const addressWhenConfigFetched: string[] = [];
     await page.route("**/config.json", async (route) => {
       addressWhenConfigFetched.push(await page.evaluate(() => window.location.href));
@@ -98,13 +103,7 @@ describe("returning from the identity provider", () => {
   });
 
   it("says the sign-in failed when the provider refused it, and takes the answer out of the address", async () => {
-    const url = server?.url ?? "";
-    const page = await (browser?.context ?? expect.unreachable()).newPage();
-    await page.goto(`${url}/`);
-    await page.evaluate((pending) => sessionStorage.setItem("shopmesh.pkce.v1", JSON.stringify(pending)), {
-      verifier: "the-verifier",
-      state,
-    });
+    const { url, page } = await pageWithPendingSignIn();
     exchanged.length = 0;
 
     await page.goto(`${url}/?error=access_denied&error_description=consent+declined&state=${state}#/`);

@@ -1,3 +1,5 @@
+import { JetStreamApiError } from "@nats-io/jetstream";
+
 /**
  * Runs a declaration of streams or durables again after a failure, a few times with
  * growing pauses, before the start gives up. On a JetStream cluster (nats-server 2.9)
@@ -20,3 +22,16 @@ export async function retryDeclaration<T>(declare: () => Promise<T>): Promise<T>
 
 /** With the pauses between them (3.75 s) and each request's timeout, up to ~35 s in all. */
 const declareAttempts = 6;
+
+/**
+ * A lookup's answer, or undefined when JetStream says there is no such thing (`notFound`,
+ * its API error code). Any other failure (a request unanswered during an election) is
+ * thrown: taken for absence, it led to a create, which failed the same way or met the
+ * existing one.
+ */
+export function unlessNotFound<T>(lookup: Promise<T>, notFound: number): Promise<T | undefined> {
+  return lookup.catch((error: unknown) => {
+    if (error instanceof JetStreamApiError && error.code === notFound) return undefined;
+    throw error;
+  });
+}

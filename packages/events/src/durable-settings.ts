@@ -1,6 +1,6 @@
-import { type ConsumerConfig, JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from "@nats-io/jetstream";
+import { type ConsumerConfig, JetStreamApiCodes, type JetStreamManager } from "@nats-io/jetstream";
 import type { Logger } from "pino";
-import { retryDeclaration } from "./declaration-retry.js";
+import { retryDeclaration, unlessNotFound } from "./declaration-retry.js";
 
 /**
  * The revision of what `startConsumer` declares on a durable. Bump it whenever a setting
@@ -54,23 +54,14 @@ async function declareOnce(jsm: JetStreamManager, { stream, config }: DurableSet
   return true;
 }
 
-/**
- * A durable's settings, or undefined when it does not exist. Any other failure (a
- * request unanswered during an election) is thrown: taken for "no durable", it led to
- * a create, which failed the same way or met the existing durable.
- */
+/** A durable's settings, or undefined when it does not exist (see unlessNotFound). */
 async function currentSettings(
   jsm: JetStreamManager,
   stream: string,
   durableName: string,
 ): Promise<ConsumerConfig | undefined> {
-  return jsm.consumers.info(stream, durableName).then(
-    (info) => info.config,
-    (error: unknown) => {
-      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound) return undefined;
-      throw error;
-    },
-  );
+  const info = await unlessNotFound(jsm.consumers.info(stream, durableName), JetStreamApiCodes.ConsumerNotFound);
+  return info?.config;
 }
 
 /** Of two filters of one stream — its whole-stream wildcard or one subject — the wider. */

@@ -1,14 +1,13 @@
 import {
   DiscardPolicy,
   JetStreamApiCodes,
-  JetStreamApiError,
   type JetStreamManager,
   RetentionPolicy,
   StorageType,
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
-import { retryDeclaration } from "./declaration-retry.js";
+import { retryDeclaration, unlessNotFound } from "./declaration-retry.js";
 import type { EventCatalog } from "./event-catalog.js";
 
 const day = 24 * 60 * 60 * 1000;
@@ -60,14 +59,8 @@ export async function ensureStreams(jsm: JetStreamManager, catalog: EventCatalog
 /** Creates or updates one stream, again while a cluster cannot answer (see retryDeclaration). */
 async function declareStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }) {
   await retryDeclaration(async () => {
-    const exists = await jsm.streams.info(config.name).then(
-      () => true,
-      (error: unknown) => {
-        if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return false;
-        throw error;
-      },
-    );
-    if (exists) await jsm.streams.update(config.name, config);
+    const existing = await unlessNotFound(jsm.streams.info(config.name), JetStreamApiCodes.StreamNotFound);
+    if (existing) await jsm.streams.update(config.name, config);
     else await jsm.streams.add(config);
   });
 }

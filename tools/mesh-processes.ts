@@ -16,9 +16,12 @@ export type ServiceName = "order" | "inventory" | "payment";
 /**
  * The Node flags a service runs with in production (the container images set the
  * same): a V8 heap capped well inside the container's memory limit, so the garbage
- * collector works before the process grows.
+ * collector works before the process grows, and a young generation of 16 MB
+ * semi-spaces. Node 24 sizes that generation itself (up to 64 MB semi-spaces); under
+ * this cap the services then spent five times the CPU per order, most of it in the
+ * garbage collector (docs/performance.md, 2026-12-07 morning). 16 MB was Node 20's.
  */
-export const productionNodeFlags = ["--max-old-space-size=128"];
+export const productionNodeFlags = ["--max-old-space-size=128", "--max-semi-space-size=16"];
 
 /** The ports of one service. */
 export interface ServicePorts {

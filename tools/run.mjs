@@ -7,7 +7,8 @@ import { existsSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export const root = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
-const path = `${root}/node_modules/.bin:${process.env.PATH}`;
+/** The PATH npm gives its scripts: binaries installed in node_modules first, the pinned Node among them. */
+export const scriptsPath = `${root}/node_modules/.bin:${process.env.PATH}`;
 
 /** Runs a command in the repository root; exits the process with its status on failure. */
 export function run(command, args, options = {}) {
@@ -16,7 +17,7 @@ export function run(command, args, options = {}) {
     cwd: root,
     stdio: "inherit",
     ...options,
-    env: { ...process.env, PATH: path, ...options.env },
+    env: { ...process.env, PATH: scriptsPath, ...options.env },
   });
   if (result.status !== 0) {
     console.error(`✖ ${command} ${args.join(" ")} failed (${result.signal ?? `exit ${result.status}`})`);

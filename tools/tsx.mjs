@@ -15,7 +15,7 @@
  * the wrapper's group (a CI timeout) no longer reaches them.
  */
 import { spawn } from "node:child_process";
-import { ensureInstalled, root, runtime } from "./run.mjs";
+import { ensureInstalled, root, runtime, scriptsPath } from "./run.mjs";
 
 // Read before anything slow (a fresh clone's npm ci): npm may be killed meanwhile.
 const parent = process.ppid;
@@ -24,8 +24,8 @@ const ownGroup = process.argv[2] === "--own-process-group";
 const [file, ...args] = process.argv.slice(ownGroup ? 3 : 2);
 const child = spawn(runtime(), ["--conditions=@shopmesh/source", "--import", "tsx", file, ...args], {
   cwd: root,
-  // As npm gives its scripts: a tool that starts `node` by name starts the same one.
-  env: { ...process.env, PATH: `${root}/node_modules/.bin:${process.env.PATH}` },
+  // A tool that starts `node` by name starts the same one, run by npm or by hand.
+  env: { ...process.env, PATH: scriptsPath },
   stdio: ["inherit", "inherit", "inherit", "ipc"],
   detached: ownGroup,
 });

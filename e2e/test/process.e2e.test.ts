@@ -25,7 +25,8 @@ import { startOtlpReceiver } from "../src/otlp-receiver.js";
 
 const database = useTestDatabase("process");
 const nats = useTestNats("process");
-const orderMain = fileURLToPath(new URL("../../services/order/src/main.ts", import.meta.url));
+const repositoryRoot = fileURLToPath(new URL("../..", import.meta.url));
+const orderMain = join(repositoryRoot, "services/order/src/main.ts");
 
 /**
  * Runs the order service as its own process, as `npm start` and the images do (with
@@ -395,8 +396,7 @@ describe("npm start's launcher", () => {
 
 describe("tools/tsx.mjs", () => {
   it("runs its tool, and any `node` the tool starts by name, on the repository's Node, whatever PATH it was given", () => {
-    const root = fileURLToPath(new URL("../..", import.meta.url));
-    const pinned = join(root, "node_modules/.bin/node");
+    const pinned = join(repositoryRoot, "node_modules/.bin/node");
     const repositoryNode = existsSync(pinned)
       ? execFileSync(pinned, ["-v"], { encoding: "utf8" }).trim()
       : process.version;
@@ -406,7 +406,7 @@ describe("tools/tsx.mjs", () => {
       .filter((dir) => !dir.endsWith("node_modules/.bin"))
       .join(":");
     const output = execFileSync(process.execPath, ["tools/tsx.mjs", "e2e/src/node-version-tool.ts"], {
-      cwd: root,
+      cwd: repositoryRoot,
       env: { ...process.env, PATH: path },
       encoding: "utf8",
     });
@@ -461,7 +461,7 @@ function spawnMarked(command: string, args: string[]) {
   const marker = `SHOPMESH_TOOL_MARKER=${randomBytes(6).toString("hex")}`;
   const [name, value] = marker.split("=") as [string, string];
   const child = spawn(command, args, {
-    cwd: fileURLToPath(new URL("../..", import.meta.url)),
+    cwd: repositoryRoot,
     env: { ...process.env, [name]: value },
     detached: true,
     stdio: ["ignore", "pipe", "ignore"],
@@ -532,7 +532,7 @@ async function withLauncher(
       JSON.stringify({ ...options, databasePrefix }),
     ],
     {
-      cwd: fileURLToPath(new URL("../..", import.meta.url)),
+      cwd: repositoryRoot,
       env: {
         ...process.env,
         DATABASE_URL: adminUrl,

@@ -44,6 +44,15 @@ async function shopper(customer: string, lines: number | typeof stocked): Promis
   return page;
 }
 
+/** Places the cart with a chosen card (not the default) and loses the answer: the order exists, the page cannot say so. */
+async function placeWithSlowVisaAnswerLost(page: Page, customer: string): Promise<void> {
+  await page.getByRole("radio", { name: /Slow Visa/ }).check();
+  await loseNextPlaceOrderAnswer(page);
+  await page.getByRole("button", { name: "Place order" }).click();
+  await page.getByRole("alert").filter({ hasText: "may have gone through" }).waitFor();
+  expect((await ordersOf(customer)).length, "the lost call placed an order").toBe(1);
+}
+
 async function ordersOf(customer: string) {
   const { orders } = await bed.mesh.orders(await bed.mesh.customerToken(customer)).listOrders({ pageSize: 50 });
   return orders;
@@ -233,11 +242,7 @@ describe("the storefront when calls fail", () => {
   it("a lost answer with a chosen card, then Place order after a reload, answers the same order: one charge", async () => {
     const customer = `reload-${run}`;
     const page = await shopper(customer, 1);
-    await page.getByRole("radio", { name: /Slow Visa/ }).check();
-    await loseNextPlaceOrderAnswer(page);
-    await page.getByRole("button", { name: "Place order" }).click();
-    await page.getByRole("alert").filter({ hasText: "may have gone through" }).waitFor();
-    expect((await ordersOf(customer)).length, "the lost call placed an order").toBe(1);
+    await placeWithSlowVisaAnswerLost(page, customer);
     // The customer reloads and sends it again: the page offers the card it was sent with.
     await page.reload();
     await page.getByRole("button", { name: "Place order" }).click();
@@ -249,11 +254,7 @@ describe("the storefront when calls fail", () => {
   it("a lost answer with a chosen card, then Place order from a new tab after signing in there, answers the same order", async () => {
     const customer = `newtab-${run}`;
     const first = await shopper(customer, 1);
-    await first.getByRole("radio", { name: /Slow Visa/ }).check();
-    await loseNextPlaceOrderAnswer(first);
-    await first.getByRole("button", { name: "Place order" }).click();
-    await first.getByRole("alert").filter({ hasText: "may have gone through" }).waitFor();
-    expect((await ordersOf(customer)).length, "the lost call placed an order").toBe(1);
+    await placeWithSlowVisaAnswerLost(first, customer);
     await first.close();
     // The customer opens the shop again: a new tab keeps the cart and the pending key
     // (localStorage) but no session (sessionStorage), and signs in on the checkout page.

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from "node:timers/promises";
 import { createNoopMeter, trace } from "@opentelemetry/api";
 import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
 import { RuntimeNodeInstrumentation } from "@opentelemetry/instrumentation-runtime-node";
@@ -120,12 +121,7 @@ export async function shutdownTelemetry(): Promise<void> {
   const running = sdk;
   sdk = undefined;
   if (!running) return;
-  let timer: NodeJS.Timeout | undefined;
-  const givenUp = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, lastExportMs);
-  });
-  await Promise.race([running.shutdown(), givenUp]);
-  clearTimeout(timer);
+  await Promise.race([running.shutdown(), delay(lastExportMs, undefined, { ref: false })]);
 }
 
 /** How long the shutdown waits for the last export (deploy/src/shutdown-budget.ts counts it). */

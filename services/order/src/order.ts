@@ -184,7 +184,6 @@ function wrongSum(order: OrderState, { amountMinor, currency }: Amount): string 
 
 const capturedAfterRejection = "paid after its stock was refused: the payment is refunded";
 
-/** Why an operator's release or refund cancelled an order, with the refund's own reason when it gave one. */
 /**
  * A customer's own words follow a fixed opening: a reason the caller chose can then never
  * pass for one the saga recorded — a decline's, which a reader takes to mean that nothing
@@ -196,6 +195,7 @@ function customerReason(reason: string): string {
 
 const customerReasonOpening = "cancelled by the customer";
 
+/** Why an operator's release or refund cancelled an order, with the refund's own reason when it gave one. */
 function operatorReason(event: Extract<OrderEvent, { kind: "stock-released" | "payment-refunded" }>): string {
   if (event.kind === "stock-released") return "its stock was released";
   return event.reason ? `its payment was refunded: ${event.reason}` : "its payment was refunded";

@@ -216,41 +216,125 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   );
   const maxDeliveries = Math.max(options.maxDeliveries ?? 100, maxAttempts);
   const deliveries = createDeliveries({ ...options, maxAttempts, maxDeliveries });
-  const batches = createBatchLoop(
-    (batch, admitting) => deliveries.process(batch, admitting),
-    ackWaitMs / 3,
-    ackWaitMs / 3,
-    (events) =>
+  const batches = createBatchLoop({
+    apply: (batch, admitting) => deliveries.process(batch, admitting),
+    keepAliveMs: ackWaitMs / 3,
+    drainMs: ackWaitMs / 3,
+    onHandBack: (events) =>
       options.logger.warn({ consumer: options.name, events }, "stopping: events not applied in time handed back"),
-  );
-  // A callback, not the async iterator: the messages of one socket read join the batch
-  // at once, without a generator step and its promises per message.
-  const sources = await Promise.all(
-    [...filters.keys()].map(async (stream) => {
-      const consumer = await options.js.consumers.get(stream, options.name);
-      return consumer.consume({
-        max_messages: Math.max(concurrency * 2, batchLimit),
-        expires: pullExpiresMs,
-        // After a reconnect or missed heartbeats, pull again at once: without it nats.js
-        // first asks for the consumer's info, a 5 s timeout and a pause per attempt while
-        // a cluster elects leaders — ~10 s before a consumer pulled again once quorum was
-        // back. A durable deleted meanwhile is declared again by keepDurableSettings.
-        bind: true,
-        callback: (message) => batches.push(message),
-      });
-    }),
-  );
-  const pulling = Promise.all(sources.map((messages) => messages.closed())).finally(() => batches.end());
+    onStall: (events) => {
+      options.logger.warn(
+        { consumer: options.name, handedBack: events },
+        "a batch has not finished in two thirds of the ack wait: pulling paused, queued events handed back",
+      );
+      pulls.pause();
+    },
+    onRecover: () => {
+      options.logger.info({ consumer: options.name }, "the stalled batch finished: pulling again");
+      pulls.resume();
+    },
+  });
+  const pulls = await startPulls(options, [...filters.keys()], concurrency, (message) => batches.push(message));
+  pulls.closed.finally(() => batches.end());
 
   return {
     durables: [...filters.keys()].map((stream) => ({ stream, name: options.name })),
     async stop() {
       stopKeeping();
-      await Promise.all(sources.map(closeWithoutStranding));
-      await pulling.catch(() => undefined);
+      await pulls.stop();
+      batches.end();
       await batches.done;
       await deliveries.idle();
     },
+  };
+}
+
+/** The pulls of a consumer from each of its streams, paused while its batch loop is stalled. */
+interface Pulls {
+  /** Stops pulling (the deliveries on their way are still taken in), until resumed. */
+  pause(): void;
+  resume(): void;
+  /** Stops pulling for good. */
+  stop(): Promise<void>;
+  /** Resolves when the pulls end other than by pause(): stop(), or nats.js giving up. */
+  readonly closed: Promise<void>;
+}
+
+/**
+ * Pulls from every stream into `receive`. A replica whose batch hangs (a statement on a
+ * connection that stopped answering) must stop pulling: the messages it took would wait
+ * behind that batch until their ack wait ran out, and a replica that went on pulling took
+ * most of them back at each redelivery, so a healthy replica got them only slowly.
+ */
+async function startPulls(
+  options: ConsumerOptions,
+  streams: readonly string[],
+  concurrency: number,
+  receive: (message: JsMsg) => void,
+): Promise<Pulls> {
+  const consumers = await Promise.all(streams.map((stream) => options.js.consumers.get(stream, options.name)));
+  let ended: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => {
+    ended = resolve;
+  });
+  /** The pulls running (or starting); undefined while paused or stopped. */
+  let current: Promise<ConsumerMessages[]> | undefined;
+  const start = () => {
+    const starting = Promise.all(
+      consumers.map((consumer) =>
+        consumer.consume({
+          max_messages: Math.max(concurrency * 2, batchLimit),
+          expires: pullExpiresMs,
+          // After a reconnect or missed heartbeats, pull again at once: without it nats.js
+          // first asks for the consumer's info, a 5 s timeout and a pause per attempt while
+          // a cluster elects leaders — ~10 s before a consumer pulled again once quorum was
+          // back. A durable deleted meanwhile is declared again by keepDurableSettings.
+          bind: true,
+          // A callback, not the async iterator: the messages of one socket read join the
+          // batch at once, without a generator step and its promises per message.
+          callback: receive,
+        }),
+      ),
+    );
+    current = starting;
+    // Pulls that end on their own (nats.js gave up) end the consumer, as stop() does.
+    void starting.then((sources) =>
+      Promise.all(sources.map((messages) => messages.closed())).then(() => {
+        if (current === starting) ended();
+      }),
+    );
+    return starting;
+  };
+  const halt = async () => {
+    const running = current;
+    current = undefined;
+    if (running) await Promise.all((await running).map(closeWithoutStranding));
+  };
+  await start();
+  let state: "pulling" | "paused" | "stopped" = "pulling";
+  let halting = Promise.resolve();
+  return {
+    pause() {
+      if (state !== "pulling") return;
+      state = "paused";
+      halting = halt();
+    },
+    resume() {
+      if (state !== "paused") return;
+      state = "pulling";
+      void halting
+        .then(() => (state === "pulling" && current === undefined ? start() : undefined))
+        .catch((error: unknown) =>
+          options.logger.error({ consumer: options.name, err: error }, "pulling again failed"),
+        );
+    },
+    async stop() {
+      state = "stopped";
+      halting = halting.then(halt);
+      await halting;
+      ended();
+    },
+    closed,
   };
 }
 
@@ -358,14 +442,31 @@ const batchLimit = 32;
  */
 const pullExpiresMs = 2_000;
 
+/** What a batch loop does, and tells, besides applying batches. */
+interface BatchLoopOptions {
+  readonly apply: (batch: JsMsg[], admitting: () => boolean) => Promise<void>;
+  /** How often queued messages are said to be in hand (a third of the ack wait). */
+  readonly keepAliveMs: number;
+  /** How long a stopping replica goes on applying its queue. */
+  readonly drainMs: number;
+  onHandBack(events: number): void;
+  /** A batch has been running for two keep-alive periods; `events` queued were handed back. */
+  onStall(events: number): void;
+  /** The stalled batch finished. */
+  onRecover(): void;
+}
+
 /**
  * A queue of messages applied batch after batch by one loop. nats.js pulls more as
  * messages arrive, not as they are applied, so a backlog can queue here up to the
  * consumer's max_ack_pending: every `keepAliveMs` (a third of the ack wait) the
  * queued messages tell the server they are in hand (`working()`), or those not reached
- * within the ack wait would be delivered again while their first copy still waits —
- * but only while the loop gets through batches: a loop stuck in one (a query on a
- * dead connection) lets the ack wait run out, and another replica takes its queue.
+ * within the ack wait would be delivered again while their first copy still waits.
+ *
+ * A loop stuck in one batch for two of those periods (a query on a dead connection) is
+ * stalled: it hands its queue back (nak) and tells (`onStall`, which pauses the pulls),
+ * and hands back what still arrives, until the batch finishes (`onRecover`). Only the
+ * stuck batch's own events wait out their ack wait.
  *
  * Once ended (the replica stops), the queue is still applied, for `drainMs` at most:
  * what is left then is handed back at once (nak) for another replica — as is an event
@@ -374,20 +475,26 @@ const pullExpiresMs = 2_000;
  * gone would otherwise spend a failed statement's timeout on every batch, and its
  * shutdown minutes or hours on a full queue.
  */
-function createBatchLoop(
-  apply: (batch: JsMsg[], admitting: () => boolean) => Promise<void>,
-  keepAliveMs: number,
-  drainMs: number,
-  onHandBack: (events: number) => void,
-) {
+function createBatchLoop(options: BatchLoopOptions) {
+  const { apply, keepAliveMs, drainMs } = options;
   const waiting: JsMsg[] = [];
   let wake: (() => void) | undefined;
   let ended = false;
   let endedAt = 0;
-  let progressedAt = performance.now();
+  /** When the batch in progress started; undefined between batches. */
+  let batchStartedAt: number | undefined;
+  let stalled = false;
   const admitting = () => !ended || performance.now() - endedAt <= drainMs;
   const keepAlive = setInterval(() => {
-    if (performance.now() - progressedAt > keepAliveMs * 2) return;
+    if (batchStartedAt !== undefined && performance.now() - batchStartedAt > keepAliveMs * 2) {
+      if (!stalled) {
+        stalled = true;
+        const queued = waiting.splice(0);
+        handBack(queued);
+        options.onStall(queued.length);
+      }
+      return;
+    }
     try {
       for (const message of waiting) message.working();
     } catch {
@@ -402,20 +509,28 @@ function createBatchLoop(
           wake = resolve;
         });
         wake = undefined;
-        progressedAt = performance.now();
         continue;
       }
       if (!admitting()) {
-        onHandBack(waiting.length);
+        options.onHandBack(waiting.length);
         handBack(waiting.splice(0));
         break;
       }
+      batchStartedAt = performance.now();
       await apply(waiting.splice(0, batchLimit), admitting);
-      progressedAt = performance.now();
+      batchStartedAt = undefined;
+      if (stalled) {
+        stalled = false;
+        options.onRecover();
+      }
     }
   })().finally(() => clearInterval(keepAlive));
   return {
     push(message: JsMsg) {
+      if (stalled) {
+        handBack([message]);
+        return;
+      }
       waiting.push(message);
       wake?.();
     },

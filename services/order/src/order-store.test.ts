@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { createEventCatalog, createOutbox } from "@shopmesh/events";
 import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import { withTx } from "@shopmesh/pg";
 import { describe, expect, it } from "vitest";
 import { useOrderDatabase } from "../test/order-database.js";
 import { OrderError } from "./errors.js";
 import type { OrderLine } from "./order.js";
-import { createOrderInserter, insertOrders, type NewOrder, type OrderInsert } from "./order-store.js";
+import { applyTransitions, createOrderInserter, insertOrders, type NewOrder, type OrderInsert } from "./order-store.js";
 import { listOrders } from "./read-orders.js";
 
 const database = useOrderDatabase("order store");
@@ -149,5 +150,33 @@ describe("listing a customer's orders", () => {
       expect(answer, token).toBeInstanceOf(OrderError);
       expect((answer as OrderError).reason).toBe("ORDER_INVALID_PAGE_TOKEN");
     }
+  });
+});
+
+describe("applyTransitions", () => {
+  it("keeps the payment id an earlier change of the batch named when a later one names none", async () => {
+    const placed = newOrder("heidi", randomUUID(), [line("SKU-1", 1)]);
+    await insertOrders(database.pool(), outbox, [placed]);
+    const { orderId } = placed.order;
+    await withTx(database.pool(), (tx) =>
+      applyTransitions(
+        tx,
+        outbox,
+        [
+          { orderId, next: { status: "confirmed", reason: "", paymentId: "pay-1" } },
+          { orderId, next: { status: "cancelled", reason: "cancelled by the customer", cause: "customer" } },
+        ],
+        [],
+      ),
+    );
+    const { rows } = await database
+      .pool()
+      .query("SELECT status, payment_id, end_cause FROM orders WHERE order_id = $1", [orderId]);
+    expect(rows).toEqual([{ status: "cancelled", payment_id: "pay-1", end_cause: "customer" }]);
+    expect((await stored(orderId)).history.map((entry) => entry.status).sort()).toEqual([
+      "cancelled",
+      "confirmed",
+      "pending",
+    ]);
   });
 });

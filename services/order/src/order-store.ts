@@ -269,11 +269,16 @@ export async function applyTransitions(
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
               AS c(order_id, status, reason, payment_id, end_cause, n)
      ), latest AS (
-       SELECT DISTINCT ON (order_id) order_id, status, reason, payment_id, end_cause FROM change ORDER BY order_id, n DESC
+       -- The last change's status, and the last payment id any change of the order named:
+       -- a cancellation after a capture in one batch keeps the captured payment's id.
+       SELECT DISTINCT ON (order_id) order_id, status, reason, end_cause,
+              (SELECT p.payment_id FROM change p WHERE p.order_id = c.order_id AND p.payment_id <> ''
+                ORDER BY p.n DESC LIMIT 1) AS payment_id
+         FROM change c ORDER BY order_id, n DESC
      ), updated AS (
        UPDATE orders o
           SET status = l.status, status_reason = l.reason, end_cause = l.end_cause,
-              payment_id = coalesce(nullif(l.payment_id, ''), o.payment_id), updated_at = now()
+              payment_id = coalesce(l.payment_id, o.payment_id), updated_at = now()
          FROM latest l WHERE o.order_id = l.order_id
        RETURNING o.order_id
      ), recorded AS (

@@ -535,6 +535,7 @@ function createBatchLoop(options: BatchLoopOptions) {
       wake?.();
     },
     end() {
+      if (ended) return;
       ended = true;
       endedAt = performance.now();
       wake?.();

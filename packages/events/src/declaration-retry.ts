@@ -14,10 +14,32 @@ export async function retryDeclaration<T>(declare: () => Promise<T>): Promise<T>
     try {
       return await declare();
     } catch (error) {
-      if (attempt === declareAttempts) throw error;
+      if (attempt === declareAttempts || isRefusedConfiguration(error)) throw error;
       await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
     }
   }
+}
+
+/**
+ * JetStream's refusals of the configuration itself (nats-server's errors.json), which no
+ * retry changes: the start fails at once with the server's reason. Others that also come
+ * as "bad request" can pass (no peers for placement while a cluster's nodes come up; a
+ * name in use while another replica's create of it lands), so they are retried.
+ */
+const refusedConfiguration = new Set([
+  10003, // bad request
+  10025, // invalid JSON
+  10026, // maximum consumers limit reached
+  10027, // maximum number of streams reached
+  10052, // invalid stream configuration
+  10061, // replicas configuration can not be updated
+  10065, // subjects overlap with an existing stream
+  10074, // replicas > 1 not supported in non-clustered mode
+  10121, // consumer max ack pending exceeds system limit
+]);
+
+function isRefusedConfiguration(error: unknown): boolean {
+  return error instanceof JetStreamApiError && refusedConfiguration.has(error.code);
 }
 
 /** With the pauses between them (3.75 s) and each request's timeout, up to ~35 s in all. */

@@ -227,7 +227,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
         { consumer: options.name, handedBack: events },
         "a batch has not finished in two thirds of the ack wait: pulling paused, queued events handed back",
       );
-      pulls.pause();
+      return pulls.pause();
     },
     onRecover: () => {
       options.logger.info({ consumer: options.name }, "the stalled batch finished: pulling again");
@@ -251,8 +251,12 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
 
 /** The pulls of a consumer from each of its streams, paused while its batch loop is stalled. */
 interface Pulls {
-  /** Stops pulling (the deliveries on their way are still taken in), until resumed. */
-  pause(): void;
+  /**
+   * Stops pulling (the deliveries on their way are still taken in), until resumed.
+   * Resolves once the server has let go of this replica's pull requests: only then does
+   * a message handed back go to another replica (see halt in startPulls).
+   */
+  pause(): Promise<void>;
   resume(): void;
   /** Stops pulling for good. */
   stop(): Promise<void>;
@@ -305,19 +309,32 @@ async function startPulls(
     );
     return starting;
   };
+  /**
+   * Stops the pulls running, then asks for each consumer's info: nats-server 2.9 drops the
+   * pull requests of an inbox nobody reads only when it next checks them (a heartbeat,
+   * up to a second later, or such a request). Until then a message handed back (nak)
+   * went straight back to this replica's pull while its subscription was still open, or,
+   * once closed, waited out its ack wait — and the server delivered its last message
+   * again as new (it steps its cursor back when a redelivery finds no pull to take it).
+   */
   const halt = async () => {
     const running = current;
     current = undefined;
-    if (running) await Promise.all((await running).map(closeWithoutStranding));
+    if (!running) return;
+    await Promise.all((await running).map(closeWithoutStranding));
+    await Promise.all(
+      consumers.map((consumer) => deadline(consumer.info(), subscriptionDrainMs).catch(() => undefined)),
+    );
   };
   await start();
   let state: "pulling" | "paused" | "stopped" = "pulling";
   let halting = Promise.resolve();
   return {
     pause() {
-      if (state !== "pulling") return;
+      if (state !== "pulling") return halting.catch(() => undefined);
       state = "paused";
       halting = halt();
+      return halting.catch(() => undefined);
     },
     resume() {
       if (state !== "paused") return;
@@ -450,8 +467,11 @@ interface BatchLoopOptions {
   /** How long a stopping replica goes on applying its queue. */
   readonly drainMs: number;
   onHandBack(events: number): void;
-  /** A batch has been running for two keep-alive periods; `events` queued were handed back. */
-  onStall(events: number): void;
+  /**
+   * A batch has been running for two keep-alive periods: pause pulling. The `events`
+   * queued, and those that arrive meanwhile, are handed back once it resolves.
+   */
+  onStall(events: number): Promise<void>;
   /** The stalled batch finished. */
   onRecover(): void;
 }
@@ -484,14 +504,20 @@ function createBatchLoop(options: BatchLoopOptions) {
   /** When the batch in progress started; undefined between batches. */
   let batchStartedAt: number | undefined;
   let stalled = false;
+  /** Stalled, and the pulls paused: what arrives is handed back at once. */
+  let handingBack = false;
+  let stalls = 0;
   const admitting = () => !ended || performance.now() - endedAt <= drainMs;
   const keepAlive = setInterval(() => {
     if (batchStartedAt !== undefined && performance.now() - batchStartedAt > keepAliveMs * 2) {
       if (!stalled) {
         stalled = true;
-        const queued = waiting.splice(0);
-        handBack(queued);
-        options.onStall(queued.length);
+        const stall = ++stalls;
+        void options.onStall(waiting.length).then(() => {
+          if (!stalled || stall !== stalls) return;
+          handingBack = true;
+          handBack(waiting.splice(0));
+        });
       }
       return;
     }
@@ -521,13 +547,14 @@ function createBatchLoop(options: BatchLoopOptions) {
       batchStartedAt = undefined;
       if (stalled) {
         stalled = false;
+        handingBack = false;
         options.onRecover();
       }
     }
   })().finally(() => clearInterval(keepAlive));
   return {
     push(message: JsMsg) {
-      if (stalled) {
+      if (handingBack) {
         handBack([message]);
         return;
       }

@@ -222,13 +222,12 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     drainMs: ackWaitMs / 3,
     onHandBack: (events) =>
       options.logger.warn({ consumer: options.name, events }, "stopping: events not applied in time handed back"),
-    onStall: (events) => {
+    pause: () => pulls.pause(),
+    onStall: (events) =>
       options.logger.warn(
         { consumer: options.name, handedBack: events },
-        "a batch has not finished in two thirds of the ack wait: pulling paused, queued events handed back",
-      );
-      return pulls.pause();
-    },
+        "a batch has run for over two thirds of the ack wait: pulling paused, queued events handed back",
+      ),
     onRecover: () => {
       options.logger.info({ consumer: options.name }, "the stalled batch finished: pulling again");
       pulls.resume();
@@ -467,11 +466,10 @@ interface BatchLoopOptions {
   /** How long a stopping replica goes on applying its queue. */
   readonly drainMs: number;
   onHandBack(events: number): void;
-  /**
-   * A batch has been running for two keep-alive periods: pause pulling. The `events`
-   * queued, and those that arrive meanwhile, are handed back once it resolves.
-   */
-  onStall(events: number): Promise<void>;
+  /** Stops pulling; resolves once the server has let go of the pull requests. */
+  pause(): Promise<void>;
+  /** A batch has run for two keep-alive periods: pulling paused, and `events` queued handed back. */
+  onStall(events: number): void;
   /** The stalled batch finished. */
   onRecover(): void;
 }
@@ -483,10 +481,11 @@ interface BatchLoopOptions {
  * queued messages tell the server they are in hand (`working()`), or those not reached
  * within the ack wait would be delivered again while their first copy still waits.
  *
- * A loop stuck in one batch for two of those periods (a query on a dead connection) is
- * stalled: it hands its queue back (nak) and tells (`onStall`, which pauses the pulls),
- * and hands back what still arrives, until the batch finishes (`onRecover`). Only the
- * stuck batch's own events wait out their ack wait.
+ * A loop stuck in one batch for over two of those periods (seen at the next check, so
+ * between two thirds and all of the ack wait: a query on a dead connection) is stalled:
+ * it pauses the pulls (`pause`), and once the server has let go of them hands its queue
+ * back (nak), tells (`onStall`) and hands back what still arrives, until the batch
+ * finishes (`onRecover`). Only the stuck batch's own events wait out their ack wait.
  *
  * Once ended (the replica stops), the queue is still applied, for `drainMs` at most:
  * what is left then is handed back at once (nak) for another replica — as is an event
@@ -513,10 +512,15 @@ function createBatchLoop(options: BatchLoopOptions) {
       if (!stalled) {
         stalled = true;
         const stall = ++stalls;
-        void options.onStall(waiting.length).then(() => {
+        // Handed back before the server let go of this replica's pulls, the events would
+        // mostly come straight back to it (see halt in startPulls); those that arrive
+        // meanwhile join the queue.
+        void options.pause().then(() => {
           if (!stalled || stall !== stalls) return;
           handingBack = true;
-          handBack(waiting.splice(0));
+          const queued = waiting.splice(0);
+          handBack(queued);
+          options.onStall(queued.length);
         });
       }
       return;

@@ -87,9 +87,9 @@ describe("a replica whose batch hangs", () => {
       await waitFor(async () => (await info("bounce")).delivered.consumer_seq >= 600, {
         description: "every event delivered to the stuck replica",
       });
-      // The stuck replica alone: once it has stalled, no pull is open on the server.
+      // The stuck replica alone: once it has stalled (its pulls closed, the server told,
+      // its queue handed back), no pull of its is open on the server.
       await waitFor(() => stuck.control.paused === 1, { description: "the stuck replica paused" });
-      await pause(200);
       healthy = await replica("bounce", ackWaitMs, { hang: false, pool: quickLocks });
       const { seen } = healthy.control;
       await waitFor(() => queued.every((e) => seen.has(e.eventId)), {
@@ -127,9 +127,9 @@ describe("a replica whose batch hangs", () => {
       control.release();
       if (offsetMs >= 0) await pause(offsetMs);
       await consumer.stop();
-      await pause(300);
       const before = await info(name);
       await place();
+      // Nothing must arrive: a window long enough for a pull still open to be served.
       await pause(300);
       const after = await info(name);
       expect({ offsetMs, waiting: after.num_waiting, delivered: after.delivered.consumer_seq }).toEqual({
@@ -148,8 +148,8 @@ describe("a replica whose batch hangs", () => {
       await waitFor(() => replicas.every(({ control }) => control.hanging === 1 && control.paused === 1), {
         description: "a batch hanging in each replica, and its pulls paused",
       });
-      await pause(200);
       const paused = await info("allstuck");
+      // Nothing must be delivered for three ack waits, while the hanging batches' events come due.
       await pause(ackWaitMs * 3);
       const later = await info("allstuck");
       // The hanging batches' own events wait out their ack wait and are due again, but

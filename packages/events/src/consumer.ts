@@ -282,6 +282,7 @@ async function startPulls(
   });
   /** The pulls running (or starting); undefined while paused or stopped. */
   let current: Promise<ConsumerMessages[]> | undefined;
+  let state: "pulling" | "paused" | "stopped" = "pulling";
   const start = () => {
     const starting = Promise.all(
       consumers.map((consumer) =>
@@ -303,7 +304,9 @@ async function startPulls(
     // Pulls that end on their own (nats.js gave up) end the consumer, as stop() does.
     void starting.then((sources) =>
       Promise.all(sources.map((messages) => messages.closed())).then(() => {
-        if (current === starting) ended();
+        if (current !== starting) return;
+        state = "stopped";
+        ended();
       }),
     );
     return starting;
@@ -326,14 +329,19 @@ async function startPulls(
     );
   };
   await start();
-  let state: "pulling" | "paused" | "stopped" = "pulling";
+  /** The halts, one after another: stop() returns only once every pull it started is closed. */
   let halting = Promise.resolve();
+  const haltInTurn = () => {
+    halting = halting.then(halt).catch((error: unknown) => {
+      options.logger.warn({ consumer: options.name, err: error }, "closing the pulls failed");
+    });
+    return halting;
+  };
   return {
     pause() {
-      if (state !== "pulling") return halting.catch(() => undefined);
+      if (state !== "pulling") return halting;
       state = "paused";
-      halting = halt();
-      return halting.catch(() => undefined);
+      return haltInTurn();
     },
     resume() {
       if (state !== "paused") return;
@@ -346,8 +354,7 @@ async function startPulls(
     },
     async stop() {
       state = "stopped";
-      halting = halting.then(halt);
-      await halting;
+      await haltInTurn();
       ended();
     },
     closed,

@@ -1,24 +1,37 @@
+import { setTimeout as delay } from "node:timers/promises";
 import { JetStreamApiError } from "@nats-io/jetstream";
 
 /**
- * Runs a declaration of streams or durables again after a failure, a few times with
- * growing pauses, before the start gives up. On a JetStream cluster (nats-server 2.9)
- * requests go unanswered for seconds while the nodes elect leaders — a node crashed, or
- * the meta leader leaves a stream's create unanswered while another replica's create of
- * it is in flight — and refused while too few nodes are up to place the replicas: a
- * replica starting then would crash-loop, as those of a first install did together.
- * So the declaration must be one that is safe to run again from the start.
+ * Runs a declaration of streams or durables again after a failure, with growing pauses,
+ * for up to `withinMs` (35 s) before the start gives up. On a JetStream cluster
+ * (nats-server 2.9) requests go unanswered for seconds while the nodes elect leaders — a
+ * node crashed, or the meta leader leaves a stream's create unanswered while another
+ * replica's create of it is in flight — and are refused at once while too few nodes are
+ * up to place the replicas (a first install whose nodes start seconds apart): a replica
+ * starting then would crash-loop, as those of a first install did together. A budget of
+ * time, not of attempts: six quick refusals used up the attempts within 4 s, and one
+ * replica of three failed its start (found by a review, on a cluster whose nodes started
+ * 6 s apart). So the declaration must be one that is safe to run again from the start.
  */
-export async function retryDeclaration<T>(declare: () => Promise<T>): Promise<T> {
+export async function retryDeclaration<T>(
+  declare: () => Promise<T>,
+  { withinMs = declareWithinMs, firstPauseMs = 250 }: { withinMs?: number; firstPauseMs?: number } = {},
+): Promise<T> {
+  const giveUpAt = performance.now() + withinMs;
   for (let attempt = 1; ; attempt++) {
     try {
       return await declare();
     } catch (error) {
-      if (attempt === declareAttempts || isRefusedConfiguration(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      const pauseMs = Math.min(firstPauseMs * attempt, longestPauseMs);
+      if (isRefusedConfiguration(error) || performance.now() + pauseMs >= giveUpAt) throw error;
+      await delay(pauseMs);
     }
   }
 }
+
+/** Well inside the services' start-up probe (120 s), which covers several declarations. */
+const declareWithinMs = 35_000;
+const longestPauseMs = 2_000;
 
 /**
  * JetStream's refusals of the configuration itself (nats-server's errors.json), which no
@@ -41,9 +54,6 @@ const refusedConfiguration = new Set([
 function isRefusedConfiguration(error: unknown): boolean {
   return error instanceof JetStreamApiError && refusedConfiguration.has(error.code);
 }
-
-/** With the pauses between them (3.75 s) and each request's timeout, up to ~35 s in all. */
-const declareAttempts = 6;
 
 /**
  * A lookup's answer, or undefined when JetStream says there is no such thing (`notFound`,

@@ -490,9 +490,10 @@ interface BatchLoopOptions {
  *
  * A loop stuck in one batch for over two of those periods (seen at the next check, so
  * between two thirds and all of the ack wait: a query on a dead connection) is stalled:
- * it pauses the pulls (`pause`), and once the server has let go of them hands its queue
- * back (nak), tells (`onStall`) and hands back what still arrives, until the batch
- * finishes (`onRecover`). Only the stuck batch's own events wait out their ack wait.
+ * it pauses the pulls (`pause`: what their subscriptions still take in joins the queue),
+ * and once the server has let go of them hands its queue back (nak) and tells
+ * (`onStall`); when the batch finishes, it tells (`onRecover`, which pulls again). Only
+ * the stuck batch's own events wait out their ack wait.
  *
  * Once ended (the replica stops), the queue is still applied, for `drainMs` at most:
  * what is left then is handed back at once (nak) for another replica — as is an event
@@ -510,8 +511,6 @@ function createBatchLoop(options: BatchLoopOptions) {
   /** When the batch in progress started; undefined between batches. */
   let batchStartedAt: number | undefined;
   let stalled = false;
-  /** Stalled, and the pulls paused: what arrives is handed back at once. */
-  let handingBack = false;
   let stalls = 0;
   const admitting = () => !ended || performance.now() - endedAt <= drainMs;
   const keepAlive = setInterval(() => {
@@ -524,7 +523,6 @@ function createBatchLoop(options: BatchLoopOptions) {
         // meanwhile join the queue.
         void options.pause().then(() => {
           if (!stalled || stall !== stalls) return;
-          handingBack = true;
           const queued = waiting.splice(0);
           handBack(queued);
           options.onStall(queued.length);
@@ -558,17 +556,12 @@ function createBatchLoop(options: BatchLoopOptions) {
       batchStartedAt = undefined;
       if (stalled) {
         stalled = false;
-        handingBack = false;
         options.onRecover();
       }
     }
   })().finally(() => clearInterval(keepAlive));
   return {
     push(message: JsMsg) {
-      if (handingBack) {
-        handBack([message]);
-        return;
-      }
       waiting.push(message);
       wake?.();
     },

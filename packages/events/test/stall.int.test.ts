@@ -1,3 +1,4 @@
+import { setTimeout as pause } from "node:timers/promises";
 import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import { createPool } from "@shopmesh/pg";
 import { waitFor } from "@shopmesh/testing";
@@ -16,8 +17,6 @@ const place = () =>
   });
 
 const info = (name: string) => bed.jsm.consumers.info(bed.catalog.streamName("ORDERS"), name);
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A replica whose batches hang (in their transaction, inbox rows claimed) while

@@ -24,12 +24,9 @@ describe("declaring the streams", () => {
     // Three replicas on a single server (STREAM_REPLICAS=3 against a NATS that is not
     // a cluster): no retry changes that answer, so the start reports it straight away.
     const { jsm, creates } = await countingCreates();
-    const refused = await ensureStreams(jsm, createEventCatalog(allEvents, `${nats.prefix}_R`), { replicas: 3 }).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    expect(refused).toBeInstanceOf(JetStreamApiError);
-    expect((refused as JetStreamApiError).message).toMatch(/replicas > 1 not supported in non-clustered mode/);
+    const declaring = ensureStreams(jsm, createEventCatalog(allEvents, `${nats.prefix}_R`), { replicas: 3 });
+    await expect(declaring).rejects.toBeInstanceOf(JetStreamApiError);
+    await expect(declaring).rejects.toThrow(/replicas > 1 not supported in non-clustered mode/);
     expect(creates()).toBe(1);
   });
 
@@ -39,12 +36,9 @@ describe("declaring the streams", () => {
     const [first] = catalog.streams();
     if (!first) throw new Error("the catalog has no streams");
     await jsm.streams.add({ name: `${nats.prefix}_SQUATTER`, subjects: [first.subjects] });
-    const refused = await ensureStreams(jsm, catalog).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    expect(refused).toBeInstanceOf(JetStreamApiError);
-    expect((refused as JetStreamApiError).message).toMatch(/subjects overlap with an existing stream/);
+    const declaring = ensureStreams(jsm, catalog);
+    await expect(declaring).rejects.toBeInstanceOf(JetStreamApiError);
+    await expect(declaring).rejects.toThrow(/subjects overlap with an existing stream/);
     expect(creates()).toBe(2);
   });
 });

@@ -8,7 +8,7 @@ import {
   type JsMsg,
 } from "@nats-io/jetstream";
 import { deadline, nanos, type Subscription } from "@nats-io/transport-node";
-import { declareConsumer } from "@shopmesh/telemetry";
+import { consumerStalls, declareConsumer } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { createDeliveries } from "./deliveries.js";
@@ -216,19 +216,24 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   );
   const maxDeliveries = Math.max(options.maxDeliveries ?? 100, maxAttempts);
   const deliveries = createDeliveries({ ...options, maxAttempts, maxDeliveries });
+  const stalls = consumerStalls(options.name);
   const batches = createBatchLoop({
     apply: (batch, admitting) => deliveries.process(batch, admitting),
     keepAliveMs: ackWaitMs / 3,
     drainMs: ackWaitMs / 3,
     onHandBack: (events) =>
       options.logger.warn({ consumer: options.name, events }, "stopping: events not applied in time handed back"),
-    pause: () => pulls.pause(),
+    pause: () => {
+      stalls.began();
+      return pulls.pause();
+    },
     onStall: (events) =>
       options.logger.warn(
         { consumer: options.name, handedBack: events },
         "a batch has run for over two thirds of the ack wait: pulling paused, queued events handed back",
       ),
     onRecover: () => {
+      stalls.ended();
       options.logger.info({ consumer: options.name }, "the stalled batch finished: pulling again");
       pulls.resume();
     },
@@ -473,11 +478,14 @@ interface BatchLoopOptions {
   /** How long a stopping replica goes on applying its queue. */
   readonly drainMs: number;
   onHandBack(events: number): void;
-  /** Stops pulling; resolves once the server has let go of the pull requests. */
+  /**
+   * A batch has run for two keep-alive periods, and the loop stalls: stop pulling.
+   * Resolves once the server has let go of the pull requests. Called once per stall.
+   */
   pause(): Promise<void>;
   /** A batch has run for two keep-alive periods: pulling paused, and `events` queued handed back. */
   onStall(events: number): void;
-  /** The stalled batch finished. */
+  /** The stalled batch finished: the stall is over (once for each `pause`). */
   onRecover(): void;
 }
 

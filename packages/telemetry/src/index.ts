@@ -2,6 +2,8 @@ export { type CallerContext, captureCallerContext, outsideAnyTrace, runForCaller
 export { cancelledAtDeadline, requestTimeoutMs } from "./deadline.js";
 export { annotateActiveSpan, traceLogFields } from "./log-context.js";
 export {
+  type ConsumerStalls,
+  consumerStalls,
   type Delivered,
   declareConsumer,
   type MessageRoute,

@@ -33,6 +33,13 @@ const processed = meter.createCounter("shopmesh.consumer.events", {
 const redelivered = meter.createCounter("shopmesh.consumer.redeliveries", {
   description: "Deliveries of an event after its first",
 });
+const stallsBegun = meter.createCounter("shopmesh.consumer.stalls", {
+  description:
+    "Times a replica's batch ran for over two thirds of the ack wait: the replica stopped pulling and handed its queued events back",
+});
+const stalledNow = meter.createUpDownCounter("shopmesh.consumer.stalled", {
+  description: "Replicas whose stalled batch (over two thirds of the ack wait) has not finished: they are not pulling",
+});
 
 /** In work shared by several events: each event's context by its order id. */
 const contextsByOrder = createContextKey("shopmesh.contexts-by-order");
@@ -116,6 +123,33 @@ export function declareConsumer(consumer: string, subjects: readonly string[]): 
       "shopmesh.consumer.outcome": "dead_lettered",
     });
   }
+}
+
+/** A consumer replica's stalls, counted (see createBatchLoop in @shopmesh/events). */
+export interface ConsumerStalls {
+  /** A batch has run past the stall point: the replica stops pulling. */
+  began(): void;
+  /** The stalled batch finished: the replica pulls again. */
+  ended(): void;
+}
+
+/**
+ * Counts a consumer's stalls, from zero (as declareConsumer does, so the first stall
+ * shows in increase()). Several replicas in a process (tests) add up.
+ */
+export function consumerStalls(consumer: string): ConsumerStalls {
+  const attributes = { "messaging.consumer.group.name": consumer };
+  stallsBegun.add(0, attributes);
+  stalledNow.add(0, attributes);
+  return {
+    began() {
+      stallsBegun.add(1, attributes);
+      stalledNow.add(1, attributes);
+    },
+    ended() {
+      stalledNow.add(-1, attributes);
+    },
+  };
 }
 
 /** How a consumer finished with an event. */

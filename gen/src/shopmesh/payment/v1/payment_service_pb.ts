@@ -182,6 +182,10 @@ export const PaymentService: GenService<{
    * call with a different amount fails with ALREADY_EXISTS. An order cancelled
    * before it was charged fails with FAILED_PRECONDITION (PAYMENT.ORDER_CANCELLED) and
    * is never charged. Transient provider failures answer UNAVAILABLE (safe to retry).
+   * Any other failure (INTERNAL, UNAVAILABLE, DEADLINE_EXCEEDED, a lost connection) may
+   * follow a capture the service could not record: repeat the same request until it
+   * answers. A capture left unrecorded reaches no order, so nothing confirms it or, for
+   * an order that cannot keep it (rejected, cancelled), refunds it.
    * A capture for an id that is no order is refunded (the order service answers its
    * PaymentCaptured with OrderCancelled).
    *

@@ -75,7 +75,7 @@ describe("who consumes each event", () => {
       const [, , event = "", , , consumedBy = ""] = row.split("|").map((cell) => cell.trim());
       const name = /`(?:shopmesh\.\w+\.v1\.)?(\w+)`/.exec(event)?.[1];
       if (!name || (!consumersOf.has(name) && !/—/.test(consumedBy))) continue;
-      documented.set(name, [...consumedBy.matchAll(/(\w+) \(`\w+`\)/g)].map(([, service = ""]) => service).sort());
+      documented.set(name, [...consumedBy.matchAll(/(\w+) \(`[\w-]+`\)/g)].map(([, service = ""]) => service).sort());
     }
     expect(documented.size, "catalogue rows read").toBe(10);
     const actual = new Map([...documented.keys()].map((name) => [name, [...(consumersOf.get(name) ?? [])].sort()]));

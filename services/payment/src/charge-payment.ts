@@ -83,15 +83,21 @@ async function chargeOrLearn(deps: PaymentDeps, request: ChargeRequest) {
   }
 }
 
-interface Charge {
+/** An outcome from the provider, to record for an order. */
+export interface Charge {
   readonly deps: PaymentDeps;
-  readonly request: ChargeRequest;
+  /** The order and the amount its key charged. */
+  readonly request: Pick<ChargeRequest, "orderId" | "amount">;
   readonly outcome: ChargeOutcome;
   readonly attempts: number;
   readonly inbox: InboxEntry | undefined;
 }
 
-function recordCharge({ deps, request, outcome, attempts, inbox }: Charge): Promise<Payment | undefined> {
+/**
+ * Records an outcome with its event and the consumer's inbox row; undefined when the
+ * order already had a payment (or the event was applied).
+ */
+export function recordCharge({ deps, request, outcome, attempts, inbox }: Charge): Promise<Payment | undefined> {
   const charged = { paymentId: randomUUID(), orderId: request.orderId, amount: request.amount, outcome, attempts };
   return deps.charges.record({ outcome: charged, event: outcomeEvent(deps.outbox, charged), inbox });
 }

@@ -1,6 +1,6 @@
 import { on, PermanentEventError } from "@shopmesh/events";
 import { type StockReserved, StockReservedSchema } from "@shopmesh/gen/shopmesh/inventory/v1/inventory_events_pb.js";
-import { OrderCancelledSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import { OrderCancelledSchema, OrderRejectedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import type { ConsumerSpec } from "@shopmesh/runtime";
 import { canonicalUuid } from "@shopmesh/server";
 import type { Logger } from "pino";
@@ -8,6 +8,7 @@ import { cancelPayment } from "./cancel-payment.js";
 import { chargePayment } from "./charge-payment.js";
 import { type ChargeRequest, isOrderId, PaymentError } from "./payment.js";
 import { TransientProviderError } from "./payment-provider.js";
+import { settleRejectedOrder } from "./rejected-order.js";
 import type { PaymentDeps } from "./use-case.js";
 
 /**
@@ -28,13 +29,18 @@ const retryPolicy = {
 
 /** The durable consumers' name, which is also their key in the inbox. */
 const consumer = "payment";
+/** The durable of OrderRejected: a second one on ORDERS, which has `payment` for OrderCancelled. */
+const rejections = "payment-rejections";
 
 /**
- * The payment service's durable consumers (both named "payment"): StockReserved on
- * INVENTORY charges the order; OrderCancelled on ORDERS refunds or voids its payment.
- * Each reads only its subject. They stay two: a consumer handles one order's events
- * one at a time, and a cancellation must be able to act while that order's charge is
- * still with the provider.
+ * The payment service's durable consumers: StockReserved on INVENTORY charges the
+ * order and OrderCancelled on ORDERS refunds or voids its payment (both named
+ * "payment"); OrderRejected on ORDERS settles an operator's charge of the order that
+ * was never recorded ("payment-rejections"). Each reads only its subject: a durable
+ * reading both ORDERS subjects would be delivered (and ack) the stream's two other
+ * events of every checkout, as nats-server 2.9 filters a durable on one subject. They
+ * stay apart: a consumer handles one order's events one at a time, and a cancellation
+ * or rejection must be able to act while that order's charge is still with the provider.
  */
 export function createPaymentConsumers(deps: PaymentDeps, logger: Logger): ConsumerSpec[] {
   return [
@@ -61,6 +67,19 @@ export function createPaymentConsumers(deps: PaymentDeps, logger: Logger): Consu
           if (!isOrderId(event.orderId)) throw new PermanentEventError(`order id "${event.orderId}" is not a UUID`);
           const cancelled = { orderId: canonicalUuid(event.orderId), reason: event.reason };
           await cancelPayment(deps, cancelled, { consumer, eventId: context.eventId });
+        }),
+      ],
+    },
+    {
+      name: rejections,
+      ...retryPolicy,
+      subscriptions: [
+        on(OrderRejectedSchema, async (event, context) => {
+          if (!isOrderId(event.orderId)) throw new PermanentEventError(`order id "${event.orderId}" is not a UUID`);
+          await settleRejectedOrder(deps, canonicalUuid(event.orderId), {
+            consumer: rejections,
+            eventId: context.eventId,
+          });
         }),
       ],
     },

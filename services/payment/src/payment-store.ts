@@ -67,6 +67,16 @@ export async function findPayment(db: Db, orderId: string): Promise<Payment | un
   return rows[0] && rowToPayment(rows[0]);
 }
 
+/** How many provider calls were recorded as about to be made for an order (0: none). */
+export async function chargeAttempts(db: Db, orderId: string): Promise<number> {
+  const { rows } = await db.query<{ attempts: number }>({
+    name: "payment-charge-attempts",
+    text: "SELECT attempts FROM charge_attempts WHERE order_id = $1",
+    values: [orderId],
+  });
+  return rows[0]?.attempts ?? 0;
+}
+
 /**
  * Reads the payment of each order and, for those that have none yet, records the
  * provider call about to be made — one statement for all, so the happy path costs one

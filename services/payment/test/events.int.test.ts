@@ -1,7 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { StockReservedSchema } from "@shopmesh/gen/shopmesh/inventory/v1/inventory_events_pb.js";
-import { OrderCancelledSchema, OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
+import {
+  OrderCancelledSchema,
+  OrderPlacedSchema,
+  OrderRejectedSchema,
+} from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
 import {
   PaymentCapturedSchema,
   PaymentDeclinedSchema,
@@ -283,5 +287,54 @@ describe("dead letters", () => {
     await deadLetterOf(/has no total/);
     expect(payment.simulator.chargeOf(orderId)).toBeUndefined();
     expect(await payment.row(orderId)).toBeUndefined();
+  });
+});
+
+describe("OrderRejected", () => {
+  const rejected = (orderId: string) => ({ orderId, reason: "out of stock: SKU-000042" });
+
+  test("after an operator's capture left unrecorded: the capture is recorded and announced, so the order has it refunded", async () => {
+    const orderId = randomUUID();
+    // The state a Charge leaves whose recording failed after the provider captured (it
+    // answered an error): the attempt on record, the capture at the provider, no payment.
+    await payment.sql("INSERT INTO charge_attempts (order_id, attempts) VALUES ($1, 1)", [orderId]);
+    await payment.simulator.charge({ idempotencyKey: orderId, amount: 1999n, currency: "USD", token: "tok_visa" });
+    await payment.publish(OrderRejectedSchema, rejected(orderId));
+    const row = await rowWithStatus(orderId, "captured");
+    expect(row).toMatchObject({ amount_minor: "1999", currency: "USD", attempts: 1 });
+    expect(row.provider_reference).toMatch(/^sim_ch_/);
+    expect(payment.simulator.chargeOf(orderId)?.calls).toBe(1);
+    const captured = await theOnlyEvent(() => payment.events(PaymentCapturedSchema, orderId), "one PaymentCaptured");
+    expect(captured).toMatchObject({ paymentId: row.payment_id, amount: { amountMinor: 1999n, currencyCode: "USD" } });
+  });
+
+  test("with nothing attempted (the saga's own rejections): nothing recorded, the provider not asked", async () => {
+    const orderId = randomUUID();
+    await payment.publish(OrderRejectedSchema, rejected(orderId));
+    await payment.waitUntilHandled("ORDERS", "payment-rejections");
+    expect(await payment.row(orderId)).toBeUndefined();
+    // Its key is still open: asked (and closed), a charge with it would be declined.
+    const later = await payment.simulator.charge({
+      idempotencyKey: orderId,
+      amount: 1999n,
+      currency: "USD",
+      token: "tok_visa",
+    });
+    expect(later.outcome).toBe("captured");
+  });
+
+  test("after an attempt that never reached the provider: its key is closed, so a call still on its way is declined", async () => {
+    const orderId = randomUUID();
+    await payment.sql("INSERT INTO charge_attempts (order_id, attempts) VALUES ($1, 1)", [orderId]);
+    await payment.publish(OrderRejectedSchema, rejected(orderId));
+    await payment.waitUntilHandled("ORDERS", "payment-rejections");
+    expect(await payment.row(orderId)).toBeUndefined();
+    const late = await payment.simulator.charge({
+      idempotencyKey: orderId,
+      amount: 1999n,
+      currency: "USD",
+      token: "tok_visa",
+    });
+    expect(late.outcome).toBe("declined");
   });
 });

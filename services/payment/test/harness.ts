@@ -209,15 +209,15 @@ export function usePaymentService(label: string, env: Record<string, string> = {
      * Waits until the payment consumer of `stream` has finished (acked or
      * dead-lettered) every message of the stream it reads — those on its subjects.
      */
-    async waitUntilHandled(stream: "INVENTORY" | "ORDERS"): Promise<void> {
+    async waitUntilHandled(stream: "INVENTORY" | "ORDERS", durable = "payment"): Promise<void> {
       const manager = need(jsm, "NATS");
       const name = catalog.streamName(stream);
       await waitFor(
         async () => {
-          const info = await manager.consumers.info(name, "payment");
+          const info = await manager.consumers.info(name, durable);
           return info.num_pending === 0 && info.num_ack_pending === 0;
         },
-        { description: `payment consumer of ${name} with nothing pending` },
+        { description: `${durable} consumer of ${name} with nothing pending` },
       );
     },
 

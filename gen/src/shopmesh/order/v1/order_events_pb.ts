@@ -133,8 +133,9 @@ export const OrderConfirmedSchema: GenMessage<OrderConfirmed> = /*@__PURE__*/
   messageDesc(file_shopmesh_order_v1_order_events, 1);
 
 /**
- * The order was rejected because stock was not available; nothing was reserved or
- * charged. Informational.
+ * The order was rejected because stock was not available; nothing was reserved, and
+ * the saga charged nothing. Payment settles an operator's Charge of the order whose
+ * outcome was never recorded (the money then goes back).
  *
  * @generated from message shopmesh.order.v1.OrderRejected
  */

@@ -184,8 +184,8 @@ export const PaymentService: GenService<{
    * is never charged. Transient provider failures answer UNAVAILABLE (safe to retry).
    * Any other failure (INTERNAL, UNAVAILABLE, DEADLINE_EXCEEDED, a lost connection) may
    * follow a capture the service could not record: repeat the same request until it
-   * answers. A capture left unrecorded reaches no order, so nothing confirms it or, for
-   * an order that cannot keep it (rejected, cancelled), refunds it.
+   * answers. Until then the order may never learn of the capture (one inventory had
+   * rejected before the call, say), and so never have it refunded.
    * A capture for an id that is no order is refunded (the order service answers its
    * PaymentCaptured with OrderCancelled).
    *

@@ -121,8 +121,9 @@ export function transition(order: OrderState, event: OrderEvent): Transition | u
               announce: "cancelled",
             };
       }
-      // Captured by a Charge RPC, and applied after inventory refused the stock: only
-      // OrderCancelled makes payment give the money back (it never reads OrderRejected).
+      // Captured by a Charge RPC, and applied after inventory refused the stock (or
+      // recorded by payment's OrderRejected consumer): only OrderCancelled makes payment
+      // give the money back.
       return status === "rejected"
         ? {
             status: "cancelled",

@@ -27,6 +27,10 @@ async function rowWithStatus(orderId: string, status: string, timeoutMs?: number
   );
 }
 
+/** A 19.99 USD charge with the order's key made at the provider directly, as a call the service lost track of. */
+const chargeAtProvider = (orderId: string) =>
+  payment.simulator.charge({ idempotencyKey: orderId, amount: 1999n, currency: "USD", token: "tok_visa" });
+
 /** The reasons of the dead letters about an order. */
 async function deadLettersAbout(orderId: string): Promise<string[]> {
   return (await payment.deadLetters())
@@ -199,7 +203,7 @@ describe("OrderCancelled", () => {
     // The state a crash leaves: the attempt recorded and captured at the provider, the outcome not
     // recorded, and the order voided since.
     await payment.sql("INSERT INTO charge_attempts (order_id, attempts) VALUES ($1, 1)", [orderId]);
-    await payment.simulator.charge({ idempotencyKey: orderId, amount: 1999n, currency: "USD", token: "tok_visa" });
+    await chargeAtProvider(orderId);
     await payment.publish(OrderCancelledSchema, { orderId, reason: "customer", byCustomer: true });
     await rowWithStatus(orderId, "voided");
 
@@ -215,7 +219,7 @@ describe("OrderCancelled", () => {
     const orderId = randomUUID();
     // The first attempt captured 19.99 USD; the service stopped before recording it, and
     // the order was cancelled since. A Charge then asks for 9.99.
-    await payment.simulator.charge({ idempotencyKey: orderId, amount: 1999n, currency: "USD", token: "tok_visa" });
+    await chargeAtProvider(orderId);
     await payment.sql("INSERT INTO charge_attempts (order_id, attempts) VALUES ($1, 1)", [orderId]);
     await payment.publish(OrderCancelledSchema, { orderId, reason: "customer", byCustomer: true });
     await rowWithStatus(orderId, "voided");
@@ -244,12 +248,7 @@ describe("OrderCancelled", () => {
     expect(payment.simulator.chargeOf(orderId)?.outcome?.outcome).not.toBe("captured");
     expect((await payment.row(orderId))?.status).toBe("voided");
     // A call of the first attempt still on its way would be declined, not captured.
-    const late = await payment.simulator.charge({
-      idempotencyKey: orderId,
-      amount: 1999n,
-      currency: "USD",
-      token: "tok_visa",
-    });
+    const late = await chargeAtProvider(orderId);
     expect(late.outcome).toBe("declined");
     expect(payment.simulator.refundOf(`refund:${orderId}`)).toBeUndefined();
     expect(await payment.events(PaymentCapturedSchema, orderId)).toEqual([]);
@@ -291,15 +290,19 @@ describe("dead letters", () => {
 });
 
 describe("OrderRejected", () => {
-  const rejected = (orderId: string) => ({ orderId, reason: "out of stock: SKU-000042" });
+  /** Publishes the order's rejection and waits until payment has handled it. */
+  const reject = async (orderId: string) => {
+    await payment.publish(OrderRejectedSchema, { orderId, reason: "out of stock: SKU-000042" });
+    await payment.waitUntilHandled("ORDERS", "payment-rejections");
+  };
 
   test("after an operator's capture left unrecorded: the capture is recorded and announced, so the order has it refunded", async () => {
     const orderId = randomUUID();
     // The state a Charge leaves whose recording failed after the provider captured (it
     // answered an error): the attempt on record, the capture at the provider, no payment.
     await payment.sql("INSERT INTO charge_attempts (order_id, attempts) VALUES ($1, 1)", [orderId]);
-    await payment.simulator.charge({ idempotencyKey: orderId, amount: 1999n, currency: "USD", token: "tok_visa" });
-    await payment.publish(OrderRejectedSchema, rejected(orderId));
+    await chargeAtProvider(orderId);
+    await reject(orderId);
     const row = await rowWithStatus(orderId, "captured");
     expect(row).toMatchObject({ amount_minor: "1999", currency: "USD", attempts: 1 });
     expect(row.provider_reference).toMatch(/^sim_ch_/);
@@ -310,31 +313,19 @@ describe("OrderRejected", () => {
 
   test("with nothing attempted (the saga's own rejections): nothing recorded, the provider not asked", async () => {
     const orderId = randomUUID();
-    await payment.publish(OrderRejectedSchema, rejected(orderId));
-    await payment.waitUntilHandled("ORDERS", "payment-rejections");
+    await reject(orderId);
     expect(await payment.row(orderId)).toBeUndefined();
     // Its key is still open: asked (and closed), a charge with it would be declined.
-    const later = await payment.simulator.charge({
-      idempotencyKey: orderId,
-      amount: 1999n,
-      currency: "USD",
-      token: "tok_visa",
-    });
+    const later = await chargeAtProvider(orderId);
     expect(later.outcome).toBe("captured");
   });
 
   test("after an attempt that never reached the provider: its key is closed, so a call still on its way is declined", async () => {
     const orderId = randomUUID();
     await payment.sql("INSERT INTO charge_attempts (order_id, attempts) VALUES ($1, 1)", [orderId]);
-    await payment.publish(OrderRejectedSchema, rejected(orderId));
-    await payment.waitUntilHandled("ORDERS", "payment-rejections");
+    await reject(orderId);
     expect(await payment.row(orderId)).toBeUndefined();
-    const late = await payment.simulator.charge({
-      idempotencyKey: orderId,
-      amount: 1999n,
-      currency: "USD",
-      token: "tok_visa",
-    });
+    const late = await chargeAtProvider(orderId);
     expect(late.outcome).toBe("declined");
   });
 });

@@ -4,7 +4,6 @@ import { createTestPool } from "@shopmesh/testing";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { chargePayment } from "../src/charge-payment.js";
-import { createChargeStore } from "../src/charge-store.js";
 import type { InboxEntry } from "../src/payment-store.js";
 import { usePaymentService } from "./harness.js";
 
@@ -46,12 +45,7 @@ async function count(sql: string, values: unknown[]): Promise<number> {
 
 describe("a shared record statement whose connection is lost mid-statement", () => {
   test("fails every charge of its group; their retries replay the provider's outcome and record each once", async () => {
-    const deps = {
-      pool,
-      charges: createChargeStore(pool, payment.outbox),
-      outbox: payment.outbox,
-      provider: payment.simulator,
-    };
+    const deps = payment.depsOn(pool);
     const charges = Array.from({ length: 6 }, (_, index) => ({
       orderId: randomUUID(),
       token: index % 2 === 0 ? "tok_visa" : "tok_declined",

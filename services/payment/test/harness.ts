@@ -17,6 +17,7 @@ import { createGrpcClient, type GrpcServiceClient } from "@shopmesh/server";
 import { createTestPool, testInfrastructure, useTestDatabase, useTestNats, waitFor } from "@shopmesh/testing";
 import type pg from "pg";
 import { afterAll, beforeAll } from "vitest";
+import { createChargeStore } from "../src/charge-store.js";
 import { refundKey } from "../src/payment.js";
 import {
   type ChargeInstruction,
@@ -26,6 +27,7 @@ import {
 } from "../src/payment-provider.js";
 import { createPaymentService } from "../src/service.js";
 import { createSimulatedProvider, type SimulatedProvider } from "../src/simulated-provider.js";
+import type { PaymentDeps } from "../src/use-case.js";
 
 // The service logs every retry and dead letter these tests provoke; LOG_LEVEL=warn shows them.
 process.env.LOG_LEVEL ??= "silent";
@@ -118,6 +120,7 @@ export function usePaymentService(label: string, env: Record<string, string> = {
   let js: JetStreamClient | undefined;
   let jsm: JetStreamManager | undefined;
   const catalog: EventCatalog = createEventCatalog(allEvents, nats.prefix);
+  const outbox = createOutbox(catalog);
 
   beforeAll(async () => {
     service = await runService(createPaymentService({ provider }), {
@@ -170,7 +173,7 @@ export function usePaymentService(label: string, env: Record<string, string> = {
       return db.url;
     },
     /** An outbox writer on the service's event namespace. */
-    outbox: createOutbox(catalog),
+    outbox,
 
     /** Publishes an event the way the relay does (Nats-Msg-Id derived from the event id). */
     publish<Desc extends DescMessage>(schema: Desc, init: MessageInitShape<Desc>): Promise<MessageShape<Desc>> {
@@ -233,6 +236,11 @@ export function usePaymentService(label: string, env: Record<string, string> = {
     /** Messages of the dead-letter stream. */
     async deadLetters(): Promise<StoredMsg[]> {
       return streamMessages(catalog.deadLetterStream);
+    },
+
+    /** What the use cases work with, on `pool` (one whose statements a test watches, say) and the simulator. */
+    depsOn(pool: pg.Pool): PaymentDeps {
+      return { pool, charges: createChargeStore(pool, outbox), outbox, provider: simulator };
     },
 
     async row(orderId: string): Promise<PaymentRow | undefined> {

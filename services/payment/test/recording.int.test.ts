@@ -10,7 +10,6 @@ import { createTestPool } from "@shopmesh/testing";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { chargePayment } from "../src/charge-payment.js";
-import { createChargeStore } from "../src/charge-store.js";
 import { outcomeEvent, refundEvent } from "../src/payment-events.js";
 import type { ChargeOutcome } from "../src/payment-provider.js";
 import {
@@ -83,12 +82,7 @@ describe("a StockReserved charge", () => {
   test("costs two statements and no transaction: read-and-count the attempt, then record", async () => {
     const orderId = randomUUID();
     const inbox = inboxOf();
-    const deps = {
-      pool,
-      charges: createChargeStore(pool, payment.outbox),
-      outbox: payment.outbox,
-      provider: payment.simulator,
-    };
+    const deps = payment.depsOn(pool);
     statements.length = 0;
     const charged = await chargePayment(deps, { orderId, amount: usd, token: "tok_visa" }, inbox);
 
@@ -104,12 +98,7 @@ describe("a StockReserved charge", () => {
 
 describe("charges in flight together", () => {
   test("share their statements, and each records its own payment, event and inbox row", async () => {
-    const deps = {
-      pool,
-      charges: createChargeStore(pool, payment.outbox),
-      outbox: payment.outbox,
-      provider: payment.simulator,
-    };
+    const deps = payment.depsOn(pool);
     const charges = Array.from({ length: 12 }, () => ({ orderId: randomUUID(), inbox: inboxOf() }));
     statements.length = 0;
     const charged = await Promise.all(
@@ -130,12 +119,7 @@ describe("charges in flight together", () => {
   });
 
   test("of the same order (a redelivery beside the Charge RPC) record one payment and answer it to both", async () => {
-    const deps = {
-      pool,
-      charges: createChargeStore(pool, payment.outbox),
-      outbox: payment.outbox,
-      provider: payment.simulator,
-    };
+    const deps = payment.depsOn(pool);
     const orderId = randomUUID();
     const request = { orderId, amount: usd, token: "tok_visa" };
     const [first, second, third] = await Promise.all([

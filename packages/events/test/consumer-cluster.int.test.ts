@@ -27,9 +27,12 @@ describe("a consumer on a three-node JetStream cluster whose durable's leader cr
       durable_name: name,
       ack_policy: AckPolicy.Explicit,
     });
-    const leader = cluster.node(
-      (await setup.consumers.info(catalog.route(OrderPlacedSchema).stream, name)).cluster?.leader ?? "",
+    // A replicated durable's info can come back before its nodes have elected a leader.
+    const leaderName = await waitFor(
+      async () => (await setup.consumers.info(catalog.route(OrderPlacedSchema).stream, name)).cluster?.leader,
+      { description: "the durable's leader elected" },
     );
+    const leader = cluster.node(leaderName);
     await first.close();
     // The consumer's connection stays up through the crash, on a node that survives:
     // its pull, answered by the dead leader, is never answered.

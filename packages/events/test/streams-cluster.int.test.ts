@@ -1,7 +1,7 @@
 import { AckPolicy, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
-import { type PrivateNatsCluster, startPrivateNatsCluster } from "@shopmesh/testing";
+import { type PrivateNatsCluster, startPrivateNatsCluster, waitFor } from "@shopmesh/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { declareDurable } from "../src/durable-settings.js";
 import { allEvents, createEventCatalog, ensureStreams } from "../src/index.js";
@@ -44,7 +44,14 @@ describe("streams and durables declared by replicas on a three-node JetStream cl
     const first = await replica();
     await ensureStreams(first, catalog, { replicas: 3 });
     expect(await declareDurable(first, durable)).toBe(true);
-    const leader = cluster.node((await first.consumers.info(durable.stream, "elected")).cluster?.leader ?? "");
+    // A replicated durable's info can come back before its nodes have elected a leader.
+    const leaderName = await waitFor(
+      async () => (await first.consumers.info(durable.stream, "elected")).cluster?.leader,
+      {
+        description: "the durable's leader elected",
+      },
+    );
+    const leader = cluster.node(leaderName);
     const survivor = cluster.nodes.find((node) => node !== leader);
     const starting = await replica([survivor?.url ?? ""]);
     await leader.crash();

@@ -31,4 +31,21 @@ describe("retryDeclaration", () => {
     );
     expect(counter.calls).toBeGreaterThan(1);
   });
+
+  it("attempts nothing more once its signal is aborted, in a pause or before an attempt", async () => {
+    const stopping = new AbortController();
+    let calls = 0;
+    const declare = async () => {
+      calls++;
+      // Aborted while the pause after the first attempt runs (2 s, were it not).
+      if (calls === 1) setImmediate(() => stopping.abort(new Error("the consumer stopped")));
+      throw noPeers();
+    };
+    await expect(
+      retryDeclaration(declare, { withinMs: 60_000, firstPauseMs: 5_000, signal: stopping.signal }),
+    ).rejects.toThrow("the consumer stopped");
+    expect(calls).toBe(1);
+    await expect(retryDeclaration(declare, { signal: stopping.signal })).rejects.toThrow("the consumer stopped");
+    expect(calls).toBe(1);
+  });
 });

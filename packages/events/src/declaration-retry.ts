@@ -15,16 +15,27 @@ import { JetStreamApiError } from "@nats-io/jetstream";
  */
 export async function retryDeclaration<T>(
   declare: () => Promise<T>,
-  { withinMs = declareWithinMs, firstPauseMs = 250 }: { withinMs?: number; firstPauseMs?: number } = {},
+  {
+    withinMs = declareWithinMs,
+    firstPauseMs = 250,
+    signal,
+  }: {
+    withinMs?: number;
+    firstPauseMs?: number;
+    /** Ends the retries (with its reason) for a caller that stops: none is attempted after it. */
+    signal?: AbortSignal;
+  } = {},
 ): Promise<T> {
   const giveUpAt = performance.now() + withinMs;
   for (let attempt = 1; ; attempt++) {
+    signal?.throwIfAborted();
     try {
       return await declare();
     } catch (error) {
       const pauseMs = Math.min(firstPauseMs * attempt, longestPauseMs);
       if (isRefusedConfiguration(error) || performance.now() + pauseMs >= giveUpAt) throw error;
-      await delay(pauseMs);
+      // Aborted in the pause: the signal's reason, not the timer's AbortError.
+      await delay(pauseMs, undefined, { signal }).catch(() => signal?.throwIfAborted());
     }
   }
 }

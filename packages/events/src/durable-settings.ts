@@ -34,8 +34,12 @@ export interface DurableSettings {
  * to hands it back for one that does. A release that means to narrow a filter bumps
  * the revision. Answers whether the settings were written.
  */
-export function declareDurable(jsm: JetStreamManager, durable: DurableSettings): Promise<boolean> {
-  return retryDeclaration(() => declareOnce(jsm, durable));
+export function declareDurable(
+  jsm: JetStreamManager,
+  durable: DurableSettings,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  return retryDeclaration(() => declareOnce(jsm, durable), { signal });
 }
 
 async function declareOnce(jsm: JetStreamManager, { stream, config }: DurableSettings): Promise<boolean> {
@@ -75,7 +79,9 @@ function wider(existing: string | undefined, declared: string | undefined): stri
  * otherwise leave, say, a server-side delivery bound that drops events silently —
  * and declares a durable again that was deleted (an operator's mistake), as a start
  * would: the stream is delivered again from its first event, and the inbox makes what
- * was applied a no-op. Checked every `everyMs`; returns a function that stops checking.
+ * was applied a no-op. Checked every `everyMs`; returns a function that stops checking,
+ * a check in progress included: one retried through an election could otherwise go on
+ * for its 35 s after the consumer stopped, and declare a durable its owner had deleted.
  */
 export function keepDurableSettings(
   jsm: JetStreamManager,
@@ -83,15 +89,18 @@ export function keepDurableSettings(
   logger: Logger,
   everyMs: number,
 ): () => void {
+  const stopping = new AbortController();
+  const { signal } = stopping;
   const check = async () => {
     for (const durable of durables) {
+      signal.throwIfAborted();
       const config = await currentSettings(jsm, durable.stream, durable.config.durable_name);
       if (!config) {
         logger.warn(
           { stream: durable.stream, consumer: durable.config.durable_name },
           "the consumer was deleted; declaring it again",
         );
-        await declareDurable(jsm, durable);
+        await declareDurable(jsm, durable, signal);
         continue;
       }
       if (revisionOf(config) >= durableSettingsRevision) continue;
@@ -99,7 +108,7 @@ export function keepDurableSettings(
         { stream: durable.stream, consumer: durable.config.durable_name, revision: revisionOf(config) },
         "an older version rewrote the consumer's settings; restoring them",
       );
-      await declareDurable(jsm, durable);
+      await declareDurable(jsm, durable, signal);
     }
   };
   // A check retried through an election can outlast the interval: one at a time.
@@ -108,11 +117,16 @@ export function keepDurableSettings(
     if (checking) return;
     checking = true;
     check()
-      .catch((error) => logger.warn({ err: error }, "could not check the consumer's settings"))
+      .catch((error) => {
+        if (!signal.aborted) logger.warn({ err: error }, "could not check the consumer's settings");
+      })
       .finally(() => {
         checking = false;
       });
   }, everyMs);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    stopping.abort();
+  };
 }

@@ -23,6 +23,8 @@ beforeAll(async () => {
       IF EXISTS (SELECT FROM test_lose_connection WHERE order_id = NEW.order_id)
          AND nextval('test_lose_connection_budget') = 1 THEN
         PERFORM pg_terminate_backend(pg_backend_pid());
+        -- Not a wait: the backend ends at its next interrupt check, which the sleep makes
+        -- at once, so the statement cannot finish (and commit) before the termination.
         PERFORM pg_sleep(5);
       END IF;
       RETURN NEW;

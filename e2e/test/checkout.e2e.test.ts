@@ -115,22 +115,54 @@ describe("checkout end to end across order, inventory and payment", () => {
     expect(mesh.provider.chargeOf(final.orderId)).toBeUndefined();
   });
 
-  it("refunds a payment an operator captured for an order inventory had already rejected", async () => {
+  /** The status of the order's payment row, tombstones included ("voided"); undefined when it has none. */
+  const paymentRow = async (orderId: string) =>
+    (await mesh.pools.payment.query<{ status: string }>("SELECT status FROM payments WHERE order_id = $1", [orderId]))
+      .rows[0]?.status;
+
+  it("refuses an operator's Charge of an order inventory rejected: nothing is captured", async () => {
     const { order } = await place(alice, scarce, 3);
     const orderId = order?.orderId ?? "";
     await waitForStatus(mesh, alice, orderId, [OrderStatus.REJECTED]);
-    // The Charge RPC's PaymentCaptured reaches the order after its StockRejected (they
-    // travel on different streams): the money must still go back.
+    await waitFor(async () => (await paymentRow(orderId)) === "voided", { description: "the rejection's tombstone" });
     const payments = mesh.payments(await mesh.serviceToken());
-    const charged = await payments.charge({ orderId, amount: order?.total, paymentToken: "tok_visa" });
-    expect(charged.payment?.status).toBe(PaymentStatus.CAPTURED);
-    await waitFor(async () => (await payments.getPayment({ orderId })).payment?.status === PaymentStatus.REFUNDED, {
-      description: "the capture refunded",
-    });
+    const answer = await errorCode(payments.charge({ orderId, amount: order?.total, paymentToken: "tok_visa" }));
+    expect(answer).toBe("FailedPrecondition");
+    expect(mesh.provider.chargeOf(orderId)).toBeUndefined();
+    const { order: final } = await mesh.orders(alice).getOrder({ orderId });
+    expect(final?.status).toBe(OrderStatus.REJECTED);
+    expect(await stockLevel(mesh, scarce)).toEqual({ available: 2n, reserved: 0n, sold: 0n });
+  });
+
+  it("refunds what an operator's Charge captured but could not record, once inventory rejects the order", async () => {
+    await mesh.stop("payment");
+    let orderId = "";
+    try {
+      const { order } = await place(alice, scarce, 3);
+      orderId = order?.orderId ?? "";
+      await waitForStatus(mesh, alice, orderId, [OrderStatus.REJECTED]);
+      // What a Charge leaves whose provider call captured and whose recording failed (it
+      // answered an error, and nobody repeated it): the attempt on record, the money taken.
+      await mesh.pools.payment.query("INSERT INTO charge_attempts (order_id, attempts) VALUES ($1, 1)", [orderId]);
+      const total = order?.total;
+      const captured = await mesh.provider.charge({
+        idempotencyKey: orderId,
+        amount: total?.amountMinor ?? 0n,
+        currency: total?.currencyCode ?? "",
+        token: "tok_visa",
+      });
+      expect(captured.outcome).toBe("captured");
+    } finally {
+      await mesh.start("payment");
+    }
+    const payments = mesh.payments(await mesh.serviceToken());
+    await waitFor(async () => (await paymentRow(orderId)) === "refunded", { description: "the capture refunded" });
     const { order: final } = await mesh.orders(alice).getOrder({ orderId });
     expect(final?.status).toBe(OrderStatus.CANCELLED);
     expect(final?.statusReason).toMatch(/paid after its stock was refused/);
     expect(final?.endCause).toBe(OrderEndCause.CAPTURE_REFUNDED);
+    expect((await payments.getPayment({ orderId })).payment?.status).toBe(PaymentStatus.REFUNDED);
+    expect(mesh.provider.chargeOf(orderId)?.calls).toBe(1);
     expect(mesh.provider.refundOf(`refund:${orderId}`)?.calls).toBe(1);
     expect(await stockLevel(mesh, scarce)).toEqual({ available: 2n, reserved: 0n, sold: 0n });
   });

@@ -23,11 +23,11 @@ import type { PaymentDeps } from "./use-case.js";
  *    the caller retries);
  * 3. record the outcome, its event and the consumer's `inbox` row (none for the RPC)
  *    in one statement. If a row was written meanwhile, that one is answered — unless
- *    it is a tombstone (the order was cancelled during the call): then nothing is
+ *    it is a tombstone (the order was cancelled or rejected during the call): then nothing is
  *    recorded and the captured money is refunded.
  *
  * Two round trips when nothing races. Throws PaymentError ORDER_CANCELLED when the
- * order was cancelled before anything was charged, and AMOUNT_MISMATCH when it was
+ * order was cancelled or rejected before anything was charged, and AMOUNT_MISMATCH when it was
  * charged a different amount.
  */
 export async function chargePayment(
@@ -125,7 +125,7 @@ async function settleCancelledAttempt(
 }
 
 /**
- * Gives back money captured for an order that was cancelled first. The inbox row
+ * Gives back money captured for an order that was cancelled or rejected first. The inbox row
  * is written only with the refunded payment, so a crash before that retries the
  * event, which then finds the tombstone with recorded attempts and comes back here.
  */
@@ -151,7 +151,7 @@ async function refundCancelledCharge({ deps, request, outcome, attempts, inbox }
   return visibleOrCancelled(request.orderId, payment ?? (await findPayment(deps.pool, request.orderId)));
 }
 
-const capturedAfterCancellation = "captured after its order was cancelled";
+const capturedAfterCancellation = "captured after its order was cancelled or rejected";
 
 function visibleOrCancelled(orderId: string, payment: Payment | undefined): VisiblePayment {
   if (payment === undefined) throw new Error(`the payment of order ${orderId} vanished after recording`);

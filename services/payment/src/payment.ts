@@ -14,8 +14,8 @@ interface PaymentRecord {
 }
 
 /**
- * The one payment row of an order. `voided` is a tombstone: the order was cancelled
- * before anything was charged, and nothing ever may be.
+ * The one payment row of an order. `voided` is a tombstone: the order was cancelled,
+ * or inventory rejected it, before anything was charged, and nothing ever may be.
  */
 export type Payment = PaymentRecord &
   (
@@ -169,9 +169,12 @@ export function refundKey(orderId: string): string {
   return `refund:${orderId}`;
 }
 
-/** The error for a charge of an order cancelled before anything was charged. */
+/** The error for a charge of an order cancelled (or rejected) before anything was charged. */
 export function orderCancelled(orderId: string): PaymentError {
-  return new PaymentError("PAYMENT.ORDER_CANCELLED", `order ${orderId} was cancelled; it will not be charged`);
+  return new PaymentError(
+    "PAYMENT.ORDER_CANCELLED",
+    `order ${orderId} was cancelled or rejected before it was charged; it will not be charged`,
+  );
 }
 
 function sameMoney(a: Money, b: Money): boolean {

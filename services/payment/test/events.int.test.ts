@@ -311,21 +311,46 @@ describe("OrderRejected", () => {
     expect(captured).toMatchObject({ paymentId: row.payment_id, amount: { amountMinor: 1999n, currencyCode: "USD" } });
   });
 
-  test("with nothing attempted (the saga's own rejections): nothing recorded, the provider not asked", async () => {
+  /** What an operator's Charge of the order for 19.99 USD answers: "answered" or its code. */
+  const operatorCharge = async (orderId: string) => {
+    const client = await payment.client("service");
+    return client
+      .charge({ orderId, amount: { amountMinor: 1999n, currencyCode: "USD" }, paymentToken: "tok_visa" })
+      .then(
+        () => "answered",
+        (error: unknown) => Code[ConnectError.from(error).code],
+      );
+  };
+
+  test("with nothing attempted (the saga's own rejections): a tombstone, so a Charge after it is refused without reaching the provider", async () => {
     const orderId = randomUUID();
     await reject(orderId);
-    expect(await payment.row(orderId)).toBeUndefined();
-    // Its key is still open: asked (and closed), a charge with it would be declined.
-    const later = await chargeAtProvider(orderId);
-    expect(later.outcome).toBe("captured");
+    expect((await payment.row(orderId))?.status).toBe("voided");
+    expect(await operatorCharge(orderId)).toBe("FailedPrecondition");
+    // Neither the consumer nor the Charge asked the provider anything about the order.
+    expect(payment.simulator.chargeOf(orderId)).toBeUndefined();
+    expect(await payment.events(PaymentCapturedSchema, orderId)).toEqual([]);
+    expect(await payment.events(PaymentDeclinedSchema, orderId)).toEqual([]);
   });
 
-  test("after an attempt that never reached the provider: its key is closed, so a call still on its way is declined", async () => {
+  test("after an attempt that never reached the provider: its key is closed and the order voided, so neither a call on its way nor a new Charge captures", async () => {
     const orderId = randomUUID();
     await payment.sql("INSERT INTO charge_attempts (order_id, attempts) VALUES ($1, 1)", [orderId]);
     await reject(orderId);
-    expect(await payment.row(orderId)).toBeUndefined();
+    expect((await payment.row(orderId))?.status).toBe("voided");
     const late = await chargeAtProvider(orderId);
     expect(late.outcome).toBe("declined");
+    expect(await operatorCharge(orderId)).toBe("FailedPrecondition");
+    expect(payment.simulator.refundOf(`refund:${orderId}`)).toBeUndefined();
+    expect(await payment.events(PaymentCapturedSchema, orderId)).toEqual([]);
+  });
+
+  test("after a payment was recorded: the payment stays, for the order to follow", async () => {
+    const orderId = randomUUID();
+    expect(await operatorCharge(orderId)).toBe("answered");
+    await reject(orderId);
+    expect(await payment.row(orderId)).toMatchObject({ status: "captured", amount_minor: "1999" });
+    expect(payment.simulator.chargeOf(orderId)?.calls).toBe(1);
+    await theOnlyEvent(() => payment.events(PaymentCapturedSchema, orderId), "one PaymentCaptured");
   });
 });

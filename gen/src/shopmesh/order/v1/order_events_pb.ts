@@ -134,8 +134,8 @@ export const OrderConfirmedSchema: GenMessage<OrderConfirmed> = /*@__PURE__*/
 
 /**
  * The order was rejected because stock was not available; nothing was reserved, and
- * the saga charged nothing. Payment settles an operator's Charge of the order whose
- * outcome was never recorded (the money then goes back).
+ * the saga charged nothing. Payment then refuses any Charge of the order, and settles
+ * an operator's Charge of it whose outcome was never recorded (the money goes back).
  *
  * @generated from message shopmesh.order.v1.OrderRejected
  */

@@ -179,13 +179,13 @@ export const PaymentService: GenService<{
   /**
    * Charge takes an order's amount through the provider. Idempotent per order: a
    * repeated call answers the first outcome and never charges twice; a repeated
-   * call with a different amount fails with ALREADY_EXISTS. An order cancelled
-   * before it was charged fails with FAILED_PRECONDITION (PAYMENT.ORDER_CANCELLED) and
-   * is never charged. Transient provider failures answer UNAVAILABLE (safe to retry).
+   * call with a different amount fails with ALREADY_EXISTS. An order cancelled, or
+   * rejected by inventory, before it was charged fails with FAILED_PRECONDITION
+   * (PAYMENT.ORDER_CANCELLED) and is never charged. Transient provider failures answer UNAVAILABLE (safe to retry).
    * Any other failure (INTERNAL, UNAVAILABLE, DEADLINE_EXCEEDED, a lost connection) may
    * follow a capture the service could not record: repeat the same request until it
-   * answers. Until then the order may never learn of the capture (one inventory had
-   * rejected before the call, say), and so never have it refunded.
+   * answers. Until then the order may not learn of the capture (one the customer
+   * cancels meanwhile, say), and so not have it refunded.
    * A capture for an id that is no order is refunded (the order service answers its
    * PaymentCaptured with OrderCancelled).
    *

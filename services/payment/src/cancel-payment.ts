@@ -1,13 +1,22 @@
+import { settleVoidedAttempts } from "./charge-payment.js";
 import { decideCancel } from "./payment.js";
-import { findPayment, type InboxEntry, insertVoided } from "./payment-store.js";
+import { chargeAttempts, findPayment, type InboxEntry, insertVoided } from "./payment-store.js";
 import { refundCaptured } from "./refund-payment.js";
 import type { PaymentDeps } from "./use-case.js";
 
 /**
  * Applies an order's cancellation to its payment: refunds a captured payment, writes
  * a `voided` tombstone when nothing was charged yet (so a StockReserved arriving
- * later charges nothing), and leaves a declined, refunded or voided one alone. The
- * change and the consumer's `inbox` row are written in one statement.
+ * later charges nothing), and leaves a declined or refunded one alone. The change and
+ * the consumer's `inbox` row are written in one statement.
+ *
+ * With a charge attempt on record and no payment, a Charge is at the provider, or
+ * captured and could not record its outcome (it answered an error). Waiting for a
+ * StockReserved to settle it, as a voided order's charge does, could wait for ever
+ * (the order was cancelled before inventory reserved it), so the cancellation settles
+ * it: the tombstone first, so that nothing is charged from then on, then the provider
+ * is asked what the key did (closing it) and a capture is refunded. A call still on its
+ * way is declined, or, if it captured after all, refunds itself when it records.
  */
 export async function cancelPayment(
   deps: PaymentDeps,
@@ -20,12 +29,21 @@ export async function cancelPayment(
     case "refund":
       await refundCaptured(deps, decision.payment, refundReasonOf(cancelled.reason), inbox);
       return;
-    case "void":
+    case "void": {
+      const attempts = await chargeAttempts(deps.pool, orderId);
       // A charge recorded since the read: nothing is written (inbox included); the retry refunds it.
-      if ((await insertVoided(deps.pool, orderId, inbox)) === undefined) {
+      if ((await insertVoided(deps.pool, orderId, attempts === 0 ? inbox : undefined)) === undefined) {
         throw new Error(`a payment of order ${orderId} was recorded concurrently; retrying`);
       }
+      if (attempts > 0) await settleVoidedAttempts(deps, orderId, attempts, inbox);
       return;
+    }
+    case "settle": {
+      // Voided before: by this event, when the service stopped between the tombstone and settling it.
+      const attempts = await chargeAttempts(deps.pool, orderId);
+      if (attempts > 0) await settleVoidedAttempts(deps, orderId, attempts, inbox);
+      return;
+    }
     case "none":
       return;
   }

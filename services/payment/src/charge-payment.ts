@@ -103,12 +103,10 @@ export function recordCharge({ deps, request, outcome, attempts, inbox }: Charge
 }
 
 /**
- * Settles the earlier charge attempts of an order cancelled since (a crash or a failed
- * call left their outcome unknown): the provider cancels whatever the key did instead of
- * charging again — a replay would capture now if the first call never arrived, after
- * the customer cancelled. Money an attempt captured is refunded, all of it, whatever this
- * request asks; a request for another amount is then answered AMOUNT_MISMATCH. If no
- * attempt captured, none can any more.
+ * Settles the earlier charge attempts of an order voided since, for a charge request:
+ * see {@link settleVoidedAttempts}. Money an attempt captured is refunded, all of it,
+ * whatever this request asks; a request for another amount is then answered
+ * AMOUNT_MISMATCH.
  */
 async function settleCancelledAttempt(
   deps: PaymentDeps,
@@ -116,12 +114,30 @@ async function settleCancelledAttempt(
   attempts: number,
   inbox: InboxEntry | undefined,
 ): Promise<VisiblePayment> {
-  const charged = await deps.provider.cancelCharge(request.orderId);
-  if (charged === undefined) throw orderCancelled(request.orderId);
-  const asCharged = { ...request, amount: { amountMinor: charged.amount, currency: charged.currency } };
-  const payment = await refundCancelledCharge({ deps, request: asCharged, outcome: charged.outcome, attempts, inbox });
+  const payment = await settleVoidedAttempts(deps, request.orderId, attempts, inbox);
+  if (payment === undefined) throw orderCancelled(request.orderId);
   if ("amount" in payment) assertSameAmount(request, payment);
   return payment;
+}
+
+/**
+ * Settles the charge attempts of a voided order (a crash, a failed call or one still
+ * on its way left their outcome unknown): the provider cancels whatever the key did
+ * instead of charging again — a replay would capture now if the first call never
+ * arrived, after the order ended. A capture is refunded and the tombstone becomes the
+ * refunded payment; answers it, or undefined when no attempt captured (none can any
+ * more: the key is closed).
+ */
+export async function settleVoidedAttempts(
+  deps: PaymentDeps,
+  orderId: string,
+  attempts: number,
+  inbox: InboxEntry | undefined,
+): Promise<VisiblePayment | undefined> {
+  const charged = await deps.provider.cancelCharge(orderId);
+  if (charged?.outcome.outcome !== "captured") return undefined;
+  const amount = { amountMinor: charged.amount, currency: charged.currency };
+  return refundCancelledCharge({ deps, request: { orderId, amount }, outcome: charged.outcome, attempts, inbox });
 }
 
 /**

@@ -82,10 +82,11 @@ describe("refunding and cancelling", () => {
     }
   });
 
-  test("a cancellation voids an uncharged order, refunds a captured one and leaves the rest", () => {
+  test("a cancellation voids an uncharged order, refunds a captured one, settles a voided one and leaves the rest", () => {
     expect(decideCancel(undefined)).toEqual({ kind: "void" });
     expect(decideCancel(captured)).toEqual({ kind: "refund", payment: captured });
-    for (const payment of [declined, refunded, voided]) expect(decideCancel(payment)).toEqual({ kind: "none" });
+    expect(decideCancel(voided)).toEqual({ kind: "settle" });
+    for (const payment of [declined, refunded]) expect(decideCancel(payment)).toEqual({ kind: "none" });
   });
 
   test("a tombstone is not a visible payment", () => {

@@ -144,15 +144,18 @@ export function decideRefund(
 
 /** What an order's cancellation does to its payment. */
 export type CancelDecision =
-  /** Nothing recorded yet: write the tombstone, so nothing is charged later. */
+  /** Nothing recorded yet: write the tombstone, so nothing is charged later, and settle any charge attempt. */
   | { readonly kind: "void" }
+  /** Already voided: settle any charge attempt the tombstone left unsettled. */
+  | { readonly kind: "settle" }
   | { readonly kind: "refund"; readonly payment: CapturedPayment }
-  /** Declined, refunded or already voided: nothing to give back. */
+  /** Declined or refunded: nothing to give back. */
   | { readonly kind: "none" };
 
 /** Decides what an order's cancellation does to its payment. */
 export function decideCancel(payment: Payment | undefined): CancelDecision {
   if (payment === undefined) return { kind: "void" };
+  if (payment.status === "voided") return { kind: "settle" };
   return payment.status === "captured" ? { kind: "refund", payment } : { kind: "none" };
 }
 

@@ -180,14 +180,15 @@ describe("OrderCancelled", () => {
     expect(payment.simulator.refundOf(`refund:${reserved.orderId}`)).toBeUndefined();
   });
 
-  test("during the provider call: the money captured meanwhile is refunded, not reported as captured", async () => {
+  test("during the provider call: the money captured meanwhile is refunded by the cancellation, never reported as captured", async () => {
     const orderId = randomUUID();
     const held = payment.hold(orderId);
     await payment.publish(StockReservedSchema, payment.stockReserved("tok_visa", orderId));
     await held.reached;
     await payment.publish(OrderCancelledSchema, { orderId, reason: "too slow", byCustomer: true });
-    await rowWithStatus(orderId, "voided");
+    await rowWithStatus(orderId, "refunded");
     held.release();
+    await payment.waitUntilHandled("INVENTORY");
 
     const row = await rowWithStatus(orderId, "refunded");
     expect(row).toMatchObject({ amount_minor: "1999", attempts: 1 });
@@ -198,19 +199,34 @@ describe("OrderCancelled", () => {
     expect(await payment.events(PaymentCapturedSchema, orderId)).toEqual([]);
   });
 
-  test("a tombstone with a charge attempt on record (crash after the provider call) is settled by a refund", async () => {
+  test("a cancellation with a charge attempt on record that captured (a crash, or a Charge that could not record it): refunded at once, and a StockReserved after it charges nothing", async () => {
     const orderId = randomUUID();
-    // The state a crash leaves: the attempt recorded and captured at the provider, the outcome not
-    // recorded, and the order voided since.
+    // The state a crash after the provider call leaves: the attempt recorded and captured at
+    // the provider, the outcome not recorded.
     await payment.sql("INSERT INTO charge_attempts (order_id, attempts) VALUES ($1, 1)", [orderId]);
     await chargeAtProvider(orderId);
     await payment.publish(OrderCancelledSchema, { orderId, reason: "customer", byCustomer: true });
-    await rowWithStatus(orderId, "voided");
+    const row = await rowWithStatus(orderId, "refunded");
+    expect(row).toMatchObject({ amount_minor: "1999", attempts: 1 });
+    expect(row.provider_reference).toMatch(/^sim_ch_/);
+    await theOnlyEvent(() => payment.events(PaymentRefundedSchema, orderId), "one PaymentRefunded");
 
     await payment.publish(StockReservedSchema, payment.stockReserved("tok_visa", orderId));
-    const row = await rowWithStatus(orderId, "refunded");
-    expect(row.attempts).toBe(1);
+    await payment.waitUntilHandled("INVENTORY");
     expect(payment.simulator.chargeOf(orderId)).toMatchObject({ calls: 1, outcome: { outcome: "captured" } });
+    expect(payment.simulator.refundOf(`refund:${orderId}`)?.calls).toBe(1);
+    expect(await payment.events(PaymentRefundedSchema, orderId)).toHaveLength(1);
+    expect(await payment.events(PaymentCapturedSchema, orderId)).toEqual([]);
+  });
+
+  test("a tombstone whose capture was never settled (the service stopped between the two): a cancellation delivered again refunds it", async () => {
+    const orderId = randomUUID();
+    await payment.sql("INSERT INTO charge_attempts (order_id, attempts) VALUES ($1, 1)", [orderId]);
+    await chargeAtProvider(orderId);
+    await payment.sql("INSERT INTO payments (order_id, status) VALUES ($1, 'voided')", [orderId]);
+    await payment.publish(OrderCancelledSchema, { orderId, reason: "customer", byCustomer: true });
+    const row = await rowWithStatus(orderId, "refunded");
+    expect(row).toMatchObject({ amount_minor: "1999", attempts: 1 });
     expect(payment.simulator.refundOf(`refund:${orderId}`)?.calls).toBe(1);
     await theOnlyEvent(() => payment.events(PaymentRefundedSchema, orderId), "one PaymentRefunded");
   });
@@ -218,11 +234,10 @@ describe("OrderCancelled", () => {
   test("a tombstone with an attempt that captured another amount than a Charge asks: all of it refunded, the Charge refused", async () => {
     const orderId = randomUUID();
     // The first attempt captured 19.99 USD; the service stopped before recording it, and
-    // the order was cancelled since. A Charge then asks for 9.99.
+    // again after voiding the order cancelled since, before settling it. A Charge then asks for 9.99.
     await chargeAtProvider(orderId);
     await payment.sql("INSERT INTO charge_attempts (order_id, attempts) VALUES ($1, 1)", [orderId]);
-    await payment.publish(OrderCancelledSchema, { orderId, reason: "customer", byCustomer: true });
-    await rowWithStatus(orderId, "voided");
+    await payment.sql("INSERT INTO payments (order_id, status) VALUES ($1, 'voided')", [orderId]);
     const client = await payment.client("service");
     const answer = await client
       .charge({ orderId, amount: { amountMinor: 999n, currencyCode: "USD" }, paymentToken: "tok_visa" })

@@ -184,8 +184,8 @@ export const PaymentService: GenService<{
    * (PAYMENT.ORDER_CANCELLED) and is never charged. Transient provider failures answer UNAVAILABLE (safe to retry).
    * Any other failure (INTERNAL, UNAVAILABLE, DEADLINE_EXCEEDED, a lost connection) may
    * follow a capture the service could not record: repeat the same request until it
-   * answers. Until then the order may not learn of the capture (one the customer
-   * cancels meanwhile, say), and so not have it refunded.
+   * answers. The order's own end settles such a capture (its charge, rejection or
+   * cancellation), but for an id that is no order only a repeat does.
    * A capture for an id that is no order is refunded (the order service answers its
    * PaymentCaptured with OrderCancelled).
    *

@@ -11,8 +11,13 @@ import {
   PaymentDeclinedSchema,
   PaymentRefundedSchema,
 } from "@shopmesh/gen/shopmesh/payment/v1/payment_events_pb.js";
-import { waitFor } from "@shopmesh/testing";
+import { createTestPool, waitFor } from "@shopmesh/testing";
+import type pg from "pg";
 import { describe, expect, test } from "vitest";
+import { cancelPayment } from "../src/cancel-payment.js";
+import { chargePayment } from "../src/charge-payment.js";
+import { settleRejectedOrder } from "../src/rejected-order.js";
+import type { PaymentDeps } from "../src/use-case.js";
 import { usePaymentService } from "./harness.js";
 
 const payment = usePaymentService("payment events");
@@ -30,6 +35,59 @@ async function rowWithStatus(orderId: string, status: string, timeoutMs?: number
 /** A 19.99 USD charge with the order's key made at the provider directly, as a call the service lost track of. */
 const chargeAtProvider = (orderId: string) =>
   payment.simulator.charge({ idempotencyKey: orderId, amount: 1999n, currency: "USD", token: "tok_visa" });
+
+/**
+ * A pool on the service's database whose next statement named `name` waits until the
+ * test releases it (`reached` resolves when it is about to be sent), to stage races
+ * between use cases called directly.
+ */
+function poolHolding(name: string) {
+  const pool = createTestPool({ connectionString: payment.databaseUrl, max: 4 });
+  let reached = () => {};
+  let release = () => {};
+  const reachedPromise = new Promise<void>((resolve) => {
+    reached = resolve;
+  });
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let held = false;
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+  (pool as unknown as { query: unknown }).query = async (...args: unknown[]) => {
+    const config = args[0] as { name?: string } | string;
+    if (!held && typeof config === "object" && config.name === name) {
+      held = true;
+      reached();
+      await released;
+    }
+    return query(...args);
+  };
+  return { pool, reached: reachedPromise, release };
+}
+
+/** The types of the outbox events about an order. */
+async function outboxEvents(pool: pg.Pool, orderId: string): Promise<string[]> {
+  const { rows } = await pool.query<{ type: string }>(
+    "SELECT event_type AS type FROM outbox WHERE headers->>'Shopmesh-Key' = $1",
+    [orderId],
+  );
+  return rows.map((row) => row.type);
+}
+
+/**
+ * An operator's Charge (19.99 USD, tok_visa) that captures at the provider and then
+ * cannot record it (a lost connection: it answers an error), or whose replica stops.
+ */
+async function chargeLosingItsRecord(deps: PaymentDeps, orderId: string) {
+  const losing: PaymentDeps = {
+    ...deps,
+    charges: { begin: deps.charges.begin, record: () => Promise.reject(new Error("connection lost")) },
+  };
+  await expect(
+    chargePayment(losing, { orderId, amount: { amountMinor: 1999n, currency: "USD" }, token: "tok_visa" }),
+  ).rejects.toThrow("connection lost");
+  expect(payment.simulator.chargeOf(orderId)?.outcome?.outcome).toBe("captured");
+}
 
 /** The reasons of the dead letters about an order. */
 async function deadLettersAbout(orderId: string): Promise<string[]> {
@@ -231,6 +289,47 @@ describe("OrderCancelled", () => {
     await theOnlyEvent(() => payment.events(PaymentRefundedSchema, orderId), "one PaymentRefunded");
   });
 
+  test("a Charge that begins while the cancellation voids the order, and cannot record its capture: the cancellation refunds it", async () => {
+    const orderId = randomUUID();
+    const { pool, reached, release } = poolHolding("payment-insert-voided");
+    try {
+      const deps = payment.depsOn(pool);
+      const inbox = { consumer: "payment", eventId: randomUUID() };
+      const cancelling = cancelPayment(deps, { orderId, reason: "customer" }, inbox);
+      // The cancellation found no payment and no attempt; its tombstone is on its way.
+      await reached;
+      await chargeLosingItsRecord(deps, orderId);
+      release();
+      await cancelling;
+      expect(payment.simulator.refundOf(`refund:${orderId}`)?.calls).toBe(1);
+      expect(await payment.row(orderId)).toMatchObject({ status: "refunded", amount_minor: "1999", attempts: 1 });
+      // Its event is in the outbox (written on the test's pool, which no relay watches).
+      expect(await outboxEvents(pool, orderId)).toEqual(["shopmesh.payment.v1.PaymentRefunded"]);
+    } finally {
+      release();
+      await pool.end();
+    }
+  });
+
+  test("a tombstone written with its inbox row whose capture was never settled: the same cancellation delivered again refunds it, not dead-lettered", async () => {
+    const orderId = randomUUID();
+    const eventId = randomUUID();
+    // What a cancellation applied before this service settled attempts leaves (or one that
+    // read no attempt just before a Charge began): the tombstone with the event's inbox row,
+    // and a capture nobody recorded.
+    await payment.sql("INSERT INTO charge_attempts (order_id, attempts) VALUES ($1, 1)", [orderId]);
+    await chargeAtProvider(orderId);
+    await payment.sql("INSERT INTO payments (order_id, status) VALUES ($1, 'voided')", [orderId]);
+    await payment.sql("INSERT INTO inbox (consumer, event_id) VALUES ('payment', $1)", [eventId]);
+    // The order service's outbox republished: the same event id again.
+    await payment.publish(OrderCancelledSchema, { eventId, orderId, reason: "customer", byCustomer: true });
+    await payment.waitUntilHandled("ORDERS");
+    expect(await deadLettersAbout(orderId)).toEqual([]);
+    expect(await payment.row(orderId)).toMatchObject({ status: "refunded", amount_minor: "1999" });
+    expect(payment.simulator.refundOf(`refund:${orderId}`)?.calls).toBe(1);
+    await theOnlyEvent(() => payment.events(PaymentRefundedSchema, orderId), "one PaymentRefunded");
+  });
+
   test("a tombstone with an attempt that captured another amount than a Charge asks: all of it refunded, the Charge refused", async () => {
     const orderId = randomUUID();
     // The first attempt captured 19.99 USD; the service stopped before recording it, and
@@ -358,6 +457,27 @@ describe("OrderRejected", () => {
     expect(await operatorCharge(orderId)).toBe("FailedPrecondition");
     expect(payment.simulator.refundOf(`refund:${orderId}`)).toBeUndefined();
     expect(await payment.events(PaymentCapturedSchema, orderId)).toEqual([]);
+  });
+
+  test("a Charge that begins while the rejection voids the order, and cannot record its capture: the rejection refunds it", async () => {
+    const orderId = randomUUID();
+    const { pool, reached, release } = poolHolding("payment-insert-voided");
+    try {
+      const deps = payment.depsOn(pool);
+      const rejecting = settleRejectedOrder(deps, orderId, { consumer: "payment-rejections", eventId: randomUUID() });
+      // The rejection found no attempt; its tombstone is on its way.
+      await reached;
+      await chargeLosingItsRecord(deps, orderId);
+      release();
+      await rejecting;
+      expect(payment.simulator.refundOf(`refund:${orderId}`)?.calls).toBe(1);
+      expect(await payment.row(orderId)).toMatchObject({ status: "refunded", amount_minor: "1999", attempts: 1 });
+      // Its event is in the outbox (written on the test's pool, which no relay watches).
+      expect(await outboxEvents(pool, orderId)).toEqual(["shopmesh.payment.v1.PaymentRefunded"]);
+    } finally {
+      release();
+      await pool.end();
+    }
   });
 
   test("after a payment was recorded: the payment stays, for the order to follow", async () => {

@@ -36,8 +36,9 @@ export async function settleRejectedOrder(deps: PaymentDeps, orderId: string, in
     }
   }
   // Undefined when a payment was recorded since the read (a Charge that began before
-  // it): the order follows that payment, and a redelivery finds it.
-  if ((await insertVoided(deps.pool, orderId, inbox)) === undefined) return;
+  // it): the order follows that payment, and a redelivery finds it. No inbox row, as for
+  // a cancellation: a redelivery after a stop before the settling below settles then.
+  if ((await insertVoided(deps.pool, orderId)) === undefined) return;
   // A Charge that began after the read and before the tombstone has its attempt on record
   // by now: settled like a cancelled order's (its capture refunded), as it may never
   // record its outcome itself.

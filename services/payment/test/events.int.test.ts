@@ -480,6 +480,21 @@ describe("OrderRejected", () => {
     }
   });
 
+  test("a tombstone whose Charge's capture was never settled (the service stopped between the two): the rejection delivered again refunds it", async () => {
+    const orderId = randomUUID();
+    // What a rejection leaves when it stops after its tombstone, before settling the attempt
+    // a Charge recorded meanwhile (whose capture it could not record).
+    await payment.sql("INSERT INTO charge_attempts (order_id, attempts) VALUES ($1, 1)", [orderId]);
+    await chargeAtProvider(orderId);
+    await payment.sql("INSERT INTO payments (order_id, status) VALUES ($1, 'voided')", [orderId]);
+    await reject(orderId);
+    const row = await rowWithStatus(orderId, "refunded");
+    expect(row).toMatchObject({ amount_minor: "1999", attempts: 1 });
+    expect(payment.simulator.refundOf(`refund:${orderId}`)?.calls).toBe(1);
+    await theOnlyEvent(() => payment.events(PaymentRefundedSchema, orderId), "one PaymentRefunded");
+    expect(await payment.events(PaymentCapturedSchema, orderId)).toEqual([]);
+  });
+
   test("after a payment was recorded: the payment stays, for the order to follow", async () => {
     const orderId = randomUUID();
     expect(await operatorCharge(orderId)).toBe("answered");

@@ -23,12 +23,12 @@ import type { PaymentDeps } from "./use-case.js";
  *    the caller retries);
  * 3. record the outcome, its event and the consumer's `inbox` row (none for the RPC)
  *    in one statement. If a row was written meanwhile, that one is answered — unless
- *    it is a tombstone (the order was cancelled or rejected during the call): then nothing is
- *    recorded and the captured money is refunded.
+ *    it is a tombstone (the order was cancelled or rejected during the call): then
+ *    nothing is recorded and the captured money is refunded.
  *
  * Two round trips when nothing races. Throws PaymentError ORDER_CANCELLED when the
- * order was cancelled or rejected before anything was charged, and AMOUNT_MISMATCH when it was
- * charged a different amount.
+ * order was cancelled or rejected before anything was charged, and AMOUNT_MISMATCH
+ * when it was charged a different amount.
  */
 export async function chargePayment(
   deps: PaymentDeps,
@@ -141,9 +141,9 @@ export async function settleVoidedAttempts(
 }
 
 /**
- * Gives back money captured for an order that was cancelled or rejected first. The inbox row
- * is written only with the refunded payment, so a crash before that retries the
- * event, which then finds the tombstone with recorded attempts and comes back here.
+ * Gives back money captured for an order that was cancelled or rejected first. The
+ * inbox row is written only with the refunded payment, so a crash before that retries
+ * the event, which then finds the tombstone with recorded attempts and comes back here.
  */
 async function refundCancelledCharge({ deps, request, outcome, attempts, inbox }: Charge) {
   if (outcome.outcome === "declined") throw orderCancelled(request.orderId);

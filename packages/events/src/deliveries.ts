@@ -212,7 +212,7 @@ export function createDeliveries(
     });
 
   /**
-   * Transactional events of a batch in one transaction; one by one if that fails.
+   * Transactional events of a batch in one transaction; one by one, in arrival order, if that fails.
    * Each run is applied in key (order id) order, stable within a key: a handler then
    * takes its row locks in the same order in every batch of every consumer, so two
    * consumers touching the same orders wait for each other instead of deadlocking.
@@ -293,7 +293,11 @@ export function createDeliveries(
         }
       }
       shared?.span.end();
-      for (const delivery of batch) {
+      // In the order the events arrived (stream order), not the key order the batch was
+      // locked in: one event per transaction takes no locks another waits on, and a
+      // handler that serves events in their order (inventory gives scarce stock to the
+      // orders placed first) must get them so when the batch fails, too.
+      for (const delivery of unsorted) {
         await (unreachable ? context.with(delivery.traced.context, () => failed(delivery, error)) : applyOne(delivery));
       }
     }

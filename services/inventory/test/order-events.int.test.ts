@@ -280,6 +280,35 @@ describe("OrderPlaced events arriving together", () => {
   });
 });
 
+describe("OrderPlaced events of a batch that failed", () => {
+  it("are applied one by one in placement order, not order id order: scarce stock goes to the order placed first", async () => {
+    await addProducts(inventory, { "EV-FAIR": 1 });
+    const placedAt = Date.now();
+    // Placed first, but its id sorts last; placed last, but its id sorts first.
+    const early = `ffffffff-${randomUUID().slice(9)}`;
+    const late = `00000000-${randomUUID().slice(9)}`;
+    const lastSeq = await arrivingTogether("EV-FAIR", async () => {
+      // Waits on the held row, so the events below form the next batch together.
+      await publishAgain(inventory, OrderPlacedSchema, orderPlaced(randomUUID(), { "EV-FAIR": 5 }));
+      await until(async () => {
+        const { rowCount } = await inventory.pool.query(
+          "SELECT 1 FROM pg_stat_activity WHERE application_name = 'inventory-consumers' AND wait_event_type = 'Lock'",
+        );
+        return rowCount === 1;
+      }, "the first batch to wait on the held row");
+      const at = (i: number) => ({ occurTime: timestampFromMs(placedAt + i) });
+      await publishAgain(inventory, OrderPlacedSchema, { ...orderPlaced(early, { "EV-FAIR": 1 }), ...at(1) });
+      await publishAgain(inventory, OrderPlacedSchema, { ...orderPlaced(randomUUID(), { "not a sku": 1 }), ...at(2) });
+      return (await publishAgain(inventory, OrderPlacedSchema, { ...orderPlaced(late, { "EV-FAIR": 1 }), ...at(3) }))
+        .seq;
+    });
+    await consumedThrough(inventory, lastSeq);
+
+    expect(await reservationStatusOf(inventory, early)).toBe("reserved");
+    expect(await reservationStatusOf(inventory, late)).toBe("rejected");
+  });
+});
+
 describe("OrderConfirmed and OrderCancelled", () => {
   it("OrderConfirmed sells the reservation once", async () => {
     await addProducts(inventory, { "EV-SELL": 10 });

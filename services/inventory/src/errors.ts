@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ErrorInfoSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
+import { BadRequestSchema, ErrorInfoSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 
 /** The expected failures of the inventory use cases, each with a stable code. */
 export type InventoryErrorCode =
@@ -15,9 +15,15 @@ export type InventoryErrorCode =
 export class InventoryError extends Error {
   override name = "InventoryError";
 
+  /**
+   * @param field the request field at fault (its proto name, such as `page_token`), for
+   * an INVALID_ARGUMENT: it is answered as a google.rpc.BadRequest field violation, as a
+   * request that breaks the contract's rules is.
+   */
   constructor(
     readonly code: InventoryErrorCode,
     message: string,
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -41,5 +47,7 @@ const connectCodes: Record<InventoryErrorCode, Code> = {
 export function toConnectError(error: unknown): unknown {
   if (!(error instanceof InventoryError)) return error;
   const info = { desc: ErrorInfoSchema, value: { reason: error.code, domain: "inventory.shopmesh" } };
-  return new ConnectError(error.message, connectCodes[error.code], undefined, [info], error);
+  const fieldViolations = error.field ? [{ field: error.field, description: error.message, reason: error.code }] : [];
+  const details = fieldViolations.length > 0 ? [info, { desc: BadRequestSchema, value: { fieldViolations } }] : [info];
+  return new ConnectError(error.message, connectCodes[error.code], undefined, details, error);
 }

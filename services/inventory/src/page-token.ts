@@ -29,10 +29,14 @@ export function decodePageToken(token: string, query: string): string | undefine
   if (token === "") return undefined;
   const match = tokenPattern.exec(Buffer.from(token, "base64url").toString("latin1"));
   if (match === null || Buffer.from(match[0], "latin1").toString("base64url") !== token) {
-    throw new InventoryError("CATALOG.INVALID_PAGE_TOKEN", "malformed page token");
+    throw new InventoryError("CATALOG.INVALID_PAGE_TOKEN", "malformed page token", "page_token");
   }
   if (match[1] !== fingerprint(query)) {
-    throw new InventoryError("CATALOG.INVALID_PAGE_TOKEN", "the page token was issued for a different query");
+    throw new InventoryError(
+      "CATALOG.INVALID_PAGE_TOKEN",
+      "the page token was issued for a different query",
+      "page_token",
+    );
   }
   return match[2];
 }

@@ -251,7 +251,7 @@ export function onHandOf(level: StockLevel): bigint {
  * is reserved stays reserved, so the count may not go below it.
  */
 export function countStock(level: StockLevel, onHand: bigint): StockLevel {
-  if (onHand < 0n) throw invalid("on hand cannot be negative");
+  if (onHand < 0n) throw invalid("on hand cannot be negative", "on_hand");
   if (onHand < level.reserved) {
     throw new InventoryError(
       "STOCK.BELOW_RESERVED",
@@ -309,6 +309,6 @@ function changed(message: string): InventoryError {
   return new InventoryError("STOCK.CHANGED", `${message}: read it again`);
 }
 
-function invalid(message: string): InventoryError {
-  return new InventoryError("STOCK.INVALID_REQUEST", message);
+function invalid(message: string, field = "items"): InventoryError {
+  return new InventoryError("STOCK.INVALID_REQUEST", message, field);
 }

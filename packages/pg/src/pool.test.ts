@@ -327,3 +327,22 @@ describe("a connection lost in the middle of a transaction", () => {
     }
   });
 });
+
+describe("a statement past its statement timeout", () => {
+  test("a statement the server cancels at the pool's statement timeout is unavailability, which callers wait out", async () => {
+    const pool = createPool({
+      url: db.url,
+      applicationName: "pool test statement timeout",
+      max: 1,
+      statementTimeoutMs: 50,
+      onError: () => {},
+    });
+    try {
+      const error = await pool.query("SELECT pg_sleep(1)").catch((failure: unknown) => failure);
+      expect(error).toMatchObject({ code: "57014" });
+      expect(isDatabaseUnavailable(error)).toBe(true);
+    } finally {
+      await pool.end();
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isDatabaseUnavailable } from "./unavailable.js";
+import { isDatabaseUnavailable, isDatabaseUnreachable } from "./unavailable.js";
 
 const withCode = (code: string, message = "failed") => Object.assign(new Error(message), { code });
 
@@ -12,6 +12,7 @@ describe("isDatabaseUnavailable", () => {
       withCode("08006"),
       withCode("53300"),
       withCode("55P03"),
+      withCode("57014", "canceling statement due to statement timeout"),
       withCode("57P01"),
       withCode("57P03"),
     ]) {
@@ -30,5 +31,10 @@ describe("isDatabaseUnavailable", () => {
     ]) {
       expect(isDatabaseUnavailable(error)).toBe(false);
     }
+  });
+
+  it("takes a lock or a statement's time running out as unavailability of what one statement touches, not of the database", () => {
+    for (const code of ["55P03", "57014"]) expect(isDatabaseUnreachable(withCode(code)), code).toBe(false);
+    for (const code of ["08006", "53300", "57P01"]) expect(isDatabaseUnreachable(withCode(code)), code).toBe(true);
   });
 });

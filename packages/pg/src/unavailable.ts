@@ -1,10 +1,14 @@
 /**
  * SQLSTATE classes and codes that say the server cannot take the work now, not that
  * the work is wrong: connection exceptions (08), too many connections (53300), a lock
- * not granted within `lock_timeout` (55P03), and a server shutting down or starting
- * up (57P01–57P03).
+ * not granted within `lock_timeout` (55P03), a statement cancelled at its
+ * `statement_timeout` (57014: a saturated server, as the client's own answer timeout
+ * says too), and a server shutting down or starting up (57P01–57P03).
  */
-const unavailableStates = new Set(["53300", "55P03", "57P01", "57P02", "57P03"]);
+const unavailableStates = new Set(["53300", "55P03", "57014", "57P01", "57P02", "57P03"]);
+
+/** Unavailability of what one statement touches, not of the database: a lock, a statement's time. */
+const statementStates = new Set(["55P03", "57014"]);
 
 /** Socket errors of a database that is down or restarting. */
 const socketErrors = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND"]);
@@ -13,8 +17,9 @@ const socketErrors = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT"
  * Whether an error means the database is unavailable or saturated — the same request
  * may succeed shortly — rather than that the request failed: no pooled connection
  * within the pool's acquire timeout, a lock held elsewhere past `lock_timeout`, a
- * refused or broken connection, or a server that is shutting down, starting or out of
- * connections. RPCs answer these as UNAVAILABLE, which clients retry (with their
+ * statement past `statement_timeout`, a refused or broken connection, or a server that
+ * is shutting down, starting or out of connections. Consumers wait these out (they do
+ * not count towards an event's attempts) instead of dead-lettering the event. RPCs answer these as UNAVAILABLE, which clients retry (with their
  * idempotency key); anything else stays an internal error.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
@@ -39,8 +44,10 @@ export function isDatabaseUnavailable(error: unknown): boolean {
  * Whether an error means the database as a whole cannot take work now — unreachable,
  * restarting, out of connections, no pooled connection in time — so that every other
  * statement would fail the same way. A lock not granted within `lock_timeout` (55P03)
- * is unavailability too, but of the rows one statement touches, not of the database.
+ * or a statement past `statement_timeout` (57014) is unavailability too, but of what
+ * one statement touches, not of the database.
  */
 export function isDatabaseUnreachable(error: unknown): boolean {
-  return isDatabaseUnavailable(error) && (error as { code?: unknown }).code !== "55P03";
+  const code = (error as { code?: unknown }).code;
+  return isDatabaseUnavailable(error) && !(typeof code === "string" && statementStates.has(code));
 }

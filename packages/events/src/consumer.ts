@@ -126,8 +126,8 @@ export interface ConsumerOptions {
    */
   readonly ignores?: readonly DescMessage[];
   /**
-   * Attempts before an event that keeps failing is dead-lettered (default 5), counted from
-   * the first delivery that failed here (createAttemptCounter).
+   * Attempts before an event that keeps failing is dead-lettered (default 5): the failures
+   * of its own it had in this replica (createAttemptCounter).
    */
   readonly maxAttempts?: number;
   /**

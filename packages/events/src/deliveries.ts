@@ -76,8 +76,7 @@ export function createDeliveries(
     // says nothing of the event: such failures are retried without counting towards
     // maxAttempts, up to maxDeliveries.
     const counted = !isDatabaseUnavailable(error) && !options.isDependencyFailure?.(error);
-    if (!counted) attemptCounter.notCounted(delivery.eventId);
-    const attempts = counted ? attemptCounter.failed(delivery.eventId, delivery.deliveryCount) : 0;
+    const attempts = counted ? attemptCounter.failed(delivery.eventId) : 0;
     if (error instanceof PermanentEventError || attempts >= options.maxAttempts) {
       attemptCounter.forget(delivery.eventId);
       const reason = error instanceof Error ? error.message : String(error);

@@ -4,9 +4,9 @@
  * deliveries that say nothing of the event — handed back by replicas that did not know
  * its type (a rolling update), failed only because the database or another dependency
  * was unavailable, handed back by a stalled or stopping replica — in this replica or in
- * any other, and a replica cannot tell which of another's deliveries those were (a
- * review found an event parked after two failures of its own of five, the others'
- * outage deliveries counted as attempts). An event that fails in every replica in turn
+ * any other, and a replica cannot tell which of another's deliveries those were (counted
+ * from its first failure, an event was parked after two failures of its own, three other
+ * deliveries being another replica's outage). An event that fails in every replica in turn
  * has up to maxAttempts there in each (maxDeliveries bounds them all). Kept in memory (a
  * restart gives an event at most maxAttempts more) and bounded: the oldest entries go
  * first.

@@ -68,10 +68,8 @@ export async function deadLetter(
   const messageId = message.headers?.get(originalMessageIdHeader) || message.headers?.get("Nats-Msg-Id");
   if (messageId) headers.set(originalMessageIdHeader, messageId);
   if (!headers.has(firstDeadLetteredAtHeader)) headers.set(firstDeadLetteredAtHeader, new Date().toISOString());
-  // On one line: a header value cannot hold CR or LF (nats.js throws), and a reason may
-  // (a provider's error body, a validation library's message). The copy was then never
-  // written: a per-event handler's message came back at every ack wait, uncopied, and a
-  // batch's failure escaped the batch loop as an unhandled rejection (found by a review).
+  // On one line: a header value cannot hold CR or LF (nats.js throws before anything is
+  // copied), and a reason may (a provider's error body, a validation library's message).
   headers.set(deadLetterHeader.reason, reason.replace(/[\r\n]+/g, " ").slice(0, 1000));
   headers.set(deadLetterHeader.consumer, name);
   headers.set(deadLetterHeader.stream, message.info.stream);

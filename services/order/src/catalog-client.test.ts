@@ -1,10 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { CatalogService } from "@shopmesh/gen/shopmesh/inventory/v1/catalog_service_pb.js";
-import { registerService, startServer } from "@shopmesh/server";
-import { freePort } from "@shopmesh/testing";
-import { pino } from "pino";
 import { describe, expect, test } from "vitest";
+import { startStubInventory } from "../test/stub-inventory.js";
 import { createCatalogClient, inGroupsOfSkus } from "./catalog-client.js";
 import { OrderError } from "./errors.js";
 
@@ -29,29 +26,7 @@ describe("catalog lookups sharing calls", () => {
 });
 
 /** An inventory that takes its time: every BatchGetProducts answers after `answerAfterMs`, at 100 USD each. */
-async function slowInventory(answerAfterMs: number) {
-  const port = await freePort();
-  const server = await startServer({
-    logger: pino({ level: "silent" }),
-    grpcAddress: `127.0.0.1:${port}`,
-    httpAddress: "127.0.0.1:0",
-    shutdownGraceMs: 200,
-    services: [
-      registerService(CatalogService, {
-        getProduct: () => ({}),
-        listProducts: () => ({ products: [] }),
-        batchGetProducts: async ({ skus }) => {
-          await sleep(answerAfterMs);
-          return {
-            products: skus.map((sku) => ({ sku, name: sku, price: { amountMinor: 100n, currencyCode: "USD" } })),
-          };
-        },
-      }),
-    ],
-  });
-  server.markServing();
-  return { target: `127.0.0.1:${port}`, close: () => server.close() };
-}
+const slowInventory = (answerAfterMs: number) => startStubInventory(() => sleep(answerAfterMs).then(() => undefined));
 
 describe("a call shared by several lookups", () => {
   test("a caller whose deadline is near fails alone, not the others waiting with it", async () => {

@@ -1,12 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { createEventCatalog, createOutbox } from "@shopmesh/events";
-import { CatalogService } from "@shopmesh/gen/shopmesh/inventory/v1/catalog_service_pb.js";
 import { OrderPlacedSchema } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
-import { registerService, startServer } from "@shopmesh/server";
-import { freePort } from "@shopmesh/testing";
-import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { useOrderDatabase } from "../test/order-database.js";
+import { startStubInventory } from "../test/stub-inventory.js";
 import { type CatalogEntry, type CatalogPort, createCatalogClient } from "./catalog-client.js";
 import { OrderError } from "./errors.js";
 import { createOrderInserter } from "./order-store.js";
@@ -96,30 +93,13 @@ describe("PlaceOrder of items whose total a Money cannot hold", () => {
 
 describe("PlaceOrder retried while inventory fails with another code than UNAVAILABLE", () => {
   it("answers the order the key created, as it does while inventory is unavailable", async () => {
-    // Inventory's own fault (a statement timeout there, a bug): its error interceptor
-    // answers INTERNAL, which the catalog client passes on as it is.
+    // Inventory's own fault (a bug): its error interceptor answers INTERNAL, which the
+    // catalog client passes on as it is.
     let failing = false;
-    const port = await freePort();
-    const inventory = await startServer({
-      logger: pino({ level: "silent" }),
-      grpcAddress: `127.0.0.1:${port}`,
-      httpAddress: "127.0.0.1:0",
-      shutdownGraceMs: 200,
-      services: [
-        registerService(CatalogService, {
-          getProduct: () => ({}),
-          listProducts: () => ({ products: [] }),
-          batchGetProducts: async ({ skus }) => {
-            if (failing) throw new Error("canceling statement due to statement timeout");
-            return {
-              products: skus.map((sku) => ({ sku, name: sku, price: { amountMinor: 100n, currencyCode: "USD" } })),
-            };
-          },
-        }),
-      ],
+    const inventory = await startStubInventory(async () => {
+      if (failing) throw new Error("a fault of inventory's own");
     });
-    inventory.markServing();
-    const catalog = createCatalogClient(`127.0.0.1:${port}`, 0);
+    const catalog = createCatalogClient(inventory.target, 0);
     try {
       const deps = depsWith(catalog);
       const command: PlaceOrderCommand = {

@@ -45,9 +45,9 @@ export async function placeOrder(deps: PlaceOrderDeps, command: PlaceOrderComman
     priced = await priceItems(deps.catalog, command.items, time);
   } catch (error) {
     // A retry of an order placed before (its answer lost) may find the catalog unable
-    // to price it now — unavailable, failing with an error of its own (INTERNAL: a
-    // statement timeout in inventory, say), or a SKU since withdrawn: the key still
-    // answers the order it created. A lookup that fails leaves the catalog's error.
+    // to price it now — unavailable, failing with an error of its own (INTERNAL: a bug
+    // in inventory, say), or a SKU since withdrawn: the key still answers the order it
+    // created. A lookup that fails leaves the catalog's error.
     const earlier = await findByIdempotencyKey(deps.pool, command.customerId, command.idempotencyKey).catch(
       () => undefined,
     );

@@ -89,6 +89,31 @@ async function chargeLosingItsRecord(deps: PaymentDeps, orderId: string) {
   expect(payment.simulator.chargeOf(orderId)?.outcome?.outcome).toBe("captured");
 }
 
+/**
+ * Stages an operator's Charge that begins while `voiding` (a cancellation or a rejection
+ * that found no payment and no attempt) writes its tombstone, captures, and cannot record
+ * it: `voiding` must refund the capture, once, and announce the refund.
+ */
+async function chargeWhileVoiding(voiding: (deps: PaymentDeps, orderId: string) => Promise<void>) {
+  const orderId = randomUUID();
+  const { pool, reached, release } = poolHolding("payment-insert-voided");
+  try {
+    const deps = payment.depsOn(pool);
+    const voided = voiding(deps, orderId);
+    await reached;
+    await chargeLosingItsRecord(deps, orderId);
+    release();
+    await voided;
+    expect(payment.simulator.refundOf(`refund:${orderId}`)?.calls).toBe(1);
+    expect(await payment.row(orderId)).toMatchObject({ status: "refunded", amount_minor: "1999", attempts: 1 });
+    // Its event is in the outbox (written on the test's pool, which no relay watches).
+    expect(await outboxEvents(pool, orderId)).toEqual(["shopmesh.payment.v1.PaymentRefunded"]);
+  } finally {
+    release();
+    await pool.end();
+  }
+}
+
 /** The reasons of the dead letters about an order. */
 async function deadLettersAbout(orderId: string): Promise<string[]> {
   return (await payment.deadLetters())
@@ -289,27 +314,10 @@ describe("OrderCancelled", () => {
     await theOnlyEvent(() => payment.events(PaymentRefundedSchema, orderId), "one PaymentRefunded");
   });
 
-  test("a Charge that begins while the cancellation voids the order, and cannot record its capture: the cancellation refunds it", async () => {
-    const orderId = randomUUID();
-    const { pool, reached, release } = poolHolding("payment-insert-voided");
-    try {
-      const deps = payment.depsOn(pool);
-      const inbox = { consumer: "payment", eventId: randomUUID() };
-      const cancelling = cancelPayment(deps, { orderId, reason: "customer" }, inbox);
-      // The cancellation found no payment and no attempt; its tombstone is on its way.
-      await reached;
-      await chargeLosingItsRecord(deps, orderId);
-      release();
-      await cancelling;
-      expect(payment.simulator.refundOf(`refund:${orderId}`)?.calls).toBe(1);
-      expect(await payment.row(orderId)).toMatchObject({ status: "refunded", amount_minor: "1999", attempts: 1 });
-      // Its event is in the outbox (written on the test's pool, which no relay watches).
-      expect(await outboxEvents(pool, orderId)).toEqual(["shopmesh.payment.v1.PaymentRefunded"]);
-    } finally {
-      release();
-      await pool.end();
-    }
-  });
+  test("a Charge that begins while the cancellation voids the order, and cannot record its capture: the cancellation refunds it", () =>
+    chargeWhileVoiding((deps, orderId) =>
+      cancelPayment(deps, { orderId, reason: "customer" }, { consumer: "payment", eventId: randomUUID() }),
+    ));
 
   test("a tombstone written with its inbox row whose capture was never settled: the same cancellation delivered again refunds it, not dead-lettered", async () => {
     const orderId = randomUUID();
@@ -459,26 +467,10 @@ describe("OrderRejected", () => {
     expect(await payment.events(PaymentCapturedSchema, orderId)).toEqual([]);
   });
 
-  test("a Charge that begins while the rejection voids the order, and cannot record its capture: the rejection refunds it", async () => {
-    const orderId = randomUUID();
-    const { pool, reached, release } = poolHolding("payment-insert-voided");
-    try {
-      const deps = payment.depsOn(pool);
-      const rejecting = settleRejectedOrder(deps, orderId, { consumer: "payment-rejections", eventId: randomUUID() });
-      // The rejection found no attempt; its tombstone is on its way.
-      await reached;
-      await chargeLosingItsRecord(deps, orderId);
-      release();
-      await rejecting;
-      expect(payment.simulator.refundOf(`refund:${orderId}`)?.calls).toBe(1);
-      expect(await payment.row(orderId)).toMatchObject({ status: "refunded", amount_minor: "1999", attempts: 1 });
-      // Its event is in the outbox (written on the test's pool, which no relay watches).
-      expect(await outboxEvents(pool, orderId)).toEqual(["shopmesh.payment.v1.PaymentRefunded"]);
-    } finally {
-      release();
-      await pool.end();
-    }
-  });
+  test("a Charge that begins while the rejection voids the order, and cannot record its capture: the rejection refunds it", () =>
+    chargeWhileVoiding((deps, orderId) =>
+      settleRejectedOrder(deps, orderId, { consumer: "payment-rejections", eventId: randomUUID() }),
+    ));
 
   test("a tombstone whose Charge's capture was never settled (the service stopped between the two): the rejection delivered again refunds it", async () => {
     const orderId = randomUUID();

@@ -64,7 +64,13 @@ describe("an event that fails with a reason of several lines", () => {
     });
     try {
       await publishEvent(bed.js, bed.catalog, OrderCancelledSchema, { orderId: poison, reason: "x" });
-      await new Promise((resolve) => setTimeout(resolve, 300)); // the poison alone in its batch
+      // The poison alone in its batch: the next event is published once it was delivered.
+      await waitFor(
+        async () =>
+          (await bed.jsm.consumers.info(bed.catalog.streamName("ORDERS"), "multiline-batch")).delivered.consumer_seq >=
+          1,
+        { description: "the poison delivered" },
+      );
       const after = await publishEvent(bed.js, bed.catalog, OrderCancelledSchema, {
         orderId: crypto.randomUUID(),
         reason: "x",

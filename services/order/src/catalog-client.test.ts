@@ -26,7 +26,7 @@ describe("catalog lookups sharing calls", () => {
 });
 
 /** An inventory that takes its time: every BatchGetProducts answers after `answerAfterMs`, at 100 USD each. */
-const slowInventory = (answerAfterMs: number) => startStubInventory(() => sleep(answerAfterMs).then(() => undefined));
+const slowInventory = (answerAfterMs: number) => startStubInventory(() => sleep(answerAfterMs));
 
 describe("a call shared by several lookups", () => {
   test("a caller whose deadline is near fails alone, not the others waiting with it", async () => {

@@ -7,7 +7,7 @@ import { pino } from "pino";
  * A real gRPC inventory whose BatchGetProducts prices every SKU at 100 USD once
  * `beforeAnswer` resolves (a delay, say), or fails as it throws (inventory's own fault).
  */
-export async function startStubInventory(beforeAnswer: () => Promise<void>) {
+export async function startStubInventory(beforeAnswer: () => Promise<unknown>) {
   const port = await freePort();
   const server = await startServer({
     logger: pino({ level: "silent" }),

@@ -18,7 +18,7 @@ import { cancelPayment } from "../src/cancel-payment.js";
 import { chargePayment } from "../src/charge-payment.js";
 import { settleRejectedOrder } from "../src/rejected-order.js";
 import type { PaymentDeps } from "../src/use-case.js";
-import { usePaymentService } from "./harness.js";
+import { latch, usePaymentService } from "./harness.js";
 
 const payment = usePaymentService("payment events");
 
@@ -43,26 +43,20 @@ const chargeAtProvider = (orderId: string) =>
  */
 function poolHolding(name: string) {
   const pool = createTestPool({ connectionString: payment.databaseUrl, max: 4 });
-  let reached = () => {};
-  let release = () => {};
-  const reachedPromise = new Promise<void>((resolve) => {
-    reached = resolve;
-  });
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
+  const reached = latch();
+  const released = latch();
   let held = false;
   const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
   (pool as unknown as { query: unknown }).query = async (...args: unknown[]) => {
     const config = args[0] as { name?: string } | string;
     if (!held && typeof config === "object" && config.name === name) {
       held = true;
-      reached();
-      await released;
+      reached.open();
+      await released.opened;
     }
     return query(...args);
   };
-  return { pool, reached: reachedPromise, release };
+  return { pool, reached: reached.opened, release: released.open };
 }
 
 /** The types of the outbox events about an order. */

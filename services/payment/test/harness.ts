@@ -52,6 +52,15 @@ export interface HeldCharge {
   release(): void;
 }
 
+/** A promise the test resolves when it chooses, to stage a race: `opened` resolves once `open` is called. */
+export function latch(): { readonly opened: Promise<void>; readonly open: () => void } {
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { opened, open };
+}
+
 /**
  * The simulator, plus holds and outages: a held order's charge is decided by the
  * simulator at once but answered only when the test releases it, to stage races; an
@@ -83,16 +92,10 @@ function createHoldingProvider(simulator: SimulatedProvider) {
     cancelCharge: (idempotencyKey) => simulator.cancelCharge(idempotencyKey),
   };
   const hold = (orderId: string): HeldCharge => {
-    let reached = () => {};
-    let release = () => {};
-    const reachedPromise = new Promise<void>((resolve) => {
-      reached = resolve;
-    });
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    holds.set(orderId, { reached, released });
-    return { reached: reachedPromise, release };
+    const reached = latch();
+    const released = latch();
+    holds.set(orderId, { reached: reached.open, released: released.opened });
+    return { reached: reached.opened, release: released.open };
   };
   /** Fails the next `times` refunds of the order's payment; answers how many are left. */
   const failRefunds = (orderId: string, times: number) => {

@@ -11,9 +11,11 @@ import { deadline, nanos, type Subscription } from "@nats-io/transport-node";
 import { consumerStalls, declareConsumer } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { waitForDatabase } from "./database-wait.js";
 import { createDeliveries } from "./deliveries.js";
 import { declareDurable, keepDurableSettings } from "./durable-settings.js";
 import type { EventCatalog } from "./event-catalog.js";
+import { defaultRetryDelaysMs } from "./retry-delays.js";
 
 /** What a handler knows about the delivery it handles. */
 export interface DeliveryInfo {
@@ -133,7 +135,8 @@ export interface ConsumerOptions {
   /**
    * Deliveries before any event not yet done is dead-lettered (default 100): one whose
    * handler failed only because a dependency was unavailable (not counted by
-   * maxAttempts), or was never answered (a crash, a handler past `ackWaitMs`).
+   * maxAttempts), or was never answered (a crash, a handler past `ackWaitMs`). An
+   * unreachable database uses few: the consumer stops pulling until it answers.
    */
   readonly maxDeliveries?: number;
   /**
@@ -142,7 +145,10 @@ export interface ConsumerOptions {
    * counts as such: retried without counting towards maxAttempts, up to maxDeliveries.
    */
   readonly isDependencyFailure?: (error: unknown) => boolean;
-  /** Delay before each retry; the last applies to any further one (default 100 ms … 5 s). */
+  /**
+   * Delay before each retry, and between the questions to an unreachable database; the
+   * last applies to any further one (default 100 ms … 5 s).
+   */
   readonly retryDelaysMs?: readonly number[];
   /** Events handled at once (default 32); events of the same order never run together. */
   readonly concurrency?: number;
@@ -176,7 +182,8 @@ export interface RunningConsumer {
  * form the next batch (no added wait), whichever stream they came from: the order
  * service's saga outcomes (INVENTORY and PAYMENTS) are applied together, in fewer
  * transactions and without two loops waiting on each other's order locks.
- * A failure is retried with `nak(delay)`; after maxAttempts (failures of an
+ * A failure is retried with `nak(delay)` (an unreachable database: once it answers, the
+ * pulls paused meanwhile); after maxAttempts (failures of an
  * unavailable database not counted, up to maxDeliveries), or at once for a
  * PermanentEventError or an undecodable message, the event is copied to the
  * dead-letter stream with the reason and terminated — never silently dropped: until
@@ -235,6 +242,18 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     onRecover: () => {
       stalls.ended();
       options.logger.info({ consumer: options.name }, "the stalled batch finished: pulling again");
+      pulls.resume();
+    },
+    databaseUnreachable: () => deliveries.takeDatabaseUnreachable(),
+    pauseForDatabase: () => pulls.pause(),
+    onDatabaseWait: (events) =>
+      options.logger.warn(
+        { consumer: options.name, handedBack: events },
+        "the database is unreachable: pulling paused, queued events handed back until it answers",
+      ),
+    waitForDatabase: (signal) => waitForDatabase(options.pool, options.retryDelaysMs ?? defaultRetryDelaysMs, signal),
+    resume: () => {
+      options.logger.info({ consumer: options.name }, "the database answers again: pulling again");
       pulls.resume();
     },
   });
@@ -487,6 +506,16 @@ interface BatchLoopOptions {
   onStall(events: number): void;
   /** The stalled batch finished: the stall is over (once for each `pause`). */
   onRecover(): void;
+  /** Whether an event of the batches applied since last asked failed on an unreachable database. */
+  databaseUnreachable(): boolean;
+  /** Stops pulling until `resume`; resolves once the server has let go of the pull requests. */
+  pauseForDatabase(): Promise<void>;
+  /** Pulling paused and `events` queued handed back until the database answers. */
+  onDatabaseWait(events: number): void;
+  /** Resolves once the database answers, or when `signal` aborts (the replica stops). */
+  waitForDatabase(signal: AbortSignal): Promise<void>;
+  /** The database answers again: pull again. */
+  resume(): void;
 }
 
 /**
@@ -502,6 +531,12 @@ interface BatchLoopOptions {
  * and once the server has let go of them hands its queue back (nak) and tells
  * (`onStall`); when the batch finishes, it tells (`onRecover`, which pulls again). Only
  * the stuck batch's own events wait out their ack wait.
+ *
+ * A batch that found the database unreachable (an event failed so: the others would
+ * too) pauses the pulls in the same way and hands back the queue, then waits for the
+ * database to answer before pulling again. Retried every few seconds instead, each event
+ * in flight used up its deliveries (maxDeliveries) in minutes of an outage and was
+ * parked; paused, it is delivered about once per outage and replica.
  *
  * Once ended (the replica stops), the queue is still applied, for `drainMs` at most:
  * what is left then is handed back at once (nak) for another replica — as is an event
@@ -520,7 +555,16 @@ function createBatchLoop(options: BatchLoopOptions) {
   let batchStartedAt: number | undefined;
   let stalled = false;
   let stalls = 0;
+  const stopping = new AbortController();
   const admitting = () => !ended || performance.now() - endedAt <= drainMs;
+  const waitForDatabase = async () => {
+    await options.pauseForDatabase();
+    const queued = waiting.splice(0);
+    handBack(queued);
+    options.onDatabaseWait(queued.length);
+    await options.waitForDatabase(stopping.signal);
+    if (!ended) options.resume();
+  };
   const keepAlive = setInterval(() => {
     if (batchStartedAt !== undefined && performance.now() - batchStartedAt > keepAliveMs * 2) {
       if (!stalled) {
@@ -566,6 +610,7 @@ function createBatchLoop(options: BatchLoopOptions) {
         stalled = false;
         options.onRecover();
       }
+      if (options.databaseUnreachable() && !ended) await waitForDatabase();
     }
   })().finally(() => clearInterval(keepAlive));
   return {
@@ -577,6 +622,7 @@ function createBatchLoop(options: BatchLoopOptions) {
       if (ended) return;
       ended = true;
       endedAt = performance.now();
+      stopping.abort();
       wake?.();
     },
     done,

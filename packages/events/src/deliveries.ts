@@ -37,6 +37,11 @@ export interface Deliveries {
   process(messages: readonly JsMsg[], admitting?: () => boolean): Promise<void>;
   /** Resolves when no event is being handled. */
   idle(): Promise<void>;
+  /**
+   * Whether an event failed because the database could not be reached since this was
+   * last asked: the consumer then stops pulling until the database answers.
+   */
+  takeDatabaseUnreachable(): boolean;
 }
 
 const claimInbox = statement(
@@ -60,6 +65,7 @@ export function createDeliveries(
   const longestRetryDelay = longestRetryDelayMs(options.retryDelaysMs);
   const queue = createKeyedQueue(options.concurrency ?? 32);
   const claimOne = (tx: pg.ClientBase, eventId: string) => claimInbox(tx, [options.name, eventId]);
+  let databaseUnreachable = false;
 
   /**
    * Dead-letters a message and ends its consumer span: dead_lettered once the copy is
@@ -76,6 +82,7 @@ export function createDeliveries(
     // says nothing of the event: such failures are retried without counting towards
     // maxAttempts, up to maxDeliveries.
     const counted = !isDatabaseUnavailable(error) && !options.isDependencyFailure?.(error);
+    if (isDatabaseUnreachable(error)) databaseUnreachable = true;
     const attempts = counted ? attemptCounter.failed(delivery.eventId) : 0;
     if (error instanceof PermanentEventError || attempts >= options.maxAttempts) {
       attemptCounter.forget(delivery.eventId);
@@ -322,6 +329,11 @@ export function createDeliveries(
       if (together.length > 0) await applyTogether(together);
     },
     idle: () => queue.idle(),
+    takeDatabaseUnreachable() {
+      const unreachable = databaseUnreachable;
+      databaseUnreachable = false;
+      return unreachable;
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import {
   OrderCancelledSchema,
+  OrderConfirmedSchema,
   OrderPlacedSchema,
   OrderRejectedSchema,
 } from "@shopmesh/gen/shopmesh/order/v1/order_events_pb.js";
@@ -13,7 +14,7 @@ import { useEventsTestbed } from "./testbed.js";
 
 const bed = useEventsTestbed(
   "database gone",
-  "CREATE TABLE applied (event_id uuid PRIMARY KEY); CREATE TABLE hot (id int PRIMARY KEY); INSERT INTO hot VALUES (1); CREATE TABLE applied_beside_hot (event_id uuid PRIMARY KEY)",
+  "CREATE TABLE applied (event_id uuid PRIMARY KEY); CREATE TABLE hot (id int PRIMARY KEY); INSERT INTO hot VALUES (1); CREATE TABLE applied_beside_hot (event_id uuid PRIMARY KEY); CREATE TABLE applied_after_outage (event_id uuid PRIMARY KEY)",
 );
 
 /**
@@ -58,11 +59,23 @@ describe("a batch that meets a database gone from the network", () => {
       retryDelaysMs: [60_000], // no second attempt during the test
       subscriptions: [onTx(OrderCancelledSchema, async () => {})],
     });
-    const failures = () => lines.filter((line) => line.includes('"msg":"event failed"')).length;
+    const logged = () => lines.map((line) => JSON.parse(line) as { msg: string; handedBack?: number });
+    // Failed with the batch, or queued behind it and handed back when the consumer paused.
+    const handedBack = () =>
+      logged().reduce(
+        (sum, line) =>
+          sum +
+          (line.msg === "event failed"
+            ? 1
+            : line.msg.startsWith("the database is unreachable")
+              ? (line.handedBack ?? 0)
+              : 0),
+        0,
+      );
     try {
       // The batch's statement waits for its answer (1 s), then every event is handed
       // back; tried again one by one, the last would fail after 32 waits to connect (16 s).
-      await waitFor(() => failures() === events, { timeoutMs: 8_000, description: "every event handed back" });
+      await waitFor(() => handedBack() === events, { timeoutMs: 8_000, description: "every event handed back" });
       expect(lines.filter((line) => line.includes("applying one by one"))).toEqual([]);
     } finally {
       await consumer.stop();
@@ -168,4 +181,53 @@ describe("a replica stopped while its database is gone from the network", () => 
       await close();
     }
   }, 60_000);
+});
+
+describe("a consumer whose database is down for longer than its deliveries would last", () => {
+  it("waits for it without pulling, and applies the events once it answers instead of parking them", async () => {
+    const proxy = await startTcpProxy(bed.db.url);
+    const pool = createPool({
+      url: proxy.url,
+      applicationName: "database-down",
+      acquireTimeoutMs: 500,
+      answerTimeoutMs: 1_000,
+      onError: () => undefined,
+    });
+    proxy.refuse();
+    const events = 3; // of a type the other tests' consumers do not read
+    for (let i = 0; i < events; i++) {
+      await publishEvent(bed.js, bed.catalog, OrderConfirmedSchema, { orderId: randomUUID() });
+    }
+    // Retried every 20 ms, each event would pass its 3 deliveries within a few tenths of a second.
+    const consumer = await startConsumer({
+      ...bed.consumer,
+      pool,
+      name: "down",
+      maxAttempts: 2,
+      maxDeliveries: 3,
+      retryDelaysMs: [20],
+      subscriptions: [
+        onTx(OrderConfirmedSchema, async (event, tx) => {
+          await tx.query("INSERT INTO applied_after_outage (event_id) VALUES ($1)", [event.eventId]);
+        }),
+      ],
+    });
+    const parked = async () => (await bed.jsm.streams.info(bed.catalog.deadLetterStream)).state.messages;
+    const applied = async () =>
+      Number((await bed.pool.query("SELECT count(*) FROM applied_after_outage")).rows[0].count);
+    try {
+      // Down for 40 attempts to connect: ten times the deliveries an event has.
+      await waitFor(async () => proxy.refused >= 40 || (await parked()) > 0, {
+        description: "an outage longer than the deliveries last",
+      });
+      expect(await parked()).toBe(0);
+      proxy.heal();
+      await waitFor(async () => (await applied()) === events, { description: "every event applied" });
+      expect(await parked()).toBe(0);
+    } finally {
+      await consumer.stop();
+      await proxy.close();
+      await pool.end().catch(() => undefined);
+    }
+  });
 });

@@ -18,6 +18,15 @@ export interface TcpProxy {
   partition(): void;
   /** Ends the connections open now with a reset, as a network that heals does to a flow it lost; later ones are carried. */
   reset(): void;
+  /**
+   * Resets the connections open now and every one made later, until `heal`: a server
+   * that is down on a host that answers (nothing listening, or restarting).
+   */
+  refuse(): void;
+  /** Carries the connections made from now on again (after `refuse`). */
+  heal(): void;
+  /** The connections `refuse` has reset. */
+  readonly refused: number;
   /** Closes every connection and the proxy. */
   close(): Promise<void>;
 }
@@ -33,8 +42,21 @@ export async function startTcpProxy(targetUrl: string, options: TcpProxyOptions 
   const pairs = new Set<{ client: Socket; upstream: Socket; forwarding: boolean }>();
   let resetOnce = options.resetOnce;
   let partitioned = false;
+  let refusing = false;
+  let refused = 0;
   const unanswered = new Set<Socket>();
+  const resetAll = () => {
+    for (const pair of pairs) {
+      pair.client.resetAndDestroy();
+      pair.upstream.destroy();
+    }
+  };
   const server = createServer((client) => {
+    if (refusing) {
+      refused++;
+      client.on("error", () => undefined).resetAndDestroy();
+      return;
+    }
     if (partitioned) {
       unanswered.add(client);
       client.on("close", () => unanswered.delete(client)).on("error", () => client.destroy());
@@ -75,11 +97,17 @@ export async function startTcpProxy(targetUrl: string, options: TcpProxyOptions 
       partitioned = true;
       for (const pair of pairs) pair.forwarding = false;
     },
-    reset: () => {
-      for (const pair of pairs) {
-        pair.client.resetAndDestroy();
-        pair.upstream.destroy();
-      }
+    reset: resetAll,
+    refuse: () => {
+      refusing = true;
+      refused += pairs.size;
+      resetAll();
+    },
+    heal: () => {
+      refusing = false;
+    },
+    get refused() {
+      return refused;
     },
     close: async () => {
       for (const pair of pairs) {

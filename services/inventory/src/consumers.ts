@@ -31,9 +31,8 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 export function createOrderEventsConsumer({ events, logger }: { events: StockEvents; logger: Logger }): ConsumerSpec {
   return {
     name: "inventory",
-    // An OrderConfirmed that overtook its OrderPlaced waits for it, as an event waits out
-    // an unavailable database: retried without counting towards maxAttempts, for up to
-    // maxDeliveries (100, some 8 minutes 5 s apart). Dead-lettered after 5 attempts
+    // An OrderConfirmed that overtook its OrderPlaced waits for it: retried without
+    // counting towards maxAttempts, for up to maxDeliveries (100, some 8 minutes 5 s apart). Dead-lettered after 5 attempts
     // (8 s), it would leave the order's units reserved for ever once OrderPlaced came.
     isDependencyFailure: (error) => error instanceof ReservationNotYetMadeError,
     subscriptions: [

@@ -13,9 +13,10 @@ import type { PaymentDeps } from "./use-case.js";
 
 /**
  * Retries come quickly, to ride out a provider's brief transient failures at once. A
- * provider that keeps failing transiently (an outage, a timeout) is waited out as an
- * unavailable database is, ~8 minutes: 500 deliveries a second apart, then the
- * dead-letter stream and its alert. A charge or a refund owed for a cancelled order
+ * provider that keeps failing transiently (an outage, a timeout) is retried without
+ * counting as an attempt for ~8 minutes: 500 deliveries a second apart, then the
+ * dead-letter stream and its alert. (An unreachable database is waited out with the
+ * pulls paused, using no deliveries.) A charge or a refund owed for a cancelled order
  * must outlast an outage of a few seconds, and the same idempotency key on every call
  * keeps the retries from moving money twice. Any other failure (a bug, a row in an
  * unexpected state) is dead-lettered after 8 attempts.

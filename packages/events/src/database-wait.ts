@@ -1,0 +1,21 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type pg from "pg";
+
+/**
+ * Resolves once the database answers a statement, asking again after each of `delaysMs`
+ * (the last repeated), or when `signal` aborts. A consumer whose database is unreachable
+ * here with its pulls paused: every delivery counts towards the consumer's bound on
+ * deliveries, which retrying each event every few seconds used up in minutes of an
+ * outage, parking the events in flight (see createBatchLoop in consumer.ts).
+ */
+export async function waitForDatabase(pool: pg.Pool, delaysMs: readonly number[], signal: AbortSignal): Promise<void> {
+  for (let attempt = 0; !signal.aborted; attempt++) {
+    try {
+      await pool.query("SELECT 1");
+      return;
+    } catch {
+      const delay = delaysMs[Math.min(attempt, delaysMs.length - 1)] ?? 1_000;
+      await sleep(delay, undefined, { signal }).catch(() => undefined);
+    }
+  }
+}

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import {
   AckPolicy,
@@ -307,9 +308,10 @@ async function startPulls(
   /** The pulls running (or starting); undefined while paused or stopped. */
   let current: Promise<ConsumerMessages[]> | undefined;
   let state: "pulling" | "paused" | "stopped" = "pulling";
-  const start = () => {
-    const starting = Promise.all(
-      consumers.map((consumer) =>
+  /** Consumes from every stream; if one cannot, closes the others and fails. */
+  const consumeAll = async () => {
+    const settled = await Promise.allSettled(
+      consumers.map(async (consumer) =>
         consumer.consume({
           max_messages: Math.max(concurrency * 2, batchLimit),
           expires: pullExpiresMs,
@@ -324,16 +326,43 @@ async function startPulls(
         }),
       ),
     );
+    const started = settled.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+    const failure = settled.find((result) => result.status === "rejected");
+    if (!failure) return started;
+    await Promise.all(started.map(closeWithoutStranding));
+    throw failure.reason;
+  };
+  const start = () => {
+    const starting = consumeAll();
     current = starting;
-    // Pulls that end on their own (nats.js gave up) end the consumer, as stop() does.
-    void starting.then((sources) =>
-      Promise.all(sources.map((messages) => messages.closed())).then(() => {
-        if (current !== starting) return;
-        state = "stopped";
-        ended();
-      }),
+    starting.then(
+      // Pulls that end on their own (nats.js gave up) end the consumer, as stop() does.
+      (sources) =>
+        Promise.all(sources.map((messages) => messages.closed())).then(() => {
+          if (current !== starting) return;
+          state = "stopped";
+          ended();
+        }),
+      () => {
+        if (current === starting) current = undefined;
+      },
     );
     return starting;
+  };
+  /**
+   * Pulls again after a pause. Should that fail, a replica would hold no pull until it
+   * restarted, applying nothing while looking alive: it tries again until it pulls, or
+   * is paused or stopped meanwhile.
+   */
+  const pullAgain = async () => {
+    for (let attempt = 1; state === "pulling" && current === undefined; attempt++) {
+      try {
+        await start();
+      } catch (error) {
+        options.logger.error({ consumer: options.name, err: error, attempt }, "pulling again failed; trying again");
+        await sleep(Math.min(attempt, 5) * 1_000);
+      }
+    }
   };
   /**
    * Stops the pulls running, then asks for each consumer's info: nats-server 2.9 drops the
@@ -370,11 +399,7 @@ async function startPulls(
     resume() {
       if (state !== "paused") return;
       state = "pulling";
-      void halting
-        .then(() => (state === "pulling" && current === undefined ? start() : undefined))
-        .catch((error: unknown) =>
-          options.logger.error({ consumer: options.name, err: error }, "pulling again failed"),
-        );
+      void halting.then(pullAgain);
     },
     async stop() {
       state = "stopped";

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { startTcpProxy, useTestDatabase, waitFor } from "@shopmesh/testing";
 import pg from "pg";
 import { describe, expect, test } from "vitest";
@@ -342,6 +343,56 @@ describe("a statement past its statement timeout", () => {
       expect(error).toMatchObject({ code: "57014" });
       expect(isDatabaseUnavailable(error)).toBe(true);
     } finally {
+      await pool.end();
+    }
+  });
+});
+
+// The request a statement belongs to, as OpenTelemetry's context manager keeps it (the
+// SQL spans' parent, the trace id of log lines): an AsyncLocalStorage.
+describe("the async context of a pool's work", () => {
+  const request = new AsyncLocalStorage<string>();
+
+  test("a query that waits for a connection is sent in its caller's context, not in that of the caller that released it", async () => {
+    const pool = createPool({ url: db.url, applicationName: "pool test context", max: 1, onError: () => {} });
+    const sentIn: (string | undefined)[] = [];
+    // Where the pg instrumentation looks for the statement's parent span.
+    pool.on("connect", (client) => {
+      const query = client.query;
+      client.query = function (this: pg.PoolClient, ...args: Parameters<typeof query>) {
+        sentIn.push(request.getStore());
+        return query.apply(this, args);
+      } as typeof query;
+    });
+    try {
+      await Promise.all(
+        ["first", "second", "third"].map((name) => request.run(name, () => pool.query("SELECT pg_sleep(0.01)"))),
+      );
+      expect(sentIn).toEqual(["first", "second", "third"]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  test("an idle connection's error is reported outside the context of the call that opened the connection", async () => {
+    const reportedIn: (string | undefined)[] = [];
+    const pool = createPool({
+      url: db.url,
+      applicationName: "pool test idle context",
+      max: 1,
+      onError: () => reportedIn.push(request.getStore()),
+    });
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      const { rows } = await request.run("a finished call", () =>
+        pool.query<{ pid: number }>("SELECT pg_backend_pid() AS pid"),
+      );
+      await admin.query("SELECT pg_terminate_backend($1)", [rows[0]?.pid]);
+      await waitFor(() => reportedIn.length > 0, { timeoutMs: 5_000, description: "the idle connection's error" });
+      expect(reportedIn).toEqual([undefined]);
+    } finally {
+      await admin.end();
       await pool.end();
     }
   });

@@ -1,3 +1,4 @@
+import { AsyncResource } from "node:async_hooks";
 import pg from "pg";
 
 /** Options of a service's connection pool. */
@@ -53,6 +54,30 @@ export interface PoolOptions {
  */
 const indexLookupSettings = { enable_seqscan: "off", enable_bitmapscan: "off" } as const;
 
+type ConnectCallback = (
+  error: Error | undefined,
+  client: pg.PoolClient | undefined,
+  release: (error?: Error | boolean) => void,
+) => void;
+
+/**
+ * A pool that hands a connection over in the async context of the caller that asked
+ * for it. pg-pool calls a caller that waited for a connection back from the code of
+ * whichever caller released one (a new connection's, from its socket's events): the
+ * statement `pool.query` sends from that callback would run in another request's
+ * context — its SQL span in another trace, or none at all once that request's span has
+ * ended. (A promise's continuation keeps its own context: `await pool.connect()` is fine.)
+ */
+class CallerContextPool extends pg.Pool {
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
+    if (!callback) return super.connect();
+    super.connect(AsyncResource.bind(callback));
+    return undefined;
+  }
+}
+
 /**
  * Creates a pg pool with the timeouts (the server's, and how long an answer is waited
  * for) and planner settings every shopmesh service wants, and the idle-client error
@@ -60,7 +85,7 @@ const indexLookupSettings = { enable_seqscan: "off", enable_bitmapscan: "off" } 
  */
 export function createPool(options: PoolOptions): pg.Pool {
   const statementTimeoutMs = options.statementTimeoutMs ?? 5_000;
-  const pool = new pg.Pool({
+  const pool = new CallerContextPool({
     connectionString: options.url,
     application_name: options.applicationName,
     max: options.max ?? 10,
@@ -79,7 +104,9 @@ export function createPool(options: PoolOptions): pg.Pool {
       .map(([name, value]) => `-c ${name}=${value}`)
       .join(" "),
   });
-  pool.on("error", options.onError);
+  // An idle connection's error is the process's, not a request's: pg emits it in the
+  // context of the call that opened the connection, whose trace id its log line would carry.
+  pool.on("error", AsyncResource.bind(options.onError));
   // pg-pool listens for a client's 'error' only while it is idle, and withTx from just
   // after it is handed over: in between — the same socket read that ends the previous
   // user's statement hands the client to the next waiter, whose code runs only after the

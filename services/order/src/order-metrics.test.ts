@@ -39,3 +39,25 @@ test("a database clock ahead of this process's counts a fast checkout as settled
   expect(after.count(settleTime, confirmed) - before.count(settleTime, confirmed)).toBe(1);
   expect(after.sum(settleTime, confirmed) - before.sum(settleTime, confirmed)).toBe(0);
 });
+
+test("revenue is gross; a confirmed order cancelled later is counted as refunded, a cancelled unconfirmed one is not", async () => {
+  const revenue = "shopmesh.orders.revenue";
+  const refunded = "shopmesh.orders.revenue.refunded";
+  const eur = { currency: "EUR" };
+  const cancellation = (from: AdvancedOrder["from"]): AdvancedOrder => ({
+    ...confirmation(new Date()),
+    order: { status: "cancelled", customerId: "customer", totalMinor: 500n, currency: "EUR", createdAt: new Date() },
+    from,
+    next: { status: "cancelled", reason: "customer", announce: "cancelled" },
+  });
+  // A currency's series reads 0 at its first collection: these come first.
+  orderMetrics.advanced([confirmation(new Date()), cancellation("confirmed")]);
+  await measured.collect();
+  const before = await measured.collect();
+  orderMetrics.advanced([confirmation(new Date()), cancellation("confirmed"), cancellation("reserved")]);
+  const after = await measured.collect();
+  expect({
+    revenue: after.total(revenue, eur) - before.total(revenue, eur),
+    refunded: after.total(refunded, eur) - before.total(refunded, eur),
+  }).toEqual({ revenue: 1999, refunded: 500 });
+});

@@ -7,24 +7,35 @@ const orders = meter.createCounter("shopmesh.orders", {
   description: "Orders by the status they reached: placed, confirmed, rejected, cancelled",
 });
 /**
- * Revenue confirmed by this process, per currency. Which currencies occur only orders
+ * An observable counter of amounts per currency. Which currencies occur only orders
  * reveal, so a series cannot be started at 0 in advance like the status counts: a
  * currency's first collection reports 0 instead of its total, and the next one the
  * total — so increase() and rate() count the first order of each currency too. (With
  * several metric readers, the first to collect a currency is the one that sees its 0.)
  */
-const revenueByCurrency = new Map<string, { totalMinor: number; collected: boolean }>();
-meter
-  .createObservableCounter("shopmesh.orders.revenue", {
-    description: "Total of confirmed orders, in minor units of their currency",
-    unit: "{minor_unit}",
-  })
-  .addCallback((result) => {
-    for (const [currency, revenue] of revenueByCurrency) {
-      result.observe(revenue.collected ? revenue.totalMinor : 0, { currency });
-      revenue.collected = true;
+function amountsByCurrency(name: string, description: string) {
+  const sums = new Map<string, { totalMinor: number; collected: boolean }>();
+  meter.createObservableCounter(name, { description, unit: "{minor_unit}" }).addCallback((result) => {
+    for (const [currency, sum] of sums) {
+      result.observe(sum.collected ? sum.totalMinor : 0, { currency });
+      sum.collected = true;
     }
   });
+  return (currency: string, amountMinor: number) => {
+    const sum = sums.get(currency);
+    if (sum) sum.totalMinor += amountMinor;
+    else sums.set(currency, { totalMinor: amountMinor, collected: false });
+  };
+}
+/** Gross: an order confirmed and cancelled later stays in it, and is counted in `refunded` too. */
+const addRevenue = amountsByCurrency(
+  "shopmesh.orders.revenue",
+  "Total of confirmed orders, in minor units of their currency (gross of later cancellations)",
+);
+const addRefunded = amountsByCurrency(
+  "shopmesh.orders.revenue.refunded",
+  "Total of confirmed orders cancelled later (their capture refunded), in minor units of their currency",
+);
 const settleTime = meter.createHistogram("shopmesh.orders.settle.duration", {
   description:
     "Time from an order being placed to its first final status (confirmed, rejected or cancelled): how long its checkout took",
@@ -38,7 +49,7 @@ export const orderMetrics = {
    * Starts every status's count at zero: a series that first appears at 1 is invisible
    * to PromQL's increase() and rate(), so a fresh process's first order of each status
    * would be missing from the dashboards. (Revenue starts each currency at zero as it
-   * first occurs: see `revenueByCurrency`.)
+   * first occurs: see `amountsByCurrency`.)
    */
   declare(): void {
     const statuses: CountedStatus[] = ["placed", "confirmed", "rejected", "cancelled"];
@@ -62,6 +73,9 @@ export const orderMetrics = {
       // would page ShopmeshCheckoutSlow on a healthy mesh.
       if (!isFinal(step.from)) settleTime.record(settleMs(step, now), { "order.status": status });
       if (status === "confirmed") addRevenue(step.order.currency, Number(step.order.totalMinor));
+      if (status === "cancelled" && step.from === "confirmed") {
+        addRefunded(step.order.currency, Number(step.order.totalMinor));
+      }
     }
   },
 };
@@ -74,12 +88,6 @@ export const orderMetrics = {
  */
 function settleMs(step: AdvancedOrder, now: number): number {
   return Math.max(0, now - step.order.createdAt.getTime());
-}
-
-function addRevenue(currency: string, amountMinor: number): void {
-  const revenue = revenueByCurrency.get(currency);
-  if (revenue) revenue.totalMinor += amountMinor;
-  else revenueByCurrency.set(currency, { totalMinor: amountMinor, collected: false });
 }
 
 type CountedStatus = "placed" | NonNullable<AdvancedOrder["next"]["announce"]>;

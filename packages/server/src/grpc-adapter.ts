@@ -161,7 +161,7 @@ function handlerContext(
     timeoutMs: Number.isFinite(deadline) ? Math.max(deadline - Date.now(), 0) : undefined,
     requestSignal: requestAbort.signal,
     shutdownSignal,
-    requestHeader: headersFromMetadata(call.metadata),
+    requestHeader: requestHeader(call, deadline),
   });
   return Object.assign(context, {
     /**
@@ -173,6 +173,24 @@ function handlerContext(
       context.abort(callFinished);
     },
   });
+}
+
+/**
+ * The request's headers as interceptors see them on the Connect listener. grpc-js takes
+ * `content-type` and `grpc-timeout` out of the metadata; without the deadline, the error
+ * interceptor would let an answer ready after it go out as OK (errors.ts).
+ */
+function requestHeader(call: GrpcCall, deadline: number): Headers {
+  const header = headersFromMetadata(call.metadata);
+  header.set("content-type", "application/grpc");
+  if (Number.isFinite(deadline)) header.set("grpc-timeout", grpcTimeout(deadline - Date.now()));
+  return header;
+}
+
+/** `grpc-timeout` allows 8 digits: milliseconds up to about 27 hours, seconds beyond. */
+function grpcTimeout(ms: number): string {
+  const whole = Math.max(Math.ceil(ms), 0);
+  return whole < 1e8 ? `${whole}m` : `${Math.ceil(whole / 1000)}S`;
 }
 
 function sendHeader(call: GrpcCall, header: Headers) {

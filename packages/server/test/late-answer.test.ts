@@ -1,8 +1,12 @@
+import { connect as connectHttp2, type IncomingHttpHeaders } from "node:http2";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type UnaryRequest } from "@connectrpc/connect";
+import { CatalogService, GetProductRequestSchema } from "@shopmesh/gen/shopmesh/inventory/v1/catalog_service_pb.js";
 import { waitFor } from "@shopmesh/testing";
 import { pino } from "pino";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createErrorInterceptor } from "../src/errors.js";
+import { type RunningServer, registerService, startServer } from "../src/index.js";
 
 /**
  * A gRPC unary call with a 50 ms deadline whose timer never fires (a busy event loop),
@@ -65,3 +69,68 @@ describe("a unary call that fails after its deadline", () => {
     expect(ConnectError.from(error).code).toBe(Code.Unavailable);
   });
 });
+
+describe("a unary call its handler answers after the deadline, on a blocked event loop", () => {
+  // The handler holds the event loop past the deadline, so neither grpc-js's timer nor
+  // the call's signal has fired when the answer is ready: only the error interceptor can
+  // tell, from the deadline the request came with.
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer({
+      logger: pino({ level: "silent" }),
+      grpcAddress: "127.0.0.1:0",
+      httpAddress: "127.0.0.1:0",
+      services: [
+        registerService(CatalogService, {
+          getProduct({ sku }) {
+            const busyUntil = performance.now() + 150;
+            while (performance.now() < busyUntil);
+            return { product: { sku } };
+          },
+          listProducts: () => ({}),
+          batchGetProducts: () => ({}),
+        }),
+      ],
+    });
+  });
+  afterAll(() => server?.close());
+
+  it("is DEADLINE_EXCEEDED over gRPC, as over the Connect protocol", async () => {
+    const connect = await fetch(`http://127.0.0.1:${server.httpPort}/shopmesh.inventory.v1.CatalogService/GetProduct`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "connect-timeout-ms": "50" },
+      body: JSON.stringify({ sku: "SKU-1" }),
+    });
+    expect(((await connect.json()) as { code?: string }).code).toBe("deadline_exceeded");
+    // A plain HTTP/2 client, whose own deadline cannot answer for the server: what the server sent.
+    expect(await grpcStatusOf(server.grpcPort, { sku: "SKU-1" }, "50m")).toBe(String(Code.DeadlineExceeded));
+  });
+});
+
+/** The grpc-status a gRPC server sends for GetProduct with the given `grpc-timeout`. */
+function grpcStatusOf(port: number, request: { sku: string }, grpcTimeout: string): Promise<string | undefined> {
+  const message = Buffer.from(toBinary(GetProductRequestSchema, create(GetProductRequestSchema, request)));
+  const envelope = Buffer.alloc(5 + message.length);
+  envelope.writeUInt32BE(message.length, 1);
+  message.copy(envelope, 5);
+  const session = connectHttp2(`http://127.0.0.1:${port}`);
+  return new Promise<string | undefined>((resolve, reject) => {
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/shopmesh.inventory.v1.CatalogService/GetProduct",
+      "content-type": "application/grpc",
+      te: "trailers",
+      "grpc-timeout": grpcTimeout,
+    });
+    let status: string | undefined;
+    const record = (headers: IncomingHttpHeaders) => {
+      status ??= headers["grpc-status"] as string | undefined;
+    };
+    stream.on("response", record);
+    stream.on("trailers", record);
+    stream.resume();
+    stream.on("close", () => resolve(status));
+    stream.on("error", reject);
+    stream.end(envelope);
+  }).finally(() => session.close());
+}

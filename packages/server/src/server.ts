@@ -1,5 +1,10 @@
 import { setMaxListeners } from "node:events";
-import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from "node:http";
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import { type AddressInfo, Server as NetServer } from "node:net";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Server as GrpcServer, ServerCredentials } from "@grpc/grpc-js";
@@ -115,6 +120,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       unanswered.add(response);
       response.once("close", () => unanswered.delete(response));
     }
+    closeWhenAnsweredUnread(request, response);
     connectHandler(request, response);
   });
   const httpPort = await listen(httpServer, options.httpAddress).catch((error: unknown) => {
@@ -183,6 +189,20 @@ const netServerClose = NetServer.prototype.close;
 
 /** How long forced calls get to send their UNAVAILABLE before connections are cut. */
 const forceDelayMs = 250;
+
+/**
+ * An answer sent before its request's body was read (a body over readMaxBytes, sent
+ * without a length) ends its connection: connect-node stops reading such a body by
+ * destroying the request, after which Node reads no further request on that
+ * connection — the client's next call on it would wait for ever.
+ */
+function closeWhenAnsweredUnread(request: IncomingMessage, response: ServerResponse): void {
+  const writeHead = response.writeHead;
+  response.writeHead = function (this: ServerResponse, ...args: Parameters<typeof writeHead>) {
+    if (!request.complete) this.shouldKeepAlive = false;
+    return writeHead.apply(this, args);
+  } as typeof writeHead;
+}
 
 function listen(server: HttpServer, address: string): Promise<number> {
   const { host, port } = splitHostPort(address);

@@ -1,9 +1,10 @@
+import { Agent, request as httpRequest } from "node:http";
 import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningServer, registerService, startServer } from "../src/index.js";
 
-// The public Connect / gRPC-Web listener at its edge: bytes that are not a message.
+// The public Connect / gRPC-Web listener at its edge: bytes that are not a message, bodies over the limit.
 
 let server: RunningServer;
 let base: string;
@@ -51,5 +52,53 @@ describe("malformed protobuf bytes on the Connect listener", () => {
     const body = Buffer.from(await response.arrayBuffer());
     const end = JSON.parse(body.subarray(5).toString()) as { error?: { code: string } };
     expect(end.error?.code).toBe("invalid_argument");
+  });
+});
+
+/**
+ * A Connect JSON call of GetOrder over `agent`: its HTTP status and Connection header,
+ * or how it failed. A body given as several chunks is sent without a length, as
+ * streaming clients (connect-node's transports, proxies) send it.
+ */
+function getOrder(agent: Agent, chunks: readonly string[]): Promise<string> {
+  return new Promise((resolve) => {
+    const call = httpRequest(
+      {
+        host: "127.0.0.1",
+        port: server.httpPort,
+        agent,
+        method: "POST",
+        path: "/shopmesh.order.v1.OrderService/GetOrder",
+        headers: { "content-type": "application/json" },
+      },
+      (response) => {
+        response.resume();
+        response.on("end", () => resolve(`${response.statusCode} ${response.headers.connection}`));
+      },
+    );
+    // Bounds a call the server never answers, so that the test says so.
+    call.setTimeout(2_000, () => call.destroy(new Error("no answer")));
+    call.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    if (chunks.length === 1) call.end(chunks[0]);
+    else {
+      for (const chunk of chunks) call.write(chunk);
+      call.end();
+    }
+  });
+}
+
+describe("a request body over the limit on the Connect listener", () => {
+  it("is refused RESOURCE_EXHAUSTED, and the next call on the same keep-alive connection is answered", async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const valid = JSON.stringify({ orderId: "0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b" });
+      const chunk = "x".repeat(64 * 1024);
+      const oversized = [`{"orderId":"`, ...Array.from({ length: 32 }, () => chunk), `"}`];
+      expect(await getOrder(agent, [valid])).toBe("200 keep-alive");
+      expect(await getOrder(agent, oversized)).toMatch(/^429 /);
+      expect(await getOrder(agent, [valid])).toMatch(/^200 /);
+    } finally {
+      agent.destroy();
+    }
   });
 });

@@ -111,17 +111,17 @@ export function startPublish(route: MessageRoute, rowHeaders: Record<string, str
 }
 
 /**
- * Starts a consumer's count of dead letters at zero for each subject it handles: a
- * counter series that first appears at 1 is invisible to PromQL's increase(), and the
- * first dead letter is the one an alert must not miss.
+ * Starts a consumer's counts of dead letters, retries and redeliveries at zero for each
+ * subject it handles: a counter series that first appears at 1 is invisible to PromQL's
+ * increase(), and the first dead letter is the one an alert must not miss.
  */
 export function declareConsumer(consumer: string, subjects: readonly string[]): void {
   for (const subject of subjects) {
-    processed.add(0, {
-      "messaging.consumer.group.name": consumer,
-      "messaging.destination.name": subject,
-      "shopmesh.consumer.outcome": "dead_lettered",
-    });
+    const attributes = { "messaging.consumer.group.name": consumer, "messaging.destination.name": subject };
+    for (const outcome of ["dead_lettered", "retried"] satisfies ProcessOutcome[]) {
+      processed.add(0, { ...attributes, "shopmesh.consumer.outcome": outcome });
+    }
+    redelivered.add(0, attributes);
   }
 }
 

@@ -11,6 +11,8 @@ import {
 export interface MetricSnapshot {
   /** The total of a counter (or sum) over its series whose attributes include `attributes`. */
   total(name: string, attributes?: Attributes): number;
+  /** How many series of an instrument have attributes that include `attributes` (0: none exported yet). */
+  series(name: string, attributes?: Attributes): number;
   /** The number of measurements of a histogram over its series whose attributes include `attributes`. */
   count(name: string, attributes?: Attributes): number;
   /** The sum of a histogram's measurements over its series whose attributes include `attributes`. */
@@ -42,6 +44,7 @@ export function installMetricReader(): InProcessMetrics {
         );
       return {
         total: (name, attributes = {}) => points(name, attributes).reduce((sum, point) => sum + Number(point.value), 0),
+        series: (name, attributes = {}) => points(name, attributes).length,
         count: (name, attributes = {}) =>
           points(name, attributes).reduce((sum, point) => sum + (point.value as Histogram).count, 0),
         sum: (name, attributes = {}) =>

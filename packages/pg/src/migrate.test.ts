@@ -1,12 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { useTestDatabase } from "@shopmesh/testing";
+import { useTestDatabase, waitFor } from "@shopmesh/testing";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { migrate } from "./migrate.js";
 
 const db = useTestDatabase("migrate");
+const heldDb = useTestDatabase("migrate held");
 const dir = mkdtempSync(join(tmpdir(), "shopmesh-migrations-"));
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,6 +47,34 @@ describe("migrate", () => {
       expect(index.rows).toEqual([{ indisvalid: true }]);
     } finally {
       await client.end();
+    }
+  });
+});
+
+describe("migrate while another session holds the migration lock", () => {
+  it("says who holds it, and migrates once it is released", async () => {
+    const own = mkdtempSync(join(tmpdir(), "shopmesh-migrations-held-"));
+    writeFileSync(join(own, "001_first.up.sql"), "CREATE TABLE held_then_migrated (id int);");
+    // A replica that took the lock and hangs: its session stays.
+    const stuck = new pg.Client({ connectionString: heldDb.url, application_name: "stuck-replica" });
+    await stuck.connect();
+    try {
+      await stuck.query("SELECT pg_advisory_lock(7241865325823964)");
+      const warnings: string[] = [];
+      const migrating = migrate({
+        databaseUrl: heldDb.url,
+        dir: own,
+        warn: (message) => warnings.push(message),
+      });
+      await waitFor(() => warnings.length > 0, { description: "the waiting replica's notice" });
+      expect(warnings[0]).toMatch(
+        /^waiting for another session's migrations to finish: the lock is held by backend \d+ \(application "stuck-replica"( from [^,]+)?, connected since \d{4}-\d\d-\d\dT/,
+      );
+      await stuck.query("SELECT pg_advisory_unlock(7241865325823964)");
+      expect(await migrating).toEqual(["001_first.up"]);
+    } finally {
+      await stuck.end();
+      rmSync(own, { recursive: true, force: true });
     }
   });
 });

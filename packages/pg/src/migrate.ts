@@ -1,5 +1,6 @@
 import { posix } from "node:path";
 import { runner } from "node-pg-migrate";
+import pg from "pg";
 
 /** Where a service's migrations are and how to report them. */
 export interface MigrateOptions {
@@ -23,6 +24,10 @@ export interface MigrateOptions {
 
 /** How often a replica whose migration lock is taken tries again. */
 const lockRetryMs = 250;
+/** How often a replica still waiting for another's migration says so. */
+const migrationWaitNoticeMs = 30_000;
+/** The advisory lock node-pg-migrate takes while it migrates (its PG_MIGRATE_LOCK_ID). */
+const migrationLockId = "7241865325823964";
 /**
  * How long a migration that gave up waiting for a table's lock (its `lock_timeout`:
  * someone else's long transaction) waits before it tries again.
@@ -50,11 +55,16 @@ const migrationLockTimeout = "1s";
  */
 export async function migrate(options: MigrateOptions): Promise<string[]> {
   const giveUpAt = performance.now() + (options.lockWaitMs ?? defaultLockWaitMs);
+  let noticeAt = 0;
   for (;;) {
     try {
       return await migrateOnce(options);
     } catch (error) {
       if (error instanceof Error && error.message.includes("Another migration is already running")) {
+        if (performance.now() >= noticeAt) {
+          noticeAt = performance.now() + migrationWaitNoticeMs;
+          options.warn?.(`waiting for another session's migrations to finish: ${await migrationLockHolder(options)}`);
+        }
         await new Promise((resolve) => setTimeout(resolve, lockRetryMs));
       } else if (isLockTimeout(error) && performance.now() < giveUpAt) {
         options.warn?.(
@@ -69,6 +79,38 @@ export async function migrate(options: MigrateOptions): Promise<string[]> {
         throw error;
       }
     }
+  }
+}
+
+/**
+ * Who holds the migration lock, for an operator: normally another replica starting, but
+ * one that hangs while holding it keeps every other from starting, and no bound applies
+ * (its migrations may be long), so the waiting replicas name it.
+ */
+async function migrationLockHolder(options: MigrateOptions): Promise<string> {
+  const client = new pg.Client({ connectionString: options.databaseUrl, connectionTimeoutMillis: 10_000 });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{
+      pid: number;
+      application_name: string;
+      client_addr: string | null;
+      since: string;
+    }>(
+      `SELECT a.pid, a.application_name, host(a.client_addr) AS client_addr, to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS since
+         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.granted
+          AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint`,
+      [migrationLockId],
+    );
+    const [holder] = rows;
+    return holder
+      ? `the lock is held by backend ${holder.pid} (application "${holder.application_name}"${holder.client_addr ? ` from ${holder.client_addr}` : ""}, connected since ${holder.since})`
+      : "the lock was released meanwhile";
+  } catch (error) {
+    return `who holds the lock could not be read (${String(error)})`;
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
 

@@ -22,6 +22,12 @@ describe("routes", () => {
     expect(parseRoute("#/orders/not-an-order")).toEqual({ page: "not-found" });
     expect(parseRoute("")).toEqual({ page: "catalog", query: "" });
   });
+
+  it("answers not-found for a link whose escapes are broken, rather than throwing (a blank page)", () => {
+    expect(parseRoute("#/products/100%")).toEqual({ page: "not-found" });
+    expect(parseRoute("#/products/%E0%A4%A")).toEqual({ page: "not-found" });
+    expect(parseRoute("#/orders/%zz")).toEqual({ page: "not-found" });
+  });
 });
 
 describe("searchText", () => {

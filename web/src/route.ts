@@ -14,7 +14,10 @@ const orderIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 /** Reads a route from `location.hash` (`#/products/SKU-1`, `#/orders/<id>`, `#/?q=lamp`). */
 export function parseRoute(hash: string): Route {
   const [path = "", search = ""] = hash.replace(/^#/, "").split("?");
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const parts = path.split("/").filter(Boolean).map(decoded);
+  // A broken escape (`%`, half a UTF-8 sequence) in a pasted or cut link: decodeURIComponent
+  // throws, which at start-up would leave a blank page.
+  if (parts.includes(undefined)) return { page: "not-found" };
   const [first, second] = parts;
   if (parts.length === 0) return { page: "catalog", query: searchText(new URLSearchParams(search).get("q") ?? "") };
   if (first === "products" && second && parts.length === 2) return { page: "product", sku: second };
@@ -26,6 +29,14 @@ export function parseRoute(hash: string): Route {
     return { page: first };
   }
   return { page: "not-found" };
+}
+
+function decoded(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

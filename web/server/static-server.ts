@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import { extname, join, normalize } from "node:path";
+import { extname, join, normalize, sep } from "node:path";
 import { createDevEndpoints, type DevEndpointsOptions, type Middleware } from "./dev-endpoints.js";
 
 const types: Record<string, string> = {
@@ -35,7 +35,8 @@ export function serveStatic(
   const devEndpoints = dev ? createDevEndpoints(dev) : undefined;
   const find = async (path: string) => {
     const file = normalize(join(dir, path === "/" ? "index.html" : path));
-    if (!file.startsWith(normalize(dir))) return undefined;
+    // The folder itself and what is in it, not a neighbour whose name begins with its name.
+    if (!file.startsWith(join(normalize(dir), sep))) return undefined;
     const info = await stat(file).catch(() => undefined);
     return info?.isFile() ? file : undefined;
   };

@@ -12,6 +12,11 @@ describe("session", () => {
     expect(sessionFromToken("not-a-jwt")).toBeUndefined();
   });
 
+  it("reads a subject spelled with non-ASCII letters as it is (the token's JSON is UTF-8)", () => {
+    const token = jwt({ sub: "zoë-müller-東京", exp: 2_000_000_000 });
+    expect(sessionFromToken(token)?.customerId).toBe("zoë-müller-東京");
+  });
+
   it("drops a stored session that has expired", () => {
     const token = jwt({ sub: "alice", exp: 1_000 });
     expect(loadSession({ getItem: () => token }, 2_000_000)).toBeUndefined();

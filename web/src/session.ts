@@ -19,7 +19,10 @@ export function sessionFromToken(token: string): Session | undefined {
   const payload = token.split(".")[1];
   if (!payload) return undefined;
   try {
-    const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as { sub?: unknown; exp?: unknown };
+    // atob answers one character per byte: the JSON is UTF-8, and a subject an identity
+    // provider spells with non-ASCII letters would come out garbled.
+    const bytes = Uint8Array.from(atob(payload.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+    const claims = JSON.parse(new TextDecoder().decode(bytes)) as { sub?: unknown; exp?: unknown };
     if (typeof claims.sub !== "string" || typeof claims.exp !== "number") return undefined;
     return { token, customerId: claims.sub, expiresAt: claims.exp * 1000 };
   } catch {

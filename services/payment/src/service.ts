@@ -9,6 +9,7 @@ import type { PaymentProvider } from "./payment-provider.js";
 import { providerWithDeadline } from "./provider-deadline.js";
 import { createPaymentRoutes } from "./routes.js";
 import { createSimulatedProvider } from "./simulated-provider.js";
+import { withoutPaymentTokens } from "./token-redaction.js";
 
 /** The payment service's own environment variables. */
 export const paymentConfig = {
@@ -44,9 +45,11 @@ export function createPaymentService(options: PaymentServiceOptions = {}): Servi
     migrations: new URL("../migrations/", import.meta.url),
     async build({ settings, pool, consumerPool, outbox, logger }) {
       const provider = instrumentedProvider(
-        providerWithDeadline(
-          options.provider ?? createSimulatedProvider({ latencyMs: settings.PAYMENT_SIMULATOR_LATENCY_MS }),
-          settings.PAYMENT_PROVIDER_TIMEOUT_MS,
+        withoutPaymentTokens(
+          providerWithDeadline(
+            options.provider ?? createSimulatedProvider({ latencyMs: settings.PAYMENT_SIMULATOR_LATENCY_MS }),
+            settings.PAYMENT_PROVIDER_TIMEOUT_MS,
+          ),
         ),
       );
       return {

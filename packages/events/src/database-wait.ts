@@ -9,13 +9,16 @@ import type pg from "pg";
  * outage, parking the events in flight (see createBatchLoop in consumer.ts).
  */
 export async function waitForDatabase(pool: pg.Pool, delaysMs: readonly number[], signal: AbortSignal): Promise<void> {
+  // A stopping replica does not wait for the question in flight: to a database gone from
+  // the network it is answered only at the pool's connect or answer timeout (5–10 s),
+  // past the shutdown's budget.
+  const aborted = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
   for (let attempt = 0; !signal.aborted; attempt++) {
-    try {
-      await pool.query("SELECT 1");
-      return;
-    } catch {
-      const delay = delaysMs[Math.min(attempt, delaysMs.length - 1)] ?? 1_000;
-      await sleep(delay, undefined, { signal }).catch(() => undefined);
-    }
+    const asked = pool.query("SELECT 1").then(() => true);
+    asked.catch(() => undefined);
+    const answered = await Promise.race([asked, aborted]).catch(() => false);
+    if (answered) return;
+    const delay = delaysMs[Math.min(attempt, delaysMs.length - 1)] ?? 1_000;
+    await sleep(delay, undefined, { signal }).catch(() => undefined);
   }
 }

@@ -231,3 +231,47 @@ describe("a consumer whose database is down for longer than its deliveries would
     }
   });
 });
+
+describe("a replica stopped while it waits for its database", () => {
+  it("returns at once, not when the question it asked the database times out", async () => {
+    const proxy = await startTcpProxy(bed.db.url);
+    // Long timeouts: a connection attempt to a database gone from the network is given up after 20 s.
+    const pool = createPool({
+      url: proxy.url,
+      applicationName: "database-wait-stop",
+      acquireTimeoutMs: 20_000,
+      answerTimeoutMs: 20_000,
+      onError: () => undefined,
+    });
+    proxy.refuse();
+    await publishEvent(bed.js, bed.catalog, OrderPlacedSchema, { orderId: randomUUID(), customerId: "c" });
+    const ackWaitMs = 9_000; // stop() applies what it holds for 3 s at most
+    const consumer = await startConsumer({
+      ...bed.consumer,
+      pool,
+      ackWaitMs,
+      name: "wait-stop",
+      retryDelaysMs: [50],
+      subscriptions: [onTx(OrderPlacedSchema, async () => {})],
+    });
+    let stopped = false;
+    try {
+      // The consumer asks the refusing database again and again; then it is gone from the
+      // network, and the next question waits for its connection.
+      const asked = proxy.refused;
+      await waitFor(() => proxy.refused >= asked + 3, { description: "the consumer waiting for its database" });
+      proxy.heal();
+      proxy.partition();
+      await waitFor(() => proxy.unanswered > 0, { description: "a question to the database unanswered" });
+      const stopping = consumer.stop().then(() => {
+        stopped = true;
+      });
+      await waitFor(() => stopped, { timeoutMs: ackWaitMs / 3, description: "stop() to return" });
+      await stopping;
+    } finally {
+      if (!stopped) await consumer.stop();
+      await proxy.close();
+      await pool.end().catch(() => undefined);
+    }
+  });
+});

@@ -27,6 +27,8 @@ export interface TcpProxy {
   heal(): void;
   /** The connections `refuse` has reset. */
   readonly refused: number;
+  /** The connections made since `partition`, accepted and held unanswered now. */
+  readonly unanswered: number;
   /** Closes every connection and the proxy. */
   close(): Promise<void>;
 }
@@ -108,6 +110,9 @@ export async function startTcpProxy(targetUrl: string, options: TcpProxyOptions 
     },
     get refused() {
       return refused;
+    },
+    get unanswered() {
+      return unanswered.size;
     },
     close: async () => {
       for (const pair of pairs) {

@@ -8,7 +8,13 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from "@nats-io/jetstream";
-import { deadline, nanos, type Subscription } from "@nats-io/transport-node";
+import {
+  ClosedConnectionError,
+  DrainingConnectionError,
+  deadline,
+  nanos,
+  type Subscription,
+} from "@nats-io/transport-node";
 import { consumerStalls, declareConsumer } from "@shopmesh/telemetry";
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -245,14 +251,19 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       options.logger.info({ consumer: options.name }, "the stalled batch finished: pulling again");
       pulls.resume();
     },
-    databaseUnreachable: () => deliveries.takeDatabaseUnreachable(),
+    databaseDown: () => deliveries.takeDatabaseDown(),
     pauseForDatabase: () => pulls.pause(),
     onDatabaseWait: (events) =>
       options.logger.warn(
         { consumer: options.name, handedBack: events },
-        "the database is unreachable: pulling paused, queued events handed back until it answers",
+        "the database is down or unreachable: pulling paused, queued events handed back until it answers",
       ),
-    waitForDatabase: (signal) => waitForDatabase(options.pool, options.retryDelaysMs ?? defaultRetryDelaysMs, signal),
+    waitForDatabase: async (signal) => {
+      await waitForDatabase(options.pool, options.retryDelaysMs ?? defaultRetryDelaysMs, signal);
+      // Failures of events that began before the database answered (a per-event
+      // handler's, still running) are not a new outage.
+      deliveries.takeDatabaseDown();
+    },
     resume: () => {
       options.logger.info({ consumer: options.name }, "the database answers again: pulling again");
       pulls.resume();
@@ -359,6 +370,13 @@ async function startPulls(
       try {
         await start();
       } catch (error) {
+        // A connection closed for good (the process is stopping) takes no pull again: the
+        // consumer ends, as when its pulls end on their own.
+        if (error instanceof ClosedConnectionError || error instanceof DrainingConnectionError) {
+          state = "stopped";
+          ended();
+          return;
+        }
         options.logger.error({ consumer: options.name, err: error, attempt }, "pulling again failed; trying again");
         await sleep(Math.min(attempt, 5) * 1_000);
       }
@@ -531,8 +549,8 @@ interface BatchLoopOptions {
   onStall(events: number): void;
   /** The stalled batch finished: the stall is over (once for each `pause`). */
   onRecover(): void;
-  /** Whether an event of the batches applied since last asked failed on an unreachable database. */
-  databaseUnreachable(): boolean;
+  /** Whether an event of the batches applied since last asked failed on a database down or cut off. */
+  databaseDown(): boolean;
   /** Stops pulling until `resume`; resolves once the server has let go of the pull requests. */
   pauseForDatabase(): Promise<void>;
   /** Pulling paused and `events` queued handed back until the database answers. */
@@ -557,9 +575,10 @@ interface BatchLoopOptions {
  * (`onStall`); when the batch finishes, it tells (`onRecover`, which pulls again). Only
  * the stuck batch's own events wait out their ack wait.
  *
- * A batch that found the database unreachable (an event failed so: the others would
- * too) pauses the pulls in the same way and hands back the queue, then waits for the
- * database to answer before pulling again. Retried every few seconds instead, each event
+ * A batch that found the database down or cut off (an event failed so: the others
+ * would too) pauses the pulls in the same way and hands back the queue, then waits for
+ * the database to answer before pulling again. (Not a saturated one, which answers the
+ * events that get a connection: they are retried as other failures are.) Retried every few seconds instead, each event
  * in flight used up its deliveries (maxDeliveries) in minutes of an outage and was
  * parked; paused, it is delivered about once per outage and replica.
  *
@@ -635,7 +654,7 @@ function createBatchLoop(options: BatchLoopOptions) {
         stalled = false;
         options.onRecover();
       }
-      if (options.databaseUnreachable() && !ended) await waitForDatabase();
+      if (options.databaseDown() && !ended) await waitForDatabase();
     }
   })().finally(() => clearInterval(keepAlive));
   return {

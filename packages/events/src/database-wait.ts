@@ -3,7 +3,7 @@ import type pg from "pg";
 
 /**
  * Resolves once the database answers a statement, asking again after each of `delaysMs`
- * (the last repeated), or when `signal` aborts. A consumer whose database is unreachable
+ * (the last repeated), or when `signal` aborts. A consumer whose database is down waits
  * here with its pulls paused: every delivery counts towards the consumer's bound on
  * deliveries, which retrying each event every few seconds used up in minutes of an
  * outage, parking the events in flight (see createBatchLoop in consumer.ts).

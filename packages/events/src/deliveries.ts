@@ -1,7 +1,7 @@
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import type { JsMsg } from "@nats-io/jetstream";
 import { context } from "@opentelemetry/api";
-import { isDatabaseUnavailable, isDatabaseUnreachable, statement, withTx } from "@shopmesh/pg";
+import { isDatabaseDown, isDatabaseUnavailable, isDatabaseUnreachable, statement, withTx } from "@shopmesh/pg";
 import { type ProcessOutcome, startProcess, startSharedWork, type TracedProcess } from "@shopmesh/telemetry";
 import type pg from "pg";
 import { createAttemptCounter } from "./attempt-counter.js";
@@ -38,10 +38,11 @@ export interface Deliveries {
   /** Resolves when no event is being handled. */
   idle(): Promise<void>;
   /**
-   * Whether an event failed because the database could not be reached since this was
-   * last asked: the consumer then stops pulling until the database answers.
+   * Whether an event failed because the database was down or could not be reached
+   * (isDatabaseDown) since this was last asked: the consumer then stops pulling until
+   * the database answers.
    */
-  takeDatabaseUnreachable(): boolean;
+  takeDatabaseDown(): boolean;
 }
 
 const claimInbox = statement(
@@ -65,7 +66,7 @@ export function createDeliveries(
   const longestRetryDelay = longestRetryDelayMs(options.retryDelaysMs);
   const queue = createKeyedQueue(options.concurrency ?? 32);
   const claimOne = (tx: pg.ClientBase, eventId: string) => claimInbox(tx, [options.name, eventId]);
-  let databaseUnreachable = false;
+  let databaseDown = false;
 
   /**
    * Dead-letters a message and ends its consumer span: dead_lettered once the copy is
@@ -82,7 +83,7 @@ export function createDeliveries(
     // says nothing of the event: such failures are retried without counting towards
     // maxAttempts, up to maxDeliveries.
     const counted = !isDatabaseUnavailable(error) && !options.isDependencyFailure?.(error);
-    if (isDatabaseUnreachable(error)) databaseUnreachable = true;
+    if (isDatabaseDown(error)) databaseDown = true;
     const attempts = counted ? attemptCounter.failed(delivery.eventId) : 0;
     if (error instanceof PermanentEventError || attempts >= options.maxAttempts) {
       attemptCounter.forget(delivery.eventId);
@@ -329,10 +330,10 @@ export function createDeliveries(
       if (together.length > 0) await applyTogether(together);
     },
     idle: () => queue.idle(),
-    takeDatabaseUnreachable() {
-      const unreachable = databaseUnreachable;
-      databaseUnreachable = false;
-      return unreachable;
+    takeDatabaseDown() {
+      const down = databaseDown;
+      databaseDown = false;
+      return down;
     },
   };
 }

@@ -67,7 +67,7 @@ describe("a batch that meets a database gone from the network", () => {
           sum +
           (line.msg === "event failed"
             ? 1
-            : line.msg.startsWith("the database is unreachable")
+            : line.msg.startsWith("the database is down or unreachable")
               ? (line.handedBack ?? 0)
               : 0),
         0,

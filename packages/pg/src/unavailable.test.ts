@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isDatabaseUnavailable, isDatabaseUnreachable } from "./unavailable.js";
+import { isDatabaseDown, isDatabaseUnavailable, isDatabaseUnreachable } from "./unavailable.js";
 
 const withCode = (code: string, message = "failed") => Object.assign(new Error(message), { code });
 
@@ -36,5 +36,21 @@ describe("isDatabaseUnavailable", () => {
   it("takes a lock or a statement's time running out as unavailability of what one statement touches, not of the database", () => {
     for (const code of ["55P03", "57014"]) expect(isDatabaseUnreachable(withCode(code)), code).toBe(false);
     for (const code of ["08006", "53300", "57P01"]) expect(isDatabaseUnreachable(withCode(code)), code).toBe(true);
+  });
+
+  it("tells a database that is down or cut off from one that is saturated, which answers the work that has a connection", () => {
+    const down = [
+      withCode("ECONNREFUSED"),
+      withCode("08006"),
+      withCode("57P01"),
+      withCode("57P03"),
+      new Error("Connection terminated unexpectedly"),
+      new Error("Connection terminated due to connection timeout"),
+      new Error("Query read timeout"),
+    ];
+    const saturated = [withCode("53300"), new Error("timeout exceeded when trying to connect")];
+    expect(down.filter((error) => !isDatabaseDown(error))).toEqual([]);
+    expect(saturated.filter(isDatabaseDown)).toEqual([]);
+    for (const code of ["55P03", "57014", "23505"]) expect(isDatabaseDown(withCode(code)), code).toBe(false);
   });
 });

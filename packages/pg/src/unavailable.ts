@@ -51,3 +51,16 @@ export function isDatabaseUnreachable(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return isDatabaseUnavailable(error) && !(typeof code === "string" && statementStates.has(code));
 }
+
+/**
+ * Whether an error means the database is down or cannot be reached — a refused, broken
+ * or timed-out connection, a statement its connection never answered, a server shutting
+ * down or starting — rather than saturated: out of connections (53300), or no pooled
+ * connection free in time. A saturated database answers the work that has a connection;
+ * one that is down answers nothing until it is back, which is worth waiting for idle.
+ */
+export function isDatabaseDown(error: unknown): boolean {
+  if (!isDatabaseUnreachable(error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return code !== "53300" && (error as Error).message !== "timeout exceeded when trying to connect";
+}

@@ -23,7 +23,7 @@ export interface TcpProxy {
    * that is down on a host that answers (nothing listening, or restarting).
    */
   refuse(): void;
-  /** Carries the connections made from now on again (after `refuse`). */
+  /** Carries the connections made from now on again (after `refuse` or `partition`). */
   heal(): void;
   /** The connections `refuse` has reset. */
   readonly refused: number;
@@ -107,6 +107,7 @@ export async function startTcpProxy(targetUrl: string, options: TcpProxyOptions 
     },
     heal: () => {
       refusing = false;
+      partitioned = false;
     },
     get refused() {
       return refused;

@@ -245,6 +245,27 @@ for (const overlay of ["development", "production"] as const) {
       expect(volumes).toContainEqual({ name: "config", configMap: { name: config.metadata.name } });
     });
 
+    it("rolls the services when their settings change, every replica on the same ones", () => {
+      // Variables are read when a container starts: under a fixed name, a changed
+      // shopmesh-config reaches only pods started afterwards (a scale-up, a crash), so
+      // replicas run with different pool sizes, log levels or token issuers until someone
+      // restarts the rest. A content hash in the name makes the change a rollout.
+      const config = find("ConfigMap", "shopmesh-config");
+      expect(config.metadata.name).toMatch(/^shopmesh-config-[a-z0-9]{10}$/);
+      const workloads = objects.filter((object) => ["Deployment", "CronJob"].includes(object.kind));
+      const users = workloads.filter((workload) => JSON.stringify(workload).includes('"shopmesh-config'));
+      expect(users.map((workload) => workload.metadata.name).sort()).toEqual(
+        ["inventory", "order", "payment", ...(overlay === "production" ? ["seed-catalog"] : [])].sort(),
+      );
+      for (const workload of users) {
+        const pod = (workload.kind === "CronJob" ? workload.spec.jobTemplate.spec : workload.spec).template.spec;
+        for (const container of [...(pod.initContainers ?? []), ...pod.containers])
+          expect(container.envFrom, `${workload.metadata.name}/${container.name}`).toContainEqual({
+            configMapRef: { name: config.metadata.name },
+          });
+      }
+    });
+
     it("configures nats-server with what its ConfigMap mounts (nats-server -t)", () => {
       const dir = mkdtempSync(join(tmpdir(), "shopmesh-nats-conf-"));
       try {

@@ -140,6 +140,23 @@ for (const overlay of ["development", "production"] as const) {
       }
     });
 
+    it("spreads over the nodes a pod can run on, not over tainted or cordoned ones", () => {
+      // By default (nodeTaintsPolicy: Ignore) a node the pods cannot run on — a tainted
+      // control-plane node, a node cordoned for a drain — still counts as a domain with
+      // no pods, so under DoNotSchedule and maxSkew 1 every other node may hold at most
+      // one: a rolling update's surge pod, an autoscaler's extra replicas or the pods of
+      // a drained node stay Pending (kubernetes/kubernetes#116118, #106127).
+      const spreads = objects.flatMap((object) => {
+        const pod = object.kind === "Cluster" ? object.spec : object.spec?.template?.spec;
+        return (pod?.topologySpreadConstraints ?? []).map((constraint: Record<string, unknown>) => ({
+          where: `${object.kind}/${object.metadata.name} ${constraint.topologyKey}`,
+          constraint,
+        }));
+      });
+      expect(spreads.length).toBeGreaterThanOrEqual(6);
+      for (const { where, constraint } of spreads) expect(constraint.nodeTaintsPolicy, where).toBe("Honor");
+    });
+
     it("gives every container requests, limits and a locked-down securityContext", () => {
       for (const workload of objects.filter((object) =>
         ["Deployment", "StatefulSet", "CronJob"].includes(object.kind),

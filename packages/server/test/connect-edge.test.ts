@@ -39,6 +39,17 @@ function enveloped(message: Buffer): Buffer {
   return envelope;
 }
 
+describe("a malformed JSON body on the Connect listener (a typo in a curl command)", () => {
+  it("is INVALID_ARGUMENT, not a server error", async () => {
+    const response = await fetch(`${base}/shopmesh.order.v1.OrderService/GetOrder`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"orderId": }',
+    });
+    expect([response.status, ((await response.json()) as { code?: string }).code]).toEqual([400, "invalid_argument"]);
+  });
+});
+
 describe("malformed protobuf bytes on the Connect listener", () => {
   // Unary requests are parsed by connect-node before any interceptor runs, and it
   // answers them INTERNAL (connect-es codes its parse failure so); a server stream's

@@ -59,10 +59,12 @@ const exposedHeaders = connectCors.exposedHeaders.join(", ");
 
 /** Answers preflights itself and decorates other responses; true when the request is done. */
 function applyCors(req: IncomingMessage, res: ServerResponse, origins: readonly string[]): boolean {
+  // Every answer depends on the origin once any is allowed: one without the CORS headers
+  // (no origin, or another) must not be served from a shared cache to an allowed origin.
+  if (origins.length > 0) res.setHeader("Vary", "Origin");
   const origin = req.headers.origin;
   if (origin === undefined || !(origins.includes(origin) || origins.includes("*"))) return false;
   res.setHeader("Access-Control-Allow-Origin", origin);
-  res.setHeader("Vary", "Origin");
   res.setHeader("Access-Control-Expose-Headers", exposedHeaders);
   if (req.method !== "OPTIONS") return false;
   res.writeHead(204, {

@@ -118,6 +118,16 @@ describe("deadletters", () => {
     const ran = await run("dead-letters", "replay", "--all", "--consumer", "paymnet");
     expect(ran).toMatchObject({ exit: 0, out: expect.stringContaining("no dead letters of consumer paymnet") });
   });
+
+  it("leaves the credentials in NATS_URL out of what it says when the namespace has no dead-letter stream", async () => {
+    const reachable = new URL(testInfrastructure().natsUrl.split(",")[0] ?? "");
+    reachable.username = "admin";
+    reachable.password = "s3cret";
+    const ran = await runWith({ NATS_URL: reachable.href, EVENT_NAMESPACE: "NO_SUCH_MESH" }, "dead-letters", "list");
+    expect(ran.exit).toBe(1);
+    expect(ran.err).toContain("no stream NO_SUCH_MESH_DEADLETTER");
+    expect(ran.err).not.toContain("s3cret");
+  });
 });
 
 describe("either command, when NATS cannot be reached", () => {

@@ -5,15 +5,22 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
  * server that cannot be reached is said in a sentence, exit 1, rather than a stack.
  */
 export async function connectNats(): Promise<NatsConnection> {
-  const servers = (process.env.NATS_URL ?? "nats://127.0.0.1:4222").split(",").map((server) => server.trim());
   try {
-    return await connect({ servers });
+    return await connect({ servers: natsServers() });
   } catch (error) {
-    const where = servers.map(withoutCredentials).join(",");
     const why = error instanceof Error ? error.message : String(error);
-    console.error(`cannot reach NATS at ${where} (set NATS_URL): ${why}`);
+    console.error(`cannot reach NATS at ${printableNatsUrl()} (set NATS_URL): ${why}`);
     process.exit(1);
   }
+}
+
+/** NATS_URL as it may be printed: every server's user and password left out. */
+export function printableNatsUrl(): string {
+  return natsServers().map(withoutCredentials).join(",");
+}
+
+function natsServers(): string[] {
+  return (process.env.NATS_URL ?? "nats://127.0.0.1:4222").split(",").map((server) => server.trim());
 }
 
 /** A server as it may be printed: a URL's user and password left out. */

@@ -24,7 +24,7 @@ import {
   listDeadLetters,
   replayDeadLetter,
 } from "../index.js";
-import { connectNats } from "./connect-nats.js";
+import { connectNats, printableNatsUrl } from "./connect-nats.js";
 
 const usage = `usage: [NATS_URL=…] [EVENT_NAMESPACE=…] deadletters [list] [--consumer NAME] [--json]
        deadletters replay (--seq N … | --all [--consumer NAME]) [--force]
@@ -113,7 +113,7 @@ try {
   const missing = error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound;
   console.error(
     missing
-      ? `no stream ${catalog.deadLetterStream} on ${process.env.NATS_URL ?? "nats://127.0.0.1:4222"}: is EVENT_NAMESPACE the services' one?`
+      ? `no stream ${catalog.deadLetterStream} on ${printableNatsUrl()}: is EVENT_NAMESPACE the services' one?`
       : String(error),
   );
   process.exitCode = 1;

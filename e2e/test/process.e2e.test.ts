@@ -267,16 +267,17 @@ describe("a service whose dependency accepts connections and never answers", () 
     }
   }, 60_000);
 
-  it("fails to start naming NATS when NATS does not answer", async () => {
+  it("fails to start naming NATS, its credentials left out, when NATS does not answer", async () => {
     const silent = await silentServer();
     const service = runOrderProcess({
       ...settings(),
       DATABASE_URL: database.url,
-      NATS_URL: `nats://127.0.0.1:${silent.port}`,
+      NATS_URL: `nats://shopmesh:s3cret@127.0.0.1:${silent.port}`,
     });
     try {
       expect(await service.exited).toBe(1);
       expect(service.output()).toContain(`NATS at nats://127.0.0.1:${silent.port} cannot be reached`);
+      expect(service.output()).not.toContain("s3cret");
     } finally {
       service.child.kill("SIGKILL");
       await silent.close();

@@ -25,6 +25,7 @@ export {
   replayDeadLetter,
 } from "./dead-letters.js";
 export { createEventCatalog, type EventCatalog, type EventRoute } from "./event-catalog.js";
+export { withoutCredentials } from "./nats-url.js";
 export {
   createOutbox,
   type NewEvent,

@@ -14,6 +14,7 @@ import {
   startConsumer,
   startEventPruner,
   startOutboxRelay,
+  withoutCredentials,
 } from "@shopmesh/events";
 import { createPool, migrate } from "@shopmesh/pg";
 import {
@@ -166,7 +167,9 @@ export async function runService<Extra extends z.ZodRawShape>(
       noAsyncTraces: true,
     }).catch((error: unknown) => {
       // nats.js says only "timeout" of a server that accepts the connection and never answers.
-      throw new Error(`NATS at ${servers.join(", ")} cannot be reached: ${String(error)}`, { cause: error });
+      throw new Error(`NATS at ${servers.map(withoutCredentials).join(", ")} cannot be reached: ${String(error)}`, {
+        cause: error,
+      });
     });
     closers.push(() => drainWithin(nats, natsDrainMs));
     const js = jetstream(nats);

@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { withoutCredentials } from "../nats-url.js";
 
 /**
  * The operator commands' connection to NATS_URL (default nats://127.0.0.1:4222); a
@@ -21,13 +22,4 @@ export function printableNatsUrl(): string {
 
 function natsServers(): string[] {
   return (process.env.NATS_URL ?? "nats://127.0.0.1:4222").split(",").map((server) => server.trim());
-}
-
-/** A server as it may be printed: a URL's user and password left out. */
-function withoutCredentials(server: string): string {
-  const url = URL.parse(server);
-  if (!url || (!url.username && !url.password)) return server;
-  url.username = "";
-  url.password = "";
-  return url.href.replace(/\/$/, "");
 }

@@ -59,7 +59,11 @@ export async function startPrivateNats(
     stdio: ["ignore", "ignore", "pipe"],
   });
   let output = "";
+  // Its own word that it listens: a probe alone would also pass against another server
+  // holding the port (another clone's `npm start`) while this one fails to bind and exits.
+  let listening = false;
   child.stderr.on("data", (chunk: Buffer) => {
+    listening ||= (output.slice(-100) + chunk.toString()).includes("Server is ready");
     output = (output + chunk.toString()).slice(-4_000);
   });
   const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -87,7 +91,10 @@ export async function startPrivateNats(
   }
   const url = `nats://127.0.0.1:${port}`;
   const outcome = await waitFor(
-    async () => (child.exitCode !== null ? "exited" : (await probeNats(url, 500)) === undefined && "ready"),
+    async () => {
+      if (child.exitCode !== null) return "exited";
+      return listening && (await probeNats(url, 500)) === undefined && "ready";
+    },
     { timeoutMs, intervalMs: 50, description: `nats-server on ${url} to accept connections` },
   ).catch((error: Error) => error.message);
   if (outcome !== "ready") {

@@ -118,6 +118,8 @@ async function printBanner(
   const grpc = (name: ServiceName) => `127.0.0.1:${listening[name].grpcPort}`;
   const connect = (name: ServiceName) => connectUrl(listening[name]);
   const token = await demoToken("customer", "demo-customer");
+  // The services name their streams after it; the CLI finds DEADLETTER only with the same one.
+  const namespace = process.env.EVENT_NAMESPACE ? ` EVENT_NAMESPACE=${process.env.EVENT_NAMESPACE}` : "";
   const place = JSON.stringify({
     idempotencyKey: `demo-${Date.now()}`,
     items: [{ sku: "SKU-000001", quantity: 1 }],
@@ -158,7 +160,7 @@ The same over gRPC with buf curl (schema from the contracts, no reflection neede
 
 Test payment tokens: tok_visa, tok_declined, tok_transient_3 (see services/payment/README.md).
 Events parked in the dead-letter stream (runbook: docs/tracing.md#dead-letters):
-  NATS_URL=${natsUrl} npm run deadletters
+  NATS_URL=${natsUrl}${namespace} npm run deadletters
 Ctrl-C stops the mesh.
 `);
 }

@@ -342,6 +342,8 @@ describe("npm start's launcher", () => {
       expect(launcher.output()).toContain(
         `http://127.0.0.1:${ports.order.http}/shopmesh.order.v1.OrderService/GetOrder`,
       );
+      // …and how to list its dead letters: in its namespace's stream, not the default one.
+      expect(launcher.output()).toMatch(new RegExp(`NATS_URL=\\S+ ${launcher.marker} npm run deadletters`));
       // Its wrapper runs detached (see withLauncher): its process group stands for the terminal's job.
       process.kill(-(launcher.child.pid ?? 0), "SIGINT");
       expect(await launcher.exit()).toBe(0);

@@ -172,8 +172,9 @@ function connectUrl(service: LaunchedService): string {
 
 /**
  * Traces go where OTEL_* say; when nothing says, to a collector or Jaeger on this
- * machine's OTLP port if one listens (`docker compose -f deploy/compose.yaml up jaeger`),
- * else nowhere — rather than failing every export in the background.
+ * machine's OTLP port if one listens (the `docker run` of docs/tracing.md; compose's
+ * Jaeger publishes only its UI), else nowhere — rather than failing every export in
+ * the background.
  */
 async function tracingEnv(): Promise<Record<string, string>> {
   const { OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_TRACES_EXPORTER } = process.env;

@@ -120,11 +120,11 @@ async function printBanner(
   const token = await demoToken("customer", "demo-customer");
   // The services name their streams after it; the CLI finds DEADLETTER only with the same one.
   const namespace = process.env.EVENT_NAMESPACE ? ` EVENT_NAMESPACE=${process.env.EVENT_NAMESPACE}` : "";
-  const place = JSON.stringify({
-    idempotencyKey: `demo-${Date.now()}`,
-    items: [{ sku: "SKU-000001", quantity: 1 }],
-    paymentToken: "tok_visa",
-  });
+  // A key of its own for each command: the same key would answer the first order again
+  // (PlaceOrder is idempotent per key), and the gRPC one would place nothing new.
+  const place = (key: string) =>
+    JSON.stringify({ idempotencyKey: key, items: [{ sku: "SKU-000001", quantity: 1 }], paymentToken: "tok_visa" });
+  const started = Date.now();
   console.log(`
 shopmesh is running.
   storefront ${storefront?.url}   (sign in as the demo customer; test cards on the checkout page)
@@ -147,7 +147,7 @@ Browse the catalog (Connect protocol, plain JSON):
 Place an order (Connect JSON), then watch it with GetOrder:
   curl -s ${connect("order")}/shopmesh.order.v1.OrderService/PlaceOrder \\
     -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" \\
-    -d '${place}'
+    -d '${place(`demo-${started}`)}'
   export ORDER_ID=<the orderId it answered>
   curl -s ${connect("order")}/shopmesh.order.v1.OrderService/GetOrder \\
     -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" \\
@@ -155,7 +155,7 @@ Place an order (Connect JSON), then watch it with GetOrder:
 
 The same over gRPC with buf curl (schema from the contracts, no reflection needed):
   npx buf curl --protocol grpc --http2-prior-knowledge --schema proto \\
-    -H "authorization: Bearer $TOKEN" -d '${place}' \\
+    -H "authorization: Bearer $TOKEN" -d '${place(`demo-grpc-${started}`)}' \\
     http://${grpc("order")}/shopmesh.order.v1.OrderService/PlaceOrder
 
 Test payment tokens: tok_visa, tok_declined, tok_transient_3 (see services/payment/README.md).

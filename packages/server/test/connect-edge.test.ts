@@ -1,8 +1,7 @@
 import { Agent, request as httpRequest } from "node:http";
-import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningServer, registerService, startServer } from "../src/index.js";
+import type { RunningServer } from "../src/index.js";
+import { startEmptyOrders } from "./empty-orders.js";
 
 // The public Connect / gRPC-Web listener at its edge: bytes that are not a message, bodies over the limit.
 
@@ -10,20 +9,7 @@ let server: RunningServer;
 let base: string;
 
 beforeAll(async () => {
-  server = await startServer({
-    logger: pino({ level: "silent" }),
-    grpcAddress: "127.0.0.1:0",
-    httpAddress: "127.0.0.1:0",
-    services: [
-      registerService(OrderService, {
-        placeOrder: () => ({}),
-        getOrder: () => ({}),
-        listOrders: () => ({}),
-        cancelOrder: () => ({}),
-        async *watchOrder() {},
-      }),
-    ],
-  });
+  server = await startEmptyOrders();
   base = `http://127.0.0.1:${server.httpPort}`;
 });
 

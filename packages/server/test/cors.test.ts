@@ -1,7 +1,6 @@
-import { OrderService } from "@shopmesh/gen/shopmesh/order/v1/order_service_pb.js";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningServer, registerService, startServer } from "../src/index.js";
+import type { RunningServer } from "../src/index.js";
+import { startEmptyOrders } from "./empty-orders.js";
 
 // What a browser on the storefront's origin needs from the public Connect listener, and
 // what it must not get on any other origin.
@@ -10,21 +9,7 @@ let server: RunningServer;
 let base: string;
 
 beforeAll(async () => {
-  server = await startServer({
-    logger: pino({ level: "silent" }),
-    grpcAddress: "127.0.0.1:0",
-    httpAddress: "127.0.0.1:0",
-    corsOrigins: [storefront],
-    services: [
-      registerService(OrderService, {
-        placeOrder: () => ({}),
-        getOrder: () => ({}),
-        listOrders: () => ({}),
-        cancelOrder: () => ({}),
-        async *watchOrder() {},
-      }),
-    ],
-  });
+  server = await startEmptyOrders({ corsOrigins: [storefront] });
   base = `http://127.0.0.1:${server.httpPort}`;
 });
 

@@ -142,8 +142,8 @@ export interface ConsumerOptions {
   /**
    * Deliveries before any event not yet done is dead-lettered (default 100): one whose
    * handler failed only because a dependency was unavailable (not counted by
-   * maxAttempts), or was never answered (a crash, a handler past `ackWaitMs`). An
-   * unreachable database uses few: the consumer stops pulling until it answers.
+   * maxAttempts), or was never answered (a crash, a handler past `ackWaitMs`). A
+   * database that is down uses few: the consumer stops pulling until it answers.
    */
   readonly maxDeliveries?: number;
   /**
@@ -153,7 +153,7 @@ export interface ConsumerOptions {
    */
   readonly isDependencyFailure?: (error: unknown) => boolean;
   /**
-   * Delay before each retry, and between the questions to an unreachable database; the
+   * Delay before each retry, and between the questions to a database that is down; the
    * last applies to any further one (default 100 ms … 5 s).
    */
   readonly retryDelaysMs?: readonly number[];
@@ -189,7 +189,7 @@ export interface RunningConsumer {
  * form the next batch (no added wait), whichever stream they came from: the order
  * service's saga outcomes (INVENTORY and PAYMENTS) are applied together, in fewer
  * transactions and without two loops waiting on each other's order locks.
- * A failure is retried with `nak(delay)` (an unreachable database: once it answers, the
+ * A failure is retried with `nak(delay)` (a database that is down: once it answers, the
  * pulls paused meanwhile); after maxAttempts (failures of an
  * unavailable database not counted, up to maxDeliveries), or at once for a
  * PermanentEventError or an undecodable message, the event is copied to the
@@ -577,10 +577,11 @@ interface BatchLoopOptions {
  *
  * A batch that found the database down or cut off (an event failed so: the others
  * would too) pauses the pulls in the same way and hands back the queue, then waits for
- * the database to answer before pulling again. (Not a saturated one, which answers the
- * events that get a connection: they are retried as other failures are.) Retried every few seconds instead, each event
- * in flight used up its deliveries (maxDeliveries) in minutes of an outage and was
- * parked; paused, it is delivered about once per outage and replica.
+ * the database to answer before pulling again. Retried every few seconds instead, each
+ * event in flight used up its deliveries (maxDeliveries) in minutes of an outage and was
+ * parked; paused, it is delivered about once per outage and replica. A saturated
+ * database is not waited for so: it answers the events that get a connection, and the
+ * others are retried as other failures are.
  *
  * Once ended (the replica stops), the queue is still applied, for `drainMs` at most:
  * what is left then is handed back at once (nak) for another replica — as is an event

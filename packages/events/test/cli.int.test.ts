@@ -104,6 +104,16 @@ describe("deadletters", () => {
     expect(ran.err).not.toMatch(/\n\s+at /);
   });
 
+  it.each([["1e3"], ["0x10"], ["1.0"], ["0"], ["-2"], ["9007199254740993"]])(
+    "refuses --seq %s, naming it, with the usage and exit 2 (not the letter a looser reading would pick)",
+    async (seq) => {
+      const ran = await run("dead-letters", "discard", `--seq=${seq}`);
+      expect(ran.exit).toBe(2);
+      expect(ran.err).toContain(`--seq must be a dead letter's stream sequence, a whole number from 1: "${seq}"`);
+      expect(ran.err).toContain("usage:");
+    },
+  );
+
   it.each([
     [["discard", "--seq", "1", "--consumer", "payment"]],
     [["replay", "--seq", "1", "--consumer", "payment"]],

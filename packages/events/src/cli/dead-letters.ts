@@ -58,10 +58,17 @@ if (!parsed) {
 }
 const { values, positionals } = parsed;
 const [command = "list", ...extra] = positionals;
+// Digits only: Number() would also read "1e3", "0x10" or "1.0", a letter the operator did not name.
+const notSequence = values.seq.find(
+  (seq) => !/^\d+$/.test(seq) || !Number.isSafeInteger(Number(seq)) || Number(seq) < 1,
+);
+if (notSequence !== undefined) {
+  console.error(`--seq must be a dead letter's stream sequence, a whole number from 1: "${notSequence}"\n${usage}`);
+  process.exit(2);
+}
 const seqs = values.seq.map(Number);
 const valid =
   extra.length === 0 &&
-  seqs.every((seq) => Number.isSafeInteger(seq) && seq > 0) &&
   (command === "replay" || !values.force) &&
   // --consumer chooses what a listing or --all takes; beside named sequences it would be ignored.
   (values.consumer === undefined || command === "list" || values.all) &&

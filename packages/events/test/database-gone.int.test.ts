@@ -18,29 +18,35 @@ const bed = useEventsTestbed(
 );
 
 /**
- * A pool on the test database through a proxy that is then partitioned (after the
- * pool holds a connection): a database gone from the network. Short timeouts, so that
- * the old ways of waiting (one per event, then one per batch of a full queue) add up to
- * far more than the tests' bounds.
+ * A pool on the test database through a proxy whose network the test then fails, and
+ * how to close both. Short timeouts by default, so that the old ways of waiting (one per
+ * event, then one per batch of a full queue) add up to far more than the tests' bounds.
  */
-async function poolOnPartitionedDatabase(applicationName: string) {
+async function poolThroughProxy(applicationName: string, timeoutMs = { acquire: 500, answer: 1_000 }) {
   const proxy = await startTcpProxy(bed.db.url);
   const pool = createPool({
     url: proxy.url,
     applicationName,
-    acquireTimeoutMs: 500,
-    answerTimeoutMs: 1_000,
+    acquireTimeoutMs: timeoutMs.acquire,
+    answerTimeoutMs: timeoutMs.answer,
     onError: () => undefined,
   });
-  await pool.query("SELECT 1");
-  proxy.partition();
   return {
+    proxy,
     pool,
     async close() {
       await proxy.close();
       await pool.end().catch(() => undefined);
     },
   };
+}
+
+/** A pool on a database gone from the network, after the pool holds a connection. */
+async function poolOnPartitionedDatabase(applicationName: string) {
+  const through = await poolThroughProxy(applicationName);
+  await through.pool.query("SELECT 1");
+  through.proxy.partition();
+  return through;
 }
 
 describe("a batch that meets a database gone from the network", () => {
@@ -185,14 +191,7 @@ describe("a replica stopped while its database is gone from the network", () => 
 
 describe("a consumer whose database is down for longer than its deliveries would last", () => {
   it("waits for it without pulling, and applies the events once it answers instead of parking them", async () => {
-    const proxy = await startTcpProxy(bed.db.url);
-    const pool = createPool({
-      url: proxy.url,
-      applicationName: "database-down",
-      acquireTimeoutMs: 500,
-      answerTimeoutMs: 1_000,
-      onError: () => undefined,
-    });
+    const { proxy, pool, close } = await poolThroughProxy("database-down");
     proxy.refuse();
     const events = 3; // of a type the other tests' consumers do not read
     for (let i = 0; i < events; i++) {
@@ -226,23 +225,15 @@ describe("a consumer whose database is down for longer than its deliveries would
       expect(await parked()).toBe(0);
     } finally {
       await consumer.stop();
-      await proxy.close();
-      await pool.end().catch(() => undefined);
+      await close();
     }
   });
 });
 
 describe("a replica stopped while it waits for its database", () => {
   it("returns at once, not when the question it asked the database times out", async () => {
-    const proxy = await startTcpProxy(bed.db.url);
     // Long timeouts: a connection attempt to a database gone from the network is given up after 20 s.
-    const pool = createPool({
-      url: proxy.url,
-      applicationName: "database-wait-stop",
-      acquireTimeoutMs: 20_000,
-      answerTimeoutMs: 20_000,
-      onError: () => undefined,
-    });
+    const { proxy, pool, close } = await poolThroughProxy("database-wait-stop", { acquire: 20_000, answer: 20_000 });
     proxy.refuse();
     await publishEvent(bed.js, bed.catalog, OrderPlacedSchema, { orderId: randomUUID(), customerId: "c" });
     const ackWaitMs = 9_000; // stop() applies what it holds for 3 s at most
@@ -270,8 +261,7 @@ describe("a replica stopped while it waits for its database", () => {
       await stopping;
     } finally {
       if (!stopped) await consumer.stop();
-      await proxy.close();
-      await pool.end().catch(() => undefined);
+      await close();
     }
   });
 });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { useTestDatabase, waitFor } from "@shopmesh/testing";
+import { PG_MIGRATE_LOCK_ID } from "node-pg-migrate";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { migrate } from "./migrate.js";
@@ -59,7 +60,7 @@ describe("migrate while another session holds the migration lock", () => {
     const stuck = new pg.Client({ connectionString: heldDb.url, application_name: "stuck-replica" });
     await stuck.connect();
     try {
-      await stuck.query("SELECT pg_advisory_lock(7241865325823964)");
+      await stuck.query("SELECT pg_advisory_lock($1)", [String(PG_MIGRATE_LOCK_ID)]);
       const warnings: string[] = [];
       const migrating = migrate({
         databaseUrl: heldDb.url,
@@ -70,7 +71,7 @@ describe("migrate while another session holds the migration lock", () => {
       expect(warnings[0]).toMatch(
         /^waiting for another session's migrations to finish: the lock is held by backend \d+ \(application "stuck-replica"( from [^,]+)?, connected since \d{4}-\d\d-\d\dT/,
       );
-      await stuck.query("SELECT pg_advisory_unlock(7241865325823964)");
+      await stuck.query("SELECT pg_advisory_unlock($1)", [String(PG_MIGRATE_LOCK_ID)]);
       expect(await migrating).toEqual(["001_first.up"]);
     } finally {
       await stuck.end();

@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import { runner } from "node-pg-migrate";
+import { PG_MIGRATE_LOCK_ID, runner } from "node-pg-migrate";
 import pg from "pg";
 
 /** Where a service's migrations are and how to report them. */
@@ -26,8 +26,6 @@ export interface MigrateOptions {
 const lockRetryMs = 250;
 /** How often a replica still waiting for another's migration says so. */
 const migrationWaitNoticeMs = 30_000;
-/** The advisory lock node-pg-migrate takes while it migrates (its PG_MIGRATE_LOCK_ID). */
-const migrationLockId = "7241865325823964";
 /**
  * How long a migration that gave up waiting for a table's lock (its `lock_timeout`:
  * someone else's long transaction) waits before it tries again.
@@ -101,7 +99,7 @@ async function migrationLockHolder(options: MigrateOptions): Promise<string> {
          FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
         WHERE l.locktype = 'advisory' AND l.granted
           AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint`,
-      [migrationLockId],
+      [String(PG_MIGRATE_LOCK_ID)],
     );
     const [holder] = rows;
     return holder
